@@ -1,0 +1,100 @@
+//! The one error type every operation returns.
+
+use std::time::Duration;
+
+/// Boxed source error kept for [`std::error::Error::source`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Everything that can go wrong when calling the Presence API.
+///
+/// Match on the variant for details, or ask the two questions most callers
+/// have: [`Error::status`] (did the server answer, and with what?) and
+/// [`Error::is_retryable`] (is trying again likely to help?).
+///
+/// ```
+/// use pubnub_presence_runtime::Error;
+///
+/// fn report(err: &Error) {
+///     match err {
+///         Error::InvalidInput { parameter, rule } => eprintln!("fix `{parameter}`: {rule}"),
+///         Error::Api { status, message, .. } => eprintln!("server said {status}: {message}"),
+///         other => eprintln!("{other} (retry? {})", other.is_retryable()),
+///     }
+/// }
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A parameter broke a rule; detected before any network I/O.
+    #[error("invalid parameter `{parameter}`: {rule}")]
+    InvalidInput {
+        /// The builder setter (or config field) at fault, e.g. `limit`.
+        parameter: &'static str,
+        /// The rule that was broken, e.g. `must be between 0 and 1000, got 5000`.
+        rule: String,
+    },
+    /// The server answered with an error: an HTTP status of 400 or above, or a
+    /// 200 whose body carries `"error"` or a `status` of 400 or above.
+    #[error("{} error {status}: {message}", service.as_deref().unwrap_or("PubNub"))]
+    Api {
+        /// HTTP status (or the body's `status` when it reports an error inside a 200).
+        status: u16,
+        /// The server's message (`message`, or the start of a non-JSON body).
+        message: String,
+        /// The service that answered, e.g. `Presence` or `Access Manager`.
+        service: Option<String>,
+        /// The raw response body.
+        body: String,
+    },
+    /// The request did not complete within the configured timeout.
+    #[error("request timed out after {timeout:?}")]
+    Timeout {
+        /// The timeout that elapsed.
+        timeout: Duration,
+    },
+    /// The request could not be sent or its response not read (DNS, connect, TLS, I/O).
+    #[error("transport error: {message}")]
+    Transport {
+        /// What failed, without the request URL (which may carry credentials).
+        message: String,
+        /// The underlying error.
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// The server answered 2xx but the body is not the JSON shape this operation expects.
+    #[error("could not decode response: {message}")]
+    Decode {
+        /// What did not match.
+        message: String,
+        /// The raw response body, kept for diagnosis.
+        body: String,
+    },
+}
+
+impl Error {
+    /// The HTTP status the server answered with, if it answered with an error.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Api { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// Whether sending the same request again may succeed: timeouts, transport
+    /// failures, `429 Too Many Requests` and `5xx` answers.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Api { status, .. } => *status == 429 || *status >= 500,
+            Error::Timeout { .. } | Error::Transport { .. } => true,
+            Error::InvalidInput { .. } | Error::Decode { .. } => false,
+        }
+    }
+
+    pub(crate) fn invalid(parameter: &'static str, rule: impl Into<String>) -> Self {
+        Error::InvalidInput { parameter, rule: rule.into() }
+    }
+
+    pub(crate) fn decode(message: impl std::fmt::Display, body: &str) -> Self {
+        Error::Decode { message: message.to_string(), body: body.to_owned() }
+    }
+}

@@ -1,0 +1,37 @@
+//! A presence request as generated code builds it: operation name, encoded
+//! path and encoded query pairs. The transport adds the common parameters.
+
+/// One HTTP `GET` to the Presence API, before common parameters are added.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    operation: &'static str,
+    path: String,
+    query: Vec<(&'static str, String)>,
+}
+
+impl Request {
+    /// A request for `operation` (used in logs) to the already-encoded `path`.
+    pub fn new(operation: &'static str, path: String) -> Self {
+        Request { operation, path, query: Vec::new() }
+    }
+
+    /// Adds a query parameter whose value is already percent-encoded.
+    pub fn push_encoded(&mut self, key: &'static str, encoded_value: String) {
+        self.query.push((key, encoded_value));
+    }
+
+    /// The operation name, e.g. `here_now`.
+    pub fn operation(&self) -> &'static str {
+        self.operation
+    }
+
+    /// The encoded path, e.g. `/v2/presence/sub-key/demo/channel/a%20b`.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The endpoint's own query parameters, values encoded as sent.
+    pub fn query(&self) -> &[(&'static str, String)] {
+        &self.query
+    }
+}

@@ -1,0 +1,167 @@
+//! The HTTP transport: adds the common query parameters (PROTOCOL.md §0),
+//! signs when a secret key is configured, sends, and classifies the answer.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::body::Body;
+use crate::request::Request;
+use crate::{Config, Error, encoding, signing, validate};
+
+/// Value of the `pnsdk` query parameter.
+pub const PNSDK: &str = concat!("PubNub-Rust-Presence/", env!("CARGO_PKG_VERSION"));
+
+/// Longest request URL the API accepts, in bytes.
+pub const MAX_URL_BYTES: usize = 32 * 1024;
+
+/// A configured connection to the Presence API, shared by all operations.
+#[derive(Debug)]
+pub struct Client {
+    config: Config,
+    http: Result<reqwest::Client, String>,
+}
+
+impl Client {
+    /// Creates a client. Never fails: a problem building the HTTP client is
+    /// reported by the first request instead.
+    pub fn new(config: Config) -> Self {
+        let http = match &config.http_client {
+            Some(client) => Ok(client.clone()),
+            None => {
+                // reqwest is built without a default crypto provider so that the
+                // tree stays free of C/asm toolchains beyond `ring`; install ours
+                // unless the application already chose one.
+                let _ = rustls::crypto::ring::default_provider().install_default();
+                reqwest::Client::builder()
+                    .connect_timeout(config.request_timeout)
+                    .build()
+                    .map_err(|err| error_chain(&err))
+            }
+        };
+        Client { config, http }
+    }
+
+    /// The configuration this client was built with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The full URL (path and query, without scheme and host) that `request`
+    /// is sent as, common parameters and signature included.
+    pub fn path_and_query(&self, request: &Request) -> Result<String, Error> {
+        self.path_and_query_at(request, unix_now())
+    }
+
+    /// Like [`Client::path_and_query`] with an explicit signing timestamp.
+    pub fn path_and_query_at(&self, request: &Request, unix_seconds: u64) -> Result<String, Error> {
+        let config = &self.config;
+        validate::text("subscribe_key", &config.subscribe_key, validate::MAX_NAME_BYTES)?;
+        validate::text("user_id", &config.user_id, validate::MAX_UUID_BYTES)?;
+
+        let mut query: Vec<(&str, String)> = request.query().to_vec();
+        query.push(("uuid", encoding::component(&config.user_id)));
+        query.push(("pnsdk", encoding::component(PNSDK)));
+        if let Some(auth) = &config.auth_key {
+            query.push(("auth", encoding::component(auth)));
+        }
+        if let Some(secret) = &config.secret_key {
+            query.push(("timestamp", unix_seconds.to_string()));
+            let decoded: Vec<(String, String)> =
+                query.iter().map(|(k, v)| ((*k).to_owned(), encoding::decode(v))).collect();
+            let publish_key = config.publish_key.as_deref().unwrap_or_default();
+            let canonical = signing::canonical_query(&decoded);
+            let signature = signing::sign(secret, publish_key, "GET", request.path(), &canonical, "");
+            query.push(("signature", signature));
+        }
+        let pairs: Vec<String> = query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let url = format!("{}?{}", request.path(), pairs.join("&"));
+        if url.len() + config.base_url().len() > MAX_URL_BYTES {
+            return Err(Error::InvalidInput {
+                parameter: "request",
+                rule: format!(
+                    "the request URL would be {} bytes; the API accepts at most {MAX_URL_BYTES} (send fewer or shorter names, or smaller state)",
+                    url.len() + config.base_url().len()
+                ),
+            });
+        }
+        Ok(url)
+    }
+
+    /// Sends `request` and returns its body, or the error it amounts to.
+    pub async fn execute(&self, request: Request) -> Result<Body, Error> {
+        let path_and_query = self.path_and_query(&request)?;
+        let http = self.http.as_ref().map_err(|message| Error::Transport {
+            message: format!("could not build the HTTP client: {message}"),
+            source: None,
+        })?;
+        let span = tracing::debug_span!("presence_request", operation = request.operation(), path = request.path());
+        let _entered = span.enter();
+        let url = format!("{}{}", self.config.base_url(), path_and_query);
+        let response = http.get(url).timeout(self.config.request_timeout).send().await.map_err(|err| self.transport_error(err))?;
+        let status = response.status().as_u16();
+        let text = response.text().await.map_err(|err| self.transport_error(err))?;
+        tracing::debug!(status, bytes = text.len(), "response");
+        Body::from_response(status, text)
+    }
+
+    fn transport_error(&self, err: reqwest::Error) -> Error {
+        if err.is_timeout() {
+            return Error::Timeout { timeout: self.config.request_timeout };
+        }
+        // The URL carries `auth` and `signature`: never let it into messages.
+        let err = err.without_url();
+        Error::Transport { message: error_chain(&err), source: Some(Box::new(err)) }
+    }
+}
+
+/// `outer: inner: innermost`, so a connect failure says *why* it failed.
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut message = err.to_string();
+    let mut source = err.source();
+    while let Some(inner) = source {
+        message.push_str(": ");
+        message.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    message
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn common_parameters_and_signature_are_added() {
+        let config = Config::new("demo").user_id("my UUID").auth_key("a/b").publish_key("pub").secret_key("sec");
+        let client = Client::new(config);
+        let mut request = Request::new("heartbeat", "/v2/presence/sub-key/demo/channel/ch1/heartbeat".to_owned());
+        request.push_encoded("heartbeat", "300".to_owned());
+        let url = client.path_and_query_at(&request, 1_700_000_000).unwrap();
+        let canonical = format!("auth=a%2Fb&heartbeat=300&pnsdk={}&timestamp=1700000000&uuid=my%20UUID", encoding::canonical(PNSDK));
+        let signature = signing::sign("sec", "pub", "GET", request.path(), &canonical, "");
+        assert_eq!(
+            url,
+            format!(
+                "/v2/presence/sub-key/demo/channel/ch1/heartbeat?heartbeat=300&uuid=my%20UUID&pnsdk={}&auth=a%2Fb&timestamp=1700000000&signature={signature}",
+                encoding::component(PNSDK)
+            )
+        );
+    }
+
+    #[test]
+    fn missing_user_id_is_rejected_before_io() {
+        let client = Client::new(Config::new("demo"));
+        let err = client.path_and_query(&Request::new("where_now", "/x".to_owned())).unwrap_err();
+        assert!(matches!(err, Error::InvalidInput { parameter: "user_id", .. }), "{err}");
+    }
+
+    #[test]
+    fn oversized_urls_are_rejected_before_io() {
+        let client = Client::new(Config::new("demo").user_id("u"));
+        let err = client.path_and_query(&Request::new("leave", "/".repeat(40_000))).unwrap_err();
+        assert!(matches!(err, Error::InvalidInput { parameter: "request", .. }), "{err}");
+    }
+}
