@@ -1,1 +1,286 @@
-//! placeholder
+//! A local, in-memory, PubNub-compatible **presence** server.
+//!
+//! It speaks the REST protocol of PubNub's presence service (here_now, where_now, set_state,
+//! get_state, heartbeat, leave) and of channel-group registration, over plain HTTP, so the
+//! generated SDK, PubNub's official SDKs and `curl` can all be pointed at it with a custom
+//! origin. It needs no account, no keys and no network.
+//!
+//! **This is a development and test server**: state lives in memory on a single node and is
+//! lost on exit. Production traffic belongs to PubNub's network.
+//!
+//! # Embedding
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use presence_server::{ManualClock, PresenceServer, ServerConfig};
+//!
+//! # async fn demo() -> std::io::Result<()> {
+//! let clock = ManualClock::starting_now();
+//! let server = PresenceServer::start(ServerConfig::default().with_clock(clock.clone())).await?;
+//! println!("origin: {}  url: {}", server.origin(), server.url());
+//! // ... heartbeat some users through an SDK or plain HTTP ...
+//! clock.advance(Duration::from_secs(301)); // every user with the default timeout expires
+//! server.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! # Behaviour summary
+//!
+//! * Every subscribe key is an isolated namespace, created on first use.
+//! * `heartbeat` makes a uuid present on the listed channels (and the channels of the listed
+//!   groups) for `heartbeat=` seconds (default [`ServerConfig::presence_timeout`], clamped to
+//!   [`ServerConfig::min_presence_timeout`]..=[`ServerConfig::max_presence_timeout`]).
+//! * A uuid silent past its timeout disappears from here_now / where_now and its state is
+//!   dropped; `leave` does the same immediately.
+//! * Multi-channel / group / global here_now list only channels that have occupants.
+//! * Responses are compact JSON with alphabetically ordered envelope keys and non-ASCII
+//!   escaped as `\uXXXX`, served as `text/javascript; charset="UTF-8"`.
+
+#![warn(missing_docs)]
+
+pub mod clock;
+mod json;
+mod routes;
+pub mod signature;
+mod store;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{Method, Response, StatusCode};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+
+/// Address the binary listens on when `--listen` is not given.
+pub const DEFAULT_BINARY_LISTEN: &str = "127.0.0.1:8090";
+
+/// Configuration of a [`PresenceServer`].
+///
+/// Build it from [`ServerConfig::default`] and the `with_*` methods, or set the public fields.
+#[derive(Clone)]
+pub struct ServerConfig {
+    /// Address to bind. Default `127.0.0.1:0` (an ephemeral port, for embedding).
+    pub listen: SocketAddr,
+    /// When set, every request must carry a valid signature (`signature` + `timestamp`,
+    /// PROTOCOL.md §4); otherwise it is answered with an Access Manager 403.
+    pub secret_key: Option<String>,
+    /// Publish key that clients include in the signed string. Default `""`.
+    pub publish_key: String,
+    /// Presence timeout used when a heartbeat has no (or an empty) `heartbeat=` value,
+    /// and how long `set_state` keeps state for a uuid that is not present. Default 300 s.
+    pub presence_timeout: Duration,
+    /// Smallest accepted presence timeout; lower `heartbeat=` values are raised to it. Default 20 s.
+    pub min_presence_timeout: Duration,
+    /// Largest accepted presence timeout; higher `heartbeat=` values are lowered to it. Default 320 s.
+    pub max_presence_timeout: Duration,
+    /// Allowed distance between a signed request's `timestamp` and the clock. Default 60 s.
+    pub signature_tolerance: Duration,
+    /// Time source for expiry and signature timestamps. Default [`SystemClock`].
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            secret_key: None,
+            publish_key: String::new(),
+            presence_timeout: Duration::from_secs(300),
+            min_presence_timeout: Duration::from_secs(20),
+            max_presence_timeout: Duration::from_secs(320),
+            signature_tolerance: Duration::from_secs(60),
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+impl fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("listen", &self.listen)
+            .field("secret_key", &self.secret_key.as_ref().map(|_| "<redacted>"))
+            .field("publish_key", &self.publish_key)
+            .field("presence_timeout", &self.presence_timeout)
+            .field("min_presence_timeout", &self.min_presence_timeout)
+            .field("max_presence_timeout", &self.max_presence_timeout)
+            .field("signature_tolerance", &self.signature_tolerance)
+            .field("clock", &self.clock)
+            .finish()
+    }
+}
+
+impl ServerConfig {
+    /// Sets the address to bind.
+    pub fn with_listen(mut self, addr: SocketAddr) -> Self {
+        self.listen = addr;
+        self
+    }
+
+    /// Requires signed requests using this secret key.
+    pub fn with_secret_key(mut self, secret_key: impl Into<String>) -> Self {
+        self.secret_key = Some(secret_key.into());
+        self
+    }
+
+    /// Sets the publish key that signed requests include in their string to sign.
+    pub fn with_publish_key(mut self, publish_key: impl Into<String>) -> Self {
+        self.publish_key = publish_key.into();
+        self
+    }
+
+    /// Sets the default presence timeout.
+    pub fn with_presence_timeout(mut self, timeout: Duration) -> Self {
+        self.presence_timeout = timeout;
+        self
+    }
+
+    /// Sets the accepted presence-timeout range (`heartbeat=` values are clamped into it).
+    pub fn with_presence_timeout_bounds(mut self, min: Duration, max: Duration) -> Self {
+        self.min_presence_timeout = min;
+        self.max_presence_timeout = max;
+        self
+    }
+
+    /// Sets the time source (e.g. a clone of a [`ManualClock`]).
+    pub fn with_clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+}
+
+/// Shared server state.
+pub(crate) struct Inner {
+    pub(crate) config: ServerConfig,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) store: store::Store,
+}
+
+/// A running presence server. Dropping it stops the server too (without waiting).
+pub struct PresenceServer {
+    addr: SocketAddr,
+    shutdown_tx: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl fmt::Debug for PresenceServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PresenceServer")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PresenceServer {
+    /// Binds `config.listen` and starts serving on the current tokio runtime.
+    ///
+    /// # Errors
+    /// Fails when the address cannot be bound.
+    pub async fn start(config: ServerConfig) -> std::io::Result<PresenceServer> {
+        let listener = TcpListener::bind(config.listen).await?;
+        let addr = listener.local_addr()?;
+        let inner = Arc::new(Inner {
+            clock: Arc::clone(&config.clock),
+            config,
+            store: store::Store::default(),
+        });
+        let app = Router::new().fallback(dispatch).with_state(inner);
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = rx.await;
+                })
+                .await
+        });
+        Ok(PresenceServer {
+            addr,
+            shutdown_tx: Some(tx),
+            task: Some(task),
+        })
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `host:port` without a scheme (what PubNub SDKs call the *origin*), e.g. `127.0.0.1:40123`.
+    pub fn origin(&self) -> String {
+        self.addr.to_string()
+    }
+
+    /// `http://host:port`, e.g. `http://127.0.0.1:40123`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting connections, lets in-flight requests finish, and waits for the server task.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown_tx.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            match task.await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!("presence server stopped with error: {e}"),
+                Err(e) => tracing::warn!("presence server task failed: {e}"),
+            }
+        }
+    }
+}
+
+impl Drop for PresenceServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown_tx.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+async fn dispatch(State(inner): State<Arc<Inner>>, req: Request) -> Response<Body> {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let uri = req.uri().clone();
+    let response = if method == Method::OPTIONS {
+        let mut resp = Response::new(Body::empty());
+        *resp.status_mut() = StatusCode::OK;
+        routes::add_common_headers(resp.headers_mut());
+        resp
+    } else {
+        let reply = routes::handle(&inner, &method, uri.path(), uri.query().unwrap_or(""));
+        let status = reply.status();
+        let mut resp = reply.into_response();
+        if method == Method::HEAD {
+            *resp.body_mut() = Body::empty();
+        }
+        debug_assert_eq!(resp.status(), status);
+        resp
+    };
+    tracing::debug!(
+        "{} {} -> {} ({} us)",
+        method,
+        truncate(&uri.to_string(), 512),
+        response.status().as_u16(),
+        started.elapsed().as_micros()
+    );
+    response
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}

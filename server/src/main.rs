@@ -1,0 +1,135 @@
+//! `presence-server` binary: a local PubNub-compatible presence server for development.
+//!
+//! ```text
+//! cargo run -p presence-server -- [--listen 127.0.0.1:8090] [--secret-key KEY]
+//!     [--publish-key KEY] [--presence-timeout SECS] [--verbose]
+//! ```
+//!
+//! Logs one line per request at debug level (`--verbose` or `RUST_LOG=debug`); stops cleanly on Ctrl-C.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use presence_server::{DEFAULT_BINARY_LISTEN, PresenceServer, ServerConfig};
+use tracing::Level;
+
+const USAGE: &str = "\
+presence-server: local PubNub-compatible presence server (development/test only; in-memory, single node)
+
+USAGE:
+    presence-server [OPTIONS]
+
+OPTIONS:
+    --listen ADDR             address to listen on [default: 127.0.0.1:8090]
+    --secret-key KEY          require signed requests (signature v2) using KEY
+    --publish-key KEY         publish key clients include when signing [default: empty]
+    --presence-timeout SECS   default presence timeout [default: 300]
+    -v, --verbose             log every request (same as RUST_LOG=debug)
+    -h, --help                print this help
+";
+
+struct Args {
+    config: ServerConfig,
+    level: Level,
+}
+
+fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
+    let mut config = ServerConfig::default().with_listen(
+        DEFAULT_BINARY_LISTEN
+            .parse()
+            .map_err(|e| format!("bad default listen address: {e}"))?,
+    );
+    let mut level = match std::env::var("RUST_LOG").ok().as_deref().map(str::trim) {
+        Some(v) if v.eq_ignore_ascii_case("trace") => Level::TRACE,
+        Some(v) if v.eq_ignore_ascii_case("debug") => Level::DEBUG,
+        Some(v) if v.eq_ignore_ascii_case("warn") => Level::WARN,
+        Some(v) if v.eq_ignore_ascii_case("error") => Level::ERROR,
+        _ => Level::INFO,
+    };
+    while let Some(arg) = args.next() {
+        let (name, inline) = match arg.split_once('=') {
+            Some((n, v)) if n.starts_with("--") => (n.to_owned(), Some(v.to_owned())),
+            _ => (arg.clone(), None),
+        };
+        let mut value = |what: &str| -> Result<String, String> {
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .ok_or_else(|| format!("{what} needs a value"))
+        };
+        match name.as_str() {
+            "-h" | "--help" => return Ok(None),
+            "-v" | "--verbose" => level = Level::DEBUG,
+            "--listen" => {
+                let v = value("--listen")?;
+                let addr: SocketAddr = v
+                    .parse()
+                    .map_err(|e| format!("invalid --listen address {v:?}: {e}"))?;
+                config = config.with_listen(addr);
+            }
+            "--secret-key" => config = config.with_secret_key(value("--secret-key")?),
+            "--publish-key" => config = config.with_publish_key(value("--publish-key")?),
+            "--presence-timeout" => {
+                let v = value("--presence-timeout")?;
+                let secs: u64 = v
+                    .parse()
+                    .map_err(|_| format!("invalid --presence-timeout {v:?}"))?;
+                config = config.with_presence_timeout(Duration::from_secs(secs));
+            }
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    Ok(Some(Args { config, level }))
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args(std::env::args().skip(1)) {
+        Ok(Some(args)) => args,
+        Ok(None) => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("error: {e}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_max_level(args.level)
+        .with_target(false)
+        .init();
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let signed = args.config.secret_key.is_some();
+        let server = match PresenceServer::start(args.config).await {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: cannot listen: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        tracing::info!(
+            "presence server listening on {} (origin {}{}) - development/test server, in-memory; Ctrl-C to stop",
+            server.url(),
+            server.origin(),
+            if signed { ", signed requests required" } else { "" }
+        );
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            eprintln!("error: cannot wait for Ctrl-C: {e}");
+        }
+        tracing::info!("shutting down");
+        server.shutdown().await;
+        ExitCode::SUCCESS
+    })
+}
