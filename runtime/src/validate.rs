@@ -75,3 +75,8 @@ fn kind(value: &Value) -> &'static str {
         Value::Object(_) => "an object",
     }
 }
+
+/// A required parameter was set.
+pub fn required<T>(parameter: &'static str, value: Option<T>) -> Result<T, Error> {
+    value.ok_or_else(|| Error::invalid(parameter, "is required"))
+}

@@ -1,0 +1,76 @@
+//! Emits `src/lib.rs` (crate docs, re-exports, the client type with one
+//! method per operation) and `src/operations/mod.rs`.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use super::{doc, inner_doc};
+use crate::ir::Api;
+
+pub fn lib_rs(api: &Api) -> TokenStream {
+    let crate_docs = inner_doc(&api.docs);
+    let client = format_ident!("{}", api.client_name);
+    let client_docs = doc(&api.client_docs);
+    let reexports = api.operations.iter().map(|op| {
+        let module = format_ident!("{}", op.name);
+        let mut names = vec![format_ident!("{}", op.builder)];
+        names.extend(op.types.iter().map(|t| format_ident!("{}", t.name)));
+        quote!(pub use operations::#module::{#(#names),*};)
+    });
+    let methods = api.operations.iter().map(|op| {
+        let method = format_ident!("{}", op.name);
+        let builder = format_ident!("{}", op.builder);
+        let docs = doc(&format!("{}\n\nReturns a [`{}`] builder; await it to send the request.", op.summary, op.builder));
+        quote! {
+            #docs
+            pub fn #method(&self) -> #builder {
+                #builder::new(self.client.clone())
+            }
+        }
+    });
+    quote! {
+        #crate_docs
+        #![warn(missing_docs)]
+
+        pub mod operations;
+
+        /// The hand-written runtime this crate is generated against.
+        pub use pubnub_presence_runtime as runtime;
+        pub use pubnub_presence_runtime::{Config, Error, IntoNames};
+        #(#reexports)*
+
+        #client_docs
+        #[derive(Debug, Clone)]
+        pub struct #client {
+            client: std::sync::Arc<pubnub_presence_runtime::Client>,
+        }
+
+        impl #client {
+            /// Creates a client. Nothing is sent until an operation is awaited;
+            /// configuration problems (an empty `user_id`, say) are reported by
+            /// the first request as [`Error::InvalidInput`].
+            pub fn new(config: Config) -> Self {
+                #client { client: std::sync::Arc::new(pubnub_presence_runtime::Client::new(config)) }
+            }
+
+            /// The configuration this client was created with.
+            pub fn config(&self) -> &Config {
+                self.client.config()
+            }
+
+            #(#methods)*
+        }
+    }
+}
+
+pub fn operations_mod(api: &Api) -> TokenStream {
+    let modules = api.operations.iter().map(|op| {
+        let module = format_ident!("{}", op.name);
+        let docs = doc(&op.summary);
+        quote!(#docs pub mod #module;)
+    });
+    quote! {
+        //! One module per operation: its builder, result types and wire decoding.
+        #(#modules)*
+    }
+}

@@ -1,0 +1,233 @@
+//! Layer 1: serde types mirroring the YAML in `spec/` one to one.
+//!
+//! Nothing here is validated beyond YAML syntax and field names
+//! (`deny_unknown_fields`); values that need checking are `Spanned` so the
+//! next layer (`ir`) can point at them with file:line:column.
+
+use marked_yaml::Spanned;
+use serde::Deserialize;
+
+/// `spec/api.yaml`: facts shared by every operation.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiSpec {
+    /// Cargo package name of the generated crate.
+    pub package: Spanned<String>,
+    /// Its version.
+    pub version: Spanned<String>,
+    /// One-line Cargo description.
+    pub description: String,
+    /// Crate-level documentation (Markdown).
+    pub docs: String,
+    /// The client type users create.
+    pub client: ClientSpec,
+    /// Configuration values path templates may use, e.g. `subscribe_key`.
+    pub config_values: Vec<ConfigValueSpec>,
+}
+
+/// The generated client type.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientSpec {
+    /// Type name, e.g. `PubNub`.
+    pub name: Spanned<String>,
+    /// Rustdoc.
+    pub docs: String,
+}
+
+/// A configuration value usable in paths and parameter defaults.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigValueSpec {
+    /// Name, e.g. `subscribe_key`; read with `Config::<name>_value()`.
+    pub name: Spanned<String>,
+}
+
+/// `spec/endpoints/<operation>.yaml`: one operation.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointSpec {
+    /// snake_case method name on the client, e.g. `here_now`.
+    pub operation: Spanned<String>,
+    /// PascalCase builder type name, e.g. `HereNow`.
+    pub builder: Spanned<String>,
+    /// One-line summary (first line of the rustdoc).
+    pub summary: String,
+    /// Further documentation.
+    #[serde(default)]
+    pub docs: Option<String>,
+    /// The matching call in PubNub's Python SDK docs.
+    #[serde(default)]
+    pub python: Option<String>,
+    /// HTTP method; the Presence API uses `GET` throughout.
+    pub method: Spanned<String>,
+    /// Path templates, tried in order; the last one has no `when_empty`.
+    pub paths: Vec<PathSpec>,
+    /// Parameters, in setter order.
+    #[serde(default)]
+    pub params: Vec<ParamSpec>,
+    /// Rules spanning several parameters.
+    #[serde(default)]
+    pub rules: Vec<RuleSpec>,
+    /// What the operation returns and how each wire shape maps to it.
+    #[serde(default)]
+    pub result: Option<ResultSpec>,
+    /// Result types this operation defines.
+    #[serde(default)]
+    pub types: Vec<TypeSpec>,
+    /// Body of the rustdoc example (lines of Rust; `pubnub` is in scope).
+    pub example: String,
+}
+
+/// One path template.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PathSpec {
+    /// e.g. `/v2/presence/sub-key/{subscribe_key}/channel/{channels}`.
+    pub template: Spanned<String>,
+    /// Use this template only when all these list parameters are empty.
+    #[serde(default)]
+    pub when_empty: Vec<Spanned<String>>,
+}
+
+/// One parameter.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParamSpec {
+    /// snake_case setter name.
+    pub name: Spanned<String>,
+    /// `names`, `name`, `uuid`, `bool`, `u32`, `json_object`, `json_object_of_objects`.
+    #[serde(rename = "type")]
+    pub ty: Spanned<String>,
+    /// `path` or `query`.
+    #[serde(rename = "in")]
+    pub location: Spanned<String>,
+    /// Name on the wire when it differs (query only).
+    #[serde(default)]
+    pub wire_name: Option<Spanned<String>>,
+    /// For `bool`: `flag_if_true` or `flag_if_false` (sends `=1`).
+    #[serde(default)]
+    pub encoding: Option<Spanned<String>>,
+    /// Typed default, e.g. `1000` or `true`.
+    #[serde(default)]
+    pub default: Option<Spanned<String>>,
+    /// Default taken from a config value, e.g. `user_id`.
+    #[serde(default)]
+    pub default_from_config: Option<Spanned<String>>,
+    /// The caller must set it.
+    #[serde(default)]
+    pub required: bool,
+    /// Inclusive lower bound (integers).
+    #[serde(default)]
+    pub min: Option<Spanned<String>>,
+    /// Inclusive upper bound (integers).
+    #[serde(default)]
+    pub max: Option<Spanned<String>>,
+    /// Sort and de-duplicate the names before sending.
+    #[serde(default)]
+    pub sort_dedup: bool,
+    /// Rustdoc for the setter.
+    pub docs: String,
+}
+
+/// A rule spanning parameters.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    /// At least one of these list parameters must be non-empty.
+    pub required_one_of: Vec<Spanned<String>>,
+}
+
+/// The result of an operation.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResultSpec {
+    /// Name of a type in `types`.
+    #[serde(rename = "type")]
+    pub ty: Spanned<String>,
+    /// Wire shapes, tried in order; the last has no `when`.
+    pub shapes: Vec<ShapeSpec>,
+}
+
+/// One wire shape of a response and where each result field comes from.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShapeSpec {
+    /// When this shape applies (decided from the request).
+    #[serde(default)]
+    pub when: Option<WhenSpec>,
+    /// One entry per result field.
+    pub fields: Vec<FieldSourceSpec>,
+}
+
+/// Request condition selecting a shape.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WhenSpec {
+    /// This list parameter has exactly one name…
+    pub exactly_one: Spanned<String>,
+    /// …and these list parameters are empty.
+    #[serde(default)]
+    pub empty: Vec<Spanned<String>>,
+}
+
+/// Where one result field comes from in a shape.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldSourceSpec {
+    /// Result field name.
+    pub field: Spanned<String>,
+    /// Dotted JSON path in the body (`""` is the whole body).
+    #[serde(default)]
+    pub from: Option<Spanned<String>>,
+    /// Missing or `null` at `from` gives the empty/default value.
+    #[serde(default)]
+    pub default_if_missing: bool,
+    /// A constant instead of a body value.
+    #[serde(default, rename = "const")]
+    pub constant: Option<Spanned<String>>,
+    /// Builds a one-entry map keyed by the only name of this list parameter,
+    /// whose value is read from `from`.
+    #[serde(default)]
+    pub single_entry_of: Option<Spanned<String>>,
+}
+
+/// A result type.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TypeSpec {
+    /// PascalCase type name.
+    pub name: Spanned<String>,
+    /// Rustdoc.
+    pub docs: String,
+    /// The Python SDK's name for it, e.g. `PNHereNowResult`.
+    #[serde(default)]
+    pub python: Option<String>,
+    /// The wire may send a bare string instead of an object; it fills this field.
+    #[serde(default)]
+    pub from_string: Option<Spanned<String>>,
+    /// Fields in declaration order.
+    pub fields: Vec<FieldSpec>,
+}
+
+/// A result type's field.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldSpec {
+    /// snake_case field name.
+    pub name: Spanned<String>,
+    /// `string`, `u64`, `json`, `list<T>`, `map<T>`, `option<T>` or a type name.
+    #[serde(rename = "type")]
+    pub ty: Spanned<String>,
+    /// Rustdoc.
+    pub docs: String,
+    /// JSON key when it differs from `name`.
+    #[serde(default)]
+    pub wire_name: Option<String>,
+    /// Missing on the wire gives the empty/default value.
+    #[serde(default)]
+    pub default_if_missing: bool,
+    /// Filled from the key of the map this value sits in, not from the wire object.
+    #[serde(default)]
+    pub map_key: bool,
+}
