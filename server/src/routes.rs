@@ -9,10 +9,10 @@ use axum::body::Body;
 use axum::http::{HeaderValue, Method, Response, StatusCode, header};
 use serde_json::Value;
 
+use crate::Inner;
 use crate::json::{write_str, write_str_array, write_value};
 use crate::signature::{self, SignedRequest};
 use crate::store::{ChannelOccupancy, HereNowOpts, Keyspace};
-use crate::Inner;
 
 /// Longest accepted request target (path + query), in bytes.
 pub(crate) const MAX_URI_LEN: usize = 32 * 1024;
@@ -208,16 +208,46 @@ fn decode_path(raw: &str) -> String {
 
 /// Recognised endpoints.
 enum Route<'a> {
-    HereNowGlobal { sub: &'a str },
-    HereNow { sub: &'a str, ch: &'a str },
-    Heartbeat { sub: &'a str, ch: &'a str },
-    Leave { sub: &'a str, ch: &'a str },
-    GetState { sub: &'a str, ch: &'a str, uuid: &'a str },
-    SetState { sub: &'a str, ch: &'a str, uuid: &'a str },
-    WhereNow { sub: &'a str, uuid: &'a str },
-    GroupListAll { sub: &'a str },
-    Group { sub: &'a str, group: &'a str },
-    GroupDelete { sub: &'a str, group: &'a str },
+    HereNowGlobal {
+        sub: &'a str,
+    },
+    HereNow {
+        sub: &'a str,
+        ch: &'a str,
+    },
+    Heartbeat {
+        sub: &'a str,
+        ch: &'a str,
+    },
+    Leave {
+        sub: &'a str,
+        ch: &'a str,
+    },
+    GetState {
+        sub: &'a str,
+        ch: &'a str,
+        uuid: &'a str,
+    },
+    SetState {
+        sub: &'a str,
+        ch: &'a str,
+        uuid: &'a str,
+    },
+    WhereNow {
+        sub: &'a str,
+        uuid: &'a str,
+    },
+    GroupListAll {
+        sub: &'a str,
+    },
+    Group {
+        sub: &'a str,
+        group: &'a str,
+    },
+    GroupDelete {
+        sub: &'a str,
+        group: &'a str,
+    },
 }
 
 impl Route<'_> {
@@ -270,23 +300,40 @@ fn route(path: &str) -> Option<Route<'_>> {
         ["v2", "presence", sk, sub, "channel", ch, "uuid", uuid] if is_sub_key(sk) => {
             Some(Route::GetState { sub, ch, uuid })
         }
-        ["v2", "presence", sk, sub, "channel", ch, "uuid", uuid, "data"] if is_sub_key(sk) => {
-            Some(Route::SetState { sub, ch, uuid })
-        }
+        [
+            "v2",
+            "presence",
+            sk,
+            sub,
+            "channel",
+            ch,
+            "uuid",
+            uuid,
+            "data",
+        ] if is_sub_key(sk) => Some(Route::SetState { sub, ch, uuid }),
         ["v2", "presence", sk, sub, "uuid", uuid] if is_sub_key(sk) => {
             Some(Route::WhereNow { sub, uuid })
         }
         ["v1", "channel-registration", sk, sub, "channel-group"] if is_sub_key(sk) => {
             Some(Route::GroupListAll { sub })
         }
-        ["v1", "channel-registration", sk, sub, "channel-group", group] if is_sub_key(sk) => {
-            Some(Route::Group { sub, group })
-        }
-        ["v1", "channel-registration", sk, sub, "channel-group", group, "remove"]
-            if is_sub_key(sk) =>
-        {
-            Some(Route::GroupDelete { sub, group })
-        }
+        [
+            "v1",
+            "channel-registration",
+            sk,
+            sub,
+            "channel-group",
+            group,
+        ] if is_sub_key(sk) => Some(Route::Group { sub, group }),
+        [
+            "v1",
+            "channel-registration",
+            sk,
+            sub,
+            "channel-group",
+            group,
+            "remove",
+        ] if is_sub_key(sk) => Some(Route::GroupDelete { sub, group }),
         _ => None,
     }
 }
@@ -300,14 +347,21 @@ pub(crate) fn handle(inner: &Inner, method: &Method, path: &str, raw_query: &str
         return Reply::error(StatusCode::NOT_FOUND, "Presence", "Not Found");
     };
     if method != Method::GET && method != Method::HEAD {
-        return Reply::error(StatusCode::METHOD_NOT_ALLOWED, "Presence", "Method Not Allowed");
+        return Reply::error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "Presence",
+            "Method Not Allowed",
+        );
     }
     let sub = decode_path(route.sub_key());
     if sub.is_empty() {
         return Reply::bad_request("Missing subscribe key");
     }
     let query = Query::parse(raw_query);
-    let channels = route.channel_segment().map(split_path_names).unwrap_or_default();
+    let channels = route
+        .channel_segment()
+        .map(split_path_names)
+        .unwrap_or_default();
     let groups = query.list("channel-group");
     let now = inner.clock.now_millis();
 
@@ -376,8 +430,7 @@ pub(crate) fn handle(inner: &Inner, method: &Method, path: &str, raw_query: &str
             };
             let per_name = match query.get("state") {
                 Some(raw) if !raw.trim().is_empty() => match parse_object(raw) {
-                    Ok(Value::Object(map)) => map,
-                    Ok(_) => unreachable!("parse_object only returns objects"),
+                    Ok(map) => map,
                     Err(r) => return r,
                 },
                 _ => serde_json::Map::new(),
@@ -398,8 +451,7 @@ pub(crate) fn handle(inner: &Inner, method: &Method, path: &str, raw_query: &str
                     states.insert(ch.clone(), st.clone());
                 }
             }
-            if let Some(bad) = states.values().find(|v| !v.is_object()) {
-                let _ = bad;
+            if states.values().any(|v| !v.is_object()) {
                 return Reply::bad_request("State must be a JSON object");
             }
             let all = ks.expand(&channels, &groups);
@@ -433,7 +485,7 @@ pub(crate) fn handle(inner: &Inner, method: &Method, path: &str, raw_query: &str
             let state = match query.get("state") {
                 None => return Reply::bad_request("No state specified."),
                 Some(raw) => match parse_object(raw) {
-                    Ok(v) => v,
+                    Ok(map) => Value::Object(map),
                     Err(r) => return r,
                 },
             };
@@ -568,9 +620,9 @@ fn write_state(body: &mut String, state: Option<&Value>) {
 }
 
 /// Parses a `state` parameter that must be a JSON object.
-fn parse_object(raw: &str) -> Result<Value, Reply> {
+fn parse_object(raw: &str) -> Result<serde_json::Map<String, Value>, Reply> {
     match serde_json::from_str::<Value>(raw) {
-        Ok(v @ Value::Object(_)) => Ok(v),
+        Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(Reply::bad_request("State must be a JSON object")),
         Err(_) => Err(Reply::bad_request("Invalid JSON specified.")),
     }
@@ -587,7 +639,9 @@ fn heartbeat_timeout(inner: &Inner, query: &Query) -> Result<u64, Reply> {
     };
     let secs = secs.clamp(
         cfg.min_presence_timeout.as_secs(),
-        cfg.max_presence_timeout.as_secs().max(cfg.min_presence_timeout.as_secs()),
+        cfg.max_presence_timeout
+            .as_secs()
+            .max(cfg.min_presence_timeout.as_secs()),
     );
     Ok(secs.saturating_mul(1000))
 }
@@ -597,14 +651,22 @@ fn here_now_opts(query: &Query) -> Result<HereNowOpts, Reply> {
         None | Some("") => MAX_LIMIT,
         Some(v) => match v.parse::<i64>() {
             Ok(n) if (0..=MAX_LIMIT as i64).contains(&n) => n as usize,
-            _ => return Err(Reply::bad_request("Invalid limit: must be between 0 and 1000")),
+            _ => {
+                return Err(Reply::bad_request(
+                    "Invalid limit: must be between 0 and 1000",
+                ));
+            }
         },
     };
     let offset = match query.get("offset").map(str::trim) {
         None | Some("") => 0,
         Some(v) => match v.parse::<i64>() {
             Ok(n) if n >= 0 => usize::try_from(n).unwrap_or(usize::MAX),
-            _ => return Err(Reply::bad_request("Invalid offset: must be a non-negative integer")),
+            _ => {
+                return Err(Reply::bad_request(
+                    "Invalid offset: must be a non-negative integer",
+                ));
+            }
         },
     };
     Ok(HereNowOpts {
@@ -688,11 +750,17 @@ mod tests {
     fn routes_both_sub_key_spellings() {
         assert!(matches!(
             route("/v2/presence/sub_key/demo/channel/a/leave"),
-            Some(Route::Leave { sub: "demo", ch: "a" })
+            Some(Route::Leave {
+                sub: "demo",
+                ch: "a"
+            })
         ));
         assert!(matches!(
             route("/v2/presence/sub-key/demo/uuid/u"),
-            Some(Route::WhereNow { sub: "demo", uuid: "u" })
+            Some(Route::WhereNow {
+                sub: "demo",
+                uuid: "u"
+            })
         ));
         assert!(route("/v2/presence/sub-key/demo/channel/a/bogus").is_none());
         assert!(route("v2/presence/sub-key/demo").is_none());

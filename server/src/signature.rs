@@ -135,7 +135,9 @@ pub fn decode_component(s: &str) -> String {
 
 /// The canonical (PAM) encoding: every byte except `A-Z a-z 0-9 - _ .` becomes `%XX` (upper-case hex).
 pub fn pam_encode(s: &str) -> String {
-    encode_with(s, |b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    encode_with(s, |b| {
+        b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')
+    })
 }
 
 fn rust_sdk_encode(s: &str) -> String {
@@ -337,7 +339,10 @@ mod tests {
             sub_key: "mySubscribeKey",
             body: "",
         };
-        assert_eq!(verify(secret, "myPublishKey", &req, 1_700_000_030, 60), Ok(()));
+        assert_eq!(
+            verify(secret, "myPublishKey", &req, 1_700_000_030, 60),
+            Ok(())
+        );
     }
 
     #[test]

@@ -114,7 +114,9 @@ async fn thousand_clients_heartbeat_and_leave_concurrently() {
     // Exact membership and state of every room.
     for r in 0..ROOMS {
         let v: Value = t
-            .get(&format!("/v2/presence/sub-key/load/channel/room-{r}?state=1"))
+            .get(&format!(
+                "/v2/presence/sub-key/load/channel/room-{r}?state=1"
+            ))
             .await
             .json();
         let expected: Vec<Value> = (0..CLIENTS)
@@ -146,7 +148,12 @@ async fn thousand_clients_heartbeat_and_leave_concurrently() {
         let t = Arc::clone(&t);
         let gate = Arc::clone(&gate);
         checks.push(tokio::spawn(async move {
-            let body = get_ok(&t, &gate, format!("/v2/presence/sub-key/load/uuid/client-{i:04}")).await;
+            let body = get_ok(
+                &t,
+                &gate,
+                format!("/v2/presence/sub-key/load/uuid/client-{i:04}"),
+            )
+            .await;
             let v: Value = serde_json::from_str(&body).unwrap();
             let got: BTreeSet<String> = v["payload"]["channels"]
                 .as_array()
@@ -164,7 +171,10 @@ async fn thousand_clients_heartbeat_and_leave_concurrently() {
     // Everybody times out together once the clock passes the 300 s default (the "extra"
     // heartbeats); the 120 s ones are gone first.
     t.clock.advance(Duration::from_secs(120));
-    let v: Value = t.get("/v2/presence/sub-key/load?disable_uuids=1").await.json();
+    let v: Value = t
+        .get("/v2/presence/sub-key/load?disable_uuids=1")
+        .await
+        .json();
     assert_eq!(
         v["payload"],
         json!({"channels": {"extra": {"occupancy": expect_extra}}, "total_channels": 1, "total_occupancy": expect_extra})

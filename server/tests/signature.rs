@@ -5,8 +5,8 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use presence_server::{Clock, ServerConfig};
 use presence_server::signature::{parse_query, sign_v2};
+use presence_server::{Clock, ServerConfig};
 
 const SECRET: &str = "mySecretKey";
 const PUBLISH: &str = "myPublishKey";
@@ -55,7 +55,11 @@ async fn protocol_example_request_is_accepted_verbatim() {
 #[tokio::test]
 async fn signed_requests_work_across_endpoints() {
     let t = signed_server().await;
-    let hb = sign(&t, "/v2/presence/sub-key/demo/channel/a,b/heartbeat", "uuid=alice&heartbeat=60");
+    let hb = sign(
+        &t,
+        "/v2/presence/sub-key/demo/channel/a,b/heartbeat",
+        "uuid=alice&heartbeat=60",
+    );
     t.expect_body(&hb, HEARTBEAT_OK).await;
     let hn = sign(&t, "/v2/presence/sub-key/demo/channel/a", "uuid=alice");
     t.expect_body(
@@ -63,7 +67,11 @@ async fn signed_requests_work_across_endpoints() {
         r#"{"message":"OK","occupancy":1,"service":"Presence","status":200,"uuids":["alice"]}"#,
     )
     .await;
-    let reg = sign(&t, "/v1/channel-registration/sub-key/demo/channel-group/g", "add=a&uuid=alice");
+    let reg = sign(
+        &t,
+        "/v1/channel-registration/sub-key/demo/channel-group/g",
+        "add=a&uuid=alice",
+    );
     t.expect_body(&reg, REGISTRY_OK).await;
 }
 
@@ -71,8 +79,7 @@ async fn signed_requests_work_across_endpoints() {
 async fn unsigned_wrong_or_stale_requests_get_access_manager_403() {
     let t = signed_server().await;
     let path = "/v2/presence/sub-key/demo/channel/demo/leave";
-    let denied_channels =
-        "{\"message\":\"Forbidden\",\"payload\":{\"channels\":[\"demo\"]},\"error\":true,\"service\":\"Access Manager\",\"status\":403}\n";
+    let denied_channels = "{\"message\":\"Forbidden\",\"payload\":{\"channels\":[\"demo\"]},\"error\":true,\"service\":\"Access Manager\",\"status\":403}\n";
 
     // no signature at all
     let r = t.get(&format!("{path}?uuid=u")).await;
@@ -89,7 +96,10 @@ async fn unsigned_wrong_or_stale_requests_get_access_manager_403() {
     let ts = 1_700_000_000u64;
     let q = format!("uuid=u&timestamp={ts}");
     let other = sign_v2("not-the-secret", PUBLISH, "GET", path, &parse_query(&q), "");
-    assert_eq!(t.get(&format!("{path}?{q}&signature={other}")).await.status, 403);
+    assert_eq!(
+        t.get(&format!("{path}?{q}&signature={other}")).await.status,
+        403
+    );
 
     // the valid request is accepted now, and refused once the clock moved 61 s on
     let r = t.get(&good).await;
