@@ -165,7 +165,10 @@ async fn bench(secs: f64) {
         "| {:<38} | {:>5} | {:>9} | {:>8} | {:>8} |",
         "workload", "conc.", "req/s", "p50 ms", "p99 ms"
     );
-    println!("|{:-<40}|{:->7}|{:->11}|{:->10}|{:->10}|", "", "", "", "", "");
+    println!(
+        "|{:-<40}|{:->7}|{:->11}|{:->10}|{:->10}|",
+        "", "", "", "", ""
+    );
 
     // Heartbeats: each worker is its own uuid, rotating over 100 channels.
     for c in [1usize, 8, 64, 256] {
@@ -217,7 +220,9 @@ async fn bench(secs: f64) {
     let per_occupant = (live_after.saturating_sub(live_before)) as f64 / 10_000.0;
 
     let body_len = client
-        .get(format!("{base}/v2/presence/sub-key/big/channel/crowd?state=1"))
+        .get(format!(
+            "{base}/v2/presence/sub-key/big/channel/crowd?state=1"
+        ))
         .send()
         .await
         .expect("here_now")
@@ -229,7 +234,11 @@ async fn bench(secs: f64) {
         ("here_now 10k occupants, state=1", "state=1", 1usize),
         ("here_now 10k occupants, state=1", "state=1", 8),
         ("here_now 10k occupants (uuids only)", "", 1),
-        ("here_now 10k occupants, disable_uuids", "disable_uuids=1", 1),
+        (
+            "here_now 10k occupants, disable_uuids",
+            "disable_uuids=1",
+            1,
+        ),
     ] {
         let q = query.to_owned();
         let r = run_phase(

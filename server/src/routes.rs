@@ -515,7 +515,7 @@ pub(crate) fn handle(inner: &Inner, method: &Method, path: &str, raw_query: &str
                 body.push_str("{\"channel\":");
                 write_str(&mut body, &states[0].0);
                 body.push_str(",\"message\":\"OK\",\"payload\":");
-                write_state(&mut body, states[0].1.as_ref());
+                write_state(&mut body, states[0].1.as_deref());
             } else {
                 body.push_str("{\"message\":\"OK\",\"payload\":{\"channels\":{");
                 for (i, (ch, st)) in states.iter().enumerate() {
@@ -524,7 +524,7 @@ pub(crate) fn handle(inner: &Inner, method: &Method, path: &str, raw_query: &str
                     }
                     write_str(&mut body, ch);
                     body.push(':');
-                    write_state(&mut body, st.as_ref());
+                    write_state(&mut body, st.as_deref());
                 }
                 body.push_str("}}");
             }
@@ -612,11 +612,8 @@ fn actor_uuid(query: &Query) -> Option<String> {
         .map(str::to_owned)
 }
 
-fn write_state(body: &mut String, state: Option<&Value>) {
-    match state {
-        Some(v) => write_value(body, v),
-        None => body.push_str("{}"),
-    }
+fn write_state(body: &mut String, state: Option<&str>) {
+    body.push_str(state.unwrap_or("{}"));
 }
 
 /// Parses a `state` parameter that must be a JSON object.
@@ -691,7 +688,7 @@ fn write_uuids(body: &mut String, c: &ChannelOccupancy, opts: HereNowOpts) {
             body.push('{');
             if let Some(st) = state {
                 body.push_str("\"state\":");
-                write_value(body, st);
+                body.push_str(st);
                 body.push(',');
             }
             body.push_str("\"uuid\":");

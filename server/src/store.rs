@@ -9,6 +9,24 @@ use std::sync::{Arc, RwLock};
 
 use serde_json::Value;
 
+use crate::json::write_value;
+
+/// A state object rendered once, at write time, in the response JSON form (compact, ASCII).
+pub(crate) type StateJson = Arc<str>;
+
+/// Renders a state value; `None` for `{}` / `null` (which clear state).
+pub(crate) fn render_state(state: &Value) -> Option<StateJson> {
+    match state {
+        Value::Object(map) if map.is_empty() => None,
+        Value::Null => None,
+        other => {
+            let mut out = String::new();
+            write_value(&mut out, other);
+            Some(Arc::from(out))
+        }
+    }
+}
+
 /// One uuid's record on one channel.
 #[derive(Debug, Clone)]
 struct Member {
@@ -16,8 +34,8 @@ struct Member {
     expires_ms: u64,
     /// Counted as an occupant (heartbeat seen); `false` for state-only records from `set_state`.
     present: bool,
-    /// Per-channel state; `None` when unset or set to `{}`.
-    state: Option<Value>,
+    /// Per-channel state, pre-rendered; `None` when unset or set to `{}`.
+    state: Option<StateJson>,
 }
 
 impl Member {
@@ -29,11 +47,11 @@ impl Member {
 /// What here_now reports for one channel.
 #[derive(Debug)]
 pub(crate) struct ChannelOccupancy {
-    pub name: String,
+    pub name: Arc<str>,
     /// Full occupant count, regardless of paging.
     pub occupancy: usize,
     /// The requested page of occupants (uuid, state), in stable (uuid-sorted) order.
-    pub page: Vec<(String, Option<Value>)>,
+    pub page: Vec<(Arc<str>, Option<StateJson>)>,
 }
 
 /// Paging and detail options for here_now.
@@ -48,8 +66,9 @@ pub(crate) struct HereNowOpts {
 /// All presence data of one subscribe key.
 #[derive(Debug, Default)]
 pub(crate) struct Keyspace {
-    channels: BTreeMap<String, BTreeMap<String, Member>>,
-    by_uuid: HashMap<String, BTreeSet<String>>,
+    channels: BTreeMap<Arc<str>, BTreeMap<Arc<str>, Member>>,
+    /// uuid -> channels it has a record on (sorted); names share the `Arc`s of `channels`.
+    by_uuid: HashMap<Arc<str>, Vec<Arc<str>>>,
     groups: BTreeMap<String, BTreeSet<String>>,
     last_sweep_ms: u64,
 }
@@ -61,7 +80,7 @@ impl Keyspace {
             return;
         }
         self.last_sweep_ms = now;
-        let mut dead: Vec<(String, String)> = Vec::new();
+        let mut dead: Vec<(Arc<str>, Arc<str>)> = Vec::new();
         self.channels.retain(|ch, members| {
             members.retain(|uuid, m| {
                 let keep = m.live(now);
@@ -78,24 +97,26 @@ impl Keyspace {
     }
 
     fn unindex(&mut self, uuid: &str, channel: &str) {
-        if let Some(set) = self.by_uuid.get_mut(uuid) {
-            set.remove(channel);
-            if set.is_empty() {
+        if let Some(list) = self.by_uuid.get_mut(uuid) {
+            if let Ok(pos) = list.binary_search_by(|c| (**c).cmp(channel)) {
+                list.remove(pos);
+            }
+            if list.is_empty() {
                 self.by_uuid.remove(uuid);
             }
         }
     }
 
-    fn index(&mut self, uuid: &str, channel: &str) {
-        match self.by_uuid.get_mut(uuid) {
-            Some(set) => {
-                if !set.contains(channel) {
-                    set.insert(channel.to_owned());
+    fn index(&mut self, uuid: &Arc<str>, channel: &Arc<str>) {
+        match self.by_uuid.get_mut(&**uuid) {
+            Some(list) => {
+                if let Err(pos) = list.binary_search_by(|c| (**c).cmp(&**channel)) {
+                    list.insert(pos, Arc::clone(channel));
                 }
             }
             None => {
                 self.by_uuid
-                    .insert(uuid.to_owned(), BTreeSet::from([channel.to_owned()]));
+                    .insert(Arc::clone(uuid), vec![Arc::clone(channel)]);
             }
         }
     }
@@ -103,14 +124,24 @@ impl Keyspace {
     /// Gets the live record of `uuid` on `channel`, creating a fresh (absent, stateless) one if
     /// there is none or the old one expired.
     fn record(&mut self, channel: &str, uuid: &str, now: u64) -> &mut Member {
-        if !self.channels.contains_key(channel) {
-            self.channels.insert(channel.to_owned(), BTreeMap::new());
-        }
-        self.index(uuid, channel);
+        let ch_key: Arc<str> = match self.channels.get_key_value(channel) {
+            Some((k, _)) => Arc::clone(k),
+            None => {
+                let k: Arc<str> = Arc::from(channel);
+                self.channels.insert(Arc::clone(&k), BTreeMap::new());
+                k
+            }
+        };
+        // Reuse the uuid's existing Arc (from the index) so each name is stored once.
+        let uuid_key: Arc<str> = match self.by_uuid.get_key_value(uuid) {
+            Some((k, _)) => Arc::clone(k),
+            None => Arc::from(uuid),
+        };
+        self.index(&uuid_key, &ch_key);
         let members = self.channels.get_mut(channel).expect("inserted above");
         if !members.contains_key(uuid) {
             members.insert(
-                uuid.to_owned(),
+                uuid_key,
                 Member {
                     expires_ms: now,
                     present: false,
@@ -134,7 +165,7 @@ impl Keyspace {
         let mut out = Vec::new();
         let group_channels = groups
             .iter()
-            .filter_map(|g| self.groups.get(g))
+            .filter_map(|g| self.groups.get(g.as_str()))
             .flat_map(|set| set.iter());
         for ch in channels.iter().chain(group_channels) {
             if seen.insert(ch.as_str()) {
@@ -154,12 +185,16 @@ impl Keyspace {
         now: u64,
     ) {
         self.sweep(now, false);
+        let rendered: HashMap<&str, Option<StateJson>> = states
+            .iter()
+            .map(|(ch, v)| (ch.as_str(), render_state(v)))
+            .collect();
         for ch in channels {
             let m = self.record(ch, uuid, now);
             m.present = true;
             m.expires_ms = now.saturating_add(timeout_ms);
-            if let Some(state) = states.get(ch) {
-                m.state = non_empty(state);
+            if let Some(state) = rendered.get(ch.as_str()) {
+                m.state = state.clone();
             }
         }
     }
@@ -168,7 +203,7 @@ impl Keyspace {
     pub(crate) fn leave(&mut self, uuid: &str, channels: &[String], now: u64) {
         self.sweep(now, false);
         for ch in channels {
-            let emptied = match self.channels.get_mut(ch) {
+            let emptied = match self.channels.get_mut(ch.as_str()) {
                 Some(members) => {
                     members.remove(uuid);
                     members.is_empty()
@@ -176,7 +211,7 @@ impl Keyspace {
                 None => continue,
             };
             if emptied {
-                self.channels.remove(ch);
+                self.channels.remove(ch.as_str());
             }
             self.unindex(uuid, ch);
         }
@@ -193,9 +228,10 @@ impl Keyspace {
         now: u64,
     ) {
         self.sweep(now, false);
+        let rendered = render_state(state);
         for ch in channels {
             let m = self.record(ch, uuid, now);
-            m.state = non_empty(state);
+            m.state = rendered.clone();
             if !m.present {
                 m.expires_ms = m.expires_ms.max(now.saturating_add(state_ttl_ms));
             }
@@ -208,13 +244,13 @@ impl Keyspace {
         uuid: &str,
         channels: &[String],
         now: u64,
-    ) -> Vec<(String, Option<Value>)> {
+    ) -> Vec<(String, Option<StateJson>)> {
         channels
             .iter()
             .map(|ch| {
                 let state = self
                     .channels
-                    .get(ch)
+                    .get(ch.as_str())
                     .and_then(|members| members.get(uuid))
                     .filter(|m| m.live(now))
                     .and_then(|m| m.state.clone());
@@ -225,24 +261,24 @@ impl Keyspace {
 
     /// Channels on which `uuid` is currently present (sorted by name).
     pub(crate) fn where_now(&self, uuid: &str, now: u64) -> Vec<String> {
-        let Some(set) = self.by_uuid.get(uuid) else {
+        let Some(list) = self.by_uuid.get(uuid) else {
             return Vec::new();
         };
-        set.iter()
+        list.iter()
             .filter(|ch| {
                 self.channels
-                    .get(*ch)
+                    .get(&***ch)
                     .and_then(|members| members.get(uuid))
                     .is_some_and(|m| m.present && m.live(now))
             })
-            .cloned()
+            .map(|ch| ch.to_string())
             .collect()
     }
 
     fn occupancy_of(&self, name: &str, opts: HereNowOpts, now: u64) -> ChannelOccupancy {
-        let Some(members) = self.channels.get(name) else {
+        let Some((name, members)) = self.channels.get_key_value(name) else {
             return ChannelOccupancy {
-                name: name.to_owned(),
+                name: Arc::from(name),
                 occupancy: 0,
                 page: Vec::new(),
             };
@@ -260,12 +296,12 @@ impl Keyspace {
                 } else {
                     None
                 };
-                page.push((uuid.clone(), state));
+                page.push((Arc::clone(uuid), state));
             }
             occupancy += 1;
         }
         ChannelOccupancy {
-            name: name.to_owned(),
+            name: Arc::clone(name),
             occupancy,
             page,
         }
@@ -330,14 +366,6 @@ impl Keyspace {
     }
 }
 
-fn non_empty(state: &Value) -> Option<Value> {
-    match state {
-        Value::Object(map) if map.is_empty() => None,
-        Value::Null => None,
-        other => Some(other.clone()),
-    }
-}
-
 /// All keyspaces, created on first use.
 #[derive(Debug, Default)]
 pub(crate) struct Store {
@@ -387,7 +415,7 @@ mod tests {
         assert!(ks.where_now("u1", 10_000).is_empty());
         // a new heartbeat after expiry starts without the old state
         ks.heartbeat("u1", &chans(&["a"]), 10_000, &HashMap::new(), 20_000);
-        assert_eq!(ks.get_state("u1", &chans(&["a"]), 20_001)[0].1, None);
+        assert!(ks.get_state("u1", &chans(&["a"]), 20_001)[0].1.is_none());
         ks.sweep(40_000, true);
         assert!(ks.channels.is_empty());
         assert!(ks.by_uuid.is_empty());
@@ -404,7 +432,7 @@ mod tests {
         o.offset = 1;
         let r = ks.here_now(&chans(&["x"]), o, 1);
         assert_eq!(r[0].occupancy, 4);
-        let names: Vec<_> = r[0].page.iter().map(|p| p.0.as_str()).collect();
+        let names: Vec<_> = r[0].page.iter().map(|p| &*p.0).collect();
         assert_eq!(names, ["b", "c"]);
     }
 
