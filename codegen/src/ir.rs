@@ -429,6 +429,7 @@ fn lower_endpoint(
                 r.error(name.span(), &ctx, format!("{what} `{}` must be a `names` parameter", name.as_str()));
                 None
             }
+            None if names.contains(name.as_str()) => None,
             None => {
                 r.error(name.span(), &ctx, format!("{what} `{}` is not a parameter of this operation", name.as_str()));
                 None
@@ -464,6 +465,8 @@ fn lower_endpoint(
                     parts.push(PathPart::Param(name));
                 }
                 Some(_) => r.error(path.template.span(), &ctx, format!("placeholder `{{{name}}}` names a parameter that is not `in: path`")),
+                // Declared but invalid: already reported, don't cascade.
+                None if names.contains(&name) => {}
                 None if config_values.contains(&name) => parts.push(PathPart::Config(name)),
                 None => unreachable_placeholder(r, &ctx, path, &name, config_values),
             }
@@ -594,6 +597,10 @@ fn lower_param(r: &mut Reporter<'_>, ctx: &str, p: &spec::ParamSpec, config_valu
                 ctx,
                 format!("unknown parameter type `{other}`; expected names, name, uuid, bool, u32, json_object or json_object_of_objects"),
             );
+            // Still check the location; kind-specific checks would only cascade.
+            if !matches!(p.location.as_str(), "path" | "query") {
+                r.error(p.location.span(), ctx, format!("unknown location `{}`; expected path or query", p.location.as_str()));
+            }
             return None;
         }
     };

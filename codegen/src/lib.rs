@@ -105,11 +105,24 @@ fn parse<T: serde::de::DeserializeOwned>(source: &SpecSource, id: usize, out: &m
                     (node.start_mark(), message)
                 }
             };
-            let (line, column) = marker.map(|m| (m.line(), m.column())).unwrap_or((1, 1));
+            let (line, column) = marker
+                .map(|m| (m.line(), m.column()))
+                .or_else(|| unknown_field_position(&source.text, &message))
+                .unwrap_or((1, 1));
             out.push(Diagnostic { file: source.path.clone(), line, column, context: String::new(), message });
             None
         }
     }
+}
+
+/// marked-yaml reports unknown fields without a position; find the key.
+fn unknown_field_position(text: &str, message: &str) -> Option<(usize, usize)> {
+    let rest = message.split("Unknown field `").nth(1)?;
+    let field = &rest[..rest.find('`')?];
+    text.lines().enumerate().find_map(|(i, line)| {
+        let indent = line.len() - line.trim_start_matches([' ', '-']).len();
+        line[indent..].strip_prefix(field)?.starts_with(':').then_some((i + 1, indent + 1))
+    })
 }
 
 /// Generates every file of the crate from in-memory sources.

@@ -56,6 +56,12 @@ impl Config {
         }
     }
 
+    /// Replaces the subscribe key given to [`Config::new`].
+    pub fn subscribe_key(mut self, subscribe_key: impl Into<String>) -> Self {
+        self.subscribe_key = subscribe_key.into();
+        self
+    }
+
     /// The user id (PubNub's `uuid`) this client acts as. Required.
     pub fn user_id(mut self, user_id: impl Into<String>) -> Self {
         self.user_id = user_id.into();

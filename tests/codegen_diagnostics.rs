@@ -1,0 +1,133 @@
+//! A bad spec gives diagnostics with file:line:column and the operation or
+//! field at fault, never a panic. Each case edits a small valid spec; the
+//! messages are pinned by snapshots.
+
+use codegen::{SpecSource, Templates};
+
+const API: &str = "\
+package: demo-presence
+version: 0.0.1
+description: d
+docs: d
+client:
+  name: Client
+  docs: d
+config_values:
+  - name: subscribe_key
+  - name: user_id
+";
+
+const ENDPOINT: &str = "\
+operation: where_now
+builder: WhereNow
+summary: Where a user is.
+method: GET
+paths:
+  - template: /v2/presence/sub-key/{subscribe_key}/uuid/{uuid}
+params:
+  - name: uuid
+    type: uuid
+    in: path
+    default_from_config: user_id
+    docs: The user.
+  - name: limit
+    type: u32
+    in: query
+    default: 10
+    min: 0
+    max: 100
+    docs: A bound.
+result:
+  type: WhereNowResult
+  shapes:
+    - fields:
+        - field: channels
+          from: payload.channels
+types:
+  - name: WhereNowResult
+    docs: Channels.
+    fields:
+      - name: channels
+        type: list<string>
+        docs: The channels.
+example: |
+  let _ = pubnub.where_now().await?;
+";
+
+fn templates() -> Templates {
+    Templates { cargo_toml: "[package]\nname = \"{{ package }}\"\n".into(), readme: "# {{ package }}\n".into() }
+}
+
+/// Generates from the given endpoint files; returns the diagnostics, one per line.
+fn diagnostics(endpoints: &[(&str, String)]) -> String {
+    let api = SpecSource { path: "spec/api.yaml".into(), text: API.into() };
+    let endpoints: Vec<SpecSource> =
+        endpoints.iter().map(|(path, text)| SpecSource { path: (*path).into(), text: text.clone() }).collect();
+    match codegen::generate_from_sources(&api, &endpoints, &templates()) {
+        Ok(_) => panic!("the spec should have been rejected"),
+        Err(codegen::GenerateError::Spec(list)) => list.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"),
+        Err(other) => panic!("expected spec diagnostics, got {other}"),
+    }
+}
+
+fn one(edit: impl Fn(&str) -> String) -> String {
+    diagnostics(&[("spec/endpoints/where_now.yaml", edit(ENDPOINT))])
+}
+
+#[test]
+fn the_base_spec_is_valid() {
+    let api = SpecSource { path: "spec/api.yaml".into(), text: API.into() };
+    let endpoint = SpecSource { path: "spec/endpoints/where_now.yaml".into(), text: ENDPOINT.into() };
+    let files = codegen::generate_from_sources(&api, &[endpoint], &templates()).unwrap();
+    assert!(files.iter().any(|f| f.path == "src/operations/where_now.rs"));
+}
+
+#[test]
+fn yaml_syntax_error() {
+    insta::assert_snapshot!(one(|s| s.replace("summary: Where a user is.", "summary: [unclosed")));
+}
+
+#[test]
+fn unknown_field() {
+    insta::assert_snapshot!(one(|s| s.replace("    docs: The user.", "    docs: The user.\n    colour: red")));
+}
+
+#[test]
+fn unknown_parameter_type_and_location() {
+    insta::assert_snapshot!(one(|s| s.replace("type: u32", "type: u31").replace("in: query", "in: header")));
+}
+
+#[test]
+fn default_of_the_wrong_type_or_out_of_range() {
+    insta::assert_snapshot!(one(|s| s.replace("default: 10", "default: lots")));
+    insta::assert_snapshot!("default_out_of_range", one(|s| s.replace("default: 10", "default: 500")));
+}
+
+#[test]
+fn path_placeholder_without_a_parameter() {
+    insta::assert_snapshot!(one(|s| s.replace("/uuid/{uuid}", "/uuid/{uuid}/channel/{channel}")));
+}
+
+#[test]
+fn duplicate_parameter_and_operation_names() {
+    insta::assert_snapshot!(one(|s| s.replace("  - name: limit", "  - name: uuid")));
+    let both = diagnostics(&[
+        ("spec/endpoints/a.yaml", ENDPOINT.to_owned()),
+        ("spec/endpoints/b.yaml", ENDPOINT.replace("WhereNowResult", "OtherResult")),
+    ]);
+    insta::assert_snapshot!("duplicate_operation", both);
+}
+
+#[test]
+fn unknown_types_and_result_fields() {
+    insta::assert_snapshot!(one(|s| s.replace("type: list<string>", "type: list<Channel>")));
+    insta::assert_snapshot!("unknown_result_field", one(|s| s.replace("- field: channels", "- field: chanels")));
+    insta::assert_snapshot!("unknown_result_type", one(|s| s.replace("  type: WhereNowResult", "  type: Nope")));
+}
+
+#[test]
+fn several_problems_are_all_reported_in_file_order() {
+    let text = one(|s| s.replace("method: GET", "method: POST").replace("default: 10", "default: -1").replace("in: path", "in: body"));
+    assert_eq!(text.lines().count(), 3, "{text}");
+    insta::assert_snapshot!(text);
+}
