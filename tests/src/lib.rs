@@ -123,3 +123,8 @@ async fn answer(State(shared): State<Arc<Mutex<Shared>>>, uri: Uri) -> Response 
         None => (StatusCode::IM_A_TEAPOT, "no reply scripted for this request").into_response(),
     }
 }
+
+/// The README's Rust examples, compiled by `cargo test --doc`.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeExamples;

@@ -1,0 +1,73 @@
+//! The main job: who is online, end to end, with no account, keys or network.
+//!
+//! Starts the local presence server in-process (with a clock we control),
+//! points two SDK clients at it and walks through every operation: heartbeat,
+//! here_now, state, where_now, channel groups, leave, and expiry.
+//!
+//! Run with `cargo run --example quickstart`.
+
+use std::time::Duration;
+
+use presence_server::{ManualClock, PresenceServer, ServerConfig};
+use pubnub_presence::{Config, Error, PubNub};
+use serde_json::json;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // The server's clock only moves when we say so: expiry without sleeping.
+    let clock = ManualClock::starting_now();
+    let server = PresenceServer::start(ServerConfig::default().with_clock(clock.clone())).await?;
+    println!("local presence server at {}", server.url());
+
+    let client = |user: &str| PubNub::new(Config::new("demo").user_id(user).origin(server.url()));
+    let (alice, bob) = (client("alice"), client("bob"));
+
+    // Heartbeats make users present; a state can travel with the heartbeat.
+    alice.heartbeat().channels(["lobby", "game-1"]).heartbeat(60).await?;
+    bob.heartbeat().channels("lobby").state(json!({"lobby": {"mood": "curious"}})).await?;
+    alice.set_state().channels("lobby").state(json!({"mood": "happy", "level": 7})).await?;
+
+    let lobby = alice.here_now().channels("lobby").include_state(true).await?;
+    println!("\nhere_now(lobby): {} present", lobby.total_occupancy);
+    for occupant in &lobby.channels["lobby"].occupants {
+        println!("  {:<6} state {}", occupant.uuid, occupant.state.clone().unwrap_or_default());
+    }
+    assert_eq!(lobby.total_occupancy, 2);
+
+    let everywhere = alice.here_now().await?;
+    println!("\nhere_now(global): {} users on {} channels", everywhere.total_occupancy, everywhere.total_channels);
+    for (name, channel) in &everywhere.channels {
+        let who: Vec<&str> = channel.occupants.iter().map(|o| o.uuid.as_str()).collect();
+        println!("  {name:<7} {who:?}");
+    }
+
+    let alice_is = bob.where_now().uuid("alice").await?;
+    println!("\nwhere_now(alice): {:?}", alice_is.channels);
+
+    let state = bob.get_state().channels(["lobby", "game-1"]).uuid("alice").await?;
+    println!("get_state(alice): {}", json!(state.channels));
+
+    // Channel groups: a named set of channels, usable wherever channels are.
+    alice.add_channel_to_channel_group().channel_group("games").channels(["game-1", "game-2"]).await?;
+    let games = alice.list_channels_in_channel_group().channel_group("games").await?;
+    let in_games = alice.here_now().channel_groups("games").await?;
+    println!("\ngroup `games` = {:?}: {} present", games.channels, in_games.total_occupancy);
+
+    // Leaving is immediate; silence expires after the heartbeat interval.
+    bob.leave().channels("lobby").await?;
+    println!("\nbob left: lobby has {}", alice.here_now().channels("lobby").await?.total_occupancy);
+    clock.advance(Duration::from_secs(61));
+    let after = alice.here_now().await?;
+    println!("61 s later: {} users online anywhere", after.total_occupancy);
+    assert_eq!(after.total_occupancy, 0);
+
+    // Bad input is refused before any I/O, naming the parameter.
+    match alice.here_now().channels("lobby").limit(5000).await {
+        Err(err @ Error::InvalidInput { .. }) => println!("\nrejected locally: {err}"),
+        other => panic!("expected an input error, got {other:?}"),
+    }
+
+    alice.remove_channel_group().channel_group("games").await?;
+    server.shutdown().await;
+    Ok(())
+}
