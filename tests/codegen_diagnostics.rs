@@ -22,6 +22,7 @@ operation: where_now
 builder: WhereNow
 summary: Where a user is.
 method: GET
+idempotent: true
 paths:
   - template: /v2/presence/sub-key/{subscribe_key}/uuid/{uuid}
 params:

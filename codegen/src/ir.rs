@@ -43,6 +43,8 @@ pub struct Operation {
     pub docs: Option<String>,
     /// Python SDK equivalent.
     pub python: Option<String>,
+    /// Safe to retry (the client's retry policy applies).
+    pub idempotent: bool,
     /// Path templates in the order they are tried.
     pub paths: Vec<PathTemplate>,
     /// Parameters in setter order.
@@ -517,6 +519,7 @@ fn lower_endpoint(
         summary: spec.summary.trim().to_owned(),
         docs: spec.docs.as_ref().map(|d| d.trim().to_owned()),
         python: spec.python.clone(),
+        idempotent: spec.idempotent,
         paths,
         params,
         rules,

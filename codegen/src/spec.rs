@@ -61,6 +61,9 @@ pub struct EndpointSpec {
     pub python: Option<String>,
     /// HTTP method; the Presence API uses `GET` throughout.
     pub method: Spanned<String>,
+    /// Sending the request twice has the same effect as once, so the client
+    /// may retry it after a connect error, timeout, `429` or `5xx`.
+    pub idempotent: bool,
     /// Path templates, tried in order; the last one has no `when_empty`.
     pub paths: Vec<PathSpec>,
     /// Parameters, in setter order.

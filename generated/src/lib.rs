@@ -31,7 +31,7 @@
 pub mod operations;
 /// The hand-written runtime this crate is generated against.
 pub use pubnub_presence_runtime as runtime;
-pub use pubnub_presence_runtime::{Config, Error, IntoNames};
+pub use pubnub_presence_runtime::{Config, Error, IntoNames, RetryPolicy, TimeoutKind};
 pub use operations::add_channel_to_channel_group::AddChannelToChannelGroup;
 pub use operations::get_state::{GetState, GetStateResult};
 pub use operations::heartbeat::Heartbeat;

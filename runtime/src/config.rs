@@ -3,6 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::RetryPolicy;
+
 /// Connection settings for a [`crate::Client`].
 ///
 /// Only the subscribe key and a user id are needed; everything else has a
@@ -32,14 +34,18 @@ pub struct Config {
     pub(crate) publish_key: Option<String>,
     pub(crate) secret_key: Option<String>,
     pub(crate) request_timeout: Duration,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) retry_policy: RetryPolicy,
     pub(crate) http_client: Option<reqwest::Client>,
 }
 
 impl Config {
     /// Default origin of PubNub's presence service.
     pub const DEFAULT_ORIGIN: &'static str = "ps.pndsn.com";
-    /// Default time a whole request (connect, send, read) may take.
+    /// Default time one attempt of a request (connect, send, read) may take.
     pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+    /// Default time establishing a connection may take.
+    pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
     /// Starts a configuration for the given subscribe key.
     pub fn new(subscribe_key: impl Into<String>) -> Self {
@@ -52,6 +58,8 @@ impl Config {
             publish_key: None,
             secret_key: None,
             request_timeout: Self::DEFAULT_REQUEST_TIMEOUT,
+            connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT,
+            retry_policy: RetryPolicy::default(),
             http_client: None,
         }
     }
@@ -99,10 +107,25 @@ impl Config {
         self
     }
 
-    /// Upper bound for one request (connect, send, read), default 10 s.
+    /// Upper bound for one attempt of a request (connect, send, read), default 10 s.
     /// Applies to a client passed through [`Config::http_client`] too.
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
+        self
+    }
+
+    /// Upper bound for establishing a connection, default 5 s. Not applied to
+    /// a client passed through [`Config::http_client`] (configure it there).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How failed idempotent requests are retried; default
+    /// [`RetryPolicy::default`] (2 retries, exponential backoff with jitter).
+    /// Use [`RetryPolicy::none`] to disable.
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry_policy = policy;
         self
     }
 
@@ -148,6 +171,8 @@ impl fmt::Debug for Config {
             .field("publish_key", &self.publish_key)
             .field("secret_key", &redact(&self.secret_key))
             .field("request_timeout", &self.request_timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("retry_policy", &self.retry_policy)
             .field("http_client", &self.http_client.as_ref().map(|_| "<custom>"))
             .finish()
     }

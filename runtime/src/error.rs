@@ -46,10 +46,12 @@ pub enum Error {
         /// The raw response body.
         body: String,
     },
-    /// The request did not complete within the configured timeout.
-    #[error("request timed out after {timeout:?}")]
+    /// Connecting, or the whole request, took longer than configured.
+    #[error("{kind} timed out after {timeout:?}")]
     Timeout {
-        /// The timeout that elapsed.
+        /// Which timeout elapsed.
+        kind: TimeoutKind,
+        /// Its configured length.
         timeout: Duration,
     },
     /// The request could not be sent or its response not read (DNS, connect, TLS, I/O).
@@ -69,6 +71,25 @@ pub enum Error {
         /// The raw response body, kept for diagnosis.
         body: String,
     },
+}
+
+/// Which of the configured timeouts elapsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TimeoutKind {
+    /// Establishing the connection ([`crate::Config::connect_timeout`]).
+    Connect,
+    /// The whole request, body included ([`crate::Config::request_timeout`]).
+    Request,
+}
+
+impl std::fmt::Display for TimeoutKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TimeoutKind::Connect => "connect",
+            TimeoutKind::Request => "request",
+        })
+    }
 }
 
 impl Error {

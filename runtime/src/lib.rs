@@ -12,6 +12,7 @@
 mod config;
 mod error;
 mod names;
+mod retry;
 pub mod validate;
 
 pub mod body;
@@ -21,7 +22,8 @@ pub mod signing;
 pub mod transport;
 
 pub use config::Config;
-pub use error::Error;
+pub use error::{Error, TimeoutKind};
+pub use retry::RetryPolicy;
 pub use names::IntoNames;
 pub use transport::Client;
 

@@ -7,17 +7,29 @@ pub struct Request {
     operation: &'static str,
     path: String,
     query: Vec<(&'static str, String)>,
+    idempotent: bool,
 }
 
 impl Request {
     /// A request for `operation` (used in logs) to the already-encoded `path`.
     pub fn new(operation: &'static str, path: String) -> Self {
-        Request { operation, path, query: Vec::new() }
+        Request { operation, path, query: Vec::new(), idempotent: false }
     }
 
     /// Adds a query parameter whose value is already percent-encoded.
     pub fn push_encoded(&mut self, key: &'static str, encoded_value: String) {
         self.query.push((key, encoded_value));
+    }
+
+    /// Marks the request safe to send again after a failure (the spec's
+    /// `idempotent: true`); only such requests are retried.
+    pub fn set_idempotent(&mut self, idempotent: bool) {
+        self.idempotent = idempotent;
+    }
+
+    /// Whether the request may be retried.
+    pub fn idempotent(&self) -> bool {
+        self.idempotent
     }
 
     /// The operation name, e.g. `here_now`.

@@ -1,11 +1,13 @@
 //! The HTTP transport: adds the common query parameters (PROTOCOL.md §0),
 //! signs when a secret key is configured, sends, and classifies the answer.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use tracing::Instrument;
 
 use crate::body::Body;
 use crate::request::Request;
-use crate::{Config, Error, encoding, signing, validate};
+use crate::{Config, Error, TimeoutKind, encoding, signing, validate};
 
 /// Value of the `pnsdk` query parameter.
 pub const PNSDK: &str = concat!("PubNub-Rust-Presence/", env!("CARGO_PKG_VERSION"));
@@ -32,7 +34,7 @@ impl Client {
                 // unless the application already chose one.
                 let _ = rustls::crypto::ring::default_provider().install_default();
                 reqwest::Client::builder()
-                    .connect_timeout(config.request_timeout)
+                    .connect_timeout(config.connect_timeout)
                     .build()
                     .map_err(|err| error_chain(&err))
             }
@@ -87,30 +89,98 @@ impl Client {
     }
 
     /// Sends `request` and returns its body, or the error it amounts to.
+    ///
+    /// Idempotent requests are retried per the config's [`crate::RetryPolicy`];
+    /// each attempt is re-signed with a fresh timestamp. Runs inside a
+    /// `presence_request` tracing span (operation, redacted URL); each
+    /// attempt logs its number, status and elapsed time at `debug`.
     pub async fn execute(&self, request: Request) -> Result<Body, Error> {
-        let path_and_query = self.path_and_query(&request)?;
+        // Validate and build once before any I/O, so input errors are never retried.
+        let first = self.path_and_query(&request)?;
         let http = self.http.as_ref().map_err(|message| Error::Transport {
             message: format!("could not build the HTTP client: {message}"),
             source: None,
         })?;
-        let span = tracing::debug_span!("presence_request", operation = request.operation(), path = request.path());
-        let _entered = span.enter();
+        let span = tracing::debug_span!(
+            "presence_request",
+            operation = request.operation(),
+            url = %redact(&first),
+        );
+        self.execute_attempts(http, &request, first).instrument(span).await
+    }
+
+    async fn execute_attempts(&self, http: &reqwest::Client, request: &Request, first: String) -> Result<Body, Error> {
+        let policy = &self.config.retry_policy;
+        let max_attempts = if request.idempotent() { policy.max_retries().saturating_add(1) } else { 1 };
+        let mut path_and_query = first;
+        let mut attempt: u32 = 1;
+        loop {
+            let started = Instant::now();
+            let (outcome, retry_after) = self.attempt(http, &path_and_query).await;
+            let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            match &outcome {
+                Ok(_) => tracing::debug!(attempt, status = 200, elapsed_ms, "attempt succeeded"),
+                Err(err) => tracing::debug!(attempt, status = err.status(), elapsed_ms, error = %err, "attempt failed"),
+            }
+            let err = match outcome {
+                Ok(body) => return Ok(body),
+                Err(err) if attempt >= max_attempts || !err.is_retryable() => return Err(err),
+                Err(err) => err,
+            };
+            let delay = policy.delay(attempt, retry_after, crate::retry::random());
+            tracing::debug!(attempt, delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX), error = %err, "retrying");
+            tokio::time::sleep(delay).await;
+            attempt = attempt.saturating_add(1);
+            path_and_query = self.path_and_query(request)?;
+        }
+    }
+
+    /// One attempt: the outcome and the server's `Retry-After`, if any.
+    async fn attempt(&self, http: &reqwest::Client, path_and_query: &str) -> (Result<Body, Error>, Option<Duration>) {
         let url = format!("{}{}", self.config.base_url(), path_and_query);
-        let response = http.get(url).timeout(self.config.request_timeout).send().await.map_err(|err| self.transport_error(err))?;
+        let response = match http.get(url).timeout(self.config.request_timeout).send().await {
+            Ok(response) => response,
+            Err(err) => return (Err(self.transport_error(err)), None),
+        };
         let status = response.status().as_u16();
-        let text = response.text().await.map_err(|err| self.transport_error(err))?;
-        tracing::debug!(status, bytes = text.len(), "response");
-        Body::from_response(status, text)
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let text = match response.text().await {
+            Ok(text) => text,
+            Err(err) => return (Err(self.transport_error(err)), retry_after),
+        };
+        (Body::from_response(status, text), retry_after)
     }
 
     fn transport_error(&self, err: reqwest::Error) -> Error {
         if err.is_timeout() {
-            return Error::Timeout { timeout: self.config.request_timeout };
+            return if err.is_connect() {
+                Error::Timeout { kind: TimeoutKind::Connect, timeout: self.config.connect_timeout }
+            } else {
+                Error::Timeout { kind: TimeoutKind::Request, timeout: self.config.request_timeout }
+            };
         }
         // The URL carries `auth` and `signature`: never let it into messages.
         let err = err.without_url();
         Error::Transport { message: error_chain(&err), source: Some(Box::new(err)) }
     }
+}
+
+/// `path?query` with the values of `auth` and `signature` replaced, for logs.
+pub fn redact(path_and_query: &str) -> String {
+    let Some((path, query)) = path_and_query.split_once('?') else { return path_and_query.to_owned() };
+    let pairs: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((key @ ("auth" | "signature"), _)) => format!("{key}=[redacted]"),
+            _ => pair.to_owned(),
+        })
+        .collect();
+    format!("{path}?{}", pairs.join("&"))
 }
 
 /// `outer: inner: innermost`, so a connect failure says *why* it failed.
@@ -149,6 +219,15 @@ mod tests {
                 encoding::component(PNSDK)
             )
         );
+    }
+
+    #[test]
+    fn logged_urls_hide_credentials() {
+        assert_eq!(
+            redact("/v2/presence/sub-key/demo?uuid=u&auth=SECRET&timestamp=1&signature=v2.SIG"),
+            "/v2/presence/sub-key/demo?uuid=u&auth=[redacted]&timestamp=1&signature=[redacted]"
+        );
+        assert_eq!(redact("/no/query"), "/no/query");
     }
 
     #[test]

@@ -80,3 +80,8 @@ fn kind(value: &Value) -> &'static str {
 pub fn required<T>(parameter: &'static str, value: Option<T>) -> Result<T, Error> {
     value.ok_or_else(|| Error::invalid(parameter, "is required"))
 }
+
+/// `value` is at least `min`.
+pub fn at_least(parameter: &'static str, value: u64, min: u64) -> Result<(), Error> {
+    if value >= min { Ok(()) } else { Err(Error::invalid(parameter, format!("must be at least {min}, got {value}"))) }
+}

@@ -128,3 +128,134 @@ async fn answer(State(shared): State<Arc<Mutex<Shared>>>, uri: Uri) -> Response 
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 struct ReadmeExamples;
+
+/// What the fault-injecting server does with one request.
+#[derive(Debug, Clone)]
+pub enum Fault {
+    /// Reads the request, then closes the connection without answering.
+    Drop,
+    /// Answers normally (`Connection: close`).
+    Respond {
+        /// HTTP status.
+        status: u16,
+        /// Extra headers, e.g. `Retry-After`.
+        headers: Vec<(String, String)>,
+        /// Body text.
+        body: String,
+    },
+    /// Sends the headers and the first part of the body, then waits for the
+    /// client to give up (it never finishes the body).
+    Stall {
+        /// The part of the body that is sent.
+        body_prefix: String,
+    },
+    /// Declares a longer body than it sends, then closes the connection.
+    CutBody {
+        /// The part of the body that is sent.
+        body_prefix: String,
+    },
+}
+
+impl Fault {
+    /// A plain response with PubNub's content type.
+    pub fn respond(status: u16, body: impl Into<String>) -> Self {
+        Fault::Respond { status, headers: Vec::new(), body: body.into() }
+    }
+}
+
+/// A raw HTTP/1.1 server on an ephemeral port that plays one [`Fault`] per
+/// request (one request per connection) and counts the requests.
+pub struct FaultServer {
+    addr: SocketAddr,
+    attempts: Arc<std::sync::atomic::AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl FaultServer {
+    /// Starts the server; `faults` are played in order, then every further
+    /// request gets a 418 so an unexpected retry is visible.
+    pub async fn start(faults: Vec<Fault>) -> Self {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind an ephemeral port");
+        let addr = listener.local_addr().expect("local address");
+        let attempts = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = attempts.clone();
+        let faults = Arc::new(Mutex::new(VecDeque::from(faults)));
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let faults = faults.clone();
+                let counter = counter.clone();
+                tokio::spawn(async move {
+                    let mut stream = stream;
+                    if read_request_head(&mut stream).await.is_none() {
+                        return;
+                    }
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    let fault = faults.lock().expect("lock").pop_front().unwrap_or_else(|| Fault::respond(418, "unexpected extra request"));
+                    play(stream, fault).await;
+                });
+            }
+        });
+        FaultServer { addr, attempts, task }
+    }
+
+    /// Requests received so far.
+    pub fn attempts(&self) -> usize {
+        self.attempts.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Base URL, e.g. `http://127.0.0.1:40000`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for FaultServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn read_request_head(stream: &mut tokio::net::TcpStream) -> Option<()> {
+    use tokio::io::AsyncReadExt;
+    let mut head = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = stream.read(&mut buf).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        head.extend_from_slice(&buf[..n]);
+    }
+    Some(())
+}
+
+async fn play(mut stream: tokio::net::TcpStream, fault: Fault) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let head = |status: u16, length: usize, extra: &[(String, String)]| {
+        let mut text = format!(
+            "HTTP/1.1 {status} X\r\nContent-Type: text/javascript; charset=\"UTF-8\"\r\nContent-Length: {length}\r\nConnection: close\r\n"
+        );
+        for (name, value) in extra {
+            text.push_str(&format!("{name}: {value}\r\n"));
+        }
+        text.push_str("\r\n");
+        text
+    };
+    match fault {
+        Fault::Drop => {}
+        Fault::Respond { status, headers, body } => {
+            let _ = stream.write_all(format!("{}{body}", head(status, body.len(), &headers)).as_bytes()).await;
+            let _ = stream.shutdown().await;
+        }
+        Fault::Stall { body_prefix } => {
+            let _ = stream.write_all(format!("{}{body_prefix}", head(200, body_prefix.len() + 100, &[])).as_bytes()).await;
+            // Wait until the client hangs up: no timer on this side, so nothing to race.
+            let mut sink = [0u8; 64];
+            while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
+        }
+        Fault::CutBody { body_prefix } => {
+            let _ = stream.write_all(format!("{}{body_prefix}", head(200, body_prefix.len() + 100, &[])).as_bytes()).await;
+        }
+    }
+}

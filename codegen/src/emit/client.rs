@@ -36,7 +36,7 @@ pub fn lib_rs(api: &Api) -> TokenStream {
 
         /// The hand-written runtime this crate is generated against.
         pub use pubnub_presence_runtime as runtime;
-        pub use pubnub_presence_runtime::{Config, Error, IntoNames};
+        pub use pubnub_presence_runtime::{Config, Error, IntoNames, RetryPolicy, TimeoutKind};
         #(#reexports)*
 
         #client_docs

@@ -84,6 +84,28 @@ pub fn operation(api: &Api, op: &Operation) -> TokenStream {
             quote!(),
         ),
     };
+    let decode_response_doc = doc(&format!(
+        "Decodes a raw HTTP response (status and body text) exactly as [`send`]({}::send) would \
+         for this request: an error status or error body becomes an [`Error`](rt::Error), any \
+         other body is mapped onto the result. Never panics, whatever the bytes. Useful to \
+         replay recorded responses.",
+        op.builder
+    ));
+    let decode_response_body = if op.result.is_some() {
+        quote!(self.decode(&body))
+    } else {
+        quote! {
+            let _ = body;
+            Ok(())
+        }
+    };
+    let decode_response = quote! {
+        #decode_response_doc
+        pub fn decode_response(&self, http_status: u16, body: String) -> Result<#output, rt::Error> {
+            let body = rt::body::Body::from_response(http_status, body)?;
+            #decode_response_body
+        }
+    };
     let send_doc = doc(&match &op.result {
         Some(result) => format!("Validates the parameters, sends the request and decodes the answer into [`{}`].", result.ty),
         None => "Validates the parameters and sends the request; `Ok(())` once the server acknowledges it.".to_owned(),
@@ -125,6 +147,8 @@ pub fn operation(api: &Api, op: &Operation) -> TokenStream {
                 let request = self.build_request()?;
                 #send_body
             }
+
+            #decode_response
 
             #decode
         }
@@ -170,9 +194,14 @@ fn setter(p: &Param) -> TokenStream {
     text.push_str(&default);
     match &p.kind {
         ParamKind::U32 { min, max } if min.is_some() || max.is_some() => {
-            let lo = min.map(|v| v.to_string()).unwrap_or_default();
-            let hi = max.map(|v| v.to_string()).unwrap_or_default();
-            text.push_str(&format!(" Allowed: `{lo}..={hi}`."));
+            match (min, max) {
+                (Some(lo), None) => text.push_str(&format!(" At least `{lo}`.")),
+                _ => {
+                    let lo = min.unwrap_or(0);
+                    let hi = max.map(|v| v.to_string()).unwrap_or_default();
+                    text.push_str(&format!(" Allowed: `{lo}..={hi}`."));
+                }
+            }
         }
         ParamKind::Names => text.push_str(" Takes one name or many (`\"a\"`, `[\"a\", \"b\"]`, a `Vec` or a slice) and replaces earlier values."),
         _ => {}
@@ -266,6 +295,10 @@ fn bind_param(p: &Param) -> TokenStream {
         (ParamKind::U32 { min, max }, default) => {
             let check = |value: TokenStream| match (min, max) {
                 (None, None) => quote!(),
+                (Some(min), None) => {
+                    let lo = Literal::u64_unsuffixed(u64::from(*min));
+                    quote!(rt::validate::at_least(#label, u64::from(#value), #lo)?;)
+                }
                 _ => {
                     let lo = Literal::u64_unsuffixed(u64::from(min.unwrap_or(0)));
                     let hi = Literal::u64_unsuffixed(u64::from(max.unwrap_or(u32::MAX)));
@@ -398,8 +431,14 @@ fn build_request(op: &Operation) -> TokenStream {
         })
     });
     let op_name = &op.name;
-    let has_query = op.params.iter().any(|p| matches!(p.location, Location::Query(_)));
-    let mutability = if has_query { quote!(mut) } else { quote!() };
+    let idempotent = if op.idempotent {
+        quote! {
+            // spec: `idempotent: true`, so the retry policy may resend it.
+            request.set_idempotent(true);
+        }
+    } else {
+        quote!()
+    };
     let docs = doc(
         "The request exactly as it will be sent (before the client adds `uuid`, `pnsdk`, `auth` and the signature), \
          after checking every parameter. No I/O happens here; useful for logging and tests.",
@@ -410,7 +449,8 @@ fn build_request(op: &Operation) -> TokenStream {
             #(#binds)*
             #(#rules)*
             let path = #path;
-            let #mutability request = rt::request::Request::new(#op_name, path);
+            let mut request = rt::request::Request::new(#op_name, path);
+            #idempotent
             #(#queries)*
             Ok(request)
         }

@@ -97,6 +97,7 @@ impl GetState {
             channels), rt::encoding::component(& uuid)
         );
         let mut request = rt::request::Request::new("get_state", path);
+        request.set_idempotent(true);
         if !channel_groups.is_empty() {
             request
                 .push_encoded(
@@ -112,6 +113,16 @@ impl GetState {
     pub async fn send(self) -> Result<GetStateResult, rt::Error> {
         let request = self.build_request()?;
         let body = self.client.execute(request).await?;
+        self.decode(&body)
+    }
+
+    /// Decodes a raw HTTP response (status and body text) exactly as [`send`](GetState::send) would for this request: an error status or error body becomes an [`Error`](rt::Error), any other body is mapped onto the result. Never panics, whatever the bytes. Useful to replay recorded responses.
+    pub fn decode_response(
+        &self,
+        http_status: u16,
+        body: String,
+    ) -> Result<GetStateResult, rt::Error> {
+        let body = rt::body::Body::from_response(http_status, body)?;
         self.decode(&body)
     }
 

@@ -69,7 +69,7 @@ impl Heartbeat {
 
     /// Seconds the server keeps the user present without another heartbeat (the presence timeout).
     ///
-    /// Default: `300`. Allowed: `20..=`.
+    /// Default: `300`. At least `20`.
     pub fn heartbeat(mut self, heartbeat: u32) -> Self {
         self.heartbeat = heartbeat;
         self
@@ -98,7 +98,7 @@ impl Heartbeat {
             rt::validate::MAX_NAME_BYTES,
         )?;
         let heartbeat = self.heartbeat;
-        rt::validate::range("heartbeat", u64::from(heartbeat), 20, 4294967295)?;
+        rt::validate::at_least("heartbeat", u64::from(heartbeat), 20)?;
         let state = self.state.as_ref();
         if let Some(value) = state {
             rt::validate::json_object_of_objects("state", value)?;
@@ -115,6 +115,7 @@ impl Heartbeat {
             .client.config().subscribe_key_value()), rt::encoding::path_names(& channels)
         );
         let mut request = rt::request::Request::new("heartbeat", path);
+        request.set_idempotent(true);
         if !channel_groups.is_empty() {
             request
                 .push_encoded(
@@ -135,6 +136,17 @@ impl Heartbeat {
     pub async fn send(self) -> Result<(), rt::Error> {
         let request = self.build_request()?;
         self.client.execute(request).await?;
+        Ok(())
+    }
+
+    /// Decodes a raw HTTP response (status and body text) exactly as [`send`](Heartbeat::send) would for this request: an error status or error body becomes an [`Error`](rt::Error), any other body is mapped onto the result. Never panics, whatever the bytes. Useful to replay recorded responses.
+    pub fn decode_response(
+        &self,
+        http_status: u16,
+        body: String,
+    ) -> Result<(), rt::Error> {
+        let body = rt::body::Body::from_response(http_status, body)?;
+        let _ = body;
         Ok(())
     }
 }

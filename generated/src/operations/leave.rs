@@ -78,6 +78,7 @@ impl Leave {
             .client.config().subscribe_key_value()), rt::encoding::path_names(& channels)
         );
         let mut request = rt::request::Request::new("leave", path);
+        request.set_idempotent(true);
         if !channel_groups.is_empty() {
             request
                 .push_encoded(
@@ -93,6 +94,17 @@ impl Leave {
     pub async fn send(self) -> Result<(), rt::Error> {
         let request = self.build_request()?;
         self.client.execute(request).await?;
+        Ok(())
+    }
+
+    /// Decodes a raw HTTP response (status and body text) exactly as [`send`](Leave::send) would for this request: an error status or error body becomes an [`Error`](rt::Error), any other body is mapped onto the result. Never panics, whatever the bytes. Useful to replay recorded responses.
+    pub fn decode_response(
+        &self,
+        http_status: u16,
+        body: String,
+    ) -> Result<(), rt::Error> {
+        let body = rt::body::Body::from_response(http_status, body)?;
+        let _ = body;
         Ok(())
     }
 }

@@ -58,7 +58,11 @@ impl ListChannelsInChannelGroup {
             rt::encoding::component(self.client.config().subscribe_key_value()),
             rt::encoding::component(& channel_group)
         );
-        let request = rt::request::Request::new("list_channels_in_channel_group", path);
+        let mut request = rt::request::Request::new(
+            "list_channels_in_channel_group",
+            path,
+        );
+        request.set_idempotent(true);
         Ok(request)
     }
 
@@ -66,6 +70,16 @@ impl ListChannelsInChannelGroup {
     pub async fn send(self) -> Result<ChannelGroupListResult, rt::Error> {
         let request = self.build_request()?;
         let body = self.client.execute(request).await?;
+        self.decode(&body)
+    }
+
+    /// Decodes a raw HTTP response (status and body text) exactly as [`send`](ListChannelsInChannelGroup::send) would for this request: an error status or error body becomes an [`Error`](rt::Error), any other body is mapped onto the result. Never panics, whatever the bytes. Useful to replay recorded responses.
+    pub fn decode_response(
+        &self,
+        http_status: u16,
+        body: String,
+    ) -> Result<ChannelGroupListResult, rt::Error> {
+        let body = rt::body::Body::from_response(http_status, body)?;
         self.decode(&body)
     }
 

@@ -76,6 +76,7 @@ impl RemoveChannelFromChannelGroup {
             "remove_channel_from_channel_group",
             path,
         );
+        request.set_idempotent(true);
         if !channels.is_empty() {
             request.push_encoded("remove", rt::encoding::query_names(&channels));
         }
@@ -87,6 +88,17 @@ impl RemoveChannelFromChannelGroup {
     pub async fn send(self) -> Result<(), rt::Error> {
         let request = self.build_request()?;
         self.client.execute(request).await?;
+        Ok(())
+    }
+
+    /// Decodes a raw HTTP response (status and body text) exactly as [`send`](RemoveChannelFromChannelGroup::send) would for this request: an error status or error body becomes an [`Error`](rt::Error), any other body is mapped onto the result. Never panics, whatever the bytes. Useful to replay recorded responses.
+    pub fn decode_response(
+        &self,
+        http_status: u16,
+        body: String,
+    ) -> Result<(), rt::Error> {
+        let body = rt::body::Body::from_response(http_status, body)?;
+        let _ = body;
         Ok(())
     }
 }

@@ -55,7 +55,8 @@ impl RemoveChannelGroup {
             rt::encoding::component(self.client.config().subscribe_key_value()),
             rt::encoding::component(& channel_group)
         );
-        let request = rt::request::Request::new("remove_channel_group", path);
+        let mut request = rt::request::Request::new("remove_channel_group", path);
+        request.set_idempotent(true);
         Ok(request)
     }
 
@@ -63,6 +64,17 @@ impl RemoveChannelGroup {
     pub async fn send(self) -> Result<(), rt::Error> {
         let request = self.build_request()?;
         self.client.execute(request).await?;
+        Ok(())
+    }
+
+    /// Decodes a raw HTTP response (status and body text) exactly as [`send`](RemoveChannelGroup::send) would for this request: an error status or error body becomes an [`Error`](rt::Error), any other body is mapped onto the result. Never panics, whatever the bytes. Useful to replay recorded responses.
+    pub fn decode_response(
+        &self,
+        http_status: u16,
+        body: String,
+    ) -> Result<(), rt::Error> {
+        let body = rt::body::Body::from_response(http_status, body)?;
+        let _ = body;
         Ok(())
     }
 }

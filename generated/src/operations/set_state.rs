@@ -112,6 +112,7 @@ impl SetState {
             rt::encoding::path_names(& channels), rt::encoding::component(& uuid)
         );
         let mut request = rt::request::Request::new("set_state", path);
+        request.set_idempotent(true);
         if !channel_groups.is_empty() {
             request
                 .push_encoded(
@@ -128,6 +129,16 @@ impl SetState {
     pub async fn send(self) -> Result<SetStateResult, rt::Error> {
         let request = self.build_request()?;
         let body = self.client.execute(request).await?;
+        self.decode(&body)
+    }
+
+    /// Decodes a raw HTTP response (status and body text) exactly as [`send`](SetState::send) would for this request: an error status or error body becomes an [`Error`](rt::Error), any other body is mapped onto the result. Never panics, whatever the bytes. Useful to replay recorded responses.
+    pub fn decode_response(
+        &self,
+        http_status: u16,
+        body: String,
+    ) -> Result<SetStateResult, rt::Error> {
+        let body = rt::body::Body::from_response(http_status, body)?;
         self.decode(&body)
     }
 

@@ -52,7 +52,8 @@ impl WhereNow {
             "/v2/presence/sub-key/{}/uuid/{}", rt::encoding::component(self.client
             .config().subscribe_key_value()), rt::encoding::component(& uuid)
         );
-        let request = rt::request::Request::new("where_now", path);
+        let mut request = rt::request::Request::new("where_now", path);
+        request.set_idempotent(true);
         Ok(request)
     }
 
@@ -60,6 +61,16 @@ impl WhereNow {
     pub async fn send(self) -> Result<WhereNowResult, rt::Error> {
         let request = self.build_request()?;
         let body = self.client.execute(request).await?;
+        self.decode(&body)
+    }
+
+    /// Decodes a raw HTTP response (status and body text) exactly as [`send`](WhereNow::send) would for this request: an error status or error body becomes an [`Error`](rt::Error), any other body is mapped onto the result. Never panics, whatever the bytes. Useful to replay recorded responses.
+    pub fn decode_response(
+        &self,
+        http_status: u16,
+        body: String,
+    ) -> Result<WhereNowResult, rt::Error> {
+        let body = rt::body::Body::from_response(http_status, body)?;
         self.decode(&body)
     }
 

@@ -1,0 +1,112 @@
+//! Every response decoder, fed arbitrary bytes and arbitrary JSON (biased
+//! towards the keys the API uses), returns `Ok` or a typed error: never a
+//! panic. Error statuses are never successes; non-JSON 2xx bodies are
+//! decode errors.
+
+use proptest::prelude::*;
+use pubnub_presence::{Config, Error, PubNub};
+use serde_json::Value;
+
+/// Runs the body through every operation's decoder, in the request
+/// configurations that select each wire shape; returns each outcome as `Ok(())`
+/// or the error.
+fn decode_everywhere(status: u16, body: &str) -> Vec<Result<(), Error>> {
+    // One client for all cases: building its HTTP client loads the TLS roots.
+    static CLIENT: std::sync::OnceLock<PubNub> = std::sync::OnceLock::new();
+    let p = CLIENT.get_or_init(|| PubNub::new(Config::new("demo").user_id("u")));
+    let b = || body.to_owned();
+    vec![
+        p.here_now().channels("c").decode_response(status, b()).map(drop),
+        p.here_now().channels(["c", "d"]).decode_response(status, b()).map(drop),
+        p.here_now().channel_groups("g").include_state(true).decode_response(status, b()).map(drop),
+        p.here_now().decode_response(status, b()).map(drop),
+        p.where_now().decode_response(status, b()).map(drop),
+        p.set_state().channels("c").decode_response(status, b()).map(drop),
+        p.get_state().channels("c").decode_response(status, b()).map(drop),
+        p.get_state().channels(["c", "d"]).channel_groups("g").decode_response(status, b()).map(drop),
+        p.heartbeat().channels("c").decode_response(status, b()),
+        p.leave().channels("c").decode_response(status, b()),
+        p.add_channel_to_channel_group().decode_response(status, b()),
+        p.remove_channel_from_channel_group().decode_response(status, b()),
+        p.list_channels_in_channel_group().decode_response(status, b()).map(drop),
+        p.remove_channel_group().decode_response(status, b()),
+    ]
+}
+
+fn check(status: u16, body: &str) {
+    let is_json = serde_json::from_str::<Value>(body).is_ok();
+    for outcome in decode_everywhere(status, body) {
+        if !(200..300).contains(&status) {
+            assert!(matches!(&outcome, Err(Error::Api { status: s, .. }) if *s == status), "HTTP {status} gave {outcome:?}");
+        } else if !is_json {
+            assert!(matches!(outcome, Err(Error::Decode { .. })), "non-JSON 2xx gave {outcome:?}");
+        }
+    }
+}
+
+fn key() -> impl Strategy<Value = String> {
+    prop_oneof![
+        3 => prop::sample::select(vec![
+            "status", "message", "service", "error", "payload", "channels", "uuids", "uuid", "occupancy",
+            "total_channels", "total_occupancy", "state", "channel", "group", "action",
+        ])
+        .prop_map(str::to_owned),
+        1 => "[a-z ,/]{0,6}",
+    ]
+}
+
+fn json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        any::<f64>().prop_map(Value::from),
+        (0u16..600).prop_map(Value::from),
+        "[a-z0-9 ]{0,8}".prop_map(Value::String),
+    ];
+    leaf.prop_recursive(4, 64, 8, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            prop::collection::btree_map(key(), inner, 0..6).prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1024))]
+
+    #[test]
+    fn arbitrary_bytes(status in prop_oneof![Just(200u16), 100u16..600], bytes in prop::collection::vec(any::<u8>(), 0..400)) {
+        check(status, &String::from_utf8_lossy(&bytes));
+    }
+
+    #[test]
+    fn arbitrary_json(status in prop_oneof![4 => Just(200u16), 1 => 100u16..600], value in json()) {
+        check(status, &value.to_string());
+    }
+
+    #[test]
+    fn valid_shapes_with_arbitrary_values(occupancy in json(), uuids in json(), channels in json(), state in json()) {
+        let bodies = [
+            serde_json::json!({"status": 200, "occupancy": occupancy, "uuids": uuids}),
+            serde_json::json!({"status": 200, "payload": {"channels": channels, "total_channels": occupancy, "total_occupancy": 1}}),
+            serde_json::json!({"status": 200, "payload": state, "uuid": "u", "channel": "c"}),
+            serde_json::json!({"status": 200, "payload": {"channels": channels}}),
+        ];
+        for body in bodies {
+            check(200, &body.to_string());
+        }
+    }
+}
+
+#[test]
+fn each_shape_decodes_only_where_it_belongs() {
+    let outcomes = decode_everywhere(200, r#"{"status":200,"occupancy":1,"uuids":["a"]}"#);
+    // Flat single-channel here_now body: fine for single-channel here_now…
+    assert!(outcomes[0].is_ok(), "{:?}", outcomes[0]);
+    // …a missing `payload.total_channels` for the multi-channel, group and global forms.
+    for outcome in &outcomes[1..4] {
+        assert!(matches!(outcome, Err(Error::Decode { message, .. }) if message.contains("payload.total_channels")), "{outcome:?}");
+    }
+}
