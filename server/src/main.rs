@@ -111,6 +111,9 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(async move {
+        // Listen for Ctrl-C before binding, so an early interrupt is not lost.
+        let ctrl_c = tokio::spawn(tokio::signal::ctrl_c());
+        tokio::task::yield_now().await;
         let signed = args.config.secret_key.is_some();
         let server = match PresenceServer::start(args.config).await {
             Ok(s) => s,
@@ -125,8 +128,10 @@ fn main() -> ExitCode {
             server.origin(),
             if signed { ", signed requests required" } else { "" }
         );
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            eprintln!("error: cannot wait for Ctrl-C: {e}");
+        match ctrl_c.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => eprintln!("error: cannot wait for Ctrl-C: {e}"),
+            Err(e) => eprintln!("error: Ctrl-C listener failed: {e}"),
         }
         tracing::info!("shutting down");
         server.shutdown().await;
