@@ -34,6 +34,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     assert_eq!(lobby.total_occupancy, 2);
 
+    let counts = alice.here_now().channels(["lobby", "game-1"]).include_uuids(false).await?;
+    let occupancy: Vec<String> = counts.channels.values().map(|c| format!("{}={}", c.channel_name, c.occupancy)).collect();
+    println!("\nhere_now(occupancy only): {}", occupancy.join(", "));
+
     let everywhere = alice.here_now().await?;
     println!("\nhere_now(global): {} users on {} channels", everywhere.total_occupancy, everywhere.total_channels);
     for (name, channel) in &everywhere.channels {
@@ -41,8 +45,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("  {name:<7} {who:?}");
     }
 
+    let me = bob.where_now().await?;
     let alice_is = bob.where_now().uuid("alice").await?;
-    println!("\nwhere_now(alice): {:?}", alice_is.channels);
+    println!("\nwhere_now(self = bob): {:?}", me.channels);
+    println!("where_now(alice): {:?}", alice_is.channels);
 
     let state = bob.get_state().channels(["lobby", "game-1"]).uuid("alice").await?;
     println!("get_state(alice): {}", json!(state.channels));
@@ -50,11 +56,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Channel groups: a named set of channels, usable wherever channels are.
     alice.add_channel_to_channel_group().channel_group("games").channels(["game-1", "game-2"]).await?;
     let games = alice.list_channels_in_channel_group().channel_group("games").await?;
+    bob.heartbeat().channel_groups("games").heartbeat(60).await?;
     let in_games = alice.here_now().channel_groups("games").await?;
     println!("\ngroup `games` = {:?}: {} present", games.channels, in_games.total_occupancy);
 
     // Leaving is immediate; silence expires after the heartbeat interval.
-    bob.leave().channels("lobby").await?;
+    bob.leave().channels("lobby").channel_groups("games").await?;
     println!("\nbob left: lobby has {}", alice.here_now().channels("lobby").await?.total_occupancy);
     clock.advance(Duration::from_secs(61));
     let after = alice.here_now().await?;

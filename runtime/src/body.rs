@@ -1,15 +1,36 @@
 //! Turning an HTTP response into either an [`Error`] or a JSON body that
 //! generated decoders read fields from.
 
+use std::cell::OnceCell;
+use std::collections::HashMap;
+use std::ops::Range;
+
 use crate::Error;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
-/// A successful response body: the raw text and its parsed JSON.
+/// A successful response body: the raw text and an index of its top-level
+/// keys. Values are deserialized straight from the text into the wanted
+/// type when asked for, never through an intermediate `serde_json::Value`.
 #[derive(Debug, Clone)]
 pub struct Body {
     text: String,
-    json: Value,
+    /// Byte ranges of the top-level object's values, by key; `None` when the
+    /// body is JSON but not an object.
+    top: Option<Vec<Entry>>,
+}
+
+/// Keys of a JSON object with the byte ranges of their values.
+type Index = Vec<(String, Range<usize>)>;
+
+/// One top-level key: where its value is, and (once asked for) the index of
+/// that value's own keys, so `payload.a` and `payload.b` scan `payload` once.
+#[derive(Debug, Clone)]
+struct Entry {
+    key: String,
+    range: Range<usize>,
+    nested: OnceCell<Option<Index>>,
 }
 
 impl Body {
@@ -17,20 +38,27 @@ impl Body {
     /// 2xx whose JSON carries a truthy `error` or a `status` ≥ 400. A 2xx that
     /// is not JSON is an [`Error::Decode`] keeping the body.
     pub fn from_response(http_status: u16, text: String) -> Result<Body, Error> {
-        let parsed: Result<Value, _> = serde_json::from_str(&text);
         if !(200..300).contains(&http_status) {
-            return Err(api_error(http_status, parsed.ok().as_ref(), text));
+            let parsed: Option<Value> = serde_json::from_str(&text).ok();
+            return Err(api_error(http_status, parsed.as_ref(), text));
         }
-        let json = match parsed {
-            Ok(json) => json,
-            Err(err) => return Err(Error::decode(format!("body is not valid JSON ({err})"), &text)),
+        let top = match index_object(&text, 0..text.len()) {
+            Ok(index) => Some(index.into_iter().map(|(key, range)| Entry { key, range, nested: OnceCell::new() }).collect()),
+            Err(_) => match serde_json::from_str::<&RawValue>(&text) {
+                Ok(_) => None,
+                Err(err) => return Err(Error::decode(format!("body is not valid JSON ({err})"), &text)),
+            },
         };
-        let body_status = json.get("status").and_then(Value::as_u64).unwrap_or(200);
-        if body_status >= 400 || json.get("error").is_some_and(is_truthy) {
+        let body = Body { text, top };
+        let status_field = body.raw("status").and_then(|raw| serde_json::from_str::<Value>(raw).ok());
+        let error_field = body.raw("error").and_then(|raw| serde_json::from_str::<Value>(raw).ok());
+        let body_status = status_field.as_ref().and_then(Value::as_u64).unwrap_or(200);
+        if body_status >= 400 || error_field.as_ref().is_some_and(is_truthy) {
             let status = u16::try_from(body_status).ok().filter(|s| *s >= 400).unwrap_or(http_status);
-            return Err(api_error(status, Some(&json), text));
+            let parsed: Option<Value> = serde_json::from_str(&body.text).ok();
+            return Err(api_error(status, parsed.as_ref(), body.text));
         }
-        Ok(Body { text, json })
+        Ok(body)
     }
 
     /// The raw body text.
@@ -41,33 +69,61 @@ impl Body {
     /// Deserializes the value at a dotted `path` (`""` is the whole body).
     /// A missing value is a decode error naming the path.
     pub fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, Error> {
-        match self.lookup(path) {
-            Some(value) => self.convert(path, value),
+        match self.raw(path) {
+            Some(raw) => self.convert(path, raw),
             None => Err(Error::decode(format!("missing field `{path}`"), &self.text)),
         }
     }
 
     /// Like [`Body::get`], but a missing or `null` value gives `T::default()`.
     pub fn get_or_default<T: DeserializeOwned + Default>(&self, path: &str) -> Result<T, Error> {
-        match self.lookup(path) {
-            Some(Value::Null) | None => Ok(T::default()),
-            Some(value) => self.convert(path, value),
+        match self.raw(path) {
+            Some("null") | None => Ok(T::default()),
+            Some(raw) => self.convert(path, raw),
         }
     }
 
-    fn lookup(&self, path: &str) -> Option<&Value> {
+    /// The JSON text of the value at `path`, if present.
+    fn raw(&self, path: &str) -> Option<&str> {
         if path.is_empty() {
-            return Some(&self.json);
+            return Some(&self.text);
         }
-        path.split('.').try_fold(&self.json, |value, key| value.get(key))
+        let mut keys = path.split('.');
+        let first = keys.next()?;
+        let entry = self.top.as_ref()?.iter().find(|entry| entry.key == first)?;
+        let Some(second) = keys.next() else { return Some(&self.text[entry.range.clone()]) };
+        let nested = entry.nested.get_or_init(|| index_object(&self.text, entry.range.clone()).ok());
+        let mut range = nested.as_ref()?.iter().find(|(k, _)| k == second)?.1.clone();
+        for key in keys {
+            // Deeper levels (no decoder uses them today) are indexed each time.
+            let index = index_object(&self.text, range).ok()?;
+            range = index.into_iter().find(|(k, _)| k == key)?.1;
+        }
+        Some(&self.text[range])
     }
 
-    fn convert<T: DeserializeOwned>(&self, path: &str, value: &Value) -> Result<T, Error> {
-        T::deserialize(value).map_err(|err| {
+    fn convert<T: DeserializeOwned>(&self, path: &str, raw: &str) -> Result<T, Error> {
+        serde_json::from_str(raw).map_err(|err| {
             let at = if path.is_empty() { "body".to_owned() } else { format!("`{path}`") };
             Error::decode(format!("{at}: {err}"), &self.text)
         })
     }
+}
+
+/// Keys of the JSON object in `text[range]` with the byte ranges of their
+/// values. Scans without building values; fails when it is not an object.
+fn index_object(text: &str, range: Range<usize>) -> Result<Index, serde_json::Error> {
+    let slice = &text[range];
+    let map: HashMap<String, &RawValue> = serde_json::from_str(slice)?;
+    let base = text.as_ptr() as usize;
+    Ok(map
+        .into_iter()
+        .map(|(key, raw)| {
+            // `raw` borrows from `text`: its offset locates the value.
+            let start = raw.get().as_ptr() as usize - base;
+            (key, start..start + raw.get().len())
+        })
+        .collect())
 }
 
 fn is_truthy(value: &Value) -> bool {

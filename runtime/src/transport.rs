@@ -16,10 +16,20 @@ pub const PNSDK: &str = concat!("PubNub-Rust-Presence/", env!("CARGO_PKG_VERSION
 pub const MAX_URL_BYTES: usize = 32 * 1024;
 
 /// A configured connection to the Presence API, shared by all operations.
-#[derive(Debug)]
 pub struct Client {
     config: Config,
     http: Result<reqwest::Client, String>,
+    /// `scheme://origin`, computed once.
+    base_url: String,
+    /// `uuid=…&pnsdk=…[&auth=…]`, encoded once: the config never changes.
+    common_query: String,
+}
+
+/// Shows the config (secrets redacted), never the pre-encoded query with `auth`.
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("config", &self.config).field("base_url", &self.base_url).finish_non_exhaustive()
+    }
 }
 
 impl Client {
@@ -39,7 +49,12 @@ impl Client {
                     .map_err(|err| error_chain(&err))
             }
         };
-        Client { config, http }
+        let mut common_query = format!("uuid={}&pnsdk={}", encoding::component(&config.user_id), encoding::component(PNSDK));
+        if let Some(auth) = &config.auth_key {
+            common_query.push_str("&auth=");
+            common_query.push_str(&encoding::component(auth));
+        }
+        Client { base_url: config.base_url(), config, http, common_query }
     }
 
     /// The configuration this client was built with.
@@ -59,29 +74,38 @@ impl Client {
         validate::text("subscribe_key", &config.subscribe_key, validate::MAX_NAME_BYTES)?;
         validate::text("user_id", &config.user_id, validate::MAX_UUID_BYTES)?;
 
-        let mut query: Vec<(&str, String)> = request.query().to_vec();
-        query.push(("uuid", encoding::component(&config.user_id)));
-        query.push(("pnsdk", encoding::component(PNSDK)));
-        if let Some(auth) = &config.auth_key {
-            query.push(("auth", encoding::component(auth)));
+        let endpoint_len: usize = request.query().iter().map(|(k, v)| k.len() + v.len() + 2).sum();
+        let mut url = String::with_capacity(request.path().len() + endpoint_len + self.common_query.len() + 80);
+        url.push_str(request.path());
+        for (key, value) in request.query() {
+            url.push(if url.len() == request.path().len() { '?' } else { '&' });
+            url.push_str(key);
+            url.push('=');
+            url.push_str(value);
         }
+        url.push(if url.len() == request.path().len() { '?' } else { '&' });
+        url.push_str(&self.common_query);
         if let Some(secret) = &config.secret_key {
-            query.push(("timestamp", unix_seconds.to_string()));
-            let decoded: Vec<(String, String)> =
-                query.iter().map(|(k, v)| ((*k).to_owned(), encoding::decode(v))).collect();
+            url.push_str("&timestamp=");
+            url.push_str(&unix_seconds.to_string());
+            let query = &url[request.path().len() + 1..];
+            let decoded: Vec<(String, String)> = query
+                .split('&')
+                .filter_map(|pair| pair.split_once('='))
+                .map(|(k, v)| (k.to_owned(), encoding::decode(v)))
+                .collect();
             let publish_key = config.publish_key.as_deref().unwrap_or_default();
             let canonical = signing::canonical_query(&decoded);
             let signature = signing::sign(secret, publish_key, "GET", request.path(), &canonical, "");
-            query.push(("signature", signature));
+            url.push_str("&signature=");
+            url.push_str(&signature);
         }
-        let pairs: Vec<String> = query.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let url = format!("{}?{}", request.path(), pairs.join("&"));
-        if url.len() + config.base_url().len() > MAX_URL_BYTES {
+        let total = url.len() + self.base_url.len();
+        if total > MAX_URL_BYTES {
             return Err(Error::InvalidInput {
                 parameter: "request",
                 rule: format!(
-                    "the request URL would be {} bytes; the API accepts at most {MAX_URL_BYTES} (send fewer or shorter names, or smaller state)",
-                    url.len() + config.base_url().len()
+                    "the request URL would be {total} bytes; the API accepts at most {MAX_URL_BYTES} (send fewer or shorter names, or smaller state)"
                 ),
             });
         }
@@ -137,7 +161,9 @@ impl Client {
 
     /// One attempt: the outcome and the server's `Retry-After`, if any.
     async fn attempt(&self, http: &reqwest::Client, path_and_query: &str) -> (Result<Body, Error>, Option<Duration>) {
-        let url = format!("{}{}", self.config.base_url(), path_and_query);
+        let mut url = String::with_capacity(self.base_url.len() + path_and_query.len());
+        url.push_str(&self.base_url);
+        url.push_str(path_and_query);
         let response = match http.get(url).timeout(self.config.request_timeout).send().await {
             Ok(response) => response,
             Err(err) => return (Err(self.transport_error(err)), None),
@@ -228,6 +254,13 @@ mod tests {
             "/v2/presence/sub-key/demo?uuid=u&auth=[redacted]&timestamp=1&signature=[redacted]"
         );
         assert_eq!(redact("/no/query"), "/no/query");
+    }
+
+    #[test]
+    fn client_debug_output_never_shows_the_auth_key() {
+        let client = Client::new(Config::new("demo").user_id("u").auth_key("AUTH-SECRET").secret_key("SEC"));
+        let shown = format!("{client:?}");
+        assert!(!shown.contains("AUTH-SECRET") && !shown.contains("SEC\""), "{shown}");
     }
 
     #[test]

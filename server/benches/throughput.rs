@@ -151,6 +151,8 @@ async fn bench(secs: f64) {
         .await
         .expect("server");
     let base = server.url();
+    // Needed when reqwest is built with the workspace's `rustls-no-provider`.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(512)
         .build()

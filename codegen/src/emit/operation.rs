@@ -711,17 +711,53 @@ fn wire_type(t: &TypeModel) -> TokenStream {
     let fields = wire_fields(t);
     let docs = doc(&format!("Wire form of [`{}`], as the server sends it.", t.name));
     match &t.from_string {
-        Some(_) => quote! {
-            #docs
-            #[derive(serde::Deserialize)]
-            #[serde(untagged)]
-            enum #wire {
-                /// Just the identifying string.
-                Bare(String),
-                /// The full object.
-                Object { #(#fields,)* },
+        Some(bare_field) => {
+            let object = format_ident!("{}WireObject", t.name);
+            let object_docs = doc(&format!("Object form of [`{}`] on the wire.", t.name));
+            let expecting = format!("a `{bare_field}` string or a `{}` object", t.name);
+            let bare_doc = doc(&format!("Just the `{bare_field}` string."));
+            // A hand-rolled visitor instead of `#[serde(untagged)]`, which would
+            // buffer every element before trying each form.
+            quote! {
+                #docs
+                enum #wire {
+                    #bare_doc
+                    Bare(String),
+                    /// The full object.
+                    Object(#object),
+                }
+
+                #object_docs
+                #[derive(serde::Deserialize)]
+                struct #object {
+                    #(#fields,)*
+                }
+
+                impl<'de> serde::Deserialize<'de> for #wire {
+                    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                        struct WireVisitor;
+
+                        impl<'de> serde::de::Visitor<'de> for WireVisitor {
+                            type Value = #wire;
+
+                            fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                                formatter.write_str(#expecting)
+                            }
+
+                            fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<#wire, E> {
+                                Ok(#wire::Bare(value.to_owned()))
+                            }
+
+                            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<#wire, A::Error> {
+                                serde::Deserialize::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(#wire::Object)
+                            }
+                        }
+
+                        deserializer.deserialize_any(WireVisitor)
+                    }
+                }
             }
-        },
+        }
         None => quote! {
             #docs
             #[derive(serde::Deserialize)]
@@ -765,15 +801,14 @@ fn from_wire(op: &Operation, t: &TypeModel) -> TokenStream {
                     quote!(#ident: Default::default())
                 }
             });
-            let names: Vec<_> = t.fields.iter().filter(|f| !f.map_key).map(|f| format_ident!("{}", f.name)).collect();
             let object_fields = assign(&|n| {
                 let ident = format_ident!("{}", n);
-                quote!(#ident)
+                quote!(object.#ident)
             });
             quote! {
                 match wire {
                     #wire::Bare(#bare) => #name { #(#bare_fields,)* },
-                    #wire::Object { #(#names),* } => #name { #(#object_fields,)* },
+                    #wire::Object(object) => #name { #(#object_fields,)* },
                 }
             }
         }

@@ -292,8 +292,11 @@ impl From<HereNowOccupantDataWire> for HereNowOccupantData {
                 }
             }
 
-            HereNowOccupantDataWire::Object { uuid, state } => {
-                HereNowOccupantData { uuid, state }
+            HereNowOccupantDataWire::Object(object) => {
+                HereNowOccupantData {
+                    uuid: object.uuid,
+                    state: object.state,
+                }
             }
         }
     }
@@ -308,11 +311,52 @@ struct HereNowChannelDataWire {
 }
 
 /// Wire form of [`HereNowOccupantData`], as the server sends it.
-#[derive(serde::Deserialize)]
-#[serde(untagged)]
 enum HereNowOccupantDataWire {
-    /// Just the identifying string.
+    /// Just the `uuid` string.
     Bare(String),
     /// The full object.
-    Object { uuid: String, state: Option<serde_json::Value> },
+    Object(HereNowOccupantDataWireObject),
+}
+
+/// Object form of [`HereNowOccupantData`] on the wire.
+#[derive(serde::Deserialize)]
+struct HereNowOccupantDataWireObject {
+    uuid: String,
+    state: Option<serde_json::Value>,
+}
+
+impl<'de> serde::Deserialize<'de> for HereNowOccupantDataWire {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct WireVisitor;
+        impl<'de> serde::de::Visitor<'de> for WireVisitor {
+            type Value = HereNowOccupantDataWire;
+            fn expecting(
+                &self,
+                formatter: &mut std::fmt::Formatter<'_>,
+            ) -> std::fmt::Result {
+                formatter.write_str("a `uuid` string or a `HereNowOccupantData` object")
+            }
+
+            fn visit_str<E: serde::de::Error>(
+                self,
+                value: &str,
+            ) -> Result<HereNowOccupantDataWire, E> {
+                Ok(HereNowOccupantDataWire::Bare(value.to_owned()))
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<HereNowOccupantDataWire, A::Error> {
+                serde::Deserialize::deserialize(
+                        serde::de::value::MapAccessDeserializer::new(map),
+                    )
+                    .map(HereNowOccupantDataWire::Object)
+            }
+        }
+
+        deserializer.deserialize_any(WireVisitor)
+    }
 }
