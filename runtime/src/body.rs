@@ -1,12 +1,13 @@
 //! Turning an HTTP response into either an [`Error`] or a JSON body that
 //! generated decoders read fields from.
 
+use std::borrow::Cow;
 use std::cell::OnceCell;
-use std::collections::HashMap;
 use std::ops::Range;
 
 use crate::Error;
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
@@ -22,13 +23,29 @@ pub struct Body {
 }
 
 /// Keys of a JSON object with the byte ranges of their values.
-type Index = Vec<(String, Range<usize>)>;
+type Index = Vec<(Key, Range<usize>)>;
+
+/// An object key: where it is in the body, or its text when it had escapes.
+#[derive(Debug, Clone)]
+enum Key {
+    At(Range<usize>),
+    Unescaped(String),
+}
+
+impl Key {
+    fn is(&self, text: &str, wanted: &str) -> bool {
+        match self {
+            Key::At(range) => &text[range.clone()] == wanted,
+            Key::Unescaped(key) => key == wanted,
+        }
+    }
+}
 
 /// One top-level key: where its value is, and (once asked for) the index of
 /// that value's own keys, so `payload.a` and `payload.b` scan `payload` once.
 #[derive(Debug, Clone)]
 struct Entry {
-    key: String,
+    key: Key,
     range: Range<usize>,
     nested: OnceCell<Option<Index>>,
 }
@@ -50,10 +67,13 @@ impl Body {
             },
         };
         let body = Body { text, top };
-        let status_field = body.raw("status").and_then(|raw| serde_json::from_str::<Value>(raw).ok());
-        let error_field = body.raw("error").and_then(|raw| serde_json::from_str::<Value>(raw).ok());
-        let body_status = status_field.as_ref().and_then(Value::as_u64).unwrap_or(200);
-        if body_status >= 400 || error_field.as_ref().is_some_and(is_truthy) {
+        let body_status = body.raw("status").and_then(|raw| serde_json::from_str::<u64>(raw).ok()).unwrap_or(200);
+        let error_flag = body.raw("error").is_some_and(|raw| match raw {
+            "false" | "0" | "null" | "\"\"" | "\"0\"" => false,
+            "true" | "1" | "\"1\"" => true,
+            other => serde_json::from_str::<Value>(other).is_ok_and(|v| is_truthy(&v)),
+        });
+        if body_status >= 400 || error_flag {
             let status = u16::try_from(body_status).ok().filter(|s| *s >= 400).unwrap_or(http_status);
             let parsed: Option<Value> = serde_json::from_str(&body.text).ok();
             return Err(api_error(status, parsed.as_ref(), body.text));
@@ -90,14 +110,15 @@ impl Body {
         }
         let mut keys = path.split('.');
         let first = keys.next()?;
-        let entry = self.top.as_ref()?.iter().find(|entry| entry.key == first)?;
+        // `rev`: with duplicate keys the last one wins, as in serde_json.
+        let entry = self.top.as_ref()?.iter().rev().find(|entry| entry.key.is(&self.text, first))?;
         let Some(second) = keys.next() else { return Some(&self.text[entry.range.clone()]) };
         let nested = entry.nested.get_or_init(|| index_object(&self.text, entry.range.clone()).ok());
-        let mut range = nested.as_ref()?.iter().find(|(k, _)| k == second)?.1.clone();
+        let mut range = nested.as_ref()?.iter().rev().find(|(k, _)| k.is(&self.text, second))?.1.clone();
         for key in keys {
             // Deeper levels (no decoder uses them today) are indexed each time.
             let index = index_object(&self.text, range).ok()?;
-            range = index.into_iter().find(|(k, _)| k == key)?.1;
+            range = index.into_iter().rev().find(|(k, _)| k.is(&self.text, key))?.1;
         }
         Some(&self.text[range])
     }
@@ -111,19 +132,138 @@ impl Body {
 }
 
 /// Keys of the JSON object in `text[range]` with the byte ranges of their
-/// values. Scans without building values; fails when it is not an object.
+/// values. Scans without building values (keys are borrowed unless escaped);
+/// fails when it is not an object.
 fn index_object(text: &str, range: Range<usize>) -> Result<Index, serde_json::Error> {
-    let slice = &text[range];
-    let map: HashMap<String, &RawValue> = serde_json::from_str(slice)?;
+    let entries: Entries<'_> = serde_json::from_str(&text[range])?;
     let base = text.as_ptr() as usize;
-    Ok(map
+    // Borrowed keys and raw values point into `text`: their offsets locate them.
+    let at = |s: &str| {
+        let start = s.as_ptr() as usize - base;
+        start..start + s.len()
+    };
+    Ok(entries
+        .0
         .into_iter()
         .map(|(key, raw)| {
-            // `raw` borrows from `text`: its offset locates the value.
-            let start = raw.get().as_ptr() as usize - base;
-            (key, start..start + raw.get().len())
+            let key = match key {
+                Cow::Borrowed(k) => Key::At(at(k)),
+                Cow::Owned(k) => Key::Unescaped(k),
+            };
+            (key, at(raw.get()))
         })
         .collect())
+}
+
+/// A JSON object's entries in order, keys borrowed where possible.
+struct Entries<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+
+impl<'de> Deserialize<'de> for Entries<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct EntriesVisitor;
+
+        impl<'de> Visitor<'de> for EntriesVisitor {
+            type Value = Entries<'de>;
+
+            fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                formatter.write_str("a JSON object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entries<'de>, A::Error> {
+                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(8));
+                while let Some(KeyText(key)) = map.next_key()? {
+                    entries.push((key, map.next_value()?));
+                }
+                Ok(Entries(entries))
+            }
+        }
+
+        deserializer.deserialize_map(EntriesVisitor)
+    }
+}
+
+/// A map key, borrowed from the input when it has no escapes.
+struct KeyText<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for KeyText<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = KeyText<'de>;
+
+            fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                formatter.write_str("a string key")
+            }
+
+            fn visit_borrowed_str<E: serde::de::Error>(self, key: &'de str) -> Result<KeyText<'de>, E> {
+                Ok(KeyText(Cow::Borrowed(key)))
+            }
+
+            fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<KeyText<'de>, E> {
+                Ok(KeyText(Cow::Owned(key.to_owned())))
+            }
+        }
+
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+/// Error fields any PubNub body may carry, read by [`parse_envelope`].
+pub trait ErrorFields {
+    /// The body's `status`, when it is a number.
+    fn status(&self) -> Option<u64>;
+    /// Whether the body's `error` is truthy (`true`, `1`, `"1"`, …).
+    fn error(&self) -> bool;
+}
+
+/// A body's `status` field: its value when it is an unsigned number; any
+/// other JSON is accepted and ignored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WireStatus(pub Option<u64>);
+
+/// A body's `error` field as a truthiness: any JSON is accepted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WireFlag(pub bool);
+
+impl<'de> Deserialize<'de> for WireStatus {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        Ok(WireStatus(value.as_u64()))
+    }
+}
+
+impl<'de> Deserialize<'de> for WireFlag {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        Ok(WireFlag(is_truthy(&value)))
+    }
+}
+
+/// Decodes a 2xx body straight into a generated envelope type `E` in one
+/// pass. An error status, or error fields in the body, give [`Error::Api`];
+/// a body that is not `E` gives the error [`Body::from_response`] finds, or
+/// an [`Error::Decode`] with serde's message.
+pub fn parse_envelope<E: DeserializeOwned + ErrorFields>(http_status: u16, text: String) -> Result<E, Error> {
+    if !(200..300).contains(&http_status) {
+        return Err(Body::from_response(http_status, text).err().unwrap_or_else(|| Error::decode("unexpected status", "")));
+    }
+    match serde_json::from_str::<E>(&text) {
+        Ok(envelope) => {
+            let body_status = envelope.status().unwrap_or(200);
+            if body_status >= 400 || envelope.error() {
+                let status = u16::try_from(body_status).ok().filter(|s| *s >= 400).unwrap_or(http_status);
+                let parsed: Option<Value> = serde_json::from_str(&text).ok();
+                return Err(api_error(status, parsed.as_ref(), text));
+            }
+            Ok(envelope)
+        }
+        // The slow path only runs for bodies that are not the expected shape.
+        Err(shape_error) => match Body::from_response(http_status, text) {
+            Err(err) => Err(err),
+            Ok(body) => Err(Error::decode(format!("body does not have the expected shape: {shape_error}"), body.text())),
+        },
+    }
 }
 
 fn is_truthy(value: &Value) -> bool {
@@ -201,5 +341,15 @@ mod tests {
         assert_eq!(body.get_or_default::<Vec<String>>("payload.nothing").unwrap(), Vec::<String>::new());
         let err = body.get::<u64>("occupancy").unwrap_err();
         assert!(err.to_string().contains("missing field `occupancy`"), "{err}");
+    }
+
+    #[test]
+    fn escaped_and_duplicate_keys() {
+        let body = Body::from_response(200, r#"{"p\u0061yload":{"a":1},"x":1,"x":2,"status":200}"#.to_owned()).unwrap();
+        assert_eq!(body.get::<u64>("payload.a").unwrap(), 1);
+        assert_eq!(body.get::<u64>("x").unwrap(), 2, "last duplicate wins, as in serde_json::Value");
+        assert!(Body::from_response(200, "[1, 2]".to_owned()).unwrap().get::<Vec<u8>>("").is_ok());
+        assert!(Body::from_response(200, r#"{"error": "1"}"#.to_owned()).is_err());
+        assert!(Body::from_response(200, r#"{"error": false, "status": 200}"#.to_owned()).is_ok());
     }
 }

@@ -25,7 +25,7 @@ pub use config::Config;
 pub use error::{Error, TimeoutKind};
 pub use retry::RetryPolicy;
 pub use names::IntoNames;
-pub use transport::Client;
+pub use transport::{Client, Response};
 
 /// Re-exported so generated code and users agree on the JSON value type.
 pub use serde_json::{Map as JsonMap, Value as JsonValue};

@@ -12,6 +12,15 @@ use crate::{Config, Error, TimeoutKind, encoding, signing, validate};
 /// Value of the `pnsdk` query parameter.
 pub const PNSDK: &str = concat!("PubNub-Rust-Presence/", env!("CARGO_PKG_VERSION"));
 
+/// A 2xx answer, not yet decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    /// HTTP status (2xx).
+    pub status: u16,
+    /// Body text.
+    pub text: String,
+}
+
 /// Longest request URL the API accepts, in bytes.
 pub const MAX_URL_BYTES: usize = 32 * 1024;
 
@@ -112,13 +121,14 @@ impl Client {
         Ok(url)
     }
 
-    /// Sends `request` and returns its body, or the error it amounts to.
+    /// Sends `request` and returns the 2xx response, or the error it amounts to
+    /// (an HTTP status of 400 or more is an [`Error::Api`]).
     ///
     /// Idempotent requests are retried per the config's [`crate::RetryPolicy`];
     /// each attempt is re-signed with a fresh timestamp. Runs inside a
     /// `presence_request` tracing span (operation, redacted URL); each
     /// attempt logs its number, status and elapsed time at `debug`.
-    pub async fn execute(&self, request: Request) -> Result<Body, Error> {
+    pub async fn execute(&self, request: Request) -> Result<Response, Error> {
         // Validate and build once before any I/O, so input errors are never retried.
         let first = self.path_and_query(&request)?;
         let http = self.http.as_ref().map_err(|message| Error::Transport {
@@ -133,7 +143,7 @@ impl Client {
         self.execute_attempts(http, &request, first).instrument(span).await
     }
 
-    async fn execute_attempts(&self, http: &reqwest::Client, request: &Request, first: String) -> Result<Body, Error> {
+    async fn execute_attempts(&self, http: &reqwest::Client, request: &Request, first: String) -> Result<Response, Error> {
         let policy = &self.config.retry_policy;
         let max_attempts = if request.idempotent() { policy.max_retries().saturating_add(1) } else { 1 };
         let mut path_and_query = first;
@@ -160,7 +170,7 @@ impl Client {
     }
 
     /// One attempt: the outcome and the server's `Retry-After`, if any.
-    async fn attempt(&self, http: &reqwest::Client, path_and_query: &str) -> (Result<Body, Error>, Option<Duration>) {
+    async fn attempt(&self, http: &reqwest::Client, path_and_query: &str) -> (Result<Response, Error>, Option<Duration>) {
         let mut url = String::with_capacity(self.base_url.len() + path_and_query.len());
         url.push_str(&self.base_url);
         url.push_str(path_and_query);
@@ -179,7 +189,12 @@ impl Client {
             Ok(text) => text,
             Err(err) => return (Err(self.transport_error(err)), retry_after),
         };
-        (Body::from_response(status, text), retry_after)
+        if (200..300).contains(&status) {
+            // Decoding (and spotting an error inside a 200) is the operation's job,
+            // done in one pass over the body.
+            return (Ok(Response { status, text }), retry_after);
+        }
+        (Body::from_response(status, text).map(|_| Response { status, text: String::new() }), retry_after)
     }
 
     fn transport_error(&self, err: reqwest::Error) -> Error {

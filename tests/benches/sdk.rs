@@ -1,7 +1,8 @@
 //! SDK benchmarks (issue: performance). Prints tables; no timed asserts.
 //!
 //! `cargo bench -p presence-tests --bench sdk` (set `BENCH_SECS` to change the
-//! duration of each throughput phase, default 3).
+//! duration of each throughput phase, default 3; `BENCH_ONLY=decode|requests`
+//! to run one table).
 //!
 //! 1. Decode: body bytes → `HereNowResult`, next to
 //!    `serde_json::from_slice::<Value>` of the same bytes (the floor to beat).
@@ -152,7 +153,13 @@ fn sdk_runtime_path(sdk: &PubNub, request: &pubnub_presence::runtime::request::R
 
 fn main() {
     let secs: f64 = std::env::var("BENCH_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(3.0);
-    decode_table();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    runtime.block_on(request_table(secs));
+    // `BENCH_ONLY=decode` or `BENCH_ONLY=requests` runs one table.
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    if only.is_empty() || only == "decode" {
+        decode_table();
+    }
+    if only.is_empty() || only == "requests" {
+        let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+        runtime.block_on(request_table(secs));
+    }
 }

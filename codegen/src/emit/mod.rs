@@ -64,7 +64,8 @@ fn space_items(code: &str) -> String {
     let mut previous = "";
     for line in code.lines() {
         let current = line.trim();
-        let closes = previous == "}" || previous == "};";
+        let at_top = !line.starts_with(' ') && !current.is_empty();
+        let closes = previous == "}" || previous == "};" || (at_top && previous.starts_with("struct ") && previous.ends_with(';'));
         let ends_block = (previous.starts_with("use ") || previous.starts_with("pub use ")) && !current.contains("use ");
         let ends_docs = previous.starts_with("//!") && !current.starts_with("//!");
         let starts_continuation = current.is_empty() || current.starts_with('}') || current.starts_with(')') || current.starts_with("else");

@@ -68,21 +68,19 @@ pub fn operation(api: &Api, op: &Operation) -> TokenStream {
     let setters = op.params.iter().map(setter);
     let build_request = build_request(op);
 
-    let (send_body, decode) = match &op.result {
-        Some(_) => (
-            quote! {
-                let body = self.client.execute(request).await?;
-                self.decode(&body)
-            },
-            decode_fn(op),
-        ),
+    let (decode_response_body, decode) = match &op.result {
+        Some(_) => (quote!(self.decode(http_status, body)), decode_fn(op)),
         None => (
             quote! {
-                self.client.execute(request).await?;
+                rt::body::Body::from_response(http_status, body)?;
                 Ok(())
             },
             quote!(),
         ),
+    };
+    let send_body = quote! {
+        let response = self.client.execute(request).await?;
+        self.decode_response(response.status, response.text)
     };
     let decode_response_doc = doc(&format!(
         "Decodes a raw HTTP response (status and body text) exactly as [`send`]({}::send) would \
@@ -91,18 +89,9 @@ pub fn operation(api: &Api, op: &Operation) -> TokenStream {
          replay recorded responses.",
         op.builder
     ));
-    let decode_response_body = if op.result.is_some() {
-        quote!(self.decode(&body))
-    } else {
-        quote! {
-            let _ = body;
-            Ok(())
-        }
-    };
     let decode_response = quote! {
         #decode_response_doc
         pub fn decode_response(&self, http_status: u16, body: String) -> Result<#output, rt::Error> {
-            let body = rt::body::Body::from_response(http_status, body)?;
             #decode_response_body
         }
     };
@@ -462,48 +451,29 @@ fn decode_fn(op: &Operation) -> TokenStream {
     let ty = format_ident!("{}", result.ty);
     let mut branches = Vec::new();
     let mut fallback = quote!();
-    for shape in &result.shapes {
-        let fields = shape.fields.iter().map(|f| {
-            let name = format_ident!("{}", f.field);
-            let value = match &f.source {
-                Source::ConstU64(v) => {
-                    let v = Literal::u64_unsuffixed(*v);
-                    quote!(#v)
+    let mut envelopes = Vec::new();
+    for (index, shape) in result.shapes.iter().enumerate() {
+        let build = match envelope(op, index + 1, shape) {
+            Some(Envelope { definitions, root, fields }) => {
+                envelopes.push(definitions);
+                let fields = fields.into_iter().map(|(name, value)| quote!(#name: #value));
+                quote! {
+                    let envelope: #root = rt::body::parse_envelope(http_status, body)?;
+                    Ok(#ty { #(#fields,)* })
                 }
-                Source::Body { path, default_if_missing } => {
-                    let wire = wire_ref(&f.ty);
-                    let getter = if *default_if_missing { quote!(get_or_default) } else { quote!(get) };
-                    if needs_conversion(&f.ty) {
-                        let converted = convert(op, quote!(value), &f.ty);
-                        quote!({
-                            let value: #wire = body.#getter(#path)?;
-                            #converted
-                        })
-                    } else {
-                        quote!(body.#getter::<#wire>(#path)?)
-                    }
+            }
+            None => {
+                let fields = shape.fields.iter().map(|f| {
+                    let name = format_ident!("{}", f.field);
+                    let value = body_source(op, f);
+                    quote!(#name: #value)
+                });
+                quote! {
+                    let body = rt::body::Body::from_response(http_status, body)?;
+                    Ok(#ty { #(#fields,)* })
                 }
-                Source::SingleEntry { param, path } => {
-                    // `ir::lower` accepts `single_entry_of` on map fields only.
-                    let inner = match &f.ty {
-                        TypeRef::Map(inner) => inner.as_ref(),
-                        other => other,
-                    };
-                    let wire = wire_ref(inner);
-                    let param = format_ident!("{}", param);
-                    let converted = convert_keyed(op, quote!(value), inner);
-                    let convert = if converted.to_string() == "value" { quote!() } else { quote!(let value = #converted;) };
-                    quote!({
-                        let value: #wire = body.get(#path)?;
-                        let key = self.#param[0].clone();
-                        #convert
-                        std::collections::BTreeMap::from([(key, value)])
-                    })
-                }
-            };
-            quote!(#name: #value)
-        });
-        let build = quote!(#ty { #(#fields,)* });
+            }
+        };
         match &shape.when {
             Some(when) => {
                 let one = format_ident!("{}", when.exactly_one);
@@ -513,21 +483,241 @@ fn decode_fn(op: &Operation) -> TokenStream {
                 });
                 branches.push(quote! {
                     if self.#one.len() == 1 #(#empties)* {
-                        return Ok(#build);
+                        return { #build };
                     }
                 });
             }
-            None => fallback = quote!(Ok(#build)),
+            None => fallback = build,
         }
     }
     let docs = doc("Maps whichever wire shape this request gets back onto the one result type.");
     quote! {
         #docs
-        fn decode(&self, body: &rt::body::Body) -> Result<#ty, rt::Error> {
+        fn decode(&self, http_status: u16, body: String) -> Result<#ty, rt::Error> {
+            #(#envelopes)*
             #(#branches)*
             #fallback
         }
     }
+}
+
+/// A field read from a [`Body`](rt::body::Body) by dotted path.
+fn body_source(op: &Operation, f: &crate::ir::FieldSource) -> TokenStream {
+    match &f.source {
+        Source::ConstU64(v) => {
+            let v = Literal::u64_unsuffixed(*v);
+            quote!(#v)
+        }
+        Source::Body { path, default_if_missing } => {
+            let wire = wire_ref(&f.ty);
+            let getter = if *default_if_missing { quote!(get_or_default) } else { quote!(get) };
+            if needs_conversion(&f.ty) {
+                let converted = convert(op, quote!(value), &f.ty);
+                quote!({
+                    let value: #wire = body.#getter(#path)?;
+                    #converted
+                })
+            } else {
+                quote!(body.#getter::<#wire>(#path)?)
+            }
+        }
+        Source::SingleEntry { param, path } => single_entry(op, &f.ty, param, quote!(body.get(#path)?)),
+    }
+}
+
+/// `{key: value}` for the request's only name in `param`.
+fn single_entry(op: &Operation, ty: &TypeRef, param: &str, read: TokenStream) -> TokenStream {
+    // `ir::lower` accepts `single_entry_of` on map fields only.
+    let inner = match ty {
+        TypeRef::Map(inner) => inner.as_ref(),
+        other => other,
+    };
+    let wire = wire_ref(inner);
+    let param = format_ident!("{}", param);
+    let converted = convert_keyed(op, quote!(value), inner);
+    let convert = if converted.to_string() == "value" { quote!() } else { quote!(let value = #converted;) };
+    quote!({
+        let value: #wire = #read;
+        let key = self.#param[0].clone();
+        #convert
+        std::collections::BTreeMap::from([(key, value)])
+    })
+}
+
+/// Generated envelope types for one shape, and how each result field reads them.
+struct Envelope {
+    /// Struct definitions (nested levels first, then the root).
+    definitions: TokenStream,
+    /// Root type name.
+    root: proc_macro2::Ident,
+    /// Each result field with its expression.
+    fields: Vec<(proc_macro2::Ident, TokenStream)>,
+}
+
+/// One JSON object level of an envelope: its keys in first-use order.
+struct Level {
+    children: Vec<(String, Child)>,
+}
+
+enum Child {
+    Leaf { wire: TokenStream, default: bool },
+    Object(Level),
+}
+
+impl Level {
+    /// Every leaf below is optional, so the object itself may be missing.
+    fn all_default(&self) -> bool {
+        self.children.iter().all(|(_, child)| match child {
+            Child::Leaf { default, .. } => *default,
+            Child::Object(level) => level.all_default(),
+        })
+    }
+}
+
+/// A typed envelope for a shape whose fields all come from named JSON keys:
+/// one serde pass from body text to wire types, error fields included.
+/// Returns the struct definitions, the root type and each result field's
+/// expression, or `None` when the shape reads the whole body (`from: ""`)
+/// or two sources overlap; those shapes go through `Body` instead.
+fn envelope(op: &Operation, index: usize, shape: &crate::ir::Shape) -> Option<Envelope> {
+    let mut root = Level { children: Vec::new() };
+    let mut accessors = Vec::new();
+    for f in &shape.fields {
+        let (path, wire, default) = match &f.source {
+            Source::ConstU64(_) => {
+                accessors.push(Vec::new());
+                continue;
+            }
+            Source::Body { path, default_if_missing } => (path, wire_ref(&f.ty), *default_if_missing),
+            Source::SingleEntry { path, .. } => {
+                let inner = match &f.ty {
+                    TypeRef::Map(inner) => inner.as_ref(),
+                    other => other,
+                };
+                (path, wire_ref(inner), false)
+            }
+        };
+        if path.is_empty() {
+            return None;
+        }
+        let segments: Vec<&str> = path.split('.').collect();
+        if matches!(segments[0], "status" | "error") {
+            return None;
+        }
+        let accessor = insert(&mut root, &segments, wire, default)?;
+        accessors.push(accessor);
+    }
+
+    let root_name = format_ident!("{}Shape{}", op.builder, index);
+    let mut definitions = Vec::new();
+    emit_level(&root, &root_name, true, &mut definitions);
+    let fields = shape
+        .fields
+        .iter()
+        .zip(&accessors)
+        .map(|(f, accessor)| {
+            let name = format_ident!("{}", f.field);
+            let path = accessor.iter().map(|i| format_ident!("f{}", i));
+            let read = quote!(envelope #(.#path)*);
+            let value = match &f.source {
+                Source::ConstU64(v) => {
+                    let v = Literal::u64_unsuffixed(*v);
+                    quote!(#v)
+                }
+                Source::Body { .. } => convert(op, read, &f.ty),
+                Source::SingleEntry { param, .. } => single_entry(op, &f.ty, param, read),
+            };
+            (name, value)
+        })
+        .collect();
+    Some(Envelope { definitions: quote!(#(#definitions)*), root: root_name, fields })
+}
+
+/// Adds a leaf at `segments`, returning the child positions leading to it;
+/// `None` when the key is already taken (as a leaf, or as a leaf and an object).
+fn insert(level: &mut Level, segments: &[&str], wire: TokenStream, default: bool) -> Option<Vec<usize>> {
+    let (first, rest) = segments.split_first()?;
+    let existing = level.children.iter().position(|(key, _)| key == first);
+    let position = match existing {
+        Some(position) => position,
+        None => {
+            let child = if rest.is_empty() { Child::Leaf { wire: wire.clone(), default } } else { Child::Object(Level { children: Vec::new() }) };
+            level.children.push(((*first).to_owned(), child));
+            level.children.len() - 1
+        }
+    };
+    if rest.is_empty() {
+        return existing.is_none().then(|| vec![position]);
+    }
+    match &mut level.children[position].1 {
+        Child::Object(next) => {
+            let mut path = vec![position];
+            path.extend(insert(next, rest, wire, default)?);
+            Some(path)
+        }
+        Child::Leaf { .. } => None,
+    }
+}
+
+fn emit_level(level: &Level, name: &proc_macro2::Ident, is_root: bool, out: &mut Vec<TokenStream>) {
+    let mut fields = Vec::new();
+    for (position, (key, child)) in level.children.iter().enumerate() {
+        let ident = format_ident!("f{}", position);
+        match child {
+            Child::Leaf { wire, default } => {
+                let default = if *default { quote!(default,) } else { quote!() };
+                fields.push(quote!(#[serde(rename = #key, #default)] #ident: #wire));
+            }
+            Child::Object(inner) => {
+                let inner_name = format_ident!("{}{}", name, pascal(key));
+                emit_level(inner, &inner_name, false, out);
+                let default = if inner.all_default() { quote!(default,) } else { quote!() };
+                fields.push(quote!(#[serde(rename = #key, #default)] #ident: #inner_name));
+            }
+        }
+    }
+    let derive_default = if !is_root && level.all_default() { quote!(Default,) } else { quote!() };
+    if is_root {
+        let docs = doc("The body as this shape expects it, with the error fields every body may carry.");
+        out.push(quote! {
+            #docs
+            #[derive(serde::Deserialize)]
+            struct #name {
+                #[serde(default)]
+                status: rt::body::WireStatus,
+                #[serde(default)]
+                error: rt::body::WireFlag,
+                #(#fields,)*
+            }
+
+            impl rt::body::ErrorFields for #name {
+                fn status(&self) -> Option<u64> {
+                    self.status.0
+                }
+
+                fn error(&self) -> bool {
+                    self.error.0
+                }
+            }
+        });
+    } else {
+        out.push(quote! {
+            #[derive(#derive_default serde::Deserialize)]
+            struct #name {
+                #(#fields,)*
+            }
+        });
+    }
+}
+
+fn pascal(key: &str) -> String {
+    key.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let mut chars = part.chars();
+            chars.next().map(|first| first.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
+        })
+        .collect()
 }
 
 /// Rust type of a result field.
@@ -712,20 +902,20 @@ fn wire_type(t: &TypeModel) -> TokenStream {
     let docs = doc(&format!("Wire form of [`{}`], as the server sends it.", t.name));
     match &t.from_string {
         Some(bare_field) => {
+            let name = format_ident!("{}", t.name);
             let object = format_ident!("{}WireObject", t.name);
             let object_docs = doc(&format!("Object form of [`{}`] on the wire.", t.name));
             let expecting = format!("a `{bare_field}` string or a `{}` object", t.name);
-            let bare_doc = doc(&format!("Just the `{bare_field}` string."));
-            // A hand-rolled visitor instead of `#[serde(untagged)]`, which would
-            // buffer every element before trying each form.
+            let bare_fields = t.fields.iter().map(|f| {
+                let ident = format_ident!("{}", f.name);
+                if f.name == *bare_field { quote!(#ident: value.to_owned()) } else { quote!(#ident: Default::default()) }
+            });
+            // A hand-rolled visitor instead of `#[serde(untagged)]` (which buffers
+            // every element before trying each form); it builds the result type
+            // directly, so converting a `Vec` of these is free.
             quote! {
                 #docs
-                enum #wire {
-                    #bare_doc
-                    Bare(String),
-                    /// The full object.
-                    Object(#object),
-                }
+                struct #wire(#name);
 
                 #object_docs
                 #[derive(serde::Deserialize)]
@@ -745,11 +935,12 @@ fn wire_type(t: &TypeModel) -> TokenStream {
                             }
 
                             fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<#wire, E> {
-                                Ok(#wire::Bare(value.to_owned()))
+                                Ok(#wire(#name { #(#bare_fields,)* }))
                             }
 
                             fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<#wire, A::Error> {
-                                serde::Deserialize::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(#wire::Object)
+                                let object: #object = serde::Deserialize::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                                Ok(#wire(#name::from(object)))
                             }
                         }
 
@@ -788,37 +979,32 @@ fn from_wire(op: &Operation, t: &TypeModel) -> TokenStream {
             })
             .collect()
     };
-    let body = match &t.from_string {
-        Some(bare_field) => {
-            let bare = format_ident!("{}", bare_field);
-            let bare_fields = t.fields.iter().map(|f| {
-                let ident = format_ident!("{}", f.name);
-                if f.name == *bare_field {
-                    quote!(#ident)
-                } else if f.map_key {
-                    quote!(#ident: String::new())
-                } else {
-                    quote!(#ident: Default::default())
-                }
-            });
-            let object_fields = assign(&|n| {
-                let ident = format_ident!("{}", n);
-                quote!(object.#ident)
-            });
-            quote! {
-                match wire {
-                    #wire::Bare(#bare) => #name { #(#bare_fields,)* },
-                    #wire::Object(object) => #name { #(#object_fields,)* },
+    if t.from_string.is_some() {
+        let object = format_ident!("{}WireObject", t.name);
+        let fields = assign(&|n| {
+            let ident = format_ident!("{}", n);
+            quote!(object.#ident)
+        });
+        return quote! {
+            impl From<#object> for #name {
+                fn from(object: #object) -> Self {
+                    #name { #(#fields,)* }
                 }
             }
-        }
-        None => {
-            let fields = assign(&|n| {
-                let ident = format_ident!("{}", n);
-                quote!(wire.#ident)
-            });
-            quote!(#name { #(#fields,)* })
-        }
+
+            impl From<#wire> for #name {
+                fn from(wire: #wire) -> Self {
+                    wire.0
+                }
+            }
+        };
+    }
+    let body = {
+        let fields = assign(&|n| {
+            let ident = format_ident!("{}", n);
+            quote!(wire.#ident)
+        });
+        quote!(#name { #(#fields,)* })
     };
     quote! {
         impl From<#wire> for #name {

@@ -87,8 +87,8 @@ impl AddChannelToChannelGroup {
     /// Validates the parameters and sends the request; `Ok(())` once the server acknowledges it.
     pub async fn send(self) -> Result<(), rt::Error> {
         let request = self.build_request()?;
-        self.client.execute(request).await?;
-        Ok(())
+        let response = self.client.execute(request).await?;
+        self.decode_response(response.status, response.text)
     }
 
     /// Decodes a raw HTTP response (status and body text) exactly as [`send`](AddChannelToChannelGroup::send) would for this request: an error status or error body becomes an [`Error`](rt::Error), any other body is mapped onto the result. Never panics, whatever the bytes. Useful to replay recorded responses.
@@ -97,8 +97,7 @@ impl AddChannelToChannelGroup {
         http_status: u16,
         body: String,
     ) -> Result<(), rt::Error> {
-        let body = rt::body::Body::from_response(http_status, body)?;
-        let _ = body;
+        rt::body::Body::from_response(http_status, body)?;
         Ok(())
     }
 }

@@ -112,8 +112,8 @@ impl GetState {
     /// Validates the parameters, sends the request and decodes the answer into [`GetStateResult`].
     pub async fn send(self) -> Result<GetStateResult, rt::Error> {
         let request = self.build_request()?;
-        let body = self.client.execute(request).await?;
-        self.decode(&body)
+        let response = self.client.execute(request).await?;
+        self.decode_response(response.status, response.text)
     }
 
     /// Decodes a raw HTTP response (status and body text) exactly as [`send`](GetState::send) would for this request: an error status or error body becomes an [`Error`](rt::Error), any other body is mapped onto the result. Never panics, whatever the bytes. Useful to replay recorded responses.
@@ -122,27 +122,82 @@ impl GetState {
         http_status: u16,
         body: String,
     ) -> Result<GetStateResult, rt::Error> {
-        let body = rt::body::Body::from_response(http_status, body)?;
-        self.decode(&body)
+        self.decode(http_status, body)
     }
 
     /// Maps whichever wire shape this request gets back onto the one result type.
-    fn decode(&self, body: &rt::body::Body) -> Result<GetStateResult, rt::Error> {
-        if self.channels.len() == 1 && self.channel_groups.is_empty() {
-            return Ok(GetStateResult {
-                channels: {
-                    let value: serde_json::Value = body.get("payload")?;
-                    let key = self.channels[0].clone();
-                    std::collections::BTreeMap::from([(key, value)])
-                },
-            });
+    fn decode(
+        &self,
+        http_status: u16,
+        body: String,
+    ) -> Result<GetStateResult, rt::Error> {
+        /// The body as this shape expects it, with the error fields every body may carry.
+        #[derive(serde::Deserialize)]
+        struct GetStateShape1 {
+            #[serde(default)]
+            status: rt::body::WireStatus,
+            #[serde(default)]
+            error: rt::body::WireFlag,
+            #[serde(rename = "payload")]
+            f0: serde_json::Value,
         }
 
+        impl rt::body::ErrorFields for GetStateShape1 {
+            fn status(&self) -> Option<u64> {
+                self.status.0
+            }
+
+            fn error(&self) -> bool {
+                self.error.0
+            }
+        }
+
+        #[derive(Default, serde::Deserialize)]
+        struct GetStateShape2Payload {
+            #[serde(rename = "channels", default)]
+            f0: std::collections::BTreeMap<String, serde_json::Value>,
+        }
+
+        /// The body as this shape expects it, with the error fields every body may carry.
+        #[derive(serde::Deserialize)]
+        struct GetStateShape2 {
+            #[serde(default)]
+            status: rt::body::WireStatus,
+            #[serde(default)]
+            error: rt::body::WireFlag,
+            #[serde(rename = "payload", default)]
+            f0: GetStateShape2Payload,
+        }
+
+        impl rt::body::ErrorFields for GetStateShape2 {
+            fn status(&self) -> Option<u64> {
+                self.status.0
+            }
+
+            fn error(&self) -> bool {
+                self.error.0
+            }
+        }
+
+        if self.channels.len() == 1 && self.channel_groups.is_empty() {
+            return {
+                let envelope: GetStateShape1 = rt::body::parse_envelope(
+                    http_status,
+                    body,
+                )?;
+                Ok(GetStateResult {
+                    channels: {
+                        let value: serde_json::Value = envelope.f0;
+                        let key = self.channels[0].clone();
+                        std::collections::BTreeMap::from([(key, value)])
+                    },
+                })
+            };
+        }
+
+        let envelope: GetStateShape2 = rt::body::parse_envelope(http_status, body)?;
         Ok(GetStateResult {
-            channels: body
-                .get_or_default::<
-                    std::collections::BTreeMap<String, serde_json::Value>,
-                >("payload.channels")?,
+            channels: envelope.f0.f0,
         })
     }
 }

@@ -161,8 +161,8 @@ impl HereNow {
     /// Validates the parameters, sends the request and decodes the answer into [`HereNowResult`].
     pub async fn send(self) -> Result<HereNowResult, rt::Error> {
         let request = self.build_request()?;
-        let body = self.client.execute(request).await?;
-        self.decode(&body)
+        let response = self.client.execute(request).await?;
+        self.decode_response(response.status, response.text)
     }
 
     /// Decodes a raw HTTP response (status and body text) exactly as [`send`](HereNow::send) would for this request: an error status or error body becomes an [`Error`](rt::Error), any other body is mapped onto the result. Never panics, whatever the bytes. Useful to replay recorded responses.
@@ -171,49 +171,85 @@ impl HereNow {
         http_status: u16,
         body: String,
     ) -> Result<HereNowResult, rt::Error> {
-        let body = rt::body::Body::from_response(http_status, body)?;
-        self.decode(&body)
+        self.decode(http_status, body)
     }
 
     /// Maps whichever wire shape this request gets back onto the one result type.
-    fn decode(&self, body: &rt::body::Body) -> Result<HereNowResult, rt::Error> {
-        if self.channels.len() == 1 && self.channel_groups.is_empty() {
-            return Ok(HereNowResult {
-                total_channels: 1,
-                total_occupancy: body.get::<u64>("occupancy")?,
-                channels: {
-                    let value: HereNowChannelDataWire = body.get("")?;
-                    let key = self.channels[0].clone();
-                    let value = {
-                        let mut value = HereNowChannelData::from(value);
-                        value.channel_name = key.clone();
-                        value
-                    };
-
-                    std::collections::BTreeMap::from([(key, value)])
-                },
-            });
+    fn decode(
+        &self,
+        http_status: u16,
+        body: String,
+    ) -> Result<HereNowResult, rt::Error> {
+        #[derive(serde::Deserialize)]
+        struct HereNowShape2Payload {
+            #[serde(rename = "total_channels")]
+            f0: u64,
+            #[serde(rename = "total_occupancy")]
+            f1: u64,
+            #[serde(rename = "channels", default)]
+            f2: std::collections::BTreeMap<String, HereNowChannelDataWire>,
         }
 
-        Ok(HereNowResult {
-            total_channels: body.get::<u64>("payload.total_channels")?,
-            total_occupancy: body.get::<u64>("payload.total_occupancy")?,
-            channels: {
-                let value: std::collections::BTreeMap<String, HereNowChannelDataWire> = body
-                    .get_or_default("payload.channels")?;
-                value
-                    .into_iter()
-                    .map(|(key, item)| {
+        /// The body as this shape expects it, with the error fields every body may carry.
+        #[derive(serde::Deserialize)]
+        struct HereNowShape2 {
+            #[serde(default)]
+            status: rt::body::WireStatus,
+            #[serde(default)]
+            error: rt::body::WireFlag,
+            #[serde(rename = "payload")]
+            f0: HereNowShape2Payload,
+        }
+
+        impl rt::body::ErrorFields for HereNowShape2 {
+            fn status(&self) -> Option<u64> {
+                self.status.0
+            }
+
+            fn error(&self) -> bool {
+                self.error.0
+            }
+        }
+
+        if self.channels.len() == 1 && self.channel_groups.is_empty() {
+            return {
+                let body = rt::body::Body::from_response(http_status, body)?;
+                Ok(HereNowResult {
+                    total_channels: 1,
+                    total_occupancy: body.get::<u64>("occupancy")?,
+                    channels: {
+                        let value: HereNowChannelDataWire = body.get("")?;
+                        let key = self.channels[0].clone();
                         let value = {
-                            let mut value = HereNowChannelData::from(item);
+                            let mut value = HereNowChannelData::from(value);
                             value.channel_name = key.clone();
                             value
                         };
 
-                        (key, value)
-                    })
-                    .collect()
-            },
+                        std::collections::BTreeMap::from([(key, value)])
+                    },
+                })
+            };
+        }
+
+        let envelope: HereNowShape2 = rt::body::parse_envelope(http_status, body)?;
+        Ok(HereNowResult {
+            total_channels: envelope.f0.f0,
+            total_occupancy: envelope.f0.f1,
+            channels: envelope
+                .f0
+                .f2
+                .into_iter()
+                .map(|(key, item)| {
+                    let value = {
+                        let mut value = HereNowChannelData::from(item);
+                        value.channel_name = key.clone();
+                        value
+                    };
+
+                    (key, value)
+                })
+                .collect(),
         })
     }
 }
@@ -282,23 +318,18 @@ pub struct HereNowOccupantData {
     pub state: Option<serde_json::Value>,
 }
 
+impl From<HereNowOccupantDataWireObject> for HereNowOccupantData {
+    fn from(object: HereNowOccupantDataWireObject) -> Self {
+        HereNowOccupantData {
+            uuid: object.uuid,
+            state: object.state,
+        }
+    }
+}
+
 impl From<HereNowOccupantDataWire> for HereNowOccupantData {
     fn from(wire: HereNowOccupantDataWire) -> Self {
-        match wire {
-            HereNowOccupantDataWire::Bare(uuid) => {
-                HereNowOccupantData {
-                    uuid,
-                    state: Default::default(),
-                }
-            }
-
-            HereNowOccupantDataWire::Object(object) => {
-                HereNowOccupantData {
-                    uuid: object.uuid,
-                    state: object.state,
-                }
-            }
-        }
+        wire.0
     }
 }
 
@@ -311,12 +342,7 @@ struct HereNowChannelDataWire {
 }
 
 /// Wire form of [`HereNowOccupantData`], as the server sends it.
-enum HereNowOccupantDataWire {
-    /// Just the `uuid` string.
-    Bare(String),
-    /// The full object.
-    Object(HereNowOccupantDataWireObject),
-}
+struct HereNowOccupantDataWire(HereNowOccupantData);
 
 /// Object form of [`HereNowOccupantData`] on the wire.
 #[derive(serde::Deserialize)]
@@ -343,17 +369,22 @@ impl<'de> serde::Deserialize<'de> for HereNowOccupantDataWire {
                 self,
                 value: &str,
             ) -> Result<HereNowOccupantDataWire, E> {
-                Ok(HereNowOccupantDataWire::Bare(value.to_owned()))
+                Ok(
+                    HereNowOccupantDataWire(HereNowOccupantData {
+                        uuid: value.to_owned(),
+                        state: Default::default(),
+                    }),
+                )
             }
 
             fn visit_map<A: serde::de::MapAccess<'de>>(
                 self,
                 map: A,
             ) -> Result<HereNowOccupantDataWire, A::Error> {
-                serde::Deserialize::deserialize(
-                        serde::de::value::MapAccessDeserializer::new(map),
-                    )
-                    .map(HereNowOccupantDataWire::Object)
+                let object: HereNowOccupantDataWireObject = serde::Deserialize::deserialize(
+                    serde::de::value::MapAccessDeserializer::new(map),
+                )?;
+                Ok(HereNowOccupantDataWire(HereNowOccupantData::from(object)))
             }
         }
 

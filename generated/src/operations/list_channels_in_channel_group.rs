@@ -69,8 +69,8 @@ impl ListChannelsInChannelGroup {
     /// Validates the parameters, sends the request and decodes the answer into [`ChannelGroupListResult`].
     pub async fn send(self) -> Result<ChannelGroupListResult, rt::Error> {
         let request = self.build_request()?;
-        let body = self.client.execute(request).await?;
-        self.decode(&body)
+        let response = self.client.execute(request).await?;
+        self.decode_response(response.status, response.text)
     }
 
     /// Decodes a raw HTTP response (status and body text) exactly as [`send`](ListChannelsInChannelGroup::send) would for this request: an error status or error body becomes an [`Error`](rt::Error), any other body is mapped onto the result. Never panics, whatever the bytes. Useful to replay recorded responses.
@@ -79,17 +79,48 @@ impl ListChannelsInChannelGroup {
         http_status: u16,
         body: String,
     ) -> Result<ChannelGroupListResult, rt::Error> {
-        let body = rt::body::Body::from_response(http_status, body)?;
-        self.decode(&body)
+        self.decode(http_status, body)
     }
 
     /// Maps whichever wire shape this request gets back onto the one result type.
     fn decode(
         &self,
-        body: &rt::body::Body,
+        http_status: u16,
+        body: String,
     ) -> Result<ChannelGroupListResult, rt::Error> {
+        #[derive(Default, serde::Deserialize)]
+        struct ListChannelsInChannelGroupShape1Payload {
+            #[serde(rename = "channels", default)]
+            f0: Vec<String>,
+        }
+
+        /// The body as this shape expects it, with the error fields every body may carry.
+        #[derive(serde::Deserialize)]
+        struct ListChannelsInChannelGroupShape1 {
+            #[serde(default)]
+            status: rt::body::WireStatus,
+            #[serde(default)]
+            error: rt::body::WireFlag,
+            #[serde(rename = "payload", default)]
+            f0: ListChannelsInChannelGroupShape1Payload,
+        }
+
+        impl rt::body::ErrorFields for ListChannelsInChannelGroupShape1 {
+            fn status(&self) -> Option<u64> {
+                self.status.0
+            }
+
+            fn error(&self) -> bool {
+                self.error.0
+            }
+        }
+
+        let envelope: ListChannelsInChannelGroupShape1 = rt::body::parse_envelope(
+            http_status,
+            body,
+        )?;
         Ok(ChannelGroupListResult {
-            channels: body.get_or_default::<Vec<String>>("payload.channels")?,
+            channels: envelope.f0.f0,
         })
     }
 }

@@ -128,8 +128,8 @@ impl SetState {
     /// Validates the parameters, sends the request and decodes the answer into [`SetStateResult`].
     pub async fn send(self) -> Result<SetStateResult, rt::Error> {
         let request = self.build_request()?;
-        let body = self.client.execute(request).await?;
-        self.decode(&body)
+        let response = self.client.execute(request).await?;
+        self.decode_response(response.status, response.text)
     }
 
     /// Decodes a raw HTTP response (status and body text) exactly as [`send`](SetState::send) would for this request: an error status or error body becomes an [`Error`](rt::Error), any other body is mapped onto the result. Never panics, whatever the bytes. Useful to replay recorded responses.
@@ -138,14 +138,39 @@ impl SetState {
         http_status: u16,
         body: String,
     ) -> Result<SetStateResult, rt::Error> {
-        let body = rt::body::Body::from_response(http_status, body)?;
-        self.decode(&body)
+        self.decode(http_status, body)
     }
 
     /// Maps whichever wire shape this request gets back onto the one result type.
-    fn decode(&self, body: &rt::body::Body) -> Result<SetStateResult, rt::Error> {
+    fn decode(
+        &self,
+        http_status: u16,
+        body: String,
+    ) -> Result<SetStateResult, rt::Error> {
+        /// The body as this shape expects it, with the error fields every body may carry.
+        #[derive(serde::Deserialize)]
+        struct SetStateShape1 {
+            #[serde(default)]
+            status: rt::body::WireStatus,
+            #[serde(default)]
+            error: rt::body::WireFlag,
+            #[serde(rename = "payload")]
+            f0: serde_json::Value,
+        }
+
+        impl rt::body::ErrorFields for SetStateShape1 {
+            fn status(&self) -> Option<u64> {
+                self.status.0
+            }
+
+            fn error(&self) -> bool {
+                self.error.0
+            }
+        }
+
+        let envelope: SetStateShape1 = rt::body::parse_envelope(http_status, body)?;
         Ok(SetStateResult {
-            state: body.get::<serde_json::Value>("payload")?,
+            state: envelope.f0,
         })
     }
 }

@@ -60,8 +60,8 @@ impl WhereNow {
     /// Validates the parameters, sends the request and decodes the answer into [`WhereNowResult`].
     pub async fn send(self) -> Result<WhereNowResult, rt::Error> {
         let request = self.build_request()?;
-        let body = self.client.execute(request).await?;
-        self.decode(&body)
+        let response = self.client.execute(request).await?;
+        self.decode_response(response.status, response.text)
     }
 
     /// Decodes a raw HTTP response (status and body text) exactly as [`send`](WhereNow::send) would for this request: an error status or error body becomes an [`Error`](rt::Error), any other body is mapped onto the result. Never panics, whatever the bytes. Useful to replay recorded responses.
@@ -70,14 +70,45 @@ impl WhereNow {
         http_status: u16,
         body: String,
     ) -> Result<WhereNowResult, rt::Error> {
-        let body = rt::body::Body::from_response(http_status, body)?;
-        self.decode(&body)
+        self.decode(http_status, body)
     }
 
     /// Maps whichever wire shape this request gets back onto the one result type.
-    fn decode(&self, body: &rt::body::Body) -> Result<WhereNowResult, rt::Error> {
+    fn decode(
+        &self,
+        http_status: u16,
+        body: String,
+    ) -> Result<WhereNowResult, rt::Error> {
+        #[derive(Default, serde::Deserialize)]
+        struct WhereNowShape1Payload {
+            #[serde(rename = "channels", default)]
+            f0: Vec<String>,
+        }
+
+        /// The body as this shape expects it, with the error fields every body may carry.
+        #[derive(serde::Deserialize)]
+        struct WhereNowShape1 {
+            #[serde(default)]
+            status: rt::body::WireStatus,
+            #[serde(default)]
+            error: rt::body::WireFlag,
+            #[serde(rename = "payload", default)]
+            f0: WhereNowShape1Payload,
+        }
+
+        impl rt::body::ErrorFields for WhereNowShape1 {
+            fn status(&self) -> Option<u64> {
+                self.status.0
+            }
+
+            fn error(&self) -> bool {
+                self.error.0
+            }
+        }
+
+        let envelope: WhereNowShape1 = rt::body::parse_envelope(http_status, body)?;
         Ok(WhereNowResult {
-            channels: body.get_or_default::<Vec<String>>("payload.channels")?,
+            channels: envelope.f0.f0,
         })
     }
 }
