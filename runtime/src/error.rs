@@ -22,11 +22,10 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 ///     }
 /// }
 /// ```
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
     /// A parameter broke a rule; detected before any network I/O.
-    #[error("invalid parameter `{parameter}`: {rule}")]
     InvalidInput {
         /// The builder setter (or config field) at fault, e.g. `limit`.
         parameter: &'static str,
@@ -35,7 +34,6 @@ pub enum Error {
     },
     /// The server answered with an error: an HTTP status of 400 or above, or a
     /// 200 whose body carries `"error"` or a `status` of 400 or above.
-    #[error("{} error {status}: {message}", service.as_deref().unwrap_or("PubNub"))]
     Api {
         /// HTTP status (or the body's `status` when it reports an error inside a 200).
         status: u16,
@@ -47,7 +45,6 @@ pub enum Error {
         body: String,
     },
     /// Connecting, or the whole request, took longer than configured.
-    #[error("{kind} timed out after {timeout:?}")]
     Timeout {
         /// Which timeout elapsed.
         kind: TimeoutKind,
@@ -55,16 +52,13 @@ pub enum Error {
         timeout: Duration,
     },
     /// The request could not be sent or its response not read (DNS, connect, TLS, I/O).
-    #[error("transport error: {message}")]
     Transport {
         /// What failed, without the request URL (which may carry credentials).
         message: String,
         /// The underlying error.
-        #[source]
         source: Option<BoxError>,
     },
     /// The server answered 2xx but the body is not the JSON shape this operation expects.
-    #[error("could not decode response: {message}")]
     Decode {
         /// What did not match.
         message: String,
@@ -89,6 +83,31 @@ impl std::fmt::Display for TimeoutKind {
             TimeoutKind::Connect => "connect",
             TimeoutKind::Request => "request",
         })
+    }
+}
+
+// Display and Error are written out rather than derived: one dependency
+// (thiserror and its proc-macro) less for every user of the SDK.
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::InvalidInput { parameter, rule } => write!(f, "invalid parameter `{parameter}`: {rule}"),
+            Error::Api { status, message, service, .. } => {
+                write!(f, "{} error {status}: {message}", service.as_deref().unwrap_or("PubNub"))
+            }
+            Error::Timeout { kind, timeout } => write!(f, "{kind} timed out after {timeout:?}"),
+            Error::Transport { message, .. } => write!(f, "transport error: {message}"),
+            Error::Decode { message, .. } => write!(f, "could not decode response: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Transport { source: Some(source), .. } => Some(source.as_ref()),
+            _ => None,
+        }
     }
 }
 
