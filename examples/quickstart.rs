@@ -58,7 +58,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let games = alice.list_channels_in_channel_group().channel_group("games").await?;
     bob.heartbeat().channel_groups("games").heartbeat(60).await?;
     let in_games = alice.here_now().channel_groups("games").await?;
-    println!("\ngroup `games` = {:?}: {} present", games.channels, in_games.total_occupancy);
+    println!("\ngroup `games` = {:?}", games.channels);
+    for (name, channel) in &in_games.channels {
+        let who: Vec<&str> = channel.occupants.iter().map(|o| o.uuid.as_str()).collect();
+        println!("  here_now(group) {name:<7} {who:?}");
+    }
 
     // Leaving is immediate; silence expires after the heartbeat interval.
     bob.leave().channels("lobby").channel_groups("games").await?;
