@@ -28,7 +28,9 @@
 //! signing and error code is the hand-written [`runtime`].
 
 #![warn(missing_docs)]
+
 pub mod operations;
+
 /// The hand-written runtime this crate is generated against.
 pub use pubnub_presence_runtime as runtime;
 pub use pubnub_presence_runtime::{Config, Error, IntoNames, RetryPolicy, TimeoutKind};
@@ -36,16 +38,12 @@ pub use operations::add_channel_to_channel_group::AddChannelToChannelGroup;
 pub use operations::get_state::{GetState, GetStateResult};
 pub use operations::heartbeat::Heartbeat;
 pub use operations::here_now::{
-
     HereNow, HereNowResult, HereNowChannelData, HereNowOccupantData,
 };
-
 pub use operations::leave::Leave;
 pub use operations::list_channels_in_channel_group::{
-
     ListChannelsInChannelGroup, ChannelGroupListResult,
 };
-
 pub use operations::remove_channel_from_channel_group::RemoveChannelFromChannelGroup;
 pub use operations::remove_channel_group::RemoveChannelGroup;
 pub use operations::set_state::{SetState, SetStateResult};

@@ -60,21 +60,30 @@ fn rust_file(path: &str, source: &str, tokens: TokenStream) -> Result<GeneratedF
 /// prettyplease packs items tightly; put a blank line after each closing
 /// brace, after the `use` block and after the module docs, as rustfmt would.
 fn space_items(code: &str) -> String {
+    let is_use = |line: &str| line.starts_with("use ") || line.starts_with("pub use ");
     let mut out = String::with_capacity(code.len() + code.len() / 16);
     let mut previous = "";
+    let mut previous_at_top = false;
     for line in code.lines() {
         let current = line.trim();
         let at_top = !line.starts_with(' ') && !current.is_empty();
-        let closes = previous == "}" || previous == "};" || (at_top && previous.starts_with("struct ") && previous.ends_with(';'));
-        let ends_block = (previous.starts_with("use ") || previous.starts_with("pub use ")) && !current.contains("use ");
-        let ends_docs = previous.starts_with("//!") && !current.starts_with("//!");
+        let closes = previous == "}" || (previous == "};" && !is_use(current));
+        // A top-level item ending in `;` (a `use`, `mod` or tuple struct) before another kind of item.
+        let item_ends = previous_at_top
+            && at_top
+            && previous.ends_with(';')
+            && !previous.starts_with("//")
+            && !((is_use(previous) || previous == "};") && is_use(current));
+        let ends_docs = (previous.starts_with("//!") && !current.starts_with("//!"))
+            || (previous.starts_with("#![") && !current.starts_with("#!["));
         let starts_continuation = current.is_empty() || current.starts_with('}') || current.starts_with(')') || current.starts_with("else");
-        if (closes || ends_block || ends_docs) && !starts_continuation {
+        if (closes || item_ends || ends_docs) && !starts_continuation {
             out.push('\n');
         }
         out.push_str(line);
         out.push('\n');
         previous = current;
+        previous_at_top = at_top;
     }
     out
 }

@@ -5,21 +5,30 @@
 
 /// Adds channels to a channel group, creating the group if needed.
 pub mod add_channel_to_channel_group;
+
 /// Reads a user's state on channels and channel groups.
 pub mod get_state;
+
 /// Announces the user as present on channels and channel groups.
 pub mod heartbeat;
+
 /// Who is on these channels (or channel groups), and how many.
 pub mod here_now;
+
 /// Announces the user as gone from channels and channel groups.
 pub mod leave;
+
 /// Lists the channels in a channel group.
 pub mod list_channels_in_channel_group;
+
 /// Removes channels from a channel group.
 pub mod remove_channel_from_channel_group;
+
 /// Deletes a channel group.
 pub mod remove_channel_group;
+
 /// Sets a user's state on channels and channel groups.
 pub mod set_state;
+
 /// Which channels a user is present on.
 pub mod where_now;
