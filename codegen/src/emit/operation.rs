@@ -581,6 +581,36 @@ impl Level {
 /// or two sources overlap; those shapes go through `Body` instead.
 fn envelope(op: &Operation, index: usize, shape: &crate::ir::Shape) -> Option<Envelope> {
     let mut root = Level { children: Vec::new() };
+    // A source reading the whole body (`from: ""`) as a spec type has that
+    // type's fields inlined at the envelope's root; other root keys that are
+    // the same `u64` field (e.g. `occupancy`) are read from it too.
+    let mut inlined: Option<(&TypeModel, Vec<(String, usize)>)> = None;
+    let whole_body: Vec<&crate::ir::FieldSource> = shape
+        .fields
+        .iter()
+        .filter(|f| matches!(&f.source, Source::Body { path, .. } | Source::SingleEntry { path, .. } if path.is_empty()))
+        .collect();
+    match whole_body.as_slice() {
+        [] => {}
+        [f] => {
+            let inner = match (&f.source, &f.ty) {
+                (Source::SingleEntry { .. }, TypeRef::Map(inner)) => inner.as_ref(),
+                (_, ty) => ty,
+            };
+            let TypeRef::Named(name) = inner else { return None };
+            let t = op.types.iter().find(|t| t.name == *name).filter(|t| t.from_string.is_none())?;
+            let mut positions = Vec::new();
+            for field in t.fields.iter().filter(|field| !field.map_key) {
+                if matches!(field.wire_name.as_str(), "status" | "error") {
+                    return None;
+                }
+                let accessor = insert(&mut root, &[field.wire_name.as_str()], wire_ref(&field.ty), field.default_if_missing)?;
+                positions.push((field.name.clone(), accessor[0]));
+            }
+            inlined = Some((t, positions));
+        }
+        _ => return None,
+    }
     let mut accessors = Vec::new();
     for f in &shape.fields {
         let (path, wire, default) = match &f.source {
@@ -598,15 +628,36 @@ fn envelope(op: &Operation, index: usize, shape: &crate::ir::Shape) -> Option<En
             }
         };
         if path.is_empty() {
-            return None;
+            accessors.push(Vec::new());
+            continue;
         }
         let segments: Vec<&str> = path.split('.').collect();
         if matches!(segments[0], "status" | "error") {
             return None;
         }
-        let accessor = insert(&mut root, &segments, wire, default)?;
+        // Shared with the inlined type: only a `u64` (Copy) can be read twice.
+        let shared = inlined.as_ref().and_then(|(t, positions)| {
+            let field = t.fields.iter().find(|field| segments == [field.wire_name.as_str()])?;
+            let position = positions.iter().find(|(name, _)| *name == field.name)?.1;
+            (field.ty == TypeRef::U64 && f.ty == TypeRef::U64 && matches!(f.source, Source::Body { default_if_missing: false, .. }))
+                .then_some(vec![position])
+        });
+        let accessor = match shared {
+            Some(accessor) => accessor,
+            None => insert(&mut root, &segments, wire, default)?,
+        };
         accessors.push(accessor);
     }
+    // The inlined type's wire value, rebuilt from its fields at the root.
+    let whole = inlined.map(|(t, positions)| {
+        let wire = format_ident!("{}Wire", t.name);
+        let fields = positions.iter().map(|(name, position)| {
+            let name = format_ident!("{}", name);
+            let at = format_ident!("f{}", position);
+            quote!(#name: envelope.#at)
+        });
+        quote!(#wire { #(#fields,)* })
+    });
 
     let root_name = format_ident!("{}Shape{}", op.builder, index);
     let mut definitions = Vec::new();
@@ -618,7 +669,10 @@ fn envelope(op: &Operation, index: usize, shape: &crate::ir::Shape) -> Option<En
         .map(|(f, accessor)| {
             let name = format_ident!("{}", f.field);
             let path = accessor.iter().map(|i| format_ident!("f{}", i));
-            let read = quote!(envelope #(.#path)*);
+            let read = match (&f.source, &whole) {
+                (Source::Body { path, .. } | Source::SingleEntry { path, .. }, Some(whole)) if path.is_empty() => whole.clone(),
+                _ => quote!(envelope #(.#path)*),
+            };
             let value = match &f.source {
                 Source::ConstU64(v) => {
                     let v = Literal::u64_unsuffixed(*v);

@@ -180,6 +180,29 @@ impl HereNow {
         http_status: u16,
         body: String,
     ) -> Result<HereNowResult, rt::Error> {
+        /// The body as this shape expects it, with the error fields every body may carry.
+        #[derive(serde::Deserialize)]
+        struct HereNowShape1 {
+            #[serde(default)]
+            status: rt::body::WireStatus,
+            #[serde(default)]
+            error: rt::body::WireFlag,
+            #[serde(rename = "occupancy")]
+            f0: u64,
+            #[serde(rename = "uuids", default)]
+            f1: Vec<HereNowOccupantDataWire>,
+        }
+
+        impl rt::body::ErrorFields for HereNowShape1 {
+            fn status(&self) -> Option<u64> {
+                self.status.0
+            }
+
+            fn error(&self) -> bool {
+                self.error.0
+            }
+        }
+
         #[derive(serde::Deserialize)]
         struct HereNowShape2Payload {
             #[serde(rename = "total_channels")]
@@ -213,12 +236,19 @@ impl HereNow {
 
         if self.channels.len() == 1 && self.channel_groups.is_empty() {
             return {
-                let body = rt::body::Body::from_response(http_status, body)?;
+                let envelope: HereNowShape1 = rt::body::parse_envelope(
+                    http_status,
+                    body,
+                )?;
                 Ok(HereNowResult {
                     total_channels: 1,
-                    total_occupancy: body.get::<u64>("occupancy")?,
+                    total_occupancy: envelope.f0,
                     channels: {
-                        let value: HereNowChannelDataWire = body.get("")?;
+                        let value: HereNowChannelDataWire = HereNowChannelDataWire {
+                            occupancy: envelope.f0,
+                            occupants: envelope.f1,
+                        };
+
                         let key = self.channels[0].clone();
                         let value = {
                             let mut value = HereNowChannelData::from(value);
