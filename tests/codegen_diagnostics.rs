@@ -132,3 +132,23 @@ fn several_problems_are_all_reported_in_file_order() {
     assert_eq!(text.lines().count(), 3, "{text}");
     insta::assert_snapshot!(text);
 }
+
+#[test]
+fn reserved_names_and_keywords() {
+    insta::assert_snapshot!(one(|s| s.replace("  - name: limit", "  - name: client").replace("operation: where_now", "operation: type")));
+}
+
+#[test]
+fn bad_package_name_and_unknown_config_value() {
+    let api = SpecSource {
+        path: "spec/api.yaml".into(),
+        text: API.replace("package: demo-presence", "package: 2fa.presence").replace("  - name: user_id", "  - name: user_id\n  - name: region"),
+    };
+    let endpoint = SpecSource { path: "spec/endpoints/where_now.yaml".into(), text: ENDPOINT.into() };
+    match codegen::generate_from_sources(&api, &[endpoint], &templates()) {
+        Err(codegen::GenerateError::Spec(list)) => {
+            insta::assert_snapshot!(list.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"));
+        }
+        other => panic!("expected diagnostics, got {other:?}"),
+    }
+}

@@ -290,5 +290,5 @@ async fn recorded_responses_decode_correctly() {
         checked.push(rec.name);
     }
     println!("checked {} recordings, skipped {} subscribe recordings: {skipped:?}", checked.len(), skipped.len());
-    assert!(checked.len() >= 30, "expected at least 30 presence recordings, checked {checked:?}");
+    assert_eq!(checked.len(), 31, "expected the 31 presence recordings of PROTOCOL.md §6, checked {checked:?}");
 }

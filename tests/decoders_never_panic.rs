@@ -1,7 +1,7 @@
-//! Every response decoder, fed arbitrary bytes and arbitrary JSON (biased
+//! Every response decoder, fed arbitrary text and arbitrary JSON (biased
 //! towards the keys the API uses), returns `Ok` or a typed error: never a
-//! panic. Error statuses are never successes; non-JSON 2xx bodies are
-//! decode errors.
+//! panic. Error statuses and error bodies are never successes; a 2xx body
+//! that is not a JSON object is a decode error.
 
 use proptest::prelude::*;
 use pubnub_presence::{Config, Error, PubNub};
@@ -34,12 +34,26 @@ fn decode_everywhere(status: u16, body: &str) -> Vec<Result<(), Error>> {
 }
 
 fn check(status: u16, body: &str) {
-    let is_json = serde_json::from_str::<Value>(body).is_ok();
+    let parsed = serde_json::from_str::<Value>(body).ok();
+    // A JSON object reporting an error (`status` >= 400 or a truthy `error`) is never a success.
+    let reports_error = parsed.as_ref().and_then(Value::as_object).is_some_and(|object| {
+        object.get("status").and_then(Value::as_u64).is_some_and(|s| s >= 400)
+            || object.get("error").is_some_and(|e| match e {
+                Value::Null => false,
+                Value::Bool(b) => *b,
+                Value::Number(n) => n.as_f64() != Some(0.0),
+                Value::String(s) => !s.is_empty() && s != "0" && s != "false",
+                Value::Array(_) | Value::Object(_) => true,
+            })
+    });
+    let is_object = parsed.as_ref().is_some_and(Value::is_object);
     for outcome in decode_everywhere(status, body) {
         if !(200..300).contains(&status) {
             assert!(matches!(&outcome, Err(Error::Api { status: s, .. }) if *s == status), "HTTP {status} gave {outcome:?}");
-        } else if !is_json {
-            assert!(matches!(outcome, Err(Error::Decode { .. })), "non-JSON 2xx gave {outcome:?}");
+        } else if reports_error {
+            assert!(matches!(outcome, Err(Error::Api { .. })), "error body {body} gave {outcome:?}");
+        } else if !is_object {
+            assert!(matches!(outcome, Err(Error::Decode { .. })), "non-object 2xx {body} gave {outcome:?}");
         }
     }
 }
@@ -77,13 +91,19 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(1024))]
 
     #[test]
-    fn arbitrary_bytes(status in prop_oneof![Just(200u16), 100u16..600], bytes in prop::collection::vec(any::<u8>(), 0..400)) {
+    fn arbitrary_text(status in prop_oneof![Just(200u16), 100u16..600], bytes in prop::collection::vec(any::<u8>(), 0..400)) {
         check(status, &String::from_utf8_lossy(&bytes));
     }
 
     #[test]
     fn arbitrary_json(status in prop_oneof![4 => Just(200u16), 1 => 100u16..600], value in json()) {
         check(status, &value.to_string());
+    }
+
+    #[test]
+    fn error_fields_always_win(status_field in 0u64..1000, error_field in json(), payload in json()) {
+        let body = serde_json::json!({"status": status_field, "error": error_field, "payload": payload, "occupancy": 1, "uuids": []});
+        check(200, &body.to_string());
     }
 
     #[test]

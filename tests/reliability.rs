@@ -113,3 +113,43 @@ async fn a_truncated_json_body_is_a_decode_error_keeping_the_body() {
     assert!(matches!(&err, Error::Decode { body, .. } if body.ends_with("chan")), "{err:?}");
     assert_eq!(server.attempts(), 1);
 }
+
+#[tokio::test]
+async fn a_5xx_html_page_is_retried() {
+    let html = Fault::Respond { status: 502, headers: Vec::new(), body: "<html><body>502 Bad Gateway</body></html>".into() };
+    let server = FaultServer::start(vec![html, Fault::respond(200, OK_BODY)]).await;
+    client(&server, fast(2)).where_now().await.unwrap();
+    assert_eq!(server.attempts(), 2);
+}
+
+#[tokio::test]
+async fn every_attempt_is_signed() {
+    let server = FaultServer::start(vec![Fault::respond(503, UNAVAILABLE), Fault::respond(200, OK_BODY)]).await;
+    let config = Config::new("demo").user_id("me").origin(server.url()).retry_policy(fast(2)).publish_key("pub").secret_key("sec-key-for-test");
+    PubNub::new(config).where_now().await.unwrap();
+    let targets = server.targets();
+    assert_eq!(targets.len(), 2);
+    for target in targets {
+        assert!(target.contains("&timestamp=") && target.contains("&signature=v2."), "{target}");
+    }
+}
+
+#[tokio::test]
+async fn a_bad_origin_is_an_input_error_and_not_retried() {
+    let config = Config::new("demo").user_id("me").origin("http://exa mple.com").retry_policy(fast(2));
+    let err = PubNub::new(config).where_now().await.unwrap_err();
+    assert!(matches!(err, Error::InvalidInput { parameter: "origin", .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn non_object_bodies_are_not_acknowledgements() {
+    for body in ["null", "[]", "\"OK\"", "0"] {
+        let server = FaultServer::start(vec![Fault::respond(200, body)]).await;
+        let pubnub = client(&server, fast(2));
+        let err = pubnub.leave().channels("c").await.unwrap_err();
+        assert!(matches!(err, Error::Decode { .. }), "{body}: {err:?}");
+        let server = FaultServer::start(vec![Fault::respond(200, body)]).await;
+        let err = client(&server, fast(2)).where_now().await.unwrap_err();
+        assert!(matches!(err, Error::Decode { .. }), "{body}: {err:?}");
+    }
+}

@@ -213,7 +213,7 @@ async fn leave_and_channel_group_management() {
 #[tokio::test]
 async fn auth_and_signature_are_added_to_every_request() {
     let server = ScriptedServer::start().await;
-    let pubnub = pubnub_presence::PubNub::new(server.config("me").auth_key("tok en").publish_key("pub").secret_key("sec"));
+    let pubnub = pubnub_presence::PubNub::new(server.config("me").auth_key("tok en").publish_key("pub").secret_key("SECRET-KEY-never-on-the-wire"));
     server.reply(Reply::fixture("heartbeat_ack.json"));
     pubnub.heartbeat().channels("a").await.unwrap();
     let sent = server.requests().remove(0);
@@ -223,7 +223,7 @@ async fn auth_and_signature_are_added_to_every_request() {
     assert_eq!(keys, ["heartbeat", "uuid", "pnsdk", "auth", "timestamp", "signature"]);
     assert!(query.contains("auth=tok%20en"));
     assert!(query.contains("signature=v2."), "{query}");
-    assert!(!sent.contains("sec"), "the secret key must never be sent: {sent}");
+    assert!(!sent.contains("SECRET-KEY"), "the secret key must never be sent: {sent}");
 }
 
 /// Runs one here_now against a scripted reply and returns the error.
@@ -296,6 +296,17 @@ async fn invalid_input_is_rejected_before_any_request() {
         (pubnub.add_channel_to_channel_group().channels("c").await.unwrap_err(), "channel_group", "is required"),
         (pubnub.add_channel_to_channel_group().channel_group("g").await.unwrap_err(), "channels", "at least one of"),
         (server.client("").where_now().uuid("x").await.unwrap_err(), "user_id", "must not be empty"),
+        (pubnub.where_now().uuid("").await.unwrap_err(), "uuid", "must not be empty"),
+        (pubnub.leave().channels(".").await.unwrap_err(), "channels", "must not be `.`"),
+        (pubnub.where_now().uuid("..").await.unwrap_err(), "uuid", "must not be `..`"),
+        (pubnub.here_now().channel_groups(["g", ""]).await.unwrap_err(), "channel_groups", "must not be empty"),
+        (pubnub.here_now().channel_groups("g".repeat(2049)).await.unwrap_err(), "channel_groups", "at most 2048 bytes"),
+        (pubnub.remove_channel_from_channel_group().channel_group("g").await.unwrap_err(), "channels", "at least one of"),
+        (
+            pubnub_presence::PubNub::new(server.config("me").secret_key("s")).where_now().await.unwrap_err(),
+            "publish_key",
+            "is required",
+        ),
     ];
     for (err, parameter, rule) in cases {
         match &err {
@@ -312,9 +323,12 @@ async fn invalid_input_is_rejected_before_any_request() {
 
 #[tokio::test]
 async fn unreachable_server_is_a_retryable_transport_error() {
-    // Bind then drop a listener so the port is (very likely) closed.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let config = pubnub_presence::Config::new("demo").user_id("me").origin(format!("http://127.0.0.1:{port}")).auth_key("SECRET-AUTH");
+    // Port 0 never accepts connections: refused at once, no port to race for.
+    let config = pubnub_presence::Config::new("demo")
+        .user_id("me")
+        .origin("http://127.0.0.1:0")
+        .auth_key("SECRET-AUTH")
+        .retry_policy(pubnub_presence::RetryPolicy::none());
     let err = pubnub_presence::PubNub::new(config).here_now().channels("a").await.unwrap_err();
     assert!(matches!(err, Error::Transport { .. }), "{err:?}");
     assert!(err.is_retryable());

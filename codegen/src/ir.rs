@@ -315,14 +315,39 @@ impl TypeRef {
     }
 }
 
+/// Rust keywords (strict, reserved and edition-2024): not usable as names.
+const KEYWORDS: &[&str] = &[
+    "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "crate", "do", "dyn", "else",
+    "enum", "extern", "false", "final", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "macro", "match", "mod",
+    "move", "mut", "override", "priv", "pub", "ref", "return", "self", "Self", "static", "struct", "super", "trait",
+    "true", "try", "type", "typeof", "unsafe", "unsized", "use", "virtual", "where", "while", "yield",
+];
+
+/// Names a parameter cannot take: the builder's own field and methods.
+const RESERVED_PARAMS: &[&str] = &["client", "new", "send", "build_request", "decode_response", "decode", "into_future"];
+
+/// Config values the runtime's `Config` has a `<name>_value()` getter for.
+const RUNTIME_CONFIG_VALUES: &[&str] = &["subscribe_key", "user_id"];
+
 fn is_snake_case(s: &str) -> bool {
     !s.is_empty()
+        && !KEYWORDS.contains(&s)
         && s.starts_with(|c: char| c.is_ascii_lowercase())
         && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
 fn is_pascal_case(s: &str) -> bool {
-    !s.is_empty() && s.starts_with(|c: char| c.is_ascii_uppercase()) && s.chars().all(|c| c.is_ascii_alphanumeric())
+    !s.is_empty()
+        && !KEYWORDS.contains(&s)
+        && s.starts_with(|c: char| c.is_ascii_uppercase())
+        && s.chars().all(|c| c.is_ascii_alphanumeric())
+}
+
+/// A Cargo package name that is also a valid crate identifier once `-` becomes `_`.
+fn is_package_name(s: &str) -> bool {
+    s.starts_with(|c: char| c.is_ascii_lowercase())
+        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+        && !KEYWORDS.contains(&s.replace('-', "_").as_str())
 }
 
 /// A parsed spec file: its repository-relative path and contents.
@@ -343,9 +368,23 @@ pub fn lower(
     let config_values: Vec<String> = api.spec.config_values.iter().map(|c| c.name.to_string()).collect();
     {
         let mut r = Reporter::new(&api.path, &mut diagnostics);
+        check_name(&mut r, &api.spec.package, "package", is_package_name, "lowercase letters, digits, `-` and `_`, starting with a letter");
         check_name(&mut r, &api.spec.client.name, "client", is_pascal_case, "PascalCase");
         for value in &api.spec.config_values {
-            check_name(&mut r, &value.name, "config value", is_snake_case, "snake_case");
+            if check_name(&mut r, &value.name, "config value", is_snake_case, "snake_case")
+                && !RUNTIME_CONFIG_VALUES.contains(&value.name.as_str())
+            {
+                r.error(
+                    value.name.span(),
+                    "",
+                    format!(
+                        "config value `{}` has no `{}_value()` getter in the runtime's Config (known: {})",
+                        value.name.as_str(),
+                        value.name.as_str(),
+                        RUNTIME_CONFIG_VALUES.join(", ")
+                    ),
+                );
+            }
         }
     }
 
@@ -389,7 +428,12 @@ fn check_name(r: &mut Reporter<'_>, name: &Spanned<String>, what: &str, ok: fn(&
     if ok(name) {
         return true;
     }
-    r.error(name.span(), "", format!("{what} name `{}` must be {style}", name.as_str()));
+    let message = if KEYWORDS.contains(&name.replace('-', "_").as_str()) {
+        format!("{what} name `{}` is a Rust keyword", name.as_str())
+    } else {
+        format!("{what} name `{}` must be {style}", name.as_str())
+    };
+    r.error(name.span(), "", message);
     false
 }
 
@@ -418,7 +462,10 @@ fn lower_endpoint(
             r.error(p.name.span(), &pctx, "duplicate parameter name");
             continue;
         }
-        check_name(r, &p.name, "parameter", is_snake_case, "snake_case");
+        if check_name(r, &p.name, "parameter", is_snake_case, "snake_case") && RESERVED_PARAMS.contains(&p.name.as_str()) {
+            r.error(p.name.span(), &pctx, format!("`{}` is taken by the builder itself; choose another name", p.name.as_str()));
+            continue;
+        }
         if let Some(param) = lower_param(r, &pctx, p, config_values) {
             params.push(param);
         }

@@ -61,8 +61,9 @@ impl Body {
         }
         let top = match index_object(&text, 0..text.len()) {
             Ok(index) => Some(index.into_iter().map(|(key, range)| Entry { key, range, nested: OnceCell::new() }).collect()),
+            // Every Presence body is an object; `null`, `[]` or `"ok"` from a proxy is not an answer.
             Err(_) => match serde_json::from_str::<&RawValue>(&text) {
-                Ok(_) => None,
+                Ok(_) => return Err(Error::decode("body is JSON but not an object", &text)),
                 Err(err) => return Err(Error::decode(format!("body is not valid JSON ({err})"), &text)),
             },
         };
@@ -248,8 +249,10 @@ pub fn parse_envelope<E: DeserializeOwned + ErrorFields>(http_status: u16, text:
     if !(200..300).contains(&http_status) {
         return Err(Body::from_response(http_status, text).err().unwrap_or_else(|| Error::decode("unexpected status", "")));
     }
+    // serde's derived structs also accept a JSON array; a Presence body is always an object.
+    let is_object = text.trim_start().starts_with('{');
     match serde_json::from_str::<E>(&text) {
-        Ok(envelope) => {
+        Ok(envelope) if is_object => {
             let body_status = envelope.status().unwrap_or(200);
             if body_status >= 400 || envelope.error() {
                 let status = u16::try_from(body_status).ok().filter(|s| *s >= 400).unwrap_or(http_status);
@@ -258,6 +261,7 @@ pub fn parse_envelope<E: DeserializeOwned + ErrorFields>(http_status: u16, text:
             }
             Ok(envelope)
         }
+        Ok(_) => Err(Body::from_response(http_status, text).err().unwrap_or_else(|| Error::decode("body is not an object", ""))),
         // The slow path only runs for bodies that are not the expected shape.
         Err(shape_error) => match Body::from_response(http_status, text) {
             Err(err) => Err(err),
@@ -348,7 +352,10 @@ mod tests {
         let body = Body::from_response(200, r#"{"p\u0061yload":{"a":1},"x":1,"x":2,"status":200}"#.to_owned()).unwrap();
         assert_eq!(body.get::<u64>("payload.a").unwrap(), 1);
         assert_eq!(body.get::<u64>("x").unwrap(), 2, "last duplicate wins, as in serde_json::Value");
-        assert!(Body::from_response(200, "[1, 2]".to_owned()).unwrap().get::<Vec<u8>>("").is_ok());
+        for not_an_object in ["[1, 2]", "null", "\"ok\"", "0"] {
+            let err = Body::from_response(200, not_an_object.to_owned()).unwrap_err();
+            assert!(matches!(err, Error::Decode { .. }), "{not_an_object}: {err:?}");
+        }
         assert!(Body::from_response(200, r#"{"error": "1"}"#.to_owned()).is_err());
         assert!(Body::from_response(200, r#"{"error": false, "status": 200}"#.to_owned()).is_ok());
     }

@@ -103,7 +103,8 @@ impl Client {
                 .filter_map(|pair| pair.split_once('='))
                 .map(|(k, v)| (k.to_owned(), encoding::decode(v)))
                 .collect();
-            let publish_key = config.publish_key.as_deref().unwrap_or_default();
+            // Signing with an empty publish key would make every request a 403.
+            let publish_key = validate::required("publish_key", config.publish_key.as_deref())?;
             let canonical = signing::canonical_query(&decoded);
             let signature = signing::sign(secret, publish_key, "GET", request.path(), &canonical, "");
             url.push_str("&signature=");
@@ -153,7 +154,7 @@ impl Client {
             let (outcome, retry_after) = self.attempt(http, &path_and_query).await;
             let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
             match &outcome {
-                Ok(_) => tracing::debug!(attempt, status = 200, elapsed_ms, "attempt succeeded"),
+                Ok(response) => tracing::debug!(attempt, status = response.status, elapsed_ms, "attempt succeeded"),
                 Err(err) => tracing::debug!(attempt, status = err.status(), elapsed_ms, error = %err, "attempt failed"),
             }
             let err = match outcome {
@@ -185,8 +186,9 @@ impl Client {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        let text = match response.text().await {
-            Ok(text) => text,
+        let text = match read_capped(response, MAX_RESPONSE_BYTES).await {
+            Ok(Ok(text)) => text,
+            Ok(Err(too_big)) => return (Err(too_big), None),
             Err(err) => return (Err(self.transport_error(err)), retry_after),
         };
         if (200..300).contains(&status) {
@@ -198,6 +200,10 @@ impl Client {
     }
 
     fn transport_error(&self, err: reqwest::Error) -> Error {
+        if err.is_builder() {
+            // The URL could not be built: a bad origin, not worth retrying.
+            return Error::InvalidInput { parameter: "origin", rule: format!("must be a host[:port] or URL ({})", err.without_url()) };
+        }
         if err.is_timeout() {
             return if err.is_connect() {
                 Error::Timeout { kind: TimeoutKind::Connect, timeout: self.config.connect_timeout }
@@ -209,6 +215,33 @@ impl Client {
         let err = err.without_url();
         Error::Transport { message: error_chain(&err), source: Some(Box::new(err)) }
     }
+}
+
+/// Largest response body read; a bigger one (a misbehaving proxy, say) is an
+/// error rather than unbounded memory.
+pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+
+/// Reads the body up to `cap` bytes: `Ok(Err(_))` when it is larger.
+async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Result<String, Error>, reqwest::Error> {
+    let too_big = |seen: usize| Error::Decode {
+        message: format!("response body is larger than {cap} bytes (at least {seen})"),
+        body: String::new(),
+    };
+    let declared = response.content_length().and_then(|n| usize::try_from(n).ok()).unwrap_or(0);
+    if declared > cap {
+        return Ok(Err(too_big(declared)));
+    }
+    let mut bytes = Vec::with_capacity(declared);
+    while let Some(chunk) = response.chunk().await? {
+        if bytes.len() + chunk.len() > cap {
+            return Ok(Err(too_big(bytes.len() + chunk.len())));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(Ok(match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(err) => String::from_utf8_lossy(err.as_bytes()).into_owned(),
+    }))
 }
 
 /// `path?query` with the values of `auth` and `signature` replaced, for logs.
@@ -276,6 +309,13 @@ mod tests {
         let client = Client::new(Config::new("demo").user_id("u").auth_key("AUTH-SECRET").secret_key("SEC"));
         let shown = format!("{client:?}");
         assert!(!shown.contains("AUTH-SECRET") && !shown.contains("SEC\""), "{shown}");
+    }
+
+    #[test]
+    fn signing_without_a_publish_key_is_rejected_before_io() {
+        let client = Client::new(Config::new("demo").user_id("u").secret_key("sec"));
+        let err = client.path_and_query(&Request::new("leave", "/x".to_owned())).unwrap_err();
+        assert!(matches!(err, Error::InvalidInput { parameter: "publish_key", .. }), "{err}");
     }
 
     #[test]

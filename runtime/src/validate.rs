@@ -30,6 +30,11 @@ pub fn text(parameter: &'static str, value: &str, max_bytes: usize) -> Result<()
     if value.is_empty() {
         return Err(Error::invalid(parameter, "must not be empty"));
     }
+    // URL parsers drop `.` and `..` path segments (even as `%2E`), which would
+    // silently send the request to another endpoint.
+    if value == "." || value == ".." {
+        return Err(Error::invalid(parameter, format!("must not be `{value}` (it cannot travel as a URL path segment)")));
+    }
     if value.len() > max_bytes {
         return Err(Error::invalid(parameter, format!("must be at most {max_bytes} bytes, got {}", value.len())));
     }

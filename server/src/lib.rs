@@ -270,11 +270,24 @@ async fn dispatch(State(inner): State<Arc<Inner>>, req: Request) -> Response<Bod
     tracing::debug!(
         "{} {} -> {} ({} us)",
         method,
-        truncate(&uri.to_string(), 512),
+        truncate(&redact_credentials(&uri.to_string()), 512),
         response.status().as_u16(),
         started.elapsed().as_micros()
     );
     response
+}
+
+/// The request line for logs, with the values of `auth` and `signature` hidden.
+fn redact_credentials(uri: &str) -> String {
+    let Some((path, query)) = uri.split_once('?') else { return uri.to_owned() };
+    let pairs: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((key @ ("auth" | "signature"), _)) => format!("{key}=[redacted]"),
+            _ => pair.to_owned(),
+        })
+        .collect();
+    format!("{path}?{}", pairs.join("&"))
 }
 
 fn truncate(s: &str, max: usize) -> &str {
@@ -286,4 +299,15 @@ fn truncate(s: &str, max: usize) -> &str {
         end -= 1;
     }
     &s[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn request_logs_hide_credentials() {
+        assert_eq!(
+            super::redact_credentials("/v2/presence/sub-key/k/channel/a?uuid=u&auth=SECRET&signature=v2.SIG&timestamp=1"),
+            "/v2/presence/sub-key/k/channel/a?uuid=u&auth=[redacted]&signature=[redacted]&timestamp=1"
+        );
+    }
 }

@@ -168,6 +168,7 @@ impl Fault {
 pub struct FaultServer {
     addr: SocketAddr,
     attempts: Arc<std::sync::atomic::AtomicUsize>,
+    targets: Arc<Mutex<Vec<String>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -181,27 +182,34 @@ impl FaultServer {
         let attempts = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let counter = attempts.clone();
         let faults = Arc::new(Mutex::new(VecDeque::from(faults)));
+        let targets = Arc::new(Mutex::new(Vec::new()));
+        let seen = targets.clone();
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let faults = faults.clone();
                 let counter = counter.clone();
+                let seen = seen.clone();
                 tokio::spawn(async move {
                     let mut stream = stream;
-                    if read_request_head(&mut stream).await.is_none() {
-                        return;
-                    }
+                    let Some(target) = read_request_head(&mut stream).await else { return };
+                    seen.lock().expect("lock").push(target);
                     counter.fetch_add(1, Ordering::SeqCst);
                     let fault = faults.lock().expect("lock").pop_front().unwrap_or_else(|| Fault::respond(418, "unexpected extra request"));
                     play(stream, fault).await;
                 });
             }
         });
-        FaultServer { addr, attempts, task }
+        FaultServer { addr, attempts, targets, task }
     }
 
     /// Requests received so far.
     pub fn attempts(&self) -> usize {
         self.attempts.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// The path and query of each request received, in order.
+    pub fn targets(&self) -> Vec<String> {
+        self.targets.lock().expect("lock").clone()
     }
 
     /// Base URL, e.g. `http://127.0.0.1:40000`.
@@ -216,7 +224,8 @@ impl Drop for FaultServer {
     }
 }
 
-async fn read_request_head(stream: &mut tokio::net::TcpStream) -> Option<()> {
+/// Reads the request head; returns the request target (path and query).
+async fn read_request_head(stream: &mut tokio::net::TcpStream) -> Option<String> {
     use tokio::io::AsyncReadExt;
     let mut head = Vec::new();
     let mut buf = [0u8; 1024];
@@ -227,7 +236,8 @@ async fn read_request_head(stream: &mut tokio::net::TcpStream) -> Option<()> {
         }
         head.extend_from_slice(&buf[..n]);
     }
-    Some(())
+    let line = String::from_utf8_lossy(&head).lines().next().unwrap_or_default().to_owned();
+    Some(line.split(' ').nth(1).unwrap_or_default().to_owned())
 }
 
 async fn play(mut stream: tokio::net::TcpStream, fault: Fault) {

@@ -481,8 +481,20 @@ fn decode_fn(op: &Operation) -> TokenStream {
                     let ident = format_ident!("{}", n);
                     quote!(&& self.#ident.is_empty())
                 });
+                // Count names as sent: a de-duplicated list sends `["a", "a"]` as one name.
+                let dedup = op.params.iter().any(|p| p.name == when.exactly_one && p.sort_dedup);
+                let count = if dedup {
+                    quote!({
+                        let mut distinct: Vec<&String> = self.#one.iter().collect();
+                        distinct.sort();
+                        distinct.dedup();
+                        distinct.len()
+                    })
+                } else {
+                    quote!(self.#one.len())
+                };
                 branches.push(quote! {
-                    if self.#one.len() == 1 #(#empties)* {
+                    if #count == 1 #(#empties)* {
                         return { #build };
                     }
                 });
