@@ -334,3 +334,29 @@ async fn unreachable_server_is_a_retryable_transport_error() {
     assert!(err.is_retryable());
     assert!(!format!("{err} {err:?}").contains("SECRET-AUTH"), "credentials leaked: {err:?}");
 }
+
+#[tokio::test]
+async fn state_can_be_any_serializable_type() {
+    #[derive(serde::Serialize)]
+    struct Mood {
+        mood: &'static str,
+        level: u8,
+    }
+    let server = ScriptedServer::start().await;
+    let pubnub = server.client("me");
+    server.reply(Reply::fixture("set_state.json"));
+    pubnub.set_state().channels("c").state(Mood { mood: "calm", level: 3 }).await.unwrap();
+    // serde_json's map keeps keys sorted: the wire form is stable whatever the field order.
+    assert_eq!(server.take_request(), "/v2/presence/sub-key/demo/channel/c/uuid/me/data?state=%7B%22level%22%3A3%2C%22mood%22%3A%22calm%22%7D");
+
+    server.reply(Reply::fixture("heartbeat_ack.json"));
+    let per_channel = BTreeMap::from([("c", Mood { mood: "busy", level: 1 })]);
+    pubnub.heartbeat().channels("c").state(per_channel).await.unwrap();
+    assert!(server.take_request().ends_with("state=%7B%22c%22%3A%7B%22level%22%3A1%2C%22mood%22%3A%22busy%22%7D%7D"));
+
+    // A value JSON cannot represent is an input error, before any request.
+    let not_json = BTreeMap::from([((1, 2), "tuple keys")]);
+    let err = pubnub.set_state().channels("c").state(not_json).await.unwrap_err();
+    assert!(matches!(&err, Error::InvalidInput { parameter: "state", rule } if rule.contains("serialized")), "{err:?}");
+    assert!(server.requests().is_empty());
+}

@@ -90,3 +90,9 @@ pub fn required<T>(parameter: &'static str, value: Option<T>) -> Result<T, Error
 pub fn at_least(parameter: &'static str, value: u64, min: u64) -> Result<(), Error> {
     if value >= min { Ok(()) } else { Err(Error::invalid(parameter, format!("must be at least {min}, got {value}"))) }
 }
+
+/// A value given to a setter serialized to JSON (serialization errors, such
+/// as a map with non-string keys, are reported here, before any I/O).
+pub fn serialized<'a>(parameter: &'static str, outcome: &'a Result<Value, String>) -> Result<&'a Value, Error> {
+    outcome.as_ref().map_err(|err| Error::invalid(parameter, format!("could not be serialized to JSON: {err}")))
+}

@@ -164,7 +164,8 @@ fn field_type(p: &Param) -> TokenStream {
         (ParamKind::Flag { .. }, _) => quote!(bool),
         (ParamKind::U32 { .. }, DefaultValue::U32(_)) => quote!(u32),
         (ParamKind::U32 { .. }, _) => quote!(Option<u32>),
-        (ParamKind::JsonObject { .. }, _) => quote!(Option<serde_json::Value>),
+        // The serialization outcome is kept until `build_request` reports it.
+        (ParamKind::JsonObject { .. }, _) => quote!(Option<Result<serde_json::Value, String>>),
     }
 }
 
@@ -228,8 +229,8 @@ fn setter(p: &Param) -> TokenStream {
             }
         },
         (ParamKind::JsonObject { .. }, _) => quote! {
-            pub fn #name(mut self, #name: impl Into<serde_json::Value>) -> Self {
-                self.#name = Some(#name.into());
+            pub fn #name(mut self, #name: impl serde::Serialize) -> Self {
+                self.#name = Some(serde_json::to_value(#name).map_err(|err| err.to_string()));
                 self
             }
         },
@@ -313,12 +314,15 @@ fn bind_param(p: &Param) -> TokenStream {
             let check = if *of_objects { quote!(json_object_of_objects) } else { quote!(json_object) };
             if *default == DefaultValue::Required {
                 quote! {
-                    let #name = rt::validate::required(#label, self.#name.as_ref())?;
+                    let #name = rt::validate::serialized(#label, rt::validate::required(#label, self.#name.as_ref())?)?;
                     rt::validate::#check(#label, #name)?;
                 }
             } else {
                 quote! {
-                    let #name = self.#name.as_ref();
+                    let #name = match &self.#name {
+                        Some(outcome) => Some(rt::validate::serialized(#label, outcome)?),
+                        None => None,
+                    };
                     if let Some(value) = #name {
                         rt::validate::#check(#label, value)?;
                     }

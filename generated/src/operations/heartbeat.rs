@@ -36,7 +36,7 @@ pub struct Heartbeat {
     channels: Vec<String>,
     channel_groups: Vec<String>,
     heartbeat: u32,
-    state: Option<serde_json::Value>,
+    state: Option<Result<serde_json::Value, String>>,
 }
 
 impl Heartbeat {
@@ -75,11 +75,11 @@ impl Heartbeat {
         self
     }
 
-    /// State to set while announcing, keyed by channel or group name, e.g. `json!({"lobby": {"mood": "happy"}})`.
+    /// State to set while announcing, keyed by channel or group name: anything that serializes to a JSON object of objects, e.g. `json!({"lobby": {"mood": "happy"}})` or a `BTreeMap<String, YourState>`.
     ///
     /// Default: not sent.
-    pub fn state(mut self, state: impl Into<serde_json::Value>) -> Self {
-        self.state = Some(state.into());
+    pub fn state(mut self, state: impl serde::Serialize) -> Self {
+        self.state = Some(serde_json::to_value(state).map_err(|err| err.to_string()));
         self
     }
 
@@ -99,7 +99,11 @@ impl Heartbeat {
         )?;
         let heartbeat = self.heartbeat;
         rt::validate::at_least("heartbeat", u64::from(heartbeat), 20)?;
-        let state = self.state.as_ref();
+        let state = match &self.state {
+            Some(outcome) => Some(rt::validate::serialized("state", outcome)?),
+            None => None,
+        };
+
         if let Some(value) = state {
             rt::validate::json_object_of_objects("state", value)?;
         }

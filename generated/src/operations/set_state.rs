@@ -35,7 +35,7 @@ pub struct SetState {
     client: std::sync::Arc<rt::Client>,
     channels: Vec<String>,
     channel_groups: Vec<String>,
-    state: Option<serde_json::Value>,
+    state: Option<Result<serde_json::Value, String>>,
     uuid: Option<String>,
 }
 
@@ -67,11 +67,11 @@ impl SetState {
         self
     }
 
-    /// The state, a JSON object such as `json!({"mood": "happy"})`.
+    /// The state: anything that serializes to a JSON object, such as `json!({"mood": "happy"})` or your own `#[derive(Serialize)]` struct.
     ///
     /// Required.
-    pub fn state(mut self, state: impl Into<serde_json::Value>) -> Self {
-        self.state = Some(state.into());
+    pub fn state(mut self, state: impl serde::Serialize) -> Self {
+        self.state = Some(serde_json::to_value(state).map_err(|err| err.to_string()));
         self
     }
 
@@ -93,7 +93,10 @@ impl SetState {
             &channel_groups,
             rt::validate::MAX_NAME_BYTES,
         )?;
-        let state = rt::validate::required("state", self.state.as_ref())?;
+        let state = rt::validate::serialized(
+            "state",
+            rt::validate::required("state", self.state.as_ref())?,
+        )?;
         rt::validate::json_object("state", state)?;
         let uuid = self
             .uuid
