@@ -101,10 +101,10 @@ pub struct Param {
 pub enum ParamKind {
     /// `Vec<String>`; each name percent-encoded, joined with `,`.
     Names,
-    /// One name, at most `max_bytes` long, percent-encoded.
+    /// One name, percent-encoded, within the runtime's length limit for its kind.
     Name {
-        /// Length limit.
-        max_bytes: usize,
+        /// Which limit applies.
+        limit: NameLimit,
     },
     /// `bool` sent as `wire=1` when it equals `send_when`, omitted otherwise.
     Flag {
@@ -123,6 +123,15 @@ pub enum ParamKind {
         /// Every value must itself be an object (state per channel).
         of_objects: bool,
     },
+}
+
+/// The runtime's length limits (`validate::MAX_NAME_BYTES`, `MAX_UUID_BYTES`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameLimit {
+    /// A channel or channel-group name.
+    Name,
+    /// A user id.
+    Uuid,
 }
 
 /// Where a parameter travels.
@@ -621,8 +630,8 @@ fn lower_param(r: &mut Reporter<'_>, ctx: &str, p: &spec::ParamSpec, config_valu
     let before = r.count();
     let kind = match p.ty.as_str() {
         "names" => ParamKind::Names,
-        "name" => ParamKind::Name { max_bytes: 2048 },
-        "uuid" => ParamKind::Name { max_bytes: 92 },
+        "name" => ParamKind::Name { limit: NameLimit::Name },
+        "uuid" => ParamKind::Name { limit: NameLimit::Uuid },
         "bool" => {
             let send_when = match p.encoding.as_ref().map(|e| e.as_str()) {
                 Some("flag_if_true") => true,

@@ -1,85 +1,43 @@
-//! Turning an HTTP response into either an [`Error`] or a JSON body that
-//! generated decoders read fields from.
-
-use std::borrow::Cow;
-use std::cell::OnceCell;
-use std::ops::Range;
+//! Turning an HTTP response into either an [`Error`] or a result.
+//!
+//! Operations with a result decode through [`parse_envelope`]: one typed
+//! serde pass from body text to a generated envelope. Acknowledgements (and
+//! any shape the generator cannot express as an envelope) use [`Body`].
 
 use crate::Error;
-use serde::de::{DeserializeOwned, Deserializer, MapAccess, Visitor};
+use serde::de::{DeserializeOwned, Deserializer};
 use serde::Deserialize;
 use serde_json::Value;
-use serde_json::value::RawValue;
 
-/// A successful response body: the raw text and an index of its top-level
-/// keys. Values are deserialized straight from the text into the wanted
-/// type when asked for, never through an intermediate `serde_json::Value`.
+/// A successful response body: the raw text and its parsed JSON object.
 #[derive(Debug, Clone)]
 pub struct Body {
     text: String,
-    /// Byte ranges of the top-level object's values, by key; `None` when the
-    /// body is JSON but not an object.
-    top: Option<Vec<Entry>>,
-}
-
-/// Keys of a JSON object with the byte ranges of their values.
-type Index = Vec<(Key, Range<usize>)>;
-
-/// An object key: where it is in the body, or its text when it had escapes.
-#[derive(Debug, Clone)]
-enum Key {
-    At(Range<usize>),
-    Unescaped(String),
-}
-
-impl Key {
-    fn is(&self, text: &str, wanted: &str) -> bool {
-        match self {
-            Key::At(range) => &text[range.clone()] == wanted,
-            Key::Unescaped(key) => key == wanted,
-        }
-    }
-}
-
-/// One top-level key: where its value is, and (once asked for) the index of
-/// that value's own keys, so `payload.a` and `payload.b` scan `payload` once.
-#[derive(Debug, Clone)]
-struct Entry {
-    key: Key,
-    range: Range<usize>,
-    nested: OnceCell<Option<Index>>,
+    json: Value,
 }
 
 impl Body {
     /// Classifies a response. HTTP status ≥ 400 is an [`Error::Api`]; so is a
     /// 2xx whose JSON carries a truthy `error` or a `status` ≥ 400. A 2xx that
-    /// is not JSON is an [`Error::Decode`] keeping the body.
+    /// is not a JSON object is an [`Error::Decode`] keeping the body.
     pub fn from_response(http_status: u16, text: String) -> Result<Body, Error> {
         if !(200..300).contains(&http_status) {
-            let parsed: Option<Value> = serde_json::from_str(&text).ok();
-            return Err(api_error(http_status, parsed.as_ref(), text));
+            return Err(error_response(http_status, text));
         }
-        let top = match index_object(&text, 0..text.len()) {
-            Ok(index) => Some(index.into_iter().map(|(key, range)| Entry { key, range, nested: OnceCell::new() }).collect()),
-            // Every Presence body is an object; `null`, `[]` or `"ok"` from a proxy is not an answer.
-            Err(_) => match serde_json::from_str::<&RawValue>(&text) {
-                Ok(_) => return Err(Error::decode("body is JSON but not an object", &text)),
-                Err(err) => return Err(Error::decode(format!("body is not valid JSON ({err})"), &text)),
-            },
+        let json: Value = match serde_json::from_str(&text) {
+            Ok(json) => json,
+            Err(err) => return Err(Error::decode(format!("body is not valid JSON ({err})"), &text)),
         };
-        let body = Body { text, top };
-        let body_status = body.raw("status").and_then(|raw| serde_json::from_str::<u64>(raw).ok()).unwrap_or(200);
-        let error_flag = body.raw("error").is_some_and(|raw| match raw {
-            "false" | "0" | "null" | "\"\"" | "\"0\"" => false,
-            "true" | "1" | "\"1\"" => true,
-            other => serde_json::from_str::<Value>(other).is_ok_and(|v| is_truthy(&v)),
-        });
-        if body_status >= 400 || error_flag {
-            let status = u16::try_from(body_status).ok().filter(|s| *s >= 400).unwrap_or(http_status);
-            let parsed: Option<Value> = serde_json::from_str(&body.text).ok();
-            return Err(api_error(status, parsed.as_ref(), body.text));
+        // Every Presence body is an object; `null`, `[]` or `"ok"` from a proxy is not an answer.
+        if !json.is_object() {
+            return Err(Error::decode("body is JSON but not an object", &text));
         }
-        Ok(body)
+        let body_status = json.get("status").and_then(Value::as_u64);
+        let error_flag = json.get("error").is_some_and(is_truthy);
+        if let Some(status) = reported_error(http_status, body_status, error_flag) {
+            return Err(api_error(status, Some(&json), text));
+        }
+        Ok(Body { text, json })
     }
 
     /// The raw body text.
@@ -90,124 +48,46 @@ impl Body {
     /// Deserializes the value at a dotted `path` (`""` is the whole body).
     /// A missing value is a decode error naming the path.
     pub fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, Error> {
-        match self.raw(path) {
-            Some(raw) => self.convert(path, raw),
+        match self.lookup(path) {
+            Some(value) => self.convert(path, value),
             None => Err(Error::decode(format!("missing field `{path}`"), &self.text)),
         }
     }
 
     /// Like [`Body::get`], but a missing or `null` value gives `T::default()`.
     pub fn get_or_default<T: DeserializeOwned + Default>(&self, path: &str) -> Result<T, Error> {
-        match self.raw(path) {
-            Some("null") | None => Ok(T::default()),
-            Some(raw) => self.convert(path, raw),
+        match self.lookup(path) {
+            Some(Value::Null) | None => Ok(T::default()),
+            Some(value) => self.convert(path, value),
         }
     }
 
-    /// The JSON text of the value at `path`, if present.
-    fn raw(&self, path: &str) -> Option<&str> {
+    fn lookup(&self, path: &str) -> Option<&Value> {
         if path.is_empty() {
-            return Some(&self.text);
+            return Some(&self.json);
         }
-        let mut keys = path.split('.');
-        let first = keys.next()?;
-        // `rev`: with duplicate keys the last one wins, as in serde_json.
-        let entry = self.top.as_ref()?.iter().rev().find(|entry| entry.key.is(&self.text, first))?;
-        let Some(second) = keys.next() else { return Some(&self.text[entry.range.clone()]) };
-        let nested = entry.nested.get_or_init(|| index_object(&self.text, entry.range.clone()).ok());
-        let mut range = nested.as_ref()?.iter().rev().find(|(k, _)| k.is(&self.text, second))?.1.clone();
-        for key in keys {
-            // Deeper levels (no decoder uses them today) are indexed each time.
-            let index = index_object(&self.text, range).ok()?;
-            range = index.into_iter().rev().find(|(k, _)| k.is(&self.text, key))?.1;
-        }
-        Some(&self.text[range])
+        path.split('.').try_fold(&self.json, |value, key| value.get(key))
     }
 
-    fn convert<T: DeserializeOwned>(&self, path: &str, raw: &str) -> Result<T, Error> {
-        serde_json::from_str(raw).map_err(|err| {
+    fn convert<T: DeserializeOwned>(&self, path: &str, value: &Value) -> Result<T, Error> {
+        T::deserialize(value).map_err(|err| {
             let at = if path.is_empty() { "body".to_owned() } else { format!("`{path}`") };
             Error::decode(format!("{at}: {err}"), &self.text)
         })
     }
 }
 
-/// Keys of the JSON object in `text[range]` with the byte ranges of their
-/// values. Scans without building values (keys are borrowed unless escaped);
-/// fails when it is not an object.
-fn index_object(text: &str, range: Range<usize>) -> Result<Index, serde_json::Error> {
-    let entries: Entries<'_> = serde_json::from_str(&text[range])?;
-    let base = text.as_ptr() as usize;
-    // Borrowed keys and raw values point into `text`: their offsets locate them.
-    let at = |s: &str| {
-        let start = s.as_ptr() as usize - base;
-        start..start + s.len()
-    };
-    Ok(entries
-        .0
-        .into_iter()
-        .map(|(key, raw)| {
-            let key = match key {
-                Cow::Borrowed(k) => Key::At(at(k)),
-                Cow::Owned(k) => Key::Unescaped(k),
-            };
-            (key, at(raw.get()))
-        })
-        .collect())
+/// The error a non-2xx response amounts to (its body may be JSON, HTML or empty).
+pub fn error_response(http_status: u16, text: String) -> Error {
+    let parsed: Option<Value> = serde_json::from_str(&text).ok();
+    api_error(http_status, parsed.as_ref(), text)
 }
 
-/// A JSON object's entries in order, keys borrowed where possible.
-struct Entries<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
-
-impl<'de> Deserialize<'de> for Entries<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct EntriesVisitor;
-
-        impl<'de> Visitor<'de> for EntriesVisitor {
-            type Value = Entries<'de>;
-
-            fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                formatter.write_str("a JSON object")
-            }
-
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entries<'de>, A::Error> {
-                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(8));
-                while let Some(KeyText(key)) = map.next_key()? {
-                    entries.push((key, map.next_value()?));
-                }
-                Ok(Entries(entries))
-            }
-        }
-
-        deserializer.deserialize_map(EntriesVisitor)
-    }
-}
-
-/// A map key, borrowed from the input when it has no escapes.
-struct KeyText<'a>(Cow<'a, str>);
-
-impl<'de> Deserialize<'de> for KeyText<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct KeyVisitor;
-
-        impl<'de> Visitor<'de> for KeyVisitor {
-            type Value = KeyText<'de>;
-
-            fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                formatter.write_str("a string key")
-            }
-
-            fn visit_borrowed_str<E: serde::de::Error>(self, key: &'de str) -> Result<KeyText<'de>, E> {
-                Ok(KeyText(Cow::Borrowed(key)))
-            }
-
-            fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<KeyText<'de>, E> {
-                Ok(KeyText(Cow::Owned(key.to_owned())))
-            }
-        }
-
-        deserializer.deserialize_str(KeyVisitor)
-    }
+/// The status to report when a 2xx body says it is an error: its own
+/// `status` when that is ≥ 400, else the HTTP status. `None` for a success.
+fn reported_error(http_status: u16, body_status: Option<u64>, error_flag: bool) -> Option<u16> {
+    let body_status = body_status.unwrap_or(200);
+    (body_status >= 400 || error_flag).then(|| u16::try_from(body_status).ok().filter(|s| *s >= 400).unwrap_or(http_status))
 }
 
 /// Error fields any PubNub body may carry, read by [`parse_envelope`].
@@ -247,22 +127,18 @@ impl<'de> Deserialize<'de> for WireFlag {
 /// an [`Error::Decode`] with serde's message.
 pub fn parse_envelope<E: DeserializeOwned + ErrorFields>(http_status: u16, text: String) -> Result<E, Error> {
     if !(200..300).contains(&http_status) {
-        return Err(Body::from_response(http_status, text).err().unwrap_or_else(|| Error::decode("unexpected status", "")));
+        return Err(error_response(http_status, text));
     }
     // serde's derived structs also accept a JSON array; a Presence body is always an object.
     let is_object = text.trim_start().starts_with('{');
     match serde_json::from_str::<E>(&text) {
-        Ok(envelope) if is_object => {
-            let body_status = envelope.status().unwrap_or(200);
-            if body_status >= 400 || envelope.error() {
-                let status = u16::try_from(body_status).ok().filter(|s| *s >= 400).unwrap_or(http_status);
-                let parsed: Option<Value> = serde_json::from_str(&text).ok();
-                return Err(api_error(status, parsed.as_ref(), text));
-            }
-            Ok(envelope)
-        }
+        Ok(envelope) if is_object => match reported_error(http_status, envelope.status(), envelope.error()) {
+            Some(status) => Err(error_response(status, text)),
+            None => Ok(envelope),
+        },
+        // Not the expected shape: the slow path says whether it is an error
+        // body, not JSON, not an object, or JSON of another shape.
         Ok(_) => Err(Body::from_response(http_status, text).err().unwrap_or_else(|| Error::decode("body is not an object", ""))),
-        // The slow path only runs for bodies that are not the expected shape.
         Err(shape_error) => match Body::from_response(http_status, text) {
             Err(err) => Err(err),
             Ok(body) => Err(Error::decode(format!("body does not have the expected shape: {shape_error}"), body.text())),

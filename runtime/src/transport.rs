@@ -5,7 +5,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tracing::Instrument;
 
-use crate::body::Body;
+use crate::body;
 use crate::request::Request;
 use crate::{Config, Error, TimeoutKind, encoding, signing, validate};
 
@@ -196,7 +196,7 @@ impl Client {
             // done in one pass over the body.
             return (Ok(Response { status, text }), retry_after);
         }
-        (Body::from_response(status, text).map(|_| Response { status, text: String::new() }), retry_after)
+        (Err(body::error_response(status, text)), retry_after)
     }
 
     fn transport_error(&self, err: reqwest::Error) -> Error {

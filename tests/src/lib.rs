@@ -1,13 +1,11 @@
-//! Test support: a scripted HTTP server that records every request the SDK
-//! sends and answers with canned responses, one per request, in order.
+//! Test support: a raw HTTP server that records every request the SDK sends
+//! and plays one canned answer or fault per request, in order
+//! ([`FaultServer`]), and a friendlier face for canned replies ([`ScriptedServer`]).
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-use axum::extract::State;
-use axum::http::{StatusCode, Uri, header};
-use axum::response::{IntoResponse, Response};
 use pubnub_presence::{Config, PubNub};
 
 /// One canned answer.
@@ -39,49 +37,39 @@ pub fn fixture(name: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
 }
 
-#[derive(Default)]
-struct Shared {
-    replies: VecDeque<Reply>,
-    requests: Vec<String>,
-}
-
-/// A scripted server on an ephemeral port; stops when dropped.
+/// A scripted server on an ephemeral port: each request gets the next queued
+/// [`Reply`] (a 418 when none is queued); stops when dropped. A thin layer over
+/// [`FaultServer`], which does the HTTP.
 pub struct ScriptedServer {
-    addr: SocketAddr,
-    shared: Arc<Mutex<Shared>>,
-    task: tokio::task::JoinHandle<()>,
+    inner: FaultServer,
 }
 
 impl ScriptedServer {
     /// Starts the server on 127.0.0.1 with an OS-assigned port.
     pub async fn start() -> Self {
-        let shared = Arc::new(Mutex::new(Shared::default()));
-        let app = axum::Router::new().fallback(answer).with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind an ephemeral port");
-        let addr = listener.local_addr().expect("local address");
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        ScriptedServer { addr, shared, task }
+        ScriptedServer { inner: FaultServer::start(Vec::new()).await }
     }
 
     /// Queues the reply for the next request.
     pub fn reply(&self, reply: Reply) {
-        self.shared.lock().expect("lock").replies.push_back(reply);
+        self.inner.push(Fault::Respond {
+            status: reply.status,
+            headers: vec![("Content-Type".to_owned(), reply.content_type)],
+            body: reply.body,
+        });
     }
 
-    /// Path and query of every request received so far.
+    /// Path and query of every request received since the last [`ScriptedServer::take_request`].
     pub fn requests(&self) -> Vec<String> {
-        self.shared.lock().expect("lock").requests.clone()
+        self.inner.targets()
     }
 
     /// The path and query of the only request since the last call, with the
     /// client's own `uuid` and `pnsdk` parameters removed for readability.
     pub fn take_request(&self) -> String {
-        let mut shared = self.shared.lock().expect("lock");
-        assert_eq!(shared.requests.len(), 1, "expected exactly one request, got {:?}", shared.requests);
-        let request = shared.requests.remove(0);
-        strip_common(&request)
+        let requests = self.inner.take_targets();
+        assert_eq!(requests.len(), 1, "expected exactly one request, got {requests:?}");
+        strip_common(&requests[0])
     }
 
     /// A client for this server acting as `user_id`.
@@ -91,13 +79,7 @@ impl ScriptedServer {
 
     /// A config for this server acting as `user_id` (subscribe key `demo`).
     pub fn config(&self, user_id: &str) -> Config {
-        Config::new("demo").user_id(user_id).origin(self.addr.to_string()).secure(false)
-    }
-}
-
-impl Drop for ScriptedServer {
-    fn drop(&mut self) {
-        self.task.abort();
+        Config::new("demo").user_id(user_id).origin(self.inner.url())
     }
 }
 
@@ -107,21 +89,6 @@ pub fn strip_common(path_and_query: &str) -> String {
     let kept: Vec<&str> =
         query.split('&').filter(|kv| !kv.starts_with("uuid=") && !kv.starts_with("pnsdk=")).collect();
     if kept.is_empty() { path.to_owned() } else { format!("{path}?{}", kept.join("&")) }
-}
-
-async fn answer(State(shared): State<Arc<Mutex<Shared>>>, uri: Uri) -> Response {
-    let reply = {
-        let mut shared = shared.lock().expect("lock");
-        shared.requests.push(uri.path_and_query().map(|pq| pq.as_str().to_owned()).unwrap_or_default());
-        shared.replies.pop_front()
-    };
-    match reply {
-        Some(reply) => {
-            let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            (status, [(header::CONTENT_TYPE, reply.content_type)], reply.body).into_response()
-        }
-        None => (StatusCode::IM_A_TEAPOT, "no reply scripted for this request").into_response(),
-    }
 }
 
 /// The README's Rust examples, compiled by `cargo test --doc`.
@@ -168,6 +135,7 @@ impl Fault {
 pub struct FaultServer {
     addr: SocketAddr,
     attempts: Arc<std::sync::atomic::AtomicUsize>,
+    faults: Arc<Mutex<VecDeque<Fault>>>,
     targets: Arc<Mutex<Vec<String>>>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -182,11 +150,12 @@ impl FaultServer {
         let attempts = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let counter = attempts.clone();
         let faults = Arc::new(Mutex::new(VecDeque::from(faults)));
+        let queue = faults.clone();
         let targets = Arc::new(Mutex::new(Vec::new()));
         let seen = targets.clone();
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                let faults = faults.clone();
+                let faults = queue.clone();
                 let counter = counter.clone();
                 let seen = seen.clone();
                 tokio::spawn(async move {
@@ -199,7 +168,7 @@ impl FaultServer {
                 });
             }
         });
-        FaultServer { addr, attempts, targets, task }
+        FaultServer { addr, attempts, faults, targets, task }
     }
 
     /// Requests received so far.
@@ -207,9 +176,19 @@ impl FaultServer {
         self.attempts.load(std::sync::atomic::Ordering::SeqCst)
     }
 
+    /// Queues one more fault, played after those already queued.
+    pub fn push(&self, fault: Fault) {
+        self.faults.lock().expect("lock").push_back(fault);
+    }
+
     /// The path and query of each request received, in order.
     pub fn targets(&self) -> Vec<String> {
         self.targets.lock().expect("lock").clone()
+    }
+
+    /// Like [`FaultServer::targets`], and forgets them.
+    pub fn take_targets(&self) -> Vec<String> {
+        std::mem::take(&mut *self.targets.lock().expect("lock"))
     }
 
     /// Base URL, e.g. `http://127.0.0.1:40000`.
@@ -243,9 +222,10 @@ async fn read_request_head(stream: &mut tokio::net::TcpStream) -> Option<String>
 async fn play(mut stream: tokio::net::TcpStream, fault: Fault) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let head = |status: u16, length: usize, extra: &[(String, String)]| {
-        let mut text = format!(
-            "HTTP/1.1 {status} X\r\nContent-Type: text/javascript; charset=\"UTF-8\"\r\nContent-Length: {length}\r\nConnection: close\r\n"
-        );
+        let mut text = format!("HTTP/1.1 {status} X\r\nContent-Length: {length}\r\nConnection: close\r\n");
+        if !extra.iter().any(|(name, _)| name.eq_ignore_ascii_case("content-type")) {
+            text.push_str("Content-Type: text/javascript; charset=\"UTF-8\"\r\n");
+        }
         for (name, value) in extra {
             text.push_str(&format!("{name}: {value}\r\n"));
         }

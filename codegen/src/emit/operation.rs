@@ -6,7 +6,7 @@ use quote::{format_ident, quote};
 
 use super::{crate_ident, doc, inner_doc};
 use crate::ir::{
-    Api, DefaultValue, Location, Operation, Param, ParamKind, PathPart, Rule, Source, TypeModel, TypeRef,
+    Api, DefaultValue, Location, NameLimit, Operation, Param, ParamKind, PathPart, Rule, Source, TypeModel, TypeRef,
 };
 
 /// Tokens of one operation module.
@@ -252,30 +252,34 @@ fn bind_param(p: &Param) -> TokenStream {
             } else {
                 quote!()
             };
-            let mutability = if p.sort_dedup { quote!(mut) } else { quote!() };
+            // Borrow unless the list must be sorted and de-duplicated first.
+            let bind = if p.sort_dedup { quote!(let mut #name = self.#name.clone();) } else { quote!(let #name = &self.#name;) };
             quote! {
-                let #mutability #name = self.#name.clone();
+                #bind
                 #sort
-                rt::validate::names(#label, &#name, rt::validate::MAX_NAME_BYTES)?;
+                rt::validate::names(#label, #name.as_slice(), rt::validate::MAX_NAME_BYTES)?;
             }
         }
-        (ParamKind::Name { max_bytes }, default) => {
-            let max = Literal::usize_unsuffixed(*max_bytes);
+        (ParamKind::Name { limit }, default) => {
+            let max = match limit {
+                NameLimit::Name => quote!(rt::validate::MAX_NAME_BYTES),
+                NameLimit::Uuid => quote!(rt::validate::MAX_UUID_BYTES),
+            };
             match default {
                 DefaultValue::FromConfig(config) => {
                     let getter = format_ident!("{}_value", config);
                     quote! {
-                        let #name = self.#name.clone().unwrap_or_else(|| self.client.config().#getter().to_owned());
-                        rt::validate::text(#label, &#name, #max)?;
+                        let #name = self.#name.as_deref().unwrap_or(self.client.config().#getter());
+                        rt::validate::text(#label, #name, #max)?;
                     }
                 }
                 DefaultValue::Required => quote! {
-                    let #name = rt::validate::required(#label, self.#name.clone())?;
-                    rt::validate::text(#label, &#name, #max)?;
+                    let #name = rt::validate::required(#label, self.#name.as_deref())?;
+                    rt::validate::text(#label, #name, #max)?;
                 },
                 _ => quote! {
-                    let #name = self.#name.clone();
-                    if let Some(value) = &#name {
+                    let #name = self.#name.as_deref();
+                    if let Some(value) = #name {
                         rt::validate::text(#label, value, #max)?;
                     }
                 },
@@ -348,8 +352,8 @@ fn path_expr(op: &Operation, parts: &[PathPart]) -> TokenStream {
                 let ident = format_ident!("{}", name);
                 let param = op.params.iter().find(|p| p.name == *name);
                 args.push(match param.map(|p| &p.kind) {
-                    Some(ParamKind::Names) => quote!(rt::encoding::path_names(&#ident)),
-                    _ => quote!(rt::encoding::component(&#ident)),
+                    Some(ParamKind::Names) => quote!(rt::encoding::path_names(#ident.as_slice())),
+                    _ => quote!(rt::encoding::component(#ident)),
                 });
             }
         }
@@ -388,15 +392,15 @@ fn build_request(op: &Operation) -> TokenStream {
         Some(match (&p.kind, &p.default) {
             (ParamKind::Names, _) => quote! {
                 if !#name.is_empty() {
-                    request.push_encoded(#wire, rt::encoding::query_names(&#name));
+                    request.push_encoded(#wire, rt::encoding::query_names(#name.as_slice()));
                 }
             },
             (ParamKind::Name { .. }, DefaultValue::Unset) => quote! {
-                if let Some(value) = &#name {
+                if let Some(value) = #name {
                     request.push_encoded(#wire, rt::encoding::component(value));
                 }
             },
-            (ParamKind::Name { .. }, _) => quote!(request.push_encoded(#wire, rt::encoding::component(&#name));),
+            (ParamKind::Name { .. }, _) => quote!(request.push_encoded(#wire, rt::encoding::component(#name));),
             (ParamKind::Flag { send_when: true }, _) => quote! {
                 if #name {
                     request.push_encoded(#wire, "1".to_owned());

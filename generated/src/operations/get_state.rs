@@ -72,19 +72,20 @@ impl GetState {
 
     /// The request exactly as it will be sent (before the client adds `uuid`, `pnsdk`, `auth` and the signature), after checking every parameter. No I/O happens here; useful for logging and tests.
     pub fn build_request(&self) -> Result<rt::request::Request, rt::Error> {
-        let channels = self.channels.clone();
-        rt::validate::names("channels", &channels, rt::validate::MAX_NAME_BYTES)?;
-        let channel_groups = self.channel_groups.clone();
+        let channels = &self.channels;
         rt::validate::names(
-            "channel_groups",
-            &channel_groups,
+            "channels",
+            channels.as_slice(),
             rt::validate::MAX_NAME_BYTES,
         )?;
-        let uuid = self
-            .uuid
-            .clone()
-            .unwrap_or_else(|| self.client.config().user_id_value().to_owned());
-        rt::validate::text("uuid", &uuid, 92)?;
+        let channel_groups = &self.channel_groups;
+        rt::validate::names(
+            "channel_groups",
+            channel_groups.as_slice(),
+            rt::validate::MAX_NAME_BYTES,
+        )?;
+        let uuid = self.uuid.as_deref().unwrap_or(self.client.config().user_id_value());
+        rt::validate::text("uuid", uuid, rt::validate::MAX_UUID_BYTES)?;
         rt::validate::required_one_of(
             &[
                 ("channels", !channels.is_empty()),
@@ -93,8 +94,8 @@ impl GetState {
         )?;
         let path = format!(
             "/v2/presence/sub-key/{}/channel/{}/uuid/{}", rt::encoding::component(self
-            .client.config().subscribe_key_value()), rt::encoding::path_names(&
-            channels), rt::encoding::component(& uuid)
+            .client.config().subscribe_key_value()), rt::encoding::path_names(channels
+            .as_slice()), rt::encoding::component(uuid)
         );
         let mut request = rt::request::Request::new("get_state", path);
         request.set_idempotent(true);
@@ -102,7 +103,7 @@ impl GetState {
             request
                 .push_encoded(
                     "channel-group",
-                    rt::encoding::query_names(&channel_groups),
+                    rt::encoding::query_names(channel_groups.as_slice()),
                 );
         }
 

@@ -88,13 +88,17 @@ impl Heartbeat {
         let mut channels = self.channels.clone();
         channels.sort();
         channels.dedup();
-        rt::validate::names("channels", &channels, rt::validate::MAX_NAME_BYTES)?;
+        rt::validate::names(
+            "channels",
+            channels.as_slice(),
+            rt::validate::MAX_NAME_BYTES,
+        )?;
         let mut channel_groups = self.channel_groups.clone();
         channel_groups.sort();
         channel_groups.dedup();
         rt::validate::names(
             "channel_groups",
-            &channel_groups,
+            channel_groups.as_slice(),
             rt::validate::MAX_NAME_BYTES,
         )?;
         let heartbeat = self.heartbeat;
@@ -116,7 +120,8 @@ impl Heartbeat {
         )?;
         let path = format!(
             "/v2/presence/sub-key/{}/channel/{}/heartbeat", rt::encoding::component(self
-            .client.config().subscribe_key_value()), rt::encoding::path_names(& channels)
+            .client.config().subscribe_key_value()), rt::encoding::path_names(channels
+            .as_slice())
         );
         let mut request = rt::request::Request::new("heartbeat", path);
         request.set_idempotent(true);
@@ -124,7 +129,7 @@ impl Heartbeat {
             request
                 .push_encoded(
                     "channel-group",
-                    rt::encoding::query_names(&channel_groups),
+                    rt::encoding::query_names(channel_groups.as_slice()),
                 );
         }
 

@@ -107,12 +107,16 @@ impl HereNow {
 
     /// The request exactly as it will be sent (before the client adds `uuid`, `pnsdk`, `auth` and the signature), after checking every parameter. No I/O happens here; useful for logging and tests.
     pub fn build_request(&self) -> Result<rt::request::Request, rt::Error> {
-        let channels = self.channels.clone();
-        rt::validate::names("channels", &channels, rt::validate::MAX_NAME_BYTES)?;
-        let channel_groups = self.channel_groups.clone();
+        let channels = &self.channels;
+        rt::validate::names(
+            "channels",
+            channels.as_slice(),
+            rt::validate::MAX_NAME_BYTES,
+        )?;
+        let channel_groups = &self.channel_groups;
         rt::validate::names(
             "channel_groups",
-            &channel_groups,
+            channel_groups.as_slice(),
             rt::validate::MAX_NAME_BYTES,
         )?;
         let include_state = self.include_state;
@@ -128,7 +132,8 @@ impl HereNow {
         } else {
             format!(
                 "/v2/presence/sub-key/{}/channel/{}", rt::encoding::component(self.client
-                .config().subscribe_key_value()), rt::encoding::path_names(& channels)
+                .config().subscribe_key_value()), rt::encoding::path_names(channels
+                .as_slice())
             )
         };
 
@@ -138,7 +143,7 @@ impl HereNow {
             request
                 .push_encoded(
                     "channel-group",
-                    rt::encoding::query_names(&channel_groups),
+                    rt::encoding::query_names(channel_groups.as_slice()),
                 );
         }
 

@@ -58,13 +58,17 @@ impl Leave {
         let mut channels = self.channels.clone();
         channels.sort();
         channels.dedup();
-        rt::validate::names("channels", &channels, rt::validate::MAX_NAME_BYTES)?;
+        rt::validate::names(
+            "channels",
+            channels.as_slice(),
+            rt::validate::MAX_NAME_BYTES,
+        )?;
         let mut channel_groups = self.channel_groups.clone();
         channel_groups.sort();
         channel_groups.dedup();
         rt::validate::names(
             "channel_groups",
-            &channel_groups,
+            channel_groups.as_slice(),
             rt::validate::MAX_NAME_BYTES,
         )?;
         rt::validate::required_one_of(
@@ -75,7 +79,8 @@ impl Leave {
         )?;
         let path = format!(
             "/v2/presence/sub-key/{}/channel/{}/leave", rt::encoding::component(self
-            .client.config().subscribe_key_value()), rt::encoding::path_names(& channels)
+            .client.config().subscribe_key_value()), rt::encoding::path_names(channels
+            .as_slice())
         );
         let mut request = rt::request::Request::new("leave", path);
         request.set_idempotent(true);
@@ -83,7 +88,7 @@ impl Leave {
             request
                 .push_encoded(
                     "channel-group",
-                    rt::encoding::query_names(&channel_groups),
+                    rt::encoding::query_names(channel_groups.as_slice()),
                 );
         }
 

@@ -50,13 +50,17 @@ impl ListChannelsInChannelGroup {
     pub fn build_request(&self) -> Result<rt::request::Request, rt::Error> {
         let channel_group = rt::validate::required(
             "channel_group",
-            self.channel_group.clone(),
+            self.channel_group.as_deref(),
         )?;
-        rt::validate::text("channel_group", &channel_group, 2048)?;
+        rt::validate::text(
+            "channel_group",
+            channel_group,
+            rt::validate::MAX_NAME_BYTES,
+        )?;
         let path = format!(
             "/v1/channel-registration/sub-key/{}/channel-group/{}",
             rt::encoding::component(self.client.config().subscribe_key_value()),
-            rt::encoding::component(& channel_group)
+            rt::encoding::component(channel_group)
         );
         let mut request = rt::request::Request::new(
             "list_channels_in_channel_group",

@@ -59,18 +59,26 @@ impl RemoveChannelFromChannelGroup {
 
     /// The request exactly as it will be sent (before the client adds `uuid`, `pnsdk`, `auth` and the signature), after checking every parameter. No I/O happens here; useful for logging and tests.
     pub fn build_request(&self) -> Result<rt::request::Request, rt::Error> {
-        let channels = self.channels.clone();
-        rt::validate::names("channels", &channels, rt::validate::MAX_NAME_BYTES)?;
+        let channels = &self.channels;
+        rt::validate::names(
+            "channels",
+            channels.as_slice(),
+            rt::validate::MAX_NAME_BYTES,
+        )?;
         let channel_group = rt::validate::required(
             "channel_group",
-            self.channel_group.clone(),
+            self.channel_group.as_deref(),
         )?;
-        rt::validate::text("channel_group", &channel_group, 2048)?;
+        rt::validate::text(
+            "channel_group",
+            channel_group,
+            rt::validate::MAX_NAME_BYTES,
+        )?;
         rt::validate::required_one_of(&[("channels", !channels.is_empty())])?;
         let path = format!(
             "/v1/channel-registration/sub-key/{}/channel-group/{}",
             rt::encoding::component(self.client.config().subscribe_key_value()),
-            rt::encoding::component(& channel_group)
+            rt::encoding::component(channel_group)
         );
         let mut request = rt::request::Request::new(
             "remove_channel_from_channel_group",
@@ -78,7 +86,8 @@ impl RemoveChannelFromChannelGroup {
         );
         request.set_idempotent(true);
         if !channels.is_empty() {
-            request.push_encoded("remove", rt::encoding::query_names(&channels));
+            request
+                .push_encoded("remove", rt::encoding::query_names(channels.as_slice()));
         }
 
         Ok(request)

@@ -85,12 +85,16 @@ impl SetState {
 
     /// The request exactly as it will be sent (before the client adds `uuid`, `pnsdk`, `auth` and the signature), after checking every parameter. No I/O happens here; useful for logging and tests.
     pub fn build_request(&self) -> Result<rt::request::Request, rt::Error> {
-        let channels = self.channels.clone();
-        rt::validate::names("channels", &channels, rt::validate::MAX_NAME_BYTES)?;
-        let channel_groups = self.channel_groups.clone();
+        let channels = &self.channels;
+        rt::validate::names(
+            "channels",
+            channels.as_slice(),
+            rt::validate::MAX_NAME_BYTES,
+        )?;
+        let channel_groups = &self.channel_groups;
         rt::validate::names(
             "channel_groups",
-            &channel_groups,
+            channel_groups.as_slice(),
             rt::validate::MAX_NAME_BYTES,
         )?;
         let state = rt::validate::serialized(
@@ -98,11 +102,8 @@ impl SetState {
             rt::validate::required("state", self.state.as_ref())?,
         )?;
         rt::validate::json_object("state", state)?;
-        let uuid = self
-            .uuid
-            .clone()
-            .unwrap_or_else(|| self.client.config().user_id_value().to_owned());
-        rt::validate::text("uuid", &uuid, 92)?;
+        let uuid = self.uuid.as_deref().unwrap_or(self.client.config().user_id_value());
+        rt::validate::text("uuid", uuid, rt::validate::MAX_UUID_BYTES)?;
         rt::validate::required_one_of(
             &[
                 ("channels", !channels.is_empty()),
@@ -112,7 +113,7 @@ impl SetState {
         let path = format!(
             "/v2/presence/sub-key/{}/channel/{}/uuid/{}/data",
             rt::encoding::component(self.client.config().subscribe_key_value()),
-            rt::encoding::path_names(& channels), rt::encoding::component(& uuid)
+            rt::encoding::path_names(channels.as_slice()), rt::encoding::component(uuid)
         );
         let mut request = rt::request::Request::new("set_state", path);
         request.set_idempotent(true);
@@ -120,7 +121,7 @@ impl SetState {
             request
                 .push_encoded(
                     "channel-group",
-                    rt::encoding::query_names(&channel_groups),
+                    rt::encoding::query_names(channel_groups.as_slice()),
                 );
         }
 

@@ -43,14 +43,11 @@ impl WhereNow {
 
     /// The request exactly as it will be sent (before the client adds `uuid`, `pnsdk`, `auth` and the signature), after checking every parameter. No I/O happens here; useful for logging and tests.
     pub fn build_request(&self) -> Result<rt::request::Request, rt::Error> {
-        let uuid = self
-            .uuid
-            .clone()
-            .unwrap_or_else(|| self.client.config().user_id_value().to_owned());
-        rt::validate::text("uuid", &uuid, 92)?;
+        let uuid = self.uuid.as_deref().unwrap_or(self.client.config().user_id_value());
+        rt::validate::text("uuid", uuid, rt::validate::MAX_UUID_BYTES)?;
         let path = format!(
             "/v2/presence/sub-key/{}/uuid/{}", rt::encoding::component(self.client
-            .config().subscribe_key_value()), rt::encoding::component(& uuid)
+            .config().subscribe_key_value()), rt::encoding::component(uuid)
         );
         let mut request = rt::request::Request::new("where_now", path);
         request.set_idempotent(true);
