@@ -7,13 +7,13 @@ pub fn client() -> &'static PubNub {
     CLIENT.get_or_init(|| PubNub::new(Config::new("demo").user_id("fuzz")))
 }
 
-/// First byte: request shape selector; second: status (mostly 200); rest: body.
-pub fn split(data: &[u8]) -> (u8, u16, String) {
+/// First byte: request shape selector; second: status (mostly 200); rest:
+/// the body bytes, as received (not necessarily UTF-8).
+pub fn split(data: &[u8]) -> (u8, u16, &[u8]) {
     let selector = data.first().copied().unwrap_or(0);
     let status = match data.get(1).copied().unwrap_or(0) {
         0..=199 => 200,
         b => 100 + u16::from(b) * 2,
     };
-    let body = String::from_utf8_lossy(data.get(2..).unwrap_or_default()).into_owned();
-    (selector, status, body)
+    (selector, status, data.get(2..).unwrap_or_default())
 }

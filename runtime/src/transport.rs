@@ -17,8 +17,8 @@ pub const PNSDK: &str = concat!("PubNub-Rust-Presence/", env!("CARGO_PKG_VERSION
 pub struct Response {
     /// HTTP status (2xx).
     pub status: u16,
-    /// Body text.
-    pub text: String,
+    /// Body bytes, as received.
+    pub body: Vec<u8>,
 }
 
 /// Longest request URL the API accepts, in bytes.
@@ -186,17 +186,17 @@ impl Client {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        let text = match read_capped(response, MAX_RESPONSE_BYTES).await {
-            Ok(Ok(text)) => text,
+        let body = match read_capped(response, MAX_RESPONSE_BYTES).await {
+            Ok(Ok(body)) => body,
             Ok(Err(too_big)) => return (Err(too_big), None),
             Err(err) => return (Err(self.transport_error(err)), retry_after),
         };
         if (200..300).contains(&status) {
             // Decoding (and spotting an error inside a 200) is the operation's job,
             // done in one pass over the body.
-            return (Ok(Response { status, text }), retry_after);
+            return (Ok(Response { status, body }), retry_after);
         }
-        (Err(body::error_response(status, text)), retry_after)
+        (Err(body::error_response(status, &body)), retry_after)
     }
 
     fn transport_error(&self, err: reqwest::Error) -> Error {
@@ -222,7 +222,7 @@ impl Client {
 pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 
 /// Reads the body up to `cap` bytes: `Ok(Err(_))` when it is larger.
-async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Result<String, Error>, reqwest::Error> {
+async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Result<Vec<u8>, Error>, reqwest::Error> {
     let too_big = |seen: usize| Error::Decode {
         message: format!("response body is larger than {cap} bytes (at least {seen})"),
         body: String::new(),
@@ -238,10 +238,7 @@ async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Resu
         }
         bytes.extend_from_slice(&chunk);
     }
-    Ok(Ok(match String::from_utf8(bytes) {
-        Ok(text) => text,
-        Err(err) => String::from_utf8_lossy(err.as_bytes()).into_owned(),
-    }))
+    Ok(Ok(bytes))
 }
 
 /// `path?query` with the values of `auth` and `signature` replaced, for logs.

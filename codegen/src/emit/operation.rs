@@ -69,10 +69,10 @@ pub fn operation(api: &Api, op: &Operation) -> TokenStream {
     let build_request = build_request(op);
 
     let (decode_response_body, decode) = match &op.result {
-        Some(_) => (quote!(self.decode(http_status, body)), decode_fn(op)),
+        Some(_) => (quote!(self.decode(http_status, body.as_ref())), decode_fn(op)),
         None => (
             quote! {
-                rt::body::Body::from_response(http_status, body)?;
+                rt::body::Body::from_response(http_status, body.as_ref())?;
                 Ok(())
             },
             quote!(),
@@ -80,10 +80,10 @@ pub fn operation(api: &Api, op: &Operation) -> TokenStream {
     };
     let send_body = quote! {
         let response = self.client.execute(request).await?;
-        self.decode_response(response.status, response.text)
+        self.decode_response(response.status, &response.body)
     };
     let decode_response_doc = doc(&format!(
-        "Decodes a raw HTTP response (status and body text) exactly as [`send`]({}::send) would \
+        "Decodes a raw HTTP response (status and body bytes) exactly as [`send`]({}::send) would \
          for this request: an error status or error body becomes an [`Error`](rt::Error), any \
          other body is mapped onto the result. Never panics, whatever the bytes. Useful to \
          replay recorded responses.",
@@ -91,7 +91,7 @@ pub fn operation(api: &Api, op: &Operation) -> TokenStream {
     ));
     let decode_response = quote! {
         #decode_response_doc
-        pub fn decode_response(&self, http_status: u16, body: String) -> Result<#output, rt::Error> {
+        pub fn decode_response(&self, http_status: u16, body: impl AsRef<[u8]>) -> Result<#output, rt::Error> {
             #decode_response_body
         }
     };
@@ -513,7 +513,7 @@ fn decode_fn(op: &Operation) -> TokenStream {
     let docs = doc("Maps whichever wire shape this request gets back onto the one result type.");
     quote! {
         #docs
-        fn decode(&self, http_status: u16, body: String) -> Result<#ty, rt::Error> {
+        fn decode(&self, http_status: u16, body: &[u8]) -> Result<#ty, rt::Error> {
             #(#envelopes)*
             #(#branches)*
             #fallback

@@ -145,16 +145,16 @@ impl Heartbeat {
     pub async fn send(self) -> Result<(), rt::Error> {
         let request = self.build_request()?;
         let response = self.client.execute(request).await?;
-        self.decode_response(response.status, response.text)
+        self.decode_response(response.status, &response.body)
     }
 
-    /// Decodes a raw HTTP response (status and body text) exactly as [`send`](Heartbeat::send) would for this request: an error status or error body becomes an [`Error`](rt::Error), any other body is mapped onto the result. Never panics, whatever the bytes. Useful to replay recorded responses.
+    /// Decodes a raw HTTP response (status and body bytes) exactly as [`send`](Heartbeat::send) would for this request: an error status or error body becomes an [`Error`](rt::Error), any other body is mapped onto the result. Never panics, whatever the bytes. Useful to replay recorded responses.
     pub fn decode_response(
         &self,
         http_status: u16,
-        body: String,
+        body: impl AsRef<[u8]>,
     ) -> Result<(), rt::Error> {
-        rt::body::Body::from_response(http_status, body)?;
+        rt::body::Body::from_response(http_status, body.as_ref())?;
         Ok(())
     }
 }

@@ -133,23 +133,23 @@ impl SetState {
     pub async fn send(self) -> Result<SetStateResult, rt::Error> {
         let request = self.build_request()?;
         let response = self.client.execute(request).await?;
-        self.decode_response(response.status, response.text)
+        self.decode_response(response.status, &response.body)
     }
 
-    /// Decodes a raw HTTP response (status and body text) exactly as [`send`](SetState::send) would for this request: an error status or error body becomes an [`Error`](rt::Error), any other body is mapped onto the result. Never panics, whatever the bytes. Useful to replay recorded responses.
+    /// Decodes a raw HTTP response (status and body bytes) exactly as [`send`](SetState::send) would for this request: an error status or error body becomes an [`Error`](rt::Error), any other body is mapped onto the result. Never panics, whatever the bytes. Useful to replay recorded responses.
     pub fn decode_response(
         &self,
         http_status: u16,
-        body: String,
+        body: impl AsRef<[u8]>,
     ) -> Result<SetStateResult, rt::Error> {
-        self.decode(http_status, body)
+        self.decode(http_status, body.as_ref())
     }
 
     /// Maps whichever wire shape this request gets back onto the one result type.
     fn decode(
         &self,
         http_status: u16,
-        body: String,
+        body: &[u8],
     ) -> Result<SetStateResult, rt::Error> {
         /// The body as this shape expects it, with the error fields every body may carry.
         #[derive(serde::Deserialize)]
