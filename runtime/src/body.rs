@@ -137,6 +137,7 @@ pub fn parse_envelope<E: DeserializeOwned + ErrorFields>(http_status: u16, body:
     if !(200..300).contains(&http_status) {
         return Err(error_response(http_status, body));
     }
+    LAST_LIST_LEN.set(0);
     // serde's derived structs also accept a JSON array; a Presence body is always an object.
     let is_object = body.trim_ascii_start().starts_with(b"{");
     // One UTF-8 check of the whole body (fast on ASCII) lets serde skip the
@@ -158,6 +159,66 @@ pub fn parse_envelope<E: DeserializeOwned + ErrorFields>(http_status: u16, body:
             Err(err) => Err(err),
             Ok(body) => Err(Error::decode(format!("body does not have the expected shape: {shape_error}"), body.text())),
         },
+    }
+}
+
+thread_local! {
+    /// Length of the last [`HintedVec`] decoded on this thread, reset by
+    /// [`parse_envelope`] so that hints never cross responses.
+    static LAST_LIST_LEN: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Most items a [`HintedVec`] reserves up front.
+const MAX_LIST_HINT: usize = 4096;
+
+/// A decoded JSON array of result items that reserves room for as many items
+/// as the previous such list in the same body had.
+///
+/// JSON gives no length up front, so a plain `Vec` grows by doubling and
+/// copies its (56-byte) items about once more; in a here_now body the
+/// channels' occupant lists tend to have similar lengths. Over-reserved room
+/// is given back, so the result holds no more than twice its items.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HintedVec<T>(pub Vec<T>);
+
+impl<T> Default for HintedVec<T> {
+    fn default() -> Self {
+        HintedVec(Vec::new())
+    }
+}
+
+impl<T> IntoIterator for HintedVec<T> {
+    type Item = T;
+    type IntoIter = std::vec::IntoIter<T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for HintedVec<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct SeqVisitor<T>(std::marker::PhantomData<fn() -> T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for SeqVisitor<T> {
+            type Value = HintedVec<T>;
+            fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                formatter.write_str("a JSON array")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let hint = LAST_LIST_LEN.get().min(MAX_LIST_HINT);
+                let mut items = Vec::with_capacity(hint);
+                while let Some(item) = seq.next_element()? {
+                    items.push(item);
+                }
+                LAST_LIST_LEN.set(items.len());
+                // Give back room the hint over-reserved (plain growth never
+                // leaves more than twice the items).
+                if hint > 2 * items.len() {
+                    items.shrink_to_fit();
+                }
+                Ok(HintedVec(items))
+            }
+        }
+        deserializer.deserialize_seq(SeqVisitor(std::marker::PhantomData))
     }
 }
 
@@ -261,6 +322,19 @@ mod tests {
         assert!(matches!(err, Error::Decode { .. }), "{err:?}");
         let err = parse_envelope::<Named>(200, b"{\"name\": \"x\", \"status\": 403, \"note\": \"\xff\"}").unwrap_err();
         assert!(matches!(err, Error::Api { status: 403, .. }), "{err:?}");
+    }
+
+    #[test]
+    fn hinted_lists_keep_every_item_and_little_spare_room() {
+        let lists: Vec<HintedVec<u32>> = serde_json::from_str("[[1, 2, 3, 4, 5, 6, 7, 8], [1], [], [1, 2, 3]]").unwrap();
+        let lens: Vec<usize> = lists.iter().map(|list| list.0.len()).collect();
+        assert_eq!(lens, [8, 1, 0, 3]);
+        assert_eq!(lists[3].0, [1, 2, 3]);
+        for list in &lists {
+            assert!(list.0.capacity() <= 2 * list.0.len().max(4), "{} items, room for {}", list.0.len(), list.0.capacity());
+        }
+        let err = serde_json::from_str::<HintedVec<u32>>("{}").unwrap_err();
+        assert!(err.to_string().contains("a JSON array"), "{err}");
     }
 
     #[test]

@@ -822,6 +822,12 @@ fn rust_ref(ty: &TypeRef) -> TokenStream {
 /// Type the wire value deserializes into.
 fn wire_ref(ty: &TypeRef) -> TokenStream {
     match ty {
+        // Lists of result types (converted item by item anyway) reserve room
+        // up front; see `rt::body::HintedVec`.
+        TypeRef::List(inner) if needs_conversion(inner) => {
+            let inner = wire_ref(inner);
+            quote!(rt::body::HintedVec<#inner>)
+        }
         TypeRef::List(inner) => {
             let inner = wire_ref(inner);
             quote!(Vec<#inner>)

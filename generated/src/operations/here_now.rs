@@ -191,7 +191,7 @@ impl HereNow {
             #[serde(rename = "occupancy")]
             f0: u64,
             #[serde(rename = "uuids", default)]
-            f1: Vec<HereNowOccupantDataWire>,
+            f1: rt::body::HintedVec<HereNowOccupantDataWire>,
         }
 
         impl rt::body::ErrorFields for HereNowShape1 {
@@ -369,7 +369,7 @@ impl From<HereNowOccupantDataWire> for HereNowOccupantData {
 struct HereNowChannelDataWire {
     occupancy: u64,
     #[serde(rename = "uuids", default)]
-    occupants: Vec<HereNowOccupantDataWire>,
+    occupants: rt::body::HintedVec<HereNowOccupantDataWire>,
 }
 
 /// Wire form of [`HereNowOccupantData`], as the server sends it.
