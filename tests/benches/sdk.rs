@@ -237,9 +237,11 @@ fn request_bench() -> RequestBench {
     let url = format!("{server_url}{}", sdk_runtime_path(&sdk, &path));
     let _ = rustls::crypto::ring::default_provider().install_default();
     let plain = reqwest::Client::new();
+    let sdk_shared = PubNub::new(sdk.config().clone().http_client(plain.clone()));
     let clients = vec![
         ("hand", "hand-written reqwest + serde_json", hand_written(&plain, &url, None)),
         ("hand-timeout", "hand-written, with a 10 s request timeout", hand_written(&plain, &url, Some(Duration::from_secs(10)))),
+        ("sdk-shared", "SDK on the hand-written loop's reqwest::Client", through_sdk(&sdk_shared)),
         ("sdk", "SDK (10 s request timeout, its default)", through_sdk(&sdk)),
     ];
     RequestBench { runtime, clients, stop_server: Box::new(stop_server) }
