@@ -130,9 +130,10 @@ impl<'de> Deserialize<'de> for WireFlag {
 }
 
 /// Decodes a 2xx body straight from its bytes into a generated envelope
-/// type `E` in one pass (no intermediate `Value`, no up-front UTF-8 pass). An error status, or error fields in the body, give [`Error::Api`];
-/// a body that is not `E` gives the error [`Body::from_response`] finds, or
-/// an [`Error::Decode`] with serde's message.
+/// type `E`: one UTF-8 check of the whole body, then one serde pass with no
+/// intermediate `Value`. An error status, or error fields in the body, give
+/// [`Error::Api`]; a body that is not `E` gives the error
+/// [`Body::from_response`] finds, or an [`Error::Decode`] with serde's message.
 pub fn parse_envelope<E: DeserializeOwned + ErrorFields>(http_status: u16, body: &[u8]) -> Result<E, Error> {
     if !(200..300).contains(&http_status) {
         return Err(error_response(http_status, body));
@@ -326,9 +327,12 @@ mod tests {
 
     #[test]
     fn hinted_lists_keep_every_item_and_little_spare_room() {
-        let lists: Vec<HintedVec<u32>> = serde_json::from_str("[[1, 2, 3, 4, 5, 6, 7, 8], [1], [], [1, 2, 3]]").unwrap();
+        let long: Vec<u32> = (0..100).collect();
+        let json = format!("[{}, [1], [], [1, 2, 3]]", serde_json::to_string(&long).unwrap());
+        let lists: Vec<HintedVec<u32>> = serde_json::from_str(&json).unwrap();
         let lens: Vec<usize> = lists.iter().map(|list| list.0.len()).collect();
-        assert_eq!(lens, [8, 1, 0, 3]);
+        assert_eq!(lens, [100, 1, 0, 3]);
+        assert_eq!(lists[0].0, long);
         assert_eq!(lists[3].0, [1, 2, 3]);
         for list in &lists {
             assert!(list.0.capacity() <= 2 * list.0.len().max(4), "{} items, room for {}", list.0.len(), list.0.capacity());
