@@ -152,3 +152,19 @@ fn bad_package_name_and_unknown_config_value() {
         other => panic!("expected diagnostics, got {other:?}"),
     }
 }
+
+#[test]
+fn shapes_the_one_pass_decoder_cannot_read() {
+    // `status` and `error` are every decoder's, to spot error bodies.
+    insta::assert_snapshot!(one(|s| s.replace("from: payload.channels", "from: status")));
+    // Two fields reading overlapping keys, and a path with an empty segment.
+    let with_count = |s: &str, from: &str| {
+        s.replace(
+            "          from: payload.channels\n",
+            &format!("          from: payload.channels\n        - field: count\n          from: {from}\n"),
+        )
+        .replace("        docs: The channels.\n", "        docs: The channels.\n      - name: count\n        type: u64\n        docs: How many.\n")
+    };
+    insta::assert_snapshot!("overlapping_paths", one(|s| with_count(s, "payload.channels.count")));
+    insta::assert_snapshot!("empty_path_segment", one(|s| with_count(s, "payload..count")));
+}

@@ -9,6 +9,9 @@ use marked_yaml::{Span, Spanned};
 use crate::diagnostics::{Diagnostic, Reporter};
 use crate::spec;
 
+mod envelope;
+pub use envelope::{ERROR_KEYS, Envelope, JsonObject, JsonValue, Read};
+
 /// The whole API.
 #[derive(Debug, Clone)]
 pub struct Api {
@@ -183,6 +186,8 @@ pub struct Shape {
     pub when: Option<When>,
     /// A source for every result field, in field order.
     pub fields: Vec<FieldSource>,
+    /// How the decoder reads the body in one pass.
+    pub envelope: Envelope,
 }
 
 /// Shape condition: `exactly_one` has one name and every `empty` list is empty.
@@ -875,14 +880,14 @@ fn lower_result(
                 None
             }
         };
-        let mut fields = Vec::new();
+        let mut fields: Vec<(FieldSource, &Span)> = Vec::new();
         for f in &shape.fields {
             let fctx = format!("{ctx}, result field `{}`", f.field.as_str());
             let Some(field) = ty.fields.iter().find(|x| x.name == *f.field) else {
                 r.error(f.field.span(), &fctx, format!("`{}` has no field `{}`", ty.name, f.field.as_str()));
                 continue;
             };
-            if fields.iter().any(|x: &FieldSource| x.field == field.name) {
+            if fields.iter().any(|(x, _)| x.field == field.name) {
                 r.error(f.field.span(), &fctx, "field given twice in this shape");
                 continue;
             }
@@ -916,16 +921,17 @@ fn lower_result(
             if f.default_if_missing && !matches!(source, Source::Body { .. }) {
                 r.error(f.field.span(), &fctx, "`default_if_missing` applies only with `from`");
             }
-            fields.push(FieldSource { field: field.name.clone(), ty: field.ty.clone(), source });
+            fields.push((FieldSource { field: field.name.clone(), ty: field.ty.clone(), source }, f.field.span()));
         }
-        for missing in ty.fields.iter().filter(|x| !fields.iter().any(|f| f.field == x.name)) {
+        for missing in ty.fields.iter().filter(|x| !fields.iter().any(|(f, _)| f.field == x.name)) {
             if !shape.fields.iter().any(|f| *f.field == missing.name) {
                 r.error(span, ctx, format!("this shape gives no source for `{}.{}`", ty.name, missing.name));
             }
         }
         // Keep the type's field order whatever order the shape lists them in.
-        fields.sort_by_key(|f| ty.fields.iter().position(|x| x.name == f.field));
-        shapes.push(Shape { when, fields });
+        fields.sort_by_key(|(f, _)| ty.fields.iter().position(|x| x.name == f.field));
+        let Some(envelope) = envelope::plan(r, ctx, types, &fields) else { continue };
+        shapes.push(Shape { when, fields: fields.into_iter().map(|(f, _)| f).collect(), envelope });
     }
     Some(ResultModel { ty: ty.name.clone(), shapes })
 }

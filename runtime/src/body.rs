@@ -1,83 +1,45 @@
 //! Turning an HTTP response into either an [`Error`] or a result.
 //!
 //! Operations with a result decode through [`parse_envelope`]: one typed
-//! serde pass from body bytes to a generated envelope. Acknowledgements (and
-//! any shape the generator cannot express as an envelope) use [`Body`].
+//! serde pass from body bytes to the envelope the generator emitted for the
+//! shape. Operations without one check the answer with [`acknowledgement`].
 
 use crate::Error;
 use serde::de::{DeserializeOwned, Deserializer};
 use serde::Deserialize;
 use serde_json::Value;
 
-/// A successful response body: the raw text and its parsed JSON object.
-#[derive(Debug, Clone)]
-pub struct Body {
-    text: String,
-    json: Value,
+/// Checks an answer that carries no result (heartbeat, leave, channel-group
+/// changes): `Ok` for a 2xx JSON object that reports no error. HTTP status
+/// ≥ 400 is an [`Error::Api`]; so is a 2xx whose JSON carries a truthy
+/// `error` or a `status` ≥ 400. A 2xx that is not a JSON object is an
+/// [`Error::Decode`] keeping the body.
+pub fn acknowledgement(http_status: u16, body: &[u8]) -> Result<(), Error> {
+    classify(http_status, body).map(drop)
 }
 
-impl Body {
-    /// Classifies a response. HTTP status ≥ 400 is an [`Error::Api`]; so is a
-    /// 2xx whose JSON carries a truthy `error` or a `status` ≥ 400. A 2xx that
-    /// is not a JSON object is an [`Error::Decode`] keeping the body.
-    pub fn from_response(http_status: u16, body: &[u8]) -> Result<Body, Error> {
-        if !(200..300).contains(&http_status) {
-            return Err(error_response(http_status, body));
-        }
-        // Parsed from the lossy text: a stray invalid byte in, say, a message
-        // must not hide that the body reports an error.
-        let text = text_of(body);
-        let json: Value = match serde_json::from_str(&text) {
-            Ok(json) => json,
-            Err(err) => return Err(Error::decode(format!("body is not valid JSON ({err})"), &text)),
-        };
-        // Every Presence body is an object; `null`, `[]` or `"ok"` from a proxy is not an answer.
-        if !json.is_object() {
-            return Err(Error::decode("body is JSON but not an object", &text));
-        }
-        let body_status = json.get("status").and_then(Value::as_u64);
-        let error_flag = json.get("error").is_some_and(is_truthy);
-        if let Some(status) = reported_error(http_status, body_status, error_flag) {
-            return Err(api_error(status, Some(&json), text));
-        }
-        Ok(Body { text, json })
+/// Like [`acknowledgement`]; on success returns the body as text.
+fn classify(http_status: u16, body: &[u8]) -> Result<String, Error> {
+    if !(200..300).contains(&http_status) {
+        return Err(error_response(http_status, body));
     }
-
-    /// The raw body text.
-    pub fn text(&self) -> &str {
-        &self.text
+    // Parsed from the lossy text: a stray invalid byte in, say, a message
+    // must not hide that the body reports an error.
+    let text = text_of(body);
+    let json: Value = match serde_json::from_str(&text) {
+        Ok(json) => json,
+        Err(err) => return Err(Error::decode(format!("body is not valid JSON ({err})"), &text)),
+    };
+    // Every Presence body is an object; `null`, `[]` or `"ok"` from a proxy is not an answer.
+    if !json.is_object() {
+        return Err(Error::decode("body is JSON but not an object", &text));
     }
-
-    /// Deserializes the value at a dotted `path` (`""` is the whole body).
-    /// A missing value is a decode error naming the path.
-    pub fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, Error> {
-        match self.lookup(path) {
-            Some(value) => self.convert(path, value),
-            None => Err(Error::decode(format!("missing field `{path}`"), &self.text)),
-        }
+    let body_status = json.get("status").and_then(Value::as_u64);
+    let error_flag = json.get("error").is_some_and(is_truthy);
+    if let Some(status) = reported_error(http_status, body_status, error_flag) {
+        return Err(api_error(status, Some(&json), text));
     }
-
-    /// Like [`Body::get`], but a missing or `null` value gives `T::default()`.
-    pub fn get_or_default<T: DeserializeOwned + Default>(&self, path: &str) -> Result<T, Error> {
-        match self.lookup(path) {
-            Some(Value::Null) | None => Ok(T::default()),
-            Some(value) => self.convert(path, value),
-        }
-    }
-
-    fn lookup(&self, path: &str) -> Option<&Value> {
-        if path.is_empty() {
-            return Some(&self.json);
-        }
-        path.split('.').try_fold(&self.json, |value, key| value.get(key))
-    }
-
-    fn convert<T: DeserializeOwned>(&self, path: &str, value: &Value) -> Result<T, Error> {
-        T::deserialize(value).map_err(|err| {
-            let at = if path.is_empty() { "body".to_owned() } else { format!("`{path}`") };
-            Error::decode(format!("{at}: {err}"), &self.text)
-        })
-    }
+    Ok(text)
 }
 
 /// The error a non-2xx response amounts to (its body may be JSON, HTML or empty).
@@ -133,7 +95,7 @@ impl<'de> Deserialize<'de> for WireFlag {
 /// type `E`: one UTF-8 check of the whole body, then one serde pass with no
 /// intermediate `Value`. An error status, or error fields in the body, give
 /// [`Error::Api`]; a body that is not `E` gives the error
-/// [`Body::from_response`] finds, or an [`Error::Decode`] with serde's message.
+/// [`acknowledgement`] finds, or an [`Error::Decode`] with serde's message.
 pub fn parse_envelope<E: DeserializeOwned + ErrorFields>(http_status: u16, body: &[u8]) -> Result<E, Error> {
     if !(200..300).contains(&http_status) {
         return Err(error_response(http_status, body));
@@ -155,10 +117,10 @@ pub fn parse_envelope<E: DeserializeOwned + ErrorFields>(http_status: u16, body:
         },
         // Not the expected shape: the slow path says whether it is an error
         // body, not JSON, not an object, or JSON of another shape.
-        Ok(_) => Err(Body::from_response(http_status, body).err().unwrap_or_else(|| Error::decode("body is not an object", ""))),
-        Err(shape_error) => match Body::from_response(http_status, body) {
+        Ok(_) => Err(classify(http_status, body).err().unwrap_or_else(|| Error::decode("body is not an object", ""))),
+        Err(shape_error) => match classify(http_status, body) {
             Err(err) => Err(err),
-            Ok(body) => Err(Error::decode(format!("body does not have the expected shape: {shape_error}"), body.text())),
+            Ok(text) => Err(Error::decode(format!("body does not have the expected shape: {shape_error}"), &text)),
         },
     }
 }
@@ -266,7 +228,7 @@ mod tests {
     #[test]
     fn access_manager_403_is_an_api_error() {
         let body = "{\"message\":\"Forbidden\",\"payload\":{\"channels\":[\"demo\"]},\"error\":true,\"service\":\"Access Manager\",\"status\":403}\n";
-        match Body::from_response(403, body.as_bytes()) {
+        match classify(403, body.as_bytes()) {
             Err(Error::Api { status: 403, message, service, .. }) => {
                 assert_eq!(message, "Forbidden");
                 assert_eq!(service.as_deref(), Some("Access Manager"));
@@ -278,16 +240,16 @@ mod tests {
     #[test]
     fn error_inside_a_200_is_an_api_error_with_the_body_status() {
         let body = r#"{"status": 402, "error": 1, "message": "Not enabled", "service": "Presence"}"#;
-        let err = Body::from_response(200, body.as_bytes()).unwrap_err();
+        let err = classify(200, body.as_bytes()).unwrap_err();
         assert_eq!(err.status(), Some(402));
     }
 
     #[test]
     fn html_and_truncated_bodies() {
-        let err = Body::from_response(502, "<html><body>Bad Gateway</body></html>".as_bytes()).unwrap_err();
+        let err = classify(502, "<html><body>Bad Gateway</body></html>".as_bytes()).unwrap_err();
         assert!(matches!(&err, Error::Api { status: 502, message, service: None, .. } if message.contains("Bad Gateway")));
         assert!(err.is_retryable());
-        let err = Body::from_response(200, "{\"status\": 200, \"payl".as_bytes()).unwrap_err();
+        let err = classify(200, "{\"status\": 200, \"payl".as_bytes()).unwrap_err();
         assert!(matches!(err, Error::Decode { ref body, .. } if body.ends_with("payl")));
     }
 
@@ -342,24 +304,16 @@ mod tests {
     }
 
     #[test]
-    fn paths_and_defaults() {
-        let body = Body::from_response(200, r#"{"payload":{"channels":["a"]}}"#.as_bytes()).unwrap();
-        assert_eq!(body.get::<Vec<String>>("payload.channels").unwrap(), ["a"]);
-        assert_eq!(body.get_or_default::<Vec<String>>("payload.nothing").unwrap(), Vec::<String>::new());
-        let err = body.get::<u64>("occupancy").unwrap_err();
-        assert!(err.to_string().contains("missing field `occupancy`"), "{err}");
-    }
-
-    #[test]
-    fn escaped_and_duplicate_keys() {
-        let body = Body::from_response(200, r#"{"p\u0061yload":{"a":1},"x":1,"x":2,"status":200}"#.as_bytes()).unwrap();
-        assert_eq!(body.get::<u64>("payload.a").unwrap(), 1);
-        assert_eq!(body.get::<u64>("x").unwrap(), 2, "last duplicate wins, as in serde_json::Value");
+    fn acknowledgements_are_json_objects_without_error_fields() {
+        assert!(acknowledgement(200, r#"{"status": 200, "message": "OK", "service": "Presence"}"#.as_bytes()).is_ok());
         for not_an_object in ["[1, 2]", "null", "\"ok\"", "0"] {
-            let err = Body::from_response(200, not_an_object.as_bytes()).unwrap_err();
+            let err = acknowledgement(200, not_an_object.as_bytes()).unwrap_err();
             assert!(matches!(err, Error::Decode { .. }), "{not_an_object}: {err:?}");
         }
-        assert!(Body::from_response(200, r#"{"error": "1"}"#.as_bytes()).is_err());
-        assert!(Body::from_response(200, r#"{"error": false, "status": 200}"#.as_bytes()).is_ok());
+        assert!(acknowledgement(200, r#"{"error": "1"}"#.as_bytes()).is_err());
+        assert!(acknowledgement(200, r#"{"error": false, "status": 200}"#.as_bytes()).is_ok());
+        // Escaped keys and duplicates are read as serde_json::Value reads them (last one wins).
+        assert!(acknowledgement(200, r#"{"st\u0061tus": 200, "status": 403}"#.as_bytes()).is_err());
+        assert!(acknowledgement(200, r#"{"status": 403, "status": 200}"#.as_bytes()).is_ok());
     }
 }

@@ -6,7 +6,8 @@ use quote::{format_ident, quote};
 
 use super::{crate_ident, doc, inner_doc};
 use crate::ir::{
-    Api, DefaultValue, Location, NameLimit, Operation, Param, ParamKind, PathPart, Rule, Source, TypeModel, TypeRef,
+    Api, DefaultValue, JsonObject, JsonValue, Location, NameLimit, Operation, Param, ParamKind, PathPart, Read, Rule, Shape,
+    Source, TypeModel, TypeRef,
 };
 
 /// Tokens of one operation module.
@@ -71,10 +72,7 @@ pub fn operation(api: &Api, op: &Operation) -> TokenStream {
     let (decode_response_body, decode) = match &op.result {
         Some(_) => (quote!(self.decode(http_status, body.as_ref())), decode_fn(op)),
         None => (
-            quote! {
-                rt::body::Body::from_response(http_status, body.as_ref())?;
-                Ok(())
-            },
+            quote!(rt::body::acknowledgement(http_status, body.as_ref())),
             quote!(),
         ),
     };
@@ -458,29 +456,15 @@ fn decode_fn(op: &Operation) -> TokenStream {
     let Some(result) = &op.result else { return quote!() };
     let ty = format_ident!("{}", result.ty);
     let mut branches = Vec::new();
-    let mut fallback = quote!();
+    let mut unconditional = quote!();
     let mut envelopes = Vec::new();
     for (index, shape) in result.shapes.iter().enumerate() {
-        let build = match envelope(op, index + 1, shape) {
-            Some(Envelope { definitions, root, fields }) => {
-                envelopes.push(definitions);
-                let fields = fields.into_iter().map(|(name, value)| quote!(#name: #value));
-                quote! {
-                    let envelope: #root = rt::body::parse_envelope(http_status, body)?;
-                    Ok(#ty { #(#fields,)* })
-                }
-            }
-            None => {
-                let fields = shape.fields.iter().map(|f| {
-                    let name = format_ident!("{}", f.field);
-                    let value = body_source(op, f);
-                    quote!(#name: #value)
-                });
-                quote! {
-                    let body = rt::body::Body::from_response(http_status, body)?;
-                    Ok(#ty { #(#fields,)* })
-                }
-            }
+        let RenderedEnvelope { definitions, root, fields } = render_envelope(op, index + 1, shape);
+        envelopes.push(definitions);
+        let fields = fields.into_iter().map(|(name, value)| quote!(#name: #value));
+        let build = quote! {
+            let envelope: #root = rt::body::parse_envelope(http_status, body)?;
+            Ok(#ty { #(#fields,)* })
         };
         match &shape.when {
             Some(when) => {
@@ -507,7 +491,7 @@ fn decode_fn(op: &Operation) -> TokenStream {
                     }
                 });
             }
-            None => fallback = build,
+            None => unconditional = build,
         }
     }
     let docs = doc("Maps whichever wire shape this request gets back onto the one result type.");
@@ -516,32 +500,8 @@ fn decode_fn(op: &Operation) -> TokenStream {
         fn decode(&self, http_status: u16, body: &[u8]) -> Result<#ty, rt::Error> {
             #(#envelopes)*
             #(#branches)*
-            #fallback
+            #unconditional
         }
-    }
-}
-
-/// A field read from a [`Body`](rt::body::Body) by dotted path.
-fn body_source(op: &Operation, f: &crate::ir::FieldSource) -> TokenStream {
-    match &f.source {
-        Source::ConstU64(v) => {
-            let v = Literal::u64_unsuffixed(*v);
-            quote!(#v)
-        }
-        Source::Body { path, default_if_missing } => {
-            let wire = wire_ref(&f.ty);
-            let getter = if *default_if_missing { quote!(get_or_default) } else { quote!(get) };
-            if needs_conversion(&f.ty) {
-                let converted = convert(op, quote!(value), &f.ty);
-                quote!({
-                    let value: #wire = body.#getter(#path)?;
-                    #converted
-                })
-            } else {
-                quote!(body.#getter::<#wire>(#path)?)
-            }
-        }
-        Source::SingleEntry { param, path } => single_entry(op, &f.ty, param, quote!(body.get(#path)?)),
     }
 }
 
@@ -564,134 +524,42 @@ fn single_entry(op: &Operation, ty: &TypeRef, param: &str, read: TokenStream) ->
     })
 }
 
-/// Generated envelope types for one shape, and how each result field reads them.
-struct Envelope {
-    /// Struct definitions (nested levels first, then the root).
+/// The envelope types of one shape (nested objects first, then the root),
+/// its root type, and each result field's expression over `envelope`.
+struct RenderedEnvelope {
     definitions: TokenStream,
-    /// Root type name.
     root: proc_macro2::Ident,
-    /// Each result field with its expression.
     fields: Vec<(proc_macro2::Ident, TokenStream)>,
 }
 
-/// One JSON object level of an envelope: its keys in first-use order.
-struct Level {
-    children: Vec<(String, Child)>,
-}
-
-enum Child {
-    Leaf { wire: TokenStream, default: bool },
-    Object(Level),
-}
-
-impl Level {
-    /// Every leaf below is optional, so the object itself may be missing.
-    fn all_default(&self) -> bool {
-        self.children.iter().all(|(_, child)| match child {
-            Child::Leaf { default, .. } => *default,
-            Child::Object(level) => level.all_default(),
-        })
-    }
-}
-
-/// A typed envelope for a shape whose fields all come from named JSON keys:
-/// one serde pass from body text to wire types, error fields included.
-/// Returns the struct definitions, the root type and each result field's
-/// expression, or `None` when the shape reads the whole body (`from: ""`)
-/// or two sources overlap; those shapes go through `Body` instead.
-fn envelope(op: &Operation, index: usize, shape: &crate::ir::Shape) -> Option<Envelope> {
-    let mut root = Level { children: Vec::new() };
-    // A source reading the whole body (`from: ""`) as a spec type has that
-    // type's fields inlined at the envelope's root; other root keys that are
-    // the same `u64` field (e.g. `occupancy`) are read from it too.
-    let mut inlined: Option<(&TypeModel, Vec<(String, usize)>)> = None;
-    let whole_body: Vec<&crate::ir::FieldSource> = shape
-        .fields
-        .iter()
-        .filter(|f| matches!(&f.source, Source::Body { path, .. } | Source::SingleEntry { path, .. } if path.is_empty()))
-        .collect();
-    match whole_body.as_slice() {
-        [] => {}
-        [f] => {
-            let inner = match (&f.source, &f.ty) {
-                (Source::SingleEntry { .. }, TypeRef::Map(inner)) => inner.as_ref(),
-                (_, ty) => ty,
-            };
-            let TypeRef::Named(name) = inner else { return None };
-            let t = op.types.iter().find(|t| t.name == *name).filter(|t| t.from_string.is_none())?;
-            let mut positions = Vec::new();
-            for field in t.fields.iter().filter(|field| !field.map_key) {
-                if matches!(field.wire_name.as_str(), "status" | "error") {
-                    return None;
-                }
-                let accessor = insert(&mut root, &[field.wire_name.as_str()], wire_ref(&field.ty), field.default_if_missing)?;
-                positions.push((field.name.clone(), accessor[0]));
-            }
-            inlined = Some((t, positions));
-        }
-        _ => return None,
-    }
-    let mut accessors = Vec::new();
-    for f in &shape.fields {
-        let (path, wire, default) = match &f.source {
-            Source::ConstU64(_) => {
-                accessors.push(Vec::new());
-                continue;
-            }
-            Source::Body { path, default_if_missing } => (path, wire_ref(&f.ty), *default_if_missing),
-            Source::SingleEntry { path, .. } => {
-                let inner = match &f.ty {
-                    TypeRef::Map(inner) => inner.as_ref(),
-                    other => other,
-                };
-                (path, wire_ref(inner), false)
-            }
-        };
-        if path.is_empty() {
-            accessors.push(Vec::new());
-            continue;
-        }
-        let segments: Vec<&str> = path.split('.').collect();
-        if matches!(segments[0], "status" | "error") {
-            return None;
-        }
-        // Shared with the inlined type: only a `u64` (Copy) can be read twice.
-        let shared = inlined.as_ref().and_then(|(t, positions)| {
-            let field = t.fields.iter().find(|field| segments == [field.wire_name.as_str()])?;
-            let position = positions.iter().find(|(name, _)| *name == field.name)?.1;
-            (field.ty == TypeRef::U64 && f.ty == TypeRef::U64 && matches!(f.source, Source::Body { default_if_missing: false, .. }))
-                .then_some(vec![position])
-        });
-        let accessor = match shared {
-            Some(accessor) => accessor,
-            None => insert(&mut root, &segments, wire, default)?,
-        };
-        accessors.push(accessor);
-    }
-    // The inlined type's wire value, rebuilt from its fields at the root.
-    let whole = inlined.map(|(t, positions)| {
-        let wire = format_ident!("{}Wire", t.name);
-        let fields = positions.iter().map(|(name, position)| {
-            let name = format_ident!("{}", name);
-            let at = format_ident!("f{}", position);
-            quote!(#name: envelope.#at)
-        });
-        quote!(#wire { #(#fields,)* })
-    });
-
-    let root_name = format_ident!("{}Shape{}", op.builder, index);
+/// Renders the envelope the IR planned for shape number `index`: one serde
+/// pass from body bytes to wire types, error fields included.
+fn render_envelope(op: &Operation, index: usize, shape: &Shape) -> RenderedEnvelope {
+    let root = format_ident!("{}Shape{}", op.builder, index);
     let mut definitions = Vec::new();
-    emit_level(&root, &root_name, true, &mut definitions);
+    emit_object(&shape.envelope.root, &root, true, &mut definitions);
     let fields = shape
         .fields
         .iter()
-        .zip(&accessors)
-        .map(|(f, accessor)| {
+        .zip(&shape.envelope.reads)
+        .map(|(f, read)| {
             let name = format_ident!("{}", f.field);
-            let path = accessor.iter().map(|i| format_ident!("f{}", i));
-            let read = match (&f.source, &whole) {
-                (Source::Body { path, .. } | Source::SingleEntry { path, .. }, Some(whole)) if path.is_empty() => whole.clone(),
-                _ => quote!(envelope #(.#path)*),
+            let read = match read {
+                Read::Const => quote!(),
+                Read::At(path) => {
+                    let path = path.iter().map(|i| format_ident!("f{}", i));
+                    quote!(envelope #(.#path)*)
+                }
+                // The whole-body type's wire value, rebuilt from its fields at the root.
+                Read::WholeBody { ty, fields } => {
+                    let wire = format_ident!("{}Wire", ty);
+                    let fields = fields.iter().map(|(name, position)| {
+                        let name = format_ident!("{}", name);
+                        let at = format_ident!("f{}", position);
+                        quote!(#name: envelope.#at)
+                    });
+                    quote!(#wire { #(#fields,)* })
+                }
             };
             let value = match &f.source {
                 Source::ConstU64(v) => {
@@ -704,53 +572,28 @@ fn envelope(op: &Operation, index: usize, shape: &crate::ir::Shape) -> Option<En
             (name, value)
         })
         .collect();
-    Some(Envelope { definitions: quote!(#(#definitions)*), root: root_name, fields })
+    RenderedEnvelope { definitions: quote!(#(#definitions)*), root, fields }
 }
 
-/// Adds a leaf at `segments`, returning the child positions leading to it;
-/// `None` when the key is already taken (as a leaf, or as a leaf and an object).
-fn insert(level: &mut Level, segments: &[&str], wire: TokenStream, default: bool) -> Option<Vec<usize>> {
-    let (first, rest) = segments.split_first()?;
-    let existing = level.children.iter().position(|(key, _)| key == first);
-    let position = match existing {
-        Some(position) => position,
-        None => {
-            let child = if rest.is_empty() { Child::Leaf { wire: wire.clone(), default } } else { Child::Object(Level { children: Vec::new() }) };
-            level.children.push(((*first).to_owned(), child));
-            level.children.len() - 1
-        }
-    };
-    if rest.is_empty() {
-        return existing.is_none().then(|| vec![position]);
-    }
-    match &mut level.children[position].1 {
-        Child::Object(next) => {
-            let mut path = vec![position];
-            path.extend(insert(next, rest, wire, default)?);
-            Some(path)
-        }
-        Child::Leaf { .. } => None,
-    }
-}
-
-fn emit_level(level: &Level, name: &proc_macro2::Ident, is_root: bool, out: &mut Vec<TokenStream>) {
+fn emit_object(object: &JsonObject, name: &proc_macro2::Ident, is_root: bool, out: &mut Vec<TokenStream>) {
     let mut fields = Vec::new();
-    for (position, (key, child)) in level.children.iter().enumerate() {
+    for (position, (key, value)) in object.keys.iter().enumerate() {
         let ident = format_ident!("f{}", position);
-        match child {
-            Child::Leaf { wire, default } => {
+        match value {
+            JsonValue::Leaf { ty, default } => {
+                let wire = wire_ref(ty);
                 let default = if *default { quote!(default,) } else { quote!() };
                 fields.push(quote!(#[serde(rename = #key, #default)] #ident: #wire));
             }
-            Child::Object(inner) => {
+            JsonValue::Object(inner) => {
                 let inner_name = format_ident!("{}{}", name, pascal(key));
-                emit_level(inner, &inner_name, false, out);
+                emit_object(inner, &inner_name, false, out);
                 let default = if inner.all_default() { quote!(default,) } else { quote!() };
                 fields.push(quote!(#[serde(rename = #key, #default)] #ident: #inner_name));
             }
         }
     }
-    let derive_default = if !is_root && level.all_default() { quote!(Default,) } else { quote!() };
+    let derive_default = if !is_root && object.all_default() { quote!(Default,) } else { quote!() };
     if is_root {
         let docs = doc("The body as this shape expects it, with the error fields every body may carry.");
         out.push(quote! {

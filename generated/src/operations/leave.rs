@@ -108,8 +108,7 @@ impl Leave {
         http_status: u16,
         body: impl AsRef<[u8]>,
     ) -> Result<(), rt::Error> {
-        rt::body::Body::from_response(http_status, body.as_ref())?;
-        Ok(())
+        rt::body::acknowledgement(http_status, body.as_ref())
     }
 }
 

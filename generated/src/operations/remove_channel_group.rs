@@ -77,8 +77,7 @@ impl RemoveChannelGroup {
         http_status: u16,
         body: impl AsRef<[u8]>,
     ) -> Result<(), rt::Error> {
-        rt::body::Body::from_response(http_status, body.as_ref())?;
-        Ok(())
+        rt::body::acknowledgement(http_status, body.as_ref())
     }
 }
 
