@@ -24,6 +24,25 @@
 //! # }
 //! ```
 //!
+//! Result types are `#[non_exhaustive]` with public fields and `Default`, so
+//! tests of your own code can build one without a server:
+//!
+//! ```
+//! use pubnub_presence::{HereNowChannelData, HereNowResult};
+//!
+//! let mut lobby = HereNowChannelData::default();
+//! lobby.channel_name = "lobby".to_owned();
+//! lobby.occupancy = 2;
+//! let mut fake = HereNowResult::default();
+//! fake.total_channels = 1;
+//! fake.total_occupancy = 2;
+//! fake.channels.insert("lobby".to_owned(), lobby);
+//! assert_eq!(fake.channels["lobby"].occupancy, 2);
+//! ```
+//!
+//! Or decode a recorded answer exactly as `.await` would, with the builder's
+//! `decode_response(status, body)`.
+//!
 //! This crate is generated from `spec/` by `codegen`; the transport, encoding,
 //! signing and error code is the hand-written [`runtime`].
 

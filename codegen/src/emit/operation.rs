@@ -788,7 +788,7 @@ fn result_type(op: &Operation, t: &TypeModel, decoded: bool) -> TokenStream {
     let from_impl = if decoded { from_wire(op, t) } else { quote!() };
     quote! {
         #docs
-        #[derive(Debug, Clone, PartialEq)]
+        #[derive(Debug, Clone, Default, PartialEq)]
         #[non_exhaustive]
         pub struct #name {
             #(#fields,)*

@@ -216,7 +216,7 @@ impl std::future::IntoFuture for GetState {
 /// A user's state per channel.
 ///
 /// Python SDK equivalent: `PNGetStateResult`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GetStateResult {
     /// State keyed by channel name (`{}` where the user has none).

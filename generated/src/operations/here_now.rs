@@ -298,7 +298,7 @@ impl std::future::IntoFuture for HereNow {
 /// Occupancy of the channels asked about.
 ///
 /// Python SDK equivalent: `PNHereNowResult`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct HereNowResult {
     /// Number of channels in `channels`.
@@ -312,7 +312,7 @@ pub struct HereNowResult {
 /// Who is on one channel.
 ///
 /// Python SDK equivalent: `PNHereNowChannelData`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct HereNowChannelData {
     /// The channel.
@@ -340,7 +340,7 @@ impl From<HereNowChannelDataWire> for HereNowChannelData {
 /// One user present on a channel.
 ///
 /// Python SDK equivalent: `PNHereNowOccupantsData`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct HereNowOccupantData {
     /// The user's id.

@@ -142,7 +142,7 @@ impl std::future::IntoFuture for ListChannelsInChannelGroup {
 /// The channels of a channel group.
 ///
 /// Python SDK equivalent: `PNChannelGroupsListResult`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ChannelGroupListResult {
     /// Channel names, in server order.

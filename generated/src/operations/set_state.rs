@@ -192,7 +192,7 @@ impl std::future::IntoFuture for SetState {
 /// The state the server stored.
 ///
 /// Python SDK equivalent: `PNSetStateResult`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SetStateResult {
     /// The stored state object, as echoed by the server.

@@ -123,7 +123,7 @@ impl std::future::IntoFuture for WhereNow {
 /// Where a user is present.
 ///
 /// Python SDK equivalent: `PNWhereNowResult`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WhereNowResult {
     /// Channels the user is present on, in server order.
