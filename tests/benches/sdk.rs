@@ -8,6 +8,10 @@
 //!    `serde_json::from_slice::<Value>` of the same bytes (the floor to beat).
 //! 2. Request overhead: here_now calls per second against the local presence
 //!    server over loopback, SDK next to a hand-written reqwest + serde_json loop.
+//!
+//! `BENCH_PROFILE=hand|hand-timeout|sdk` (with `BENCH_CALLS`) runs one client
+//! alone and `BENCH_PROFILE=decode:N` one decode case, for perf or callgrind;
+//! `bench/instructions.sh` uses them to count instructions per call.
 
 use std::hint::black_box;
 use std::sync::Arc;
