@@ -63,6 +63,41 @@ async fn too_many_requests_honours_retry_after() {
 }
 
 #[tokio::test]
+async fn retry_after_as_an_http_date_is_honoured() {
+    // A date in the past means "now"; ignoring it would fall back to a minute of backoff.
+    let throttled = Fault::Respond {
+        status: 503,
+        headers: vec![("Retry-After".into(), "Wed, 21 Oct 2015 07:28:00 GMT".into())],
+        body: UNAVAILABLE.into(),
+    };
+    let server = FaultServer::start(vec![throttled, Fault::respond(200, OK_BODY)]).await;
+    let policy = RetryPolicy::exponential(1).initial_delay(Duration::from_secs(60)).max_delay(Duration::from_secs(60));
+    let result = tokio::time::timeout(Duration::from_secs(30), client(&server, policy).where_now()).await;
+    assert!(result.expect("an HTTP-date Retry-After was not honoured").is_ok());
+    assert_eq!(server.attempts(), 2);
+}
+
+#[tokio::test]
+async fn a_5xx_reported_inside_a_200_is_retried_like_an_http_5xx() {
+    let server = FaultServer::start(vec![Fault::respond(200, UNAVAILABLE), Fault::respond(200, OK_BODY)]).await;
+    let result = client(&server, fast(2)).where_now().await.unwrap();
+    assert_eq!(result.channels, ["lobby"]);
+    assert_eq!(server.attempts(), 2);
+
+    // Same for operations without a result, and the last error is kept when retries run out.
+    let server = FaultServer::start(vec![Fault::respond(200, UNAVAILABLE); 3]).await;
+    let err = client(&server, fast(2)).leave().channels("a").await.unwrap_err();
+    assert_eq!(err.status(), Some(503));
+    assert_eq!(server.attempts(), 3);
+
+    // A 4xx inside a 200 is not retried.
+    let forbidden = r#"{"status": 403, "error": true, "message": "Forbidden", "service": "Access Manager"}"#;
+    let server = FaultServer::start(vec![Fault::respond(200, forbidden), Fault::respond(200, OK_BODY)]).await;
+    assert_eq!(client(&server, fast(2)).where_now().await.unwrap_err().status(), Some(403));
+    assert_eq!(server.attempts(), 1);
+}
+
+#[tokio::test]
 async fn client_errors_are_not_retried() {
     let bad = r#"{"status": 400, "error": 1, "message": "Invalid JSON specified.", "service": "Presence"}"#;
     let server = FaultServer::start(vec![Fault::respond(400, bad), Fault::respond(200, OK_BODY)]).await;

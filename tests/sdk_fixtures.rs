@@ -100,7 +100,7 @@ async fn here_now_global_and_nobody_present() {
 }
 
 #[tokio::test]
-async fn where_now_defaults_to_own_uuid_and_tolerates_missing_payload() {
+async fn where_now_defaults_to_own_uuid_and_requires_the_payload() {
     let server = ScriptedServer::start().await;
     let pubnub = server.client("me myself");
 
@@ -110,9 +110,10 @@ async fn where_now_defaults_to_own_uuid_and_tolerates_missing_payload() {
     assert_eq!(result.channels, ["game", "lobby"]);
 
     server.reply(Reply::fixture("where_now_no_payload.json"));
-    let result = pubnub.where_now().uuid("other/ü").await.unwrap();
+    // No `payload.channels` is not "nowhere": the server always sends the list.
+    let result = pubnub.where_now().uuid("other/ü").await;
     assert_eq!(server.take_request(), "/v2/presence/sub-key/demo/uuid/other%2F%C3%BC");
-    assert!(result.channels.is_empty());
+    assert!(matches!(result, Err(Error::Decode { .. })), "{result:?}");
 }
 
 #[tokio::test]
@@ -155,13 +156,13 @@ async fn get_state_single_and_multi_shapes_give_the_same_map() {
 }
 
 #[tokio::test]
-async fn heartbeat_sorts_dedups_and_sends_state_per_channel() {
+async fn heartbeat_dedups_in_first_seen_order_and_sends_state_per_channel() {
     let server = ScriptedServer::start().await;
     let pubnub = server.client("me");
 
     server.reply(Reply::fixture("heartbeat_ack.json"));
     pubnub.heartbeat().channels(["b", "a", "b"]).await.unwrap();
-    assert_eq!(server.take_request(), "/v2/presence/sub-key/demo/channel/a,b/heartbeat?heartbeat=300");
+    assert_eq!(server.take_request(), "/v2/presence/sub-key/demo/channel/b,a/heartbeat?heartbeat=300");
 
     server.reply(Reply::fixture("heartbeat_ack.json"));
     pubnub
@@ -174,7 +175,7 @@ async fn heartbeat_sorts_dedups_and_sends_state_per_channel() {
         .unwrap();
     assert_eq!(
         server.take_request(),
-        "/v2/presence/sub-key/demo/channel/a/heartbeat?channel-group=g1,g2&heartbeat=60&state=%7B%22a%22%3A%7B%22mood%22%3A%22ok%22%7D%7D"
+        "/v2/presence/sub-key/demo/channel/a/heartbeat?channel-group=g2,g1&heartbeat=60&state=%7B%22a%22%3A%7B%22mood%22%3A%22ok%22%7D%7D"
     );
 }
 
@@ -188,8 +189,8 @@ async fn leave_and_channel_group_management() {
     assert_eq!(server.take_request(), "/v2/presence/sub-key/demo/channel/,/leave?channel-group=friends");
 
     server.reply(Reply::fixture("channel_group_ack.json"));
-    pubnub.add_channel_to_channel_group().channel_group("my group").channels(["x,y", "z"]).await.unwrap();
-    assert_eq!(server.take_request(), "/v1/channel-registration/sub-key/demo/channel-group/my%20group?add=x%2Cy,z");
+    pubnub.add_channel_to_channel_group().channel_group("my group").channels(["x y", "z"]).await.unwrap();
+    assert_eq!(server.take_request(), "/v1/channel-registration/sub-key/demo/channel-group/my%20group?add=x%20y,z");
 
     server.reply(Reply::fixture("channel_group_ack.json"));
     pubnub.remove_channel_from_channel_group().channel_group("g").channels("z").await.unwrap();

@@ -95,19 +95,20 @@ pub struct Param {
     pub location: Location,
     /// Value before any setter is called.
     pub default: DefaultValue,
-    /// Sort and de-duplicate names before sending.
-    pub sort_dedup: bool,
 }
 
 /// Rust type and wire encoding of a parameter.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ParamKind {
-    /// `Vec<String>`; each name percent-encoded, joined with `,`.
-    Names,
-    /// One name, percent-encoded, within the runtime's length limit for its kind.
+    /// `Vec<String>` of distinct names; each percent-encoded, joined with `,`.
+    Names {
+        /// The rules each name follows.
+        kind: NameKind,
+    },
+    /// One name, percent-encoded.
     Name {
-        /// Which limit applies.
-        limit: NameLimit,
+        /// The rules it follows.
+        kind: NameKind,
     },
     /// `bool` sent as `wire=1` when it equals `send_when`, omitted otherwise.
     Flag {
@@ -128,11 +129,17 @@ pub enum ParamKind {
     },
 }
 
-/// The runtime's length limits (`validate::MAX_NAME_BYTES`, `MAX_UUID_BYTES`).
+/// What a name names, and so the rules it follows: one variant per
+/// `rt::validate::NameKind`, which holds the rules themselves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NameLimit {
-    /// A channel or channel-group name.
-    Name,
+pub enum NameKind {
+    /// A channel name in a path (a `,` inside it travels as `%2C`).
+    Channel,
+    /// A channel name in a comma-separated query list, where a `,` would split it.
+    ListedChannel,
+    /// A channel-group name: never a `,`, since groups travel in
+    /// comma-separated `channel-group` lists.
+    ChannelGroup,
     /// A user id.
     Uuid,
 }
@@ -460,7 +467,7 @@ fn lower_endpoint(
 ) -> Option<Operation> {
     let op = spec.operation.as_str();
     let ctx = format!("operation `{op}`");
-    let before = error_count(r);
+    let before = r.count();
     check_name(r, &spec.operation, "operation", is_snake_case, "snake_case");
     check_name(r, &spec.builder, "builder", is_pascal_case, "PascalCase");
     if spec.method.as_str() != "GET" {
@@ -487,7 +494,7 @@ fn lower_endpoint(
     let find = |name: &str| params.iter().find(|p| p.name == name);
     let list_param = |r: &mut Reporter<'_>, name: &Spanned<String>, what: &str| -> Option<String> {
         match find(name) {
-            Some(p) if p.kind == ParamKind::Names => Some(name.to_string()),
+            Some(Param { kind: ParamKind::Names { .. }, .. }) => Some(name.to_string()),
             Some(_) => {
                 r.error(name.span(), &ctx, format!("{what} `{}` must be a `names` parameter", name.as_str()));
                 None
@@ -570,7 +577,7 @@ fn lower_endpoint(
     // Result.
     let result = spec.result.as_ref().and_then(|res| lower_result(r, &ctx, res, &types, &list_param));
 
-    if error_count(r) > before {
+    if r.count() > before {
         return None;
     }
     Some(Operation {
@@ -588,10 +595,6 @@ fn lower_endpoint(
         types,
         example: spec.example.trim_end().to_owned(),
     })
-}
-
-fn error_count(r: &Reporter<'_>) -> usize {
-    r.count()
 }
 
 fn unreachable_placeholder(r: &mut Reporter<'_>, ctx: &str, path: &spec::PathSpec, name: &str, config_values: &[String]) {
@@ -634,9 +637,13 @@ fn parse_template(r: &mut Reporter<'_>, ctx: &str, template: &Spanned<String>) -
 fn lower_param(r: &mut Reporter<'_>, ctx: &str, p: &spec::ParamSpec, config_values: &[String]) -> Option<Param> {
     let before = r.count();
     let kind = match p.ty.as_str() {
-        "names" => ParamKind::Names,
-        "name" => ParamKind::Name { limit: NameLimit::Name },
-        "uuid" => ParamKind::Name { limit: NameLimit::Uuid },
+        // A list in the query is joined with `,`, so its names cannot hold one.
+        "names" if p.location.as_str() == "query" => ParamKind::Names { kind: NameKind::ListedChannel },
+        "names" => ParamKind::Names { kind: NameKind::Channel },
+        "group_names" => ParamKind::Names { kind: NameKind::ChannelGroup },
+        "name" => ParamKind::Name { kind: NameKind::Channel },
+        "group_name" => ParamKind::Name { kind: NameKind::ChannelGroup },
+        "uuid" => ParamKind::Name { kind: NameKind::Uuid },
         "bool" => {
             let send_when = match p.encoding.as_ref().map(|e| e.as_str()) {
                 Some("flag_if_true") => true,
@@ -659,7 +666,9 @@ fn lower_param(r: &mut Reporter<'_>, ctx: &str, p: &spec::ParamSpec, config_valu
             r.error(
                 p.ty.span(),
                 ctx,
-                format!("unknown parameter type `{other}`; expected names, name, uuid, bool, u32, json_object or json_object_of_objects"),
+                format!(
+                    "unknown parameter type `{other}`; expected names, group_names, name, group_name, uuid, bool, u32, json_object or json_object_of_objects"
+                ),
             );
             // Still check the location; kind-specific checks would only cascade.
             if !matches!(p.location.as_str(), "path" | "query") {
@@ -676,9 +685,6 @@ fn lower_param(r: &mut Reporter<'_>, ctx: &str, p: &spec::ParamSpec, config_valu
             r.error(bound.span(), ctx, "`min`/`max` apply only to `u32` parameters");
         }
     }
-    if p.sort_dedup && kind != ParamKind::Names {
-        r.error(p.name.span(), ctx, "`sort_dedup` applies only to `names` parameters");
-    }
     if let ParamKind::U32 { min: Some(min), max: Some(max) } = kind
         && min > max
     {
@@ -690,8 +696,8 @@ fn lower_param(r: &mut Reporter<'_>, ctx: &str, p: &spec::ParamSpec, config_valu
             if let Some(w) = &p.wire_name {
                 r.error(w.span(), ctx, "`wire_name` applies only to query parameters");
             }
-            if !matches!(kind, ParamKind::Names | ParamKind::Name { .. }) {
-                r.error(p.location.span(), ctx, "only `names`, `name` and `uuid` parameters can go in the path");
+            if !matches!(kind, ParamKind::Names { .. } | ParamKind::Name { .. }) {
+                r.error(p.location.span(), ctx, "only name parameters (`names`, `group_names`, `name`, `group_name`, `uuid`) can go in the path");
             }
             Location::Path
         }
@@ -738,12 +744,12 @@ fn lower_param(r: &mut Reporter<'_>, ctx: &str, p: &spec::ParamSpec, config_valu
             r.error(c.span(), ctx, format!("unknown config value `{}`; expected one of {}", c.as_str(), config_values.join(", ")));
         }
         if !matches!(kind, ParamKind::Name { .. }) {
-            r.error(c.span(), ctx, "`default_from_config` applies only to `name` and `uuid` parameters");
+            r.error(c.span(), ctx, "`default_from_config` applies only to `name`, `group_name` and `uuid` parameters");
         }
         DefaultValue::FromConfig(c.to_string())
     } else if p.required {
         DefaultValue::Required
-    } else if kind == ParamKind::Names {
+    } else if matches!(kind, ParamKind::Names { .. }) {
         DefaultValue::EmptyList
     } else {
         if matches!(kind, ParamKind::Flag { .. }) {
@@ -763,7 +769,6 @@ fn lower_param(r: &mut Reporter<'_>, ctx: &str, p: &spec::ParamSpec, config_valu
         kind,
         location,
         default,
-        sort_dedup: p.sort_dedup,
     })
 }
 

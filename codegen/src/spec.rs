@@ -99,7 +99,7 @@ pub struct PathSpec {
 pub struct ParamSpec {
     /// snake_case setter name.
     pub name: Spanned<String>,
-    /// `names`, `name`, `uuid`, `bool`, `u32`, `json_object`, `json_object_of_objects`.
+    /// `names`, `group_names`, `name`, `group_name`, `uuid`, `bool`, `u32`, `json_object`, `json_object_of_objects`.
     #[serde(rename = "type")]
     pub ty: Spanned<String>,
     /// `path` or `query`.
@@ -126,9 +126,6 @@ pub struct ParamSpec {
     /// Inclusive upper bound (integers).
     #[serde(default)]
     pub max: Option<Spanned<String>>,
-    /// Sort and de-duplicate the names before sending.
-    #[serde(default)]
-    pub sort_dedup: bool,
     /// Rustdoc for the setter.
     pub docs: String,
 }

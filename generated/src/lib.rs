@@ -52,20 +52,42 @@ pub mod operations;
 
 /// The hand-written runtime this crate is generated against.
 pub use pubnub_presence_runtime as runtime;
+
+#[doc(inline)]
 pub use pubnub_presence_runtime::{Config, Error, IntoNames, RetryPolicy, TimeoutKind};
+
+#[doc(inline)]
 pub use operations::add_channel_to_channel_group::AddChannelToChannelGroup;
+
+#[doc(inline)]
 pub use operations::get_state::{GetState, GetStateResult};
+
+#[doc(inline)]
 pub use operations::heartbeat::Heartbeat;
+
+#[doc(inline)]
 pub use operations::here_now::{
     HereNow, HereNowResult, HereNowChannelData, HereNowOccupantData,
 };
+
+#[doc(inline)]
 pub use operations::leave::Leave;
+
+#[doc(inline)]
 pub use operations::list_channels_in_channel_group::{
     ListChannelsInChannelGroup, ChannelGroupListResult,
 };
+
+#[doc(inline)]
 pub use operations::remove_channel_from_channel_group::RemoveChannelFromChannelGroup;
+
+#[doc(inline)]
 pub use operations::remove_channel_group::RemoveChannelGroup;
+
+#[doc(inline)]
 pub use operations::set_state::{SetState, SetStateResult};
+
+#[doc(inline)]
 pub use operations::where_now::{WhereNow, WhereNowResult};
 
 /// A Presence client. Cheap to clone (an `Arc` inside); share one per application.

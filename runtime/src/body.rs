@@ -34,7 +34,7 @@ fn classify(http_status: u16, body: &[u8]) -> Result<String, Error> {
     if !json.is_object() {
         return Err(Error::decode("body is JSON but not an object", &text));
     }
-    let body_status = json.get("status").and_then(Value::as_u64);
+    let body_status = json.get("status").and_then(status_number);
     let error_flag = json.get("error").is_some_and(is_truthy);
     if let Some(status) = reported_error(http_status, body_status, error_flag) {
         return Err(api_error(status, Some(&json), text));
@@ -68,8 +68,8 @@ pub trait ErrorFields {
     fn error(&self) -> bool;
 }
 
-/// A body's `status` field: its value when it is an unsigned number; any
-/// other JSON is accepted and ignored.
+/// A body's `status` field: its value when it is an unsigned number or a
+/// string of digits (`"403"`); any other JSON is accepted and ignored.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WireStatus(pub Option<u64>);
 
@@ -80,7 +80,7 @@ pub struct WireFlag(pub bool);
 impl<'de> Deserialize<'de> for WireStatus {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let value = Value::deserialize(deserializer)?;
-        Ok(WireStatus(value.as_u64()))
+        Ok(WireStatus(status_number(&value)))
     }
 }
 
@@ -182,6 +182,14 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for HintedVec<T> {
             }
         }
         deserializer.deserialize_seq(SeqVisitor(std::marker::PhantomData))
+    }
+}
+
+/// A `status` as a number: `403` or `"403"` (some services quote it).
+fn status_number(value: &Value) -> Option<u64> {
+    match value {
+        Value::String(text) => text.trim().parse().ok(),
+        other => other.as_u64(),
     }
 }
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::RetryPolicy;
 
-/// Connection settings for a [`crate::Client`].
+/// Connection settings for a client: give them to `PubNub::new`.
 ///
 /// Only the subscribe key and a user id are needed; everything else has a
 /// default matching PubNub's own SDKs.

@@ -33,7 +33,9 @@ pub enum Error {
         rule: String,
     },
     /// The server answered with an error: an HTTP status of 400 or above, or a
-    /// 200 whose body carries `"error"` or a `status` of 400 or above.
+    /// 200 whose body carries `"error"` or a `status` of 400 or above. A
+    /// redirect (3xx) is one too, never followed: its `message` names the
+    /// `Location`.
     Api {
         /// HTTP status (or the body's `status` when it reports an error inside a 200).
         status: u16,

@@ -25,7 +25,7 @@ pub use config::Config;
 pub use error::{Error, TimeoutKind};
 pub use retry::RetryPolicy;
 pub use names::IntoNames;
-pub use transport::{Client, Response};
+pub use transport::Client;
 
 /// Re-exported so generated code and users agree on the JSON value type.
-pub use serde_json::{Map as JsonMap, Value as JsonValue};
+pub use serde_json::Value as JsonValue;

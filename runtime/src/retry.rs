@@ -6,8 +6,9 @@ use std::time::Duration;
 ///
 /// Only requests the spec marks `idempotent` are retried, and only after
 /// failures where trying again can help ([`crate::Error::is_retryable`]:
-/// connect errors, timeouts, `429` and `5xx`). A `Retry-After` header (in
-/// seconds) from the server is honoured, within [`RetryPolicy::max_delay`].
+/// connect errors, timeouts, `429` and `5xx`, whether as the HTTP status or
+/// reported inside a `200` body). A `Retry-After` header from the server, in
+/// seconds or as an HTTP date, is honoured, within [`RetryPolicy::max_delay`].
 ///
 /// ```
 /// use std::time::Duration;

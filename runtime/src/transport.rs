@@ -12,15 +12,6 @@ use crate::{Config, Error, TimeoutKind, encoding, signing, validate};
 /// Value of the `pnsdk` query parameter.
 pub const PNSDK: &str = concat!("PubNub-Rust-Presence/", env!("CARGO_PKG_VERSION"));
 
-/// A 2xx answer, not yet decoded.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Response {
-    /// HTTP status (2xx).
-    pub status: u16,
-    /// Body bytes, as received.
-    pub body: Vec<u8>,
-}
-
 /// Longest request URL the API accepts, in bytes.
 pub const MAX_URL_BYTES: usize = 32 * 1024;
 
@@ -32,6 +23,9 @@ pub struct Client {
     base_url: String,
     /// `uuid=…&pnsdk=…[&auth=…]`, encoded once: the config never changes.
     common_query: String,
+    /// What is wrong with the config (parameter, rule), checked once and
+    /// reported by every request before any I/O.
+    config_problem: Option<(&'static str, String)>,
 }
 
 /// Shows the config (secrets redacted), never the pre-encoded query with `auth`.
@@ -54,6 +48,9 @@ impl Client {
                 let _ = rustls::crypto::ring::default_provider().install_default();
                 reqwest::Client::builder()
                     .connect_timeout(config.connect_timeout)
+                    // PubNub does not redirect presence calls, and a followed
+                    // redirect would drop the query's uuid, auth and signature.
+                    .redirect(reqwest::redirect::Policy::none())
                     .build()
                     .map_err(|err| error_chain(&err))
             }
@@ -63,7 +60,12 @@ impl Client {
             common_query.push_str("&auth=");
             common_query.push_str(&encoding::component(auth));
         }
-        Client { base_url: config.base_url(), config, http, common_query }
+        // `check_config` fails only with `InvalidInput`.
+        let config_problem = match check_config(&config) {
+            Err(Error::InvalidInput { parameter, rule }) => Some((parameter, rule)),
+            _ => None,
+        };
+        Client { base_url: config.base_url(), config, http, common_query, config_problem }
     }
 
     /// The configuration this client was built with.
@@ -79,9 +81,10 @@ impl Client {
 
     /// Like [`Client::path_and_query`] with an explicit signing timestamp.
     pub fn path_and_query_at(&self, request: &Request, unix_seconds: u64) -> Result<String, Error> {
+        if let Some((parameter, rule)) = &self.config_problem {
+            return Err(Error::InvalidInput { parameter, rule: rule.clone() });
+        }
         let config = &self.config;
-        validate::text("subscribe_key", &config.subscribe_key, validate::MAX_NAME_BYTES)?;
-        validate::text("user_id", &config.user_id, validate::MAX_UUID_BYTES)?;
 
         let endpoint_len: usize = request.query().iter().map(|(k, v)| k.len() + v.len() + 2).sum();
         let mut url = String::with_capacity(request.path().len() + endpoint_len + self.common_query.len() + 80);
@@ -103,8 +106,7 @@ impl Client {
                 .filter_map(|pair| pair.split_once('='))
                 .map(|(k, v)| (k.to_owned(), encoding::decode(v)))
                 .collect();
-            // Signing with an empty publish key would make every request a 403.
-            let publish_key = validate::required("publish_key", config.publish_key.as_deref())?;
+            let publish_key = config.publish_key.as_deref().unwrap_or_default();
             let canonical = signing::canonical_query(&decoded);
             let signature = signing::sign(secret, publish_key, "GET", request.path(), &canonical, "");
             url.push_str("&signature=");
@@ -122,14 +124,17 @@ impl Client {
         Ok(url)
     }
 
-    /// Sends `request` and returns the 2xx response, or the error it amounts to
-    /// (an HTTP status of 400 or more is an [`Error::Api`]).
+    /// Sends `request` and decodes a 2xx answer with `decode` (HTTP status,
+    /// body bytes); any other answer is the error it amounts to (a 3xx or an
+    /// HTTP status of 400 or more is an [`Error::Api`]).
     ///
-    /// Idempotent requests are retried per the config's [`crate::RetryPolicy`];
+    /// Idempotent requests are retried per the config's [`crate::RetryPolicy`]
+    /// when the attempt fails in a retryable way, including a retryable error
+    /// that `decode` finds in a 2xx body (a `503` reported inside a `200`);
     /// each attempt is re-signed with a fresh timestamp. Runs inside a
     /// `presence_request` tracing span (operation, redacted URL); each
     /// attempt logs its number, status and elapsed time at `debug`.
-    pub async fn execute(&self, request: Request) -> Result<Response, Error> {
+    pub async fn execute<T>(&self, request: Request, decode: impl Fn(u16, &[u8]) -> Result<T, Error>) -> Result<T, Error> {
         // Validate and build once before any I/O, so input errors are never retried.
         let first = self.path_and_query(&request)?;
         let http = self.http.as_ref().map_err(|message| Error::Transport {
@@ -141,20 +146,27 @@ impl Client {
             operation = request.operation(),
             url = %redact(&first),
         );
-        self.execute_attempts(http, &request, first).instrument(span).await
+        self.execute_attempts(http, &request, first, decode).instrument(span).await
     }
 
-    async fn execute_attempts(&self, http: &reqwest::Client, request: &Request, first: String) -> Result<Response, Error> {
+    async fn execute_attempts<T>(
+        &self,
+        http: &reqwest::Client,
+        request: &Request,
+        first: String,
+        decode: impl Fn(u16, &[u8]) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         let policy = &self.config.retry_policy;
         let max_attempts = if request.idempotent() { policy.max_retries().saturating_add(1) } else { 1 };
         let mut path_and_query = first;
         let mut attempt: u32 = 1;
         loop {
             let started = Instant::now();
-            let (outcome, retry_after) = self.attempt(http, &path_and_query).await;
+            let (answer, retry_after) = self.attempt(http, &path_and_query).await;
+            let outcome = answer.and_then(|(status, body)| decode(status, &body));
             let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
             match &outcome {
-                Ok(response) => tracing::debug!(attempt, status = response.status, elapsed_ms, "attempt succeeded"),
+                Ok(_) => tracing::debug!(attempt, elapsed_ms, "attempt succeeded"),
                 Err(err) => tracing::debug!(attempt, status = err.status(), elapsed_ms, error = %err, "attempt failed"),
             }
             let err = match outcome {
@@ -170,8 +182,9 @@ impl Client {
         }
     }
 
-    /// One attempt: the outcome and the server's `Retry-After`, if any.
-    async fn attempt(&self, http: &reqwest::Client, path_and_query: &str) -> (Result<Response, Error>, Option<Duration>) {
+    /// One attempt: a 2xx answer (status, body) or the error the answer
+    /// amounts to, and the server's `Retry-After`, if any.
+    async fn attempt(&self, http: &reqwest::Client, path_and_query: &str) -> (Result<(u16, Vec<u8>), Error>, Option<Duration>) {
         let mut url = String::with_capacity(self.base_url.len() + path_and_query.len());
         url.push_str(&self.base_url);
         url.push_str(path_and_query);
@@ -180,12 +193,12 @@ impl Client {
             Err(err) => return (Err(self.transport_error(err)), None),
         };
         let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+        let header = |name| response.headers().get(name).and_then(|v| v.to_str().ok());
+        let retry_after = header(reqwest::header::RETRY_AFTER).and_then(|value| retry_after(value, SystemTime::now()));
+        if (300..400).contains(&status) {
+            let location = header(reqwest::header::LOCATION).unwrap_or("nowhere");
+            return (Err(redirect_error(status, location)), None);
+        }
         let body = match read_capped(response, MAX_RESPONSE_BYTES).await {
             Ok(Ok(body)) => body,
             Ok(Err(too_big)) => return (Err(too_big), None),
@@ -194,7 +207,7 @@ impl Client {
         if (200..300).contains(&status) {
             // Decoding (and spotting an error inside a 200) is the operation's job,
             // done in one pass over the body.
-            return (Ok(Response { status, body }), retry_after);
+            return (Ok((status, body)), retry_after);
         }
         (Err(body::error_response(status, &body)), retry_after)
     }
@@ -215,6 +228,40 @@ impl Client {
         let err = err.without_url();
         Error::Transport { message: error_chain(&err), source: Some(Box::new(err)) }
     }
+}
+
+/// A `Retry-After` value, in delay-seconds (`120`) or as an HTTP date
+/// (`Wed, 21 Oct 2015 07:28:00 GMT`, RFC 9110 §10.2.3); a date in the past
+/// means "now".
+fn retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// A 3xx: presence calls are never redirected, so it is an error naming where
+/// the answer pointed (retrying would get the same answer).
+fn redirect_error(status: u16, location: &str) -> Error {
+    Error::Api {
+        status,
+        message: format!("the server redirected the request to {location}; presence calls are not redirected, so check the origin"),
+        service: None,
+        body: String::new(),
+    }
+}
+
+/// The config's own rules, which no request can change.
+fn check_config(config: &Config) -> Result<(), Error> {
+    validate::text("subscribe_key", &config.subscribe_key, validate::MAX_NAME_BYTES)?;
+    validate::text("user_id", &config.user_id, validate::MAX_UUID_BYTES)?;
+    if config.secret_key.is_some() {
+        // Signing with an empty publish key would make every request a 403.
+        validate::required("publish_key", config.publish_key.as_deref())?;
+    }
+    Ok(())
 }
 
 /// Largest response body read; a bigger one (a misbehaving proxy, say) is an
@@ -290,6 +337,16 @@ mod tests {
                 encoding::component(PNSDK)
             )
         );
+    }
+
+    #[test]
+    fn retry_after_in_seconds_or_as_an_http_date() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_445_412_480); // Wed, 21 Oct 2015 07:28:00 GMT
+        assert_eq!(retry_after(" 7 ", now), Some(Duration::from_secs(7)));
+        assert_eq!(retry_after("Wed, 21 Oct 2015 07:28:05 GMT", now), Some(Duration::from_secs(5)));
+        assert_eq!(retry_after("Wed, 21 Oct 2015 07:27:00 GMT", now), Some(Duration::ZERO));
+        assert_eq!(retry_after("soon", now), None);
+        assert_eq!(retry_after("-1", now), None);
     }
 
     #[test]

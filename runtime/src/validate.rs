@@ -7,6 +7,11 @@ use serde_json::Value;
 pub const MAX_NAME_BYTES: usize = 2048;
 /// Longest user id (uuid) the API accepts, in bytes.
 pub const MAX_UUID_BYTES: usize = 92;
+/// Deepest nesting of a state object: `{"a": 1}` is 1 level, `{"a": {"b": 1}}`
+/// is 2. Every response that embeds a state within this limit decodes
+/// (a decoder stops at 128 levels for the whole body); the local presence
+/// server holds the same line.
+pub const MAX_STATE_DEPTH: usize = 32;
 
 /// At least one of the given lists must be non-empty.
 pub fn required_one_of(parameters: &[(&'static str, bool)]) -> Result<(), Error> {
@@ -17,10 +22,57 @@ pub fn required_one_of(parameters: &[(&'static str, bool)]) -> Result<(), Error>
     Err(Error::invalid(parameters[0].0, format!("at least one of `{}` must be given", names.join("`, `"))))
 }
 
-/// Every name is non-empty and at most `max_bytes` long.
-pub fn names(parameter: &'static str, names: &[String], max_bytes: usize) -> Result<(), Error> {
-    for name in names {
-        text(parameter, name, max_bytes)?;
+/// What a name names, which decides the rules it follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NameKind {
+    /// A channel name in a URL path, where a `,` inside it travels as `%2C`
+    /// and the server splits the list on literal `,` only.
+    Channel,
+    /// A channel name in a comma-separated query list (`add=a,b`): a `,`
+    /// inside it would split it in two.
+    ListedChannel,
+    /// A channel-group name. Never a `,`: groups travel in comma-separated
+    /// `channel-group=` lists, where the server splits on `,` and `%2C` alike,
+    /// so such a group could be created but never asked about.
+    ChannelGroup,
+    /// A user id.
+    Uuid,
+}
+
+impl NameKind {
+    /// Longest name of this kind the API accepts, in bytes.
+    pub const fn max_bytes(self) -> usize {
+        match self {
+            NameKind::Channel | NameKind::ListedChannel | NameKind::ChannelGroup => MAX_NAME_BYTES,
+            NameKind::Uuid => MAX_UUID_BYTES,
+        }
+    }
+
+    /// Whether a `,` can travel inside such a name unambiguously.
+    pub const fn allows_comma(self) -> bool {
+        matches!(self, NameKind::Channel | NameKind::Uuid)
+    }
+}
+
+/// Every name follows the rules of its kind (see [`name`]).
+pub fn names(parameter: &'static str, names: &[String], kind: NameKind) -> Result<(), Error> {
+    for value in names {
+        name(parameter, value, kind)?;
+    }
+    Ok(())
+}
+
+/// A name is non-empty, within its kind's length, and holds a `,` only
+/// where its kind can carry one.
+pub fn name(parameter: &'static str, value: &str, kind: NameKind) -> Result<(), Error> {
+    text(parameter, value, kind.max_bytes())?;
+    if !kind.allows_comma() && value.contains(',') {
+        let why = match kind {
+            NameKind::ChannelGroup => "channel-group names travel in comma-separated lists",
+            _ => "names in this list are separated by commas on the wire",
+        };
+        return Err(Error::invalid(parameter, format!("`{value}` must not contain `,` ({why})")));
     }
     Ok(())
 }
@@ -50,24 +102,48 @@ pub fn range(parameter: &'static str, value: u64, min: u64, max: u64) -> Result<
     }
 }
 
-/// `value` is a JSON object (`{...}`), as the API stores state per user.
+/// `value` is a JSON object (`{...}`), as the API stores state per user,
+/// nested at most [`MAX_STATE_DEPTH`] levels.
 pub fn json_object(parameter: &'static str, value: &Value) -> Result<(), Error> {
-    if value.is_object() {
-        Ok(())
-    } else {
-        Err(Error::invalid(parameter, format!("must be a JSON object, got {}", kind(value))))
+    if !value.is_object() {
+        return Err(Error::invalid(parameter, format!("must be a JSON object, got {}", kind(value))));
     }
-}
-
-/// Each value of the object is itself a JSON object (per-channel state).
-pub fn json_object_of_objects(parameter: &'static str, value: &Value) -> Result<(), Error> {
-    json_object(parameter, value)?;
-    for (key, inner) in value.as_object().into_iter().flatten() {
-        if !inner.is_object() {
-            return Err(Error::invalid(parameter, format!("entry `{key}` must be a JSON object, got {}", kind(inner))));
-        }
+    let depth = depth(value);
+    if depth > MAX_STATE_DEPTH {
+        return Err(Error::invalid(parameter, format!("is nested {depth} levels deep; state may be nested at most {MAX_STATE_DEPTH}")));
     }
     Ok(())
+}
+
+/// Each value of the object is itself a state: a JSON object within
+/// [`MAX_STATE_DEPTH`] (per-channel state).
+pub fn json_object_of_objects(parameter: &'static str, value: &Value) -> Result<(), Error> {
+    if !value.is_object() {
+        return Err(Error::invalid(parameter, format!("must be a JSON object, got {}", kind(value))));
+    }
+    for (key, inner) in value.as_object().into_iter().flatten() {
+        json_object(parameter, inner).map_err(|err| match err {
+            Error::InvalidInput { parameter, rule } => Error::invalid(parameter, format!("entry `{key}` {rule}")),
+            other => other,
+        })?;
+    }
+    Ok(())
+}
+
+/// Levels of arrays and objects: `1` is 0, `{}` is 1, `{"a": [1]}` is 2.
+/// Iterative, so no input can exhaust the stack.
+fn depth(value: &Value) -> usize {
+    let mut deepest = 0;
+    let mut pending = vec![(value, 1usize)];
+    while let Some((value, level)) = pending.pop() {
+        match value {
+            Value::Array(items) => pending.extend(items.iter().map(|item| (item, level + 1))),
+            Value::Object(map) => pending.extend(map.values().map(|item| (item, level + 1))),
+            _ => continue,
+        }
+        deepest = deepest.max(level);
+    }
+    deepest
 }
 
 fn kind(value: &Value) -> &'static str {
@@ -95,4 +171,39 @@ pub fn at_least(parameter: &'static str, value: u64, min: u64) -> Result<(), Err
 /// as a map with non-string keys, are reported here, before any I/O).
 pub fn serialized<'a>(parameter: &'static str, outcome: &'a Result<Value, String>) -> Result<&'a Value, Error> {
     outcome.as_ref().map_err(|err| Error::invalid(parameter, format!("could not be serialized to JSON: {err}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn depth_counts_containers() {
+        assert_eq!(depth(&json!(1)), 0);
+        assert_eq!(depth(&json!({})), 1);
+        assert_eq!(depth(&json!({"a": [1]})), 2);
+        assert_eq!(depth(&json!({"a": 1, "b": {"c": {"d": []}}})), 4);
+    }
+
+    #[test]
+    fn per_channel_state_names_the_entry_at_fault() {
+        let mut deep = json!(1);
+        for _ in 0..=MAX_STATE_DEPTH {
+            deep = json!({ "d": deep });
+        }
+        let err = json_object_of_objects("state", &json!({"lobby": {"ok": 1}, "game": deep})).unwrap_err();
+        assert!(err.to_string().contains("entry `game` is nested 33 levels deep"), "{err}");
+        let err = json_object_of_objects("state", &json!({"lobby": 1})).unwrap_err();
+        assert!(err.to_string().contains("entry `lobby` must be a JSON object, got a number"), "{err}");
+    }
+
+    #[test]
+    fn commas_only_where_the_wire_carries_them() {
+        assert!(name("channels", "a,b", NameKind::Channel).is_ok());
+        assert!(name("uuid", "a,b", NameKind::Uuid).is_ok());
+        assert!(name("channels", "a,b", NameKind::ListedChannel).is_err());
+        let err = name("channel_group", "x,y", NameKind::ChannelGroup).unwrap_err();
+        assert!(matches!(&err, Error::InvalidInput { parameter: "channel_group", rule } if rule.contains("`,`")), "{err}");
+    }
 }

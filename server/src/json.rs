@@ -39,6 +39,22 @@ fn push_u_escape(out: &mut String, unit: u16) {
     }
 }
 
+/// Levels of arrays and objects: `1` is 0, `{}` is 1, `{"a": [1]}` is 2.
+/// Iterative, so no input can exhaust the stack.
+pub(crate) fn depth(value: &Value) -> usize {
+    let mut deepest = 0;
+    let mut pending = vec![(value, 1usize)];
+    while let Some((value, level)) = pending.pop() {
+        match value {
+            Value::Array(items) => pending.extend(items.iter().map(|item| (item, level + 1))),
+            Value::Object(map) => pending.extend(map.values().map(|item| (item, level + 1))),
+            _ => continue,
+        }
+        deepest = deepest.max(level);
+    }
+    deepest
+}
+
 /// Appends an arbitrary JSON value (object keys in the map's iteration order).
 pub(crate) fn write_value(out: &mut String, v: &Value) {
     match v {

@@ -59,6 +59,12 @@ use tokio::task::JoinHandle;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 
+/// Deepest nesting of a state object the server stores (`{"a": 1}` is 1
+/// level); deeper is a 400. The SDK checks the same limit before sending, and
+/// every answer embedding such a state stays well inside a JSON decoder's
+/// usual 128-level limit.
+pub const MAX_STATE_DEPTH: usize = 32;
+
 /// Address the binary listens on when `--listen` is not given.
 pub const DEFAULT_BINARY_LISTEN: &str = "127.0.0.1:8090";
 

@@ -429,7 +429,7 @@ pub(crate) fn handle(inner: &Inner, method: &Method, path: &str, raw_query: &str
                 Err(r) => return r,
             };
             let per_name = match query.get("state") {
-                Some(raw) if !raw.trim().is_empty() => match parse_object(raw) {
+                Some(raw) if !raw.trim().is_empty() => match parse_object(raw, crate::MAX_STATE_DEPTH + 1) {
                     Ok(map) => map,
                     Err(r) => return r,
                 },
@@ -484,7 +484,7 @@ pub(crate) fn handle(inner: &Inner, method: &Method, path: &str, raw_query: &str
             }
             let state = match query.get("state") {
                 None => return Reply::bad_request("No state specified."),
-                Some(raw) => match parse_object(raw) {
+                Some(raw) => match parse_object(raw, crate::MAX_STATE_DEPTH) {
                     Ok(map) => Value::Object(map),
                     Err(r) => return r,
                 },
@@ -552,10 +552,10 @@ pub(crate) fn handle(inner: &Inner, method: &Method, path: &str, raw_query: &str
             Reply::ok(body)
         }
         Route::Group { group, .. } => {
-            let group = decode_path(group);
-            if group.is_empty() {
-                return Reply::registry_error("Channel group missing");
-            }
+            let group = match group_name(group) {
+                Ok(group) => group,
+                Err(reply) => return reply,
+            };
             let add = query.get("add");
             let remove = query.get("remove");
             if add.is_none() && remove.is_none() {
@@ -583,14 +583,27 @@ pub(crate) fn handle(inner: &Inner, method: &Method, path: &str, raw_query: &str
             Reply::ok(registry_ok())
         }
         Route::GroupDelete { group, .. } => {
-            let group = decode_path(group);
-            if group.is_empty() {
-                return Reply::registry_error("Channel group missing");
-            }
+            let group = match group_name(group) {
+                Ok(group) => group,
+                Err(reply) => return reply,
+            };
             write(&ks_lock).group_delete(&group);
             Reply::ok(registry_ok())
         }
     }
+}
+
+/// A channel-group name from the path. A `,` is refused: group names travel
+/// in comma-separated `channel-group=` lists, where it would split the name.
+fn group_name(raw: &str) -> Result<String, Reply> {
+    let group = decode_path(raw);
+    if group.is_empty() {
+        return Err(Reply::registry_error("Channel group missing"));
+    }
+    if group.contains(',') {
+        return Err(Reply::registry_error("Channel group names must not contain ','"));
+    }
+    Ok(group)
 }
 
 fn registry_ok() -> String {
@@ -616,9 +629,14 @@ fn write_state(body: &mut String, state: Option<&str>) {
     body.push_str(state.unwrap_or("{}"));
 }
 
-/// Parses a `state` parameter that must be a JSON object.
-fn parse_object(raw: &str) -> Result<serde_json::Map<String, Value>, Reply> {
+/// Parses a `state` parameter that must be a JSON object nested at most
+/// `max_depth` levels (per-channel state given on heartbeat is one level more).
+fn parse_object(raw: &str, max_depth: usize) -> Result<serde_json::Map<String, Value>, Reply> {
     match serde_json::from_str::<Value>(raw) {
+        Ok(value @ Value::Object(_)) if crate::json::depth(&value) > max_depth => Err(Reply::bad_request(&format!(
+            "State is nested too deeply: at most {} levels",
+            crate::MAX_STATE_DEPTH
+        ))),
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(Reply::bad_request("State must be a JSON object")),
         Err(_) => Err(Reply::bad_request("Invalid JSON specified.")),

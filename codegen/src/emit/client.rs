@@ -15,7 +15,7 @@ pub fn lib_rs(api: &Api) -> TokenStream {
         let module = format_ident!("{}", op.name);
         let mut names = vec![format_ident!("{}", op.builder)];
         names.extend(op.types.iter().map(|t| format_ident!("{}", t.name)));
-        quote!(pub use operations::#module::{#(#names),*};)
+        quote!(#[doc(inline)] pub use operations::#module::{#(#names),*};)
     });
     let methods = api.operations.iter().map(|op| {
         let method = format_ident!("{}", op.name);
@@ -36,6 +36,8 @@ pub fn lib_rs(api: &Api) -> TokenStream {
 
         /// The hand-written runtime this crate is generated against.
         pub use pubnub_presence_runtime as runtime;
+        // Shown on this crate's page as its own items, not as `pub use` lines.
+        #[doc(inline)]
         pub use pubnub_presence_runtime::{Config, Error, IntoNames, RetryPolicy, TimeoutKind};
         #(#reexports)*
 

@@ -32,7 +32,7 @@ pub struct Templates {
 pub fn emit(api: &Api, templates: &Templates) -> Result<Vec<GeneratedFile>, String> {
     let mut files = Vec::new();
     let all_sources = "spec/api.yaml and spec/endpoints/*.yaml";
-    files.push(rust_file("src/lib.rs", "spec/api.yaml and spec/endpoints/*.yaml", client::lib_rs(api))?);
+    files.push(rust_file("src/lib.rs", all_sources, client::lib_rs(api))?);
     files.push(rust_file("src/operations/mod.rs", all_sources, client::operations_mod(api))?);
     for op in &api.operations {
         files.push(rust_file(&format!("src/operations/{}.rs", op.name), &op.source, operation::operation(api, op))?);
@@ -146,12 +146,17 @@ fn crate_ident(api: &Api) -> Ident {
 
 /// Outer doc attributes, one per line, so prettyplease prints `///` lines.
 fn doc(text: &str) -> TokenStream {
-    let lines = text.trim().lines().map(|line| if line.is_empty() { String::new() } else { format!(" {line}") });
+    let lines = doc_lines(text);
     quote!(#(#[doc = #lines])*)
 }
 
 /// Inner (`//!`) doc attributes.
 fn inner_doc(text: &str) -> TokenStream {
-    let lines = text.trim().lines().map(|line| if line.is_empty() { String::new() } else { format!(" {line}") });
+    let lines = doc_lines(text);
     quote!(#(#![doc = #lines])*)
+}
+
+/// Each line of `text` as a doc attribute's value (` line`, or empty).
+fn doc_lines(text: &str) -> Vec<String> {
+    text.trim().lines().map(|line| if line.is_empty() { String::new() } else { format!(" {line}") }).collect()
 }

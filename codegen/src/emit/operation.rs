@@ -6,7 +6,7 @@ use quote::{format_ident, quote};
 
 use super::{crate_ident, doc, inner_doc};
 use crate::ir::{
-    Api, DefaultValue, JsonObject, JsonValue, Location, NameLimit, Operation, Param, ParamKind, PathPart, Read, Rule, Shape,
+    Api, DefaultValue, JsonObject, JsonValue, Location, NameKind, Operation, Param, ParamKind, PathPart, Read, Rule, Shape,
     Source, TypeModel, TypeRef,
 };
 
@@ -76,9 +76,10 @@ pub fn operation(api: &Api, op: &Operation) -> TokenStream {
             quote!(),
         ),
     };
+    // Decoding happens inside the client's retry loop, so an error the body
+    // reports (a 503 inside a 200) is retried like the same HTTP status.
     let send_body = quote! {
-        let response = self.client.execute(request).await?;
-        self.decode_response(response.status, &response.body)
+        self.client.execute(request, |status, body| self.decode_response(status, body)).await
     };
     let decode_response_doc = doc(&format!(
         "Decodes a raw HTTP response (status and body bytes) exactly as [`send`]({}::send) would \
@@ -157,7 +158,7 @@ pub fn operation(api: &Api, op: &Operation) -> TokenStream {
 
 fn field_type(p: &Param) -> TokenStream {
     match (&p.kind, &p.default) {
-        (ParamKind::Names, _) => quote!(Vec<String>),
+        (ParamKind::Names { .. }, _) => quote!(Vec<String>),
         (ParamKind::Name { .. }, _) => quote!(Option<String>),
         (ParamKind::Flag { .. }, _) => quote!(bool),
         (ParamKind::U32 { .. }, DefaultValue::U32(_)) => quote!(u32),
@@ -191,12 +192,15 @@ fn setter(p: &Param) -> TokenStream {
                 }
             }
         }
-        ParamKind::Names => text.push_str(" Takes one name or many (`\"a\"`, `[\"a\", \"b\"]`, a `Vec` or a slice) and replaces earlier values."),
+        ParamKind::Names { .. } => text.push_str(
+            " Takes one name or many (`\"a\"`, `[\"a\", \"b\"]`, a `Vec` or a slice) and replaces earlier values; \
+             a name given twice is sent once.",
+        ),
         _ => {}
     }
     let docs = doc(&text);
     let body = match (&p.kind, &p.default) {
-        (ParamKind::Names, _) => quote! {
+        (ParamKind::Names { .. }, _) => quote! {
             pub fn #name(mut self, #name: impl rt::IntoNames) -> Self {
                 self.#name = rt::IntoNames::into_names(#name);
                 self
@@ -236,49 +240,47 @@ fn setter(p: &Param) -> TokenStream {
     quote!(#docs #body)
 }
 
+/// The runtime's rules for a kind of name.
+fn name_kind(kind: NameKind) -> TokenStream {
+    match kind {
+        NameKind::Channel => quote!(rt::validate::NameKind::Channel),
+        NameKind::ListedChannel => quote!(rt::validate::NameKind::ListedChannel),
+        NameKind::ChannelGroup => quote!(rt::validate::NameKind::ChannelGroup),
+        NameKind::Uuid => quote!(rt::validate::NameKind::Uuid),
+    }
+}
+
 /// Binds each parameter to a local with its final value, validating it.
 fn bind_param(p: &Param) -> TokenStream {
     let name = format_ident!("{}", p.name);
     let label = &p.name;
     match (&p.kind, &p.default) {
-        (ParamKind::Names, _) => {
-            let sort = if p.sort_dedup {
-                quote! {
-                    #name.sort();
-                    #name.dedup();
-                }
-            } else {
-                quote!()
-            };
-            // Borrow unless the list must be sorted and de-duplicated first.
-            let bind = if p.sort_dedup { quote!(let mut #name = self.#name.clone();) } else { quote!(let #name = &self.#name;) };
+        (ParamKind::Names { kind }, _) => {
+            let kind = name_kind(*kind);
+            // The setter already dropped repeated names.
             quote! {
-                #bind
-                #sort
-                rt::validate::names(#label, #name.as_slice(), rt::validate::MAX_NAME_BYTES)?;
+                let #name = &self.#name;
+                rt::validate::names(#label, #name.as_slice(), #kind)?;
             }
         }
-        (ParamKind::Name { limit }, default) => {
-            let max = match limit {
-                NameLimit::Name => quote!(rt::validate::MAX_NAME_BYTES),
-                NameLimit::Uuid => quote!(rt::validate::MAX_UUID_BYTES),
-            };
+        (ParamKind::Name { kind }, default) => {
+            let kind = name_kind(*kind);
             match default {
                 DefaultValue::FromConfig(config) => {
                     let getter = format_ident!("{}_value", config);
                     quote! {
                         let #name = self.#name.as_deref().unwrap_or(self.client.config().#getter());
-                        rt::validate::text(#label, #name, #max)?;
+                        rt::validate::name(#label, #name, #kind)?;
                     }
                 }
                 DefaultValue::Required => quote! {
                     let #name = rt::validate::required(#label, self.#name.as_deref())?;
-                    rt::validate::text(#label, #name, #max)?;
+                    rt::validate::name(#label, #name, #kind)?;
                 },
                 _ => quote! {
                     let #name = self.#name.as_deref();
                     if let Some(value) = #name {
-                        rt::validate::text(#label, value, #max)?;
+                        rt::validate::name(#label, value, #kind)?;
                     }
                 },
             }
@@ -350,7 +352,7 @@ fn path_expr(op: &Operation, parts: &[PathPart]) -> TokenStream {
                 let ident = format_ident!("{}", name);
                 let param = op.params.iter().find(|p| p.name == *name);
                 args.push(match param.map(|p| &p.kind) {
-                    Some(ParamKind::Names) => quote!(rt::encoding::path_names(#ident.as_slice())),
+                    Some(ParamKind::Names { .. }) => quote!(rt::encoding::path_names(#ident.as_slice())),
                     _ => quote!(rt::encoding::component(#ident)),
                 });
             }
@@ -388,7 +390,7 @@ fn build_request(op: &Operation) -> TokenStream {
         let Location::Query(wire) = &p.location else { return None };
         let name = format_ident!("{}", p.name);
         Some(match (&p.kind, &p.default) {
-            (ParamKind::Names, _) => quote! {
+            (ParamKind::Names { .. }, _) => quote! {
                 if !#name.is_empty() {
                     request.push_encoded(#wire, rt::encoding::query_names(#name.as_slice()));
                 }
@@ -473,20 +475,10 @@ fn decode_fn(op: &Operation) -> TokenStream {
                     let ident = format_ident!("{}", n);
                     quote!(&& self.#ident.is_empty())
                 });
-                // Count names as sent: a de-duplicated list sends `["a", "a"]` as one name.
-                let dedup = op.params.iter().any(|p| p.name == when.exactly_one && p.sort_dedup);
-                let count = if dedup {
-                    quote!({
-                        let mut distinct: Vec<&String> = self.#one.iter().collect();
-                        distinct.sort();
-                        distinct.dedup();
-                        distinct.len()
-                    })
-                } else {
-                    quote!(self.#one.len())
-                };
+                // Lists hold distinct names (the setters drop repeats), so
+                // the count is the count sent.
                 branches.push(quote! {
-                    if #count == 1 #(#empties)* {
+                    if self.#one.len() == 1 #(#empties)* {
                         return { #build };
                     }
                 });

@@ -48,7 +48,7 @@ impl GetState {
 
     /// Channels to read the state from.
     ///
-    /// Default: none. Takes one name or many (`"a"`, `["a", "b"]`, a `Vec` or a slice) and replaces earlier values.
+    /// Default: none. Takes one name or many (`"a"`, `["a", "b"]`, a `Vec` or a slice) and replaces earlier values; a name given twice is sent once.
     pub fn channels(mut self, channels: impl rt::IntoNames) -> Self {
         self.channels = rt::IntoNames::into_names(channels);
         self
@@ -56,7 +56,7 @@ impl GetState {
 
     /// Channel groups to read the state from.
     ///
-    /// Default: none. Takes one name or many (`"a"`, `["a", "b"]`, a `Vec` or a slice) and replaces earlier values.
+    /// Default: none. Takes one name or many (`"a"`, `["a", "b"]`, a `Vec` or a slice) and replaces earlier values; a name given twice is sent once.
     pub fn channel_groups(mut self, channel_groups: impl rt::IntoNames) -> Self {
         self.channel_groups = rt::IntoNames::into_names(channel_groups);
         self
@@ -76,16 +76,16 @@ impl GetState {
         rt::validate::names(
             "channels",
             channels.as_slice(),
-            rt::validate::MAX_NAME_BYTES,
+            rt::validate::NameKind::Channel,
         )?;
         let channel_groups = &self.channel_groups;
         rt::validate::names(
             "channel_groups",
             channel_groups.as_slice(),
-            rt::validate::MAX_NAME_BYTES,
+            rt::validate::NameKind::ChannelGroup,
         )?;
         let uuid = self.uuid.as_deref().unwrap_or(self.client.config().user_id_value());
-        rt::validate::text("uuid", uuid, rt::validate::MAX_UUID_BYTES)?;
+        rt::validate::name("uuid", uuid, rt::validate::NameKind::Uuid)?;
         rt::validate::required_one_of(
             &[
                 ("channels", !channels.is_empty()),
@@ -113,8 +113,9 @@ impl GetState {
     /// Validates the parameters, sends the request and decodes the answer into [`GetStateResult`].
     pub async fn send(self) -> Result<GetStateResult, rt::Error> {
         let request = self.build_request()?;
-        let response = self.client.execute(request).await?;
-        self.decode_response(response.status, &response.body)
+        self.client
+            .execute(request, |status, body| self.decode_response(status, body))
+            .await
     }
 
     /// Decodes a raw HTTP response (status and body bytes) exactly as [`send`](GetState::send) would for this request: an error status or error body becomes an [`Error`](rt::Error), any other body is mapped onto the result. Never panics, whatever the bytes. Useful to replay recorded responses.
@@ -153,9 +154,9 @@ impl GetState {
             }
         }
 
-        #[derive(Default, serde::Deserialize)]
+        #[derive(serde::Deserialize)]
         struct GetStateShape2Payload {
-            #[serde(rename = "channels", default)]
+            #[serde(rename = "channels")]
             f0: std::collections::BTreeMap<String, serde_json::Value>,
         }
 
@@ -166,7 +167,7 @@ impl GetState {
             status: rt::body::WireStatus,
             #[serde(default)]
             error: rt::body::WireFlag,
-            #[serde(rename = "payload", default)]
+            #[serde(rename = "payload")]
             f0: GetStateShape2Payload,
         }
 

@@ -59,7 +59,7 @@ impl HereNow {
 
     /// Channels to ask about.
     ///
-    /// Default: none. Takes one name or many (`"a"`, `["a", "b"]`, a `Vec` or a slice) and replaces earlier values.
+    /// Default: none. Takes one name or many (`"a"`, `["a", "b"]`, a `Vec` or a slice) and replaces earlier values; a name given twice is sent once.
     pub fn channels(mut self, channels: impl rt::IntoNames) -> Self {
         self.channels = rt::IntoNames::into_names(channels);
         self
@@ -67,7 +67,7 @@ impl HereNow {
 
     /// Channel groups to ask about; each expands to its member channels.
     ///
-    /// Default: none. Takes one name or many (`"a"`, `["a", "b"]`, a `Vec` or a slice) and replaces earlier values.
+    /// Default: none. Takes one name or many (`"a"`, `["a", "b"]`, a `Vec` or a slice) and replaces earlier values; a name given twice is sent once.
     pub fn channel_groups(mut self, channel_groups: impl rt::IntoNames) -> Self {
         self.channel_groups = rt::IntoNames::into_names(channel_groups);
         self
@@ -111,13 +111,13 @@ impl HereNow {
         rt::validate::names(
             "channels",
             channels.as_slice(),
-            rt::validate::MAX_NAME_BYTES,
+            rt::validate::NameKind::Channel,
         )?;
         let channel_groups = &self.channel_groups;
         rt::validate::names(
             "channel_groups",
             channel_groups.as_slice(),
-            rt::validate::MAX_NAME_BYTES,
+            rt::validate::NameKind::ChannelGroup,
         )?;
         let include_state = self.include_state;
         let include_uuids = self.include_uuids;
@@ -166,8 +166,9 @@ impl HereNow {
     /// Validates the parameters, sends the request and decodes the answer into [`HereNowResult`].
     pub async fn send(self) -> Result<HereNowResult, rt::Error> {
         let request = self.build_request()?;
-        let response = self.client.execute(request).await?;
-        self.decode_response(response.status, &response.body)
+        self.client
+            .execute(request, |status, body| self.decode_response(status, body))
+            .await
     }
 
     /// Decodes a raw HTTP response (status and body bytes) exactly as [`send`](HereNow::send) would for this request: an error status or error body becomes an [`Error`](rt::Error), any other body is mapped onto the result. Never panics, whatever the bytes. Useful to replay recorded responses.
@@ -210,7 +211,7 @@ impl HereNow {
             f0: u64,
             #[serde(rename = "total_occupancy")]
             f1: u64,
-            #[serde(rename = "channels", default)]
+            #[serde(rename = "channels")]
             f2: std::collections::BTreeMap<String, HereNowChannelDataWire>,
         }
 

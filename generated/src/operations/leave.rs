@@ -39,7 +39,7 @@ impl Leave {
 
     /// Channels to leave.
     ///
-    /// Default: none. Takes one name or many (`"a"`, `["a", "b"]`, a `Vec` or a slice) and replaces earlier values.
+    /// Default: none. Takes one name or many (`"a"`, `["a", "b"]`, a `Vec` or a slice) and replaces earlier values; a name given twice is sent once.
     pub fn channels(mut self, channels: impl rt::IntoNames) -> Self {
         self.channels = rt::IntoNames::into_names(channels);
         self
@@ -47,7 +47,7 @@ impl Leave {
 
     /// Channel groups to leave.
     ///
-    /// Default: none. Takes one name or many (`"a"`, `["a", "b"]`, a `Vec` or a slice) and replaces earlier values.
+    /// Default: none. Takes one name or many (`"a"`, `["a", "b"]`, a `Vec` or a slice) and replaces earlier values; a name given twice is sent once.
     pub fn channel_groups(mut self, channel_groups: impl rt::IntoNames) -> Self {
         self.channel_groups = rt::IntoNames::into_names(channel_groups);
         self
@@ -55,21 +55,17 @@ impl Leave {
 
     /// The request exactly as it will be sent (before the client adds `uuid`, `pnsdk`, `auth` and the signature), after checking every parameter. No I/O happens here; useful for logging and tests.
     pub fn build_request(&self) -> Result<rt::request::Request, rt::Error> {
-        let mut channels = self.channels.clone();
-        channels.sort();
-        channels.dedup();
+        let channels = &self.channels;
         rt::validate::names(
             "channels",
             channels.as_slice(),
-            rt::validate::MAX_NAME_BYTES,
+            rt::validate::NameKind::Channel,
         )?;
-        let mut channel_groups = self.channel_groups.clone();
-        channel_groups.sort();
-        channel_groups.dedup();
+        let channel_groups = &self.channel_groups;
         rt::validate::names(
             "channel_groups",
             channel_groups.as_slice(),
-            rt::validate::MAX_NAME_BYTES,
+            rt::validate::NameKind::ChannelGroup,
         )?;
         rt::validate::required_one_of(
             &[
@@ -98,8 +94,9 @@ impl Leave {
     /// Validates the parameters and sends the request; `Ok(())` once the server acknowledges it.
     pub async fn send(self) -> Result<(), rt::Error> {
         let request = self.build_request()?;
-        let response = self.client.execute(request).await?;
-        self.decode_response(response.status, &response.body)
+        self.client
+            .execute(request, |status, body| self.decode_response(status, body))
+            .await
     }
 
     /// Decodes a raw HTTP response (status and body bytes) exactly as [`send`](Leave::send) would for this request: an error status or error body becomes an [`Error`](rt::Error), any other body is mapped onto the result. Never panics, whatever the bytes. Useful to replay recorded responses.

@@ -52,10 +52,10 @@ impl ListChannelsInChannelGroup {
             "channel_group",
             self.channel_group.as_deref(),
         )?;
-        rt::validate::text(
+        rt::validate::name(
             "channel_group",
             channel_group,
-            rt::validate::MAX_NAME_BYTES,
+            rt::validate::NameKind::ChannelGroup,
         )?;
         let path = format!(
             "/v1/channel-registration/sub-key/{}/channel-group/{}",
@@ -73,8 +73,9 @@ impl ListChannelsInChannelGroup {
     /// Validates the parameters, sends the request and decodes the answer into [`ChannelGroupListResult`].
     pub async fn send(self) -> Result<ChannelGroupListResult, rt::Error> {
         let request = self.build_request()?;
-        let response = self.client.execute(request).await?;
-        self.decode_response(response.status, &response.body)
+        self.client
+            .execute(request, |status, body| self.decode_response(status, body))
+            .await
     }
 
     /// Decodes a raw HTTP response (status and body bytes) exactly as [`send`](ListChannelsInChannelGroup::send) would for this request: an error status or error body becomes an [`Error`](rt::Error), any other body is mapped onto the result. Never panics, whatever the bytes. Useful to replay recorded responses.
@@ -92,9 +93,9 @@ impl ListChannelsInChannelGroup {
         http_status: u16,
         body: &[u8],
     ) -> Result<ChannelGroupListResult, rt::Error> {
-        #[derive(Default, serde::Deserialize)]
+        #[derive(serde::Deserialize)]
         struct ListChannelsInChannelGroupShape1Payload {
-            #[serde(rename = "channels", default)]
+            #[serde(rename = "channels")]
             f0: Vec<String>,
         }
 
@@ -105,7 +106,7 @@ impl ListChannelsInChannelGroup {
             status: rt::body::WireStatus,
             #[serde(default)]
             error: rt::body::WireFlag,
-            #[serde(rename = "payload", default)]
+            #[serde(rename = "payload")]
             f0: ListChannelsInChannelGroupShape1Payload,
         }
 

@@ -43,7 +43,7 @@ impl RemoveChannelFromChannelGroup {
 
     /// Channels to remove.
     ///
-    /// Default: none. Takes one name or many (`"a"`, `["a", "b"]`, a `Vec` or a slice) and replaces earlier values.
+    /// Default: none. Takes one name or many (`"a"`, `["a", "b"]`, a `Vec` or a slice) and replaces earlier values; a name given twice is sent once.
     pub fn channels(mut self, channels: impl rt::IntoNames) -> Self {
         self.channels = rt::IntoNames::into_names(channels);
         self
@@ -63,16 +63,16 @@ impl RemoveChannelFromChannelGroup {
         rt::validate::names(
             "channels",
             channels.as_slice(),
-            rt::validate::MAX_NAME_BYTES,
+            rt::validate::NameKind::ListedChannel,
         )?;
         let channel_group = rt::validate::required(
             "channel_group",
             self.channel_group.as_deref(),
         )?;
-        rt::validate::text(
+        rt::validate::name(
             "channel_group",
             channel_group,
-            rt::validate::MAX_NAME_BYTES,
+            rt::validate::NameKind::ChannelGroup,
         )?;
         rt::validate::required_one_of(&[("channels", !channels.is_empty())])?;
         let path = format!(
@@ -96,8 +96,9 @@ impl RemoveChannelFromChannelGroup {
     /// Validates the parameters and sends the request; `Ok(())` once the server acknowledges it.
     pub async fn send(self) -> Result<(), rt::Error> {
         let request = self.build_request()?;
-        let response = self.client.execute(request).await?;
-        self.decode_response(response.status, &response.body)
+        self.client
+            .execute(request, |status, body| self.decode_response(status, body))
+            .await
     }
 
     /// Decodes a raw HTTP response (status and body bytes) exactly as [`send`](RemoveChannelFromChannelGroup::send) would for this request: an error status or error body becomes an [`Error`](rt::Error), any other body is mapped onto the result. Never panics, whatever the bytes. Useful to replay recorded responses.

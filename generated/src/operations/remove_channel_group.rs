@@ -49,10 +49,10 @@ impl RemoveChannelGroup {
             "channel_group",
             self.channel_group.as_deref(),
         )?;
-        rt::validate::text(
+        rt::validate::name(
             "channel_group",
             channel_group,
-            rt::validate::MAX_NAME_BYTES,
+            rt::validate::NameKind::ChannelGroup,
         )?;
         let path = format!(
             "/v1/channel-registration/sub-key/{}/channel-group/{}/remove",
@@ -67,8 +67,9 @@ impl RemoveChannelGroup {
     /// Validates the parameters and sends the request; `Ok(())` once the server acknowledges it.
     pub async fn send(self) -> Result<(), rt::Error> {
         let request = self.build_request()?;
-        let response = self.client.execute(request).await?;
-        self.decode_response(response.status, &response.body)
+        self.client
+            .execute(request, |status, body| self.decode_response(status, body))
+            .await
     }
 
     /// Decodes a raw HTTP response (status and body bytes) exactly as [`send`](RemoveChannelGroup::send) would for this request: an error status or error body becomes an [`Error`](rt::Error), any other body is mapped onto the result. Never panics, whatever the bytes. Useful to replay recorded responses.

@@ -53,7 +53,7 @@ impl SetState {
 
     /// Channels to set the state on.
     ///
-    /// Default: none. Takes one name or many (`"a"`, `["a", "b"]`, a `Vec` or a slice) and replaces earlier values.
+    /// Default: none. Takes one name or many (`"a"`, `["a", "b"]`, a `Vec` or a slice) and replaces earlier values; a name given twice is sent once.
     pub fn channels(mut self, channels: impl rt::IntoNames) -> Self {
         self.channels = rt::IntoNames::into_names(channels);
         self
@@ -61,7 +61,7 @@ impl SetState {
 
     /// Channel groups to set the state on.
     ///
-    /// Default: none. Takes one name or many (`"a"`, `["a", "b"]`, a `Vec` or a slice) and replaces earlier values.
+    /// Default: none. Takes one name or many (`"a"`, `["a", "b"]`, a `Vec` or a slice) and replaces earlier values; a name given twice is sent once.
     pub fn channel_groups(mut self, channel_groups: impl rt::IntoNames) -> Self {
         self.channel_groups = rt::IntoNames::into_names(channel_groups);
         self
@@ -89,13 +89,13 @@ impl SetState {
         rt::validate::names(
             "channels",
             channels.as_slice(),
-            rt::validate::MAX_NAME_BYTES,
+            rt::validate::NameKind::Channel,
         )?;
         let channel_groups = &self.channel_groups;
         rt::validate::names(
             "channel_groups",
             channel_groups.as_slice(),
-            rt::validate::MAX_NAME_BYTES,
+            rt::validate::NameKind::ChannelGroup,
         )?;
         let state = rt::validate::serialized(
             "state",
@@ -103,7 +103,7 @@ impl SetState {
         )?;
         rt::validate::json_object("state", state)?;
         let uuid = self.uuid.as_deref().unwrap_or(self.client.config().user_id_value());
-        rt::validate::text("uuid", uuid, rt::validate::MAX_UUID_BYTES)?;
+        rt::validate::name("uuid", uuid, rt::validate::NameKind::Uuid)?;
         rt::validate::required_one_of(
             &[
                 ("channels", !channels.is_empty()),
@@ -132,8 +132,9 @@ impl SetState {
     /// Validates the parameters, sends the request and decodes the answer into [`SetStateResult`].
     pub async fn send(self) -> Result<SetStateResult, rt::Error> {
         let request = self.build_request()?;
-        let response = self.client.execute(request).await?;
-        self.decode_response(response.status, &response.body)
+        self.client
+            .execute(request, |status, body| self.decode_response(status, body))
+            .await
     }
 
     /// Decodes a raw HTTP response (status and body bytes) exactly as [`send`](SetState::send) would for this request: an error status or error body becomes an [`Error`](rt::Error), any other body is mapped onto the result. Never panics, whatever the bytes. Useful to replay recorded responses.

@@ -44,7 +44,7 @@ impl WhereNow {
     /// The request exactly as it will be sent (before the client adds `uuid`, `pnsdk`, `auth` and the signature), after checking every parameter. No I/O happens here; useful for logging and tests.
     pub fn build_request(&self) -> Result<rt::request::Request, rt::Error> {
         let uuid = self.uuid.as_deref().unwrap_or(self.client.config().user_id_value());
-        rt::validate::text("uuid", uuid, rt::validate::MAX_UUID_BYTES)?;
+        rt::validate::name("uuid", uuid, rt::validate::NameKind::Uuid)?;
         let path = format!(
             "/v2/presence/sub-key/{}/uuid/{}", rt::encoding::component(self.client
             .config().subscribe_key_value()), rt::encoding::component(uuid)
@@ -57,8 +57,9 @@ impl WhereNow {
     /// Validates the parameters, sends the request and decodes the answer into [`WhereNowResult`].
     pub async fn send(self) -> Result<WhereNowResult, rt::Error> {
         let request = self.build_request()?;
-        let response = self.client.execute(request).await?;
-        self.decode_response(response.status, &response.body)
+        self.client
+            .execute(request, |status, body| self.decode_response(status, body))
+            .await
     }
 
     /// Decodes a raw HTTP response (status and body bytes) exactly as [`send`](WhereNow::send) would for this request: an error status or error body becomes an [`Error`](rt::Error), any other body is mapped onto the result. Never panics, whatever the bytes. Useful to replay recorded responses.
@@ -76,9 +77,9 @@ impl WhereNow {
         http_status: u16,
         body: &[u8],
     ) -> Result<WhereNowResult, rt::Error> {
-        #[derive(Default, serde::Deserialize)]
+        #[derive(serde::Deserialize)]
         struct WhereNowShape1Payload {
-            #[serde(rename = "channels", default)]
+            #[serde(rename = "channels")]
             f0: Vec<String>,
         }
 
@@ -89,7 +90,7 @@ impl WhereNow {
             status: rt::body::WireStatus,
             #[serde(default)]
             error: rt::body::WireFlag,
-            #[serde(rename = "payload", default)]
+            #[serde(rename = "payload")]
             f0: WhereNowShape1Payload,
         }
 
