@@ -5,9 +5,16 @@
 //! calling [`ManualClock::advance`] instead of sleeping.
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::Notify;
+
+/// A boxed future that resolves once a clock reaches a deadline.
+pub type Wait = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 
 /// A source of the current time, as milliseconds since the Unix epoch.
 ///
@@ -20,6 +27,21 @@ pub trait Clock: Send + Sync + fmt::Debug + 'static {
     fn now_secs(&self) -> u64 {
         self.now_millis() / 1000
     }
+
+    /// Resolves when [`Clock::now_millis`] may have reached `deadline_millis`:
+    /// presence timeouts, interval events and the long-poll bound all wait
+    /// through it, so a [`ManualClock`] drives them by [`ManualClock::advance`]
+    /// alone. It may resolve early; callers check the clock again.
+    ///
+    /// The default wakes after a real sleep of at most 50 ms; the clocks of
+    /// this crate wake exactly when their time reaches the deadline.
+    fn wait_until(&self, deadline_millis: u64) -> Wait {
+        let now = self.now_millis();
+        let gap = deadline_millis.saturating_sub(now).min(50);
+        // A plain clock cannot be borrowed into a 'static future, so this
+        // wakes after the gap and lets the caller check the clock again.
+        Box::pin(tokio::time::sleep(Duration::from_millis(gap)))
+    }
 }
 
 /// The real wall clock ([`SystemTime::now`]).
@@ -29,6 +51,11 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     fn now_millis(&self) -> u64 {
         system_millis()
+    }
+
+    fn wait_until(&self, deadline_millis: u64) -> Wait {
+        let gap = deadline_millis.saturating_sub(system_millis());
+        Box::pin(tokio::time::sleep(Duration::from_millis(gap)))
     }
 }
 
@@ -56,6 +83,8 @@ fn system_millis() -> u64 {
 #[derive(Clone)]
 pub struct ManualClock {
     millis: Arc<AtomicU64>,
+    /// Wakes every [`Clock::wait_until`] future when the time moves.
+    moved: Arc<Notify>,
 }
 
 impl ManualClock {
@@ -63,6 +92,7 @@ impl ManualClock {
     pub fn new(epoch_millis: u64) -> Self {
         Self {
             millis: Arc::new(AtomicU64::new(epoch_millis)),
+            moved: Arc::new(Notify::new()),
         }
     }
 
@@ -82,15 +112,17 @@ impl ManualClock {
                 .millis
                 .compare_exchange(cur, next, Ordering::SeqCst, Ordering::SeqCst)
             {
-                Ok(_) => return,
+                Ok(_) => break,
                 Err(actual) => cur = actual,
             }
         }
+        self.moved.notify_waiters();
     }
 
     /// Sets the clock to `epoch_millis` milliseconds since the Unix epoch (may go backwards).
     pub fn set_millis(&self, epoch_millis: u64) {
         self.millis.store(epoch_millis, Ordering::SeqCst);
+        self.moved.notify_waiters();
     }
 }
 
@@ -113,6 +145,22 @@ impl Clock for ManualClock {
     fn now_millis(&self) -> u64 {
         self.millis.load(Ordering::SeqCst)
     }
+
+    fn wait_until(&self, deadline_millis: u64) -> Wait {
+        let clock = self.clone();
+        Box::pin(async move {
+            loop {
+                // Registered before the check, so a move in between is not missed.
+                let moved = clock.moved.notified();
+                tokio::pin!(moved);
+                moved.as_mut().enable();
+                if clock.now_millis() >= deadline_millis {
+                    return;
+                }
+                moved.await;
+            }
+        })
+    }
 }
 
 #[cfg(test)]
@@ -128,6 +176,21 @@ mod tests {
         assert_eq!(b.now_secs(), 6);
         b.set_millis(10);
         assert_eq!(a.now_millis(), 10);
+    }
+
+    #[tokio::test]
+    async fn manual_waits_end_when_the_clock_is_moved_past_them() {
+        let clock = ManualClock::new(1_000);
+        let early = tokio::spawn(clock.wait_until(1_500));
+        let late = tokio::spawn(clock.wait_until(5_000));
+        tokio::task::yield_now().await;
+        clock.advance(Duration::from_millis(600));
+        early.await.unwrap();
+        assert!(!late.is_finished());
+        clock.set_millis(5_000);
+        late.await.unwrap();
+        // A deadline already passed resolves at once.
+        clock.wait_until(10).await;
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! A local, in-memory, PubNub-compatible **presence** server.
 //!
 //! It speaks the REST protocol of PubNub's presence service (here_now, where_now, set_state,
-//! get_state, heartbeat, leave) and of channel-group registration, over plain HTTP, so the
-//! generated SDK, PubNub's official SDKs and `curl` can all be pointed at it with a custom
-//! origin. It needs no account, no keys and no network.
+//! get_state, heartbeat, leave), channel-group registration, and the subscribe long-poll that
+//! delivers presence events (join, leave, timeout, state-change, interval on `<channel>-pnpres`),
+//! over plain HTTP, so the generated SDK, PubNub's official SDKs and `curl` can all be pointed
+//! at it with a custom origin. It needs no account, no keys and no network.
 //!
 //! **This is a development and test server**: state lives in memory on a single node and is
 //! lost on exit. Production traffic belongs to PubNub's network.
@@ -33,20 +34,29 @@
 //! * A uuid silent past its timeout disappears from here_now / where_now and its state is
 //!   dropped; `leave` does the same immediately.
 //! * Multi-channel / group / global here_now list only channels that have occupants.
+//! * `GET /v2/subscribe/{sub_key}/{channels}/0` answers a handshake (no `tt`, or `tt=0`) at
+//!   once with a cursor, and holds later polls until a presence event for a watched name
+//!   (`X-pnpres`, or `G-pnpres` in `channel-group`) is recorded or
+//!   [`ServerConfig::long_poll_timeout`] passes on the clock. Subscribing to a channel or group
+//!   makes the uuid present like a heartbeat. Timeouts and interval events fire when the clock
+//!   reaches them, with no request needed.
 //! * Responses are compact JSON with alphabetically ordered envelope keys and non-ASCII
 //!   escaped as `\uXXXX`, served as `text/javascript; charset="UTF-8"`.
 
 #![warn(missing_docs)]
 
 pub mod clock;
+mod events;
 mod json;
 mod routes;
 pub mod signature;
 mod store;
+mod subscribe;
 
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -91,6 +101,20 @@ pub struct ServerConfig {
     pub signature_tolerance: Duration,
     /// Time source for expiry and signature timestamps. Default [`SystemClock`].
     pub clock: Arc<dyn Clock>,
+    /// How long a subscribe poll is held when nothing happens, on the clock.
+    /// Default 280 s, as PubNub (clients give up at 310 s).
+    pub long_poll_timeout: Duration,
+    /// Above this many occupants a channel sends `interval` events instead of
+    /// each join, leave and timeout (PubNub's "Announce Max"). Default 20,
+    /// the admin portal's default.
+    pub announce_max: usize,
+    /// Period of `interval` events. Default 10 s, as PubNub.
+    pub presence_interval: Duration,
+    /// Most subscribe polls held at once; past it a poll is answered 429.
+    /// Default 50,000.
+    pub max_held_polls: usize,
+    /// The region (`t.r`, `p.r`) in every timetoken; 1..=127 (JS SDKs reject 0). Default 1.
+    pub region: u8,
 }
 
 impl Default for ServerConfig {
@@ -104,6 +128,11 @@ impl Default for ServerConfig {
             max_presence_timeout: Duration::from_secs(320),
             signature_tolerance: Duration::from_secs(60),
             clock: Arc::new(SystemClock),
+            long_poll_timeout: Duration::from_secs(280),
+            announce_max: 20,
+            presence_interval: Duration::from_secs(10),
+            max_held_polls: 50_000,
+            region: 1,
         }
     }
 }
@@ -122,6 +151,11 @@ impl fmt::Debug for ServerConfig {
             .field("max_presence_timeout", &self.max_presence_timeout)
             .field("signature_tolerance", &self.signature_tolerance)
             .field("clock", &self.clock)
+            .field("long_poll_timeout", &self.long_poll_timeout)
+            .field("announce_max", &self.announce_max)
+            .field("presence_interval", &self.presence_interval)
+            .field("max_held_polls", &self.max_held_polls)
+            .field("region", &self.region)
             .finish()
     }
 }
@@ -163,6 +197,25 @@ impl ServerConfig {
         self.clock = Arc::new(clock);
         self
     }
+
+    /// Sets how long a subscribe poll is held when nothing happens.
+    pub fn with_long_poll_timeout(mut self, timeout: Duration) -> Self {
+        self.long_poll_timeout = timeout;
+        self
+    }
+
+    /// Sets the occupancy above which channels send interval events, and their period.
+    pub fn with_interval_mode(mut self, announce_max: usize, interval: Duration) -> Self {
+        self.announce_max = announce_max;
+        self.presence_interval = interval;
+        self
+    }
+
+    /// Sets the most subscribe polls held at once.
+    pub fn with_max_held_polls(mut self, max: usize) -> Self {
+        self.max_held_polls = max;
+        self
+    }
 }
 
 /// Shared server state.
@@ -170,6 +223,56 @@ pub(crate) struct Inner {
     pub(crate) config: ServerConfig,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) store: store::Store,
+    /// Subscribe polls being held.
+    pub(crate) held_polls: AtomicUsize,
+    /// Wakes the reaper when a sooner deadline appears.
+    reaper_wake: tokio::sync::Notify,
+    /// The deadline the reaper waits for (`u64::MAX` while it recomputes).
+    reaper_deadline: AtomicU64,
+    /// Set when the server stops: held polls answer at once, so a graceful
+    /// shutdown does not wait out the long-poll bound.
+    pub(crate) stopped: std::sync::atomic::AtomicBool,
+    pub(crate) stopping: tokio::sync::Notify,
+}
+
+impl Inner {
+    fn stop(&self) {
+        self.stopped.store(true, Ordering::SeqCst);
+        self.stopping.notify_waiters();
+    }
+
+    /// Tells the reaper about a deadline, if it is sooner than the one it waits for.
+    pub(crate) fn schedule(&self, deadline: Option<u64>) {
+        if deadline.is_some_and(|at| at < self.reaper_deadline.load(Ordering::SeqCst)) {
+            self.reaper_wake.notify_one();
+        }
+    }
+
+    /// Fires presence timeouts and interval events when the clock reaches
+    /// them, so they happen with no request (a [`ManualClock`] moved by a
+    /// test drives them too).
+    async fn reap(&self) {
+        loop {
+            let woken = self.reaper_wake.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            // Writers seeing MAX while this recomputes always wake it.
+            self.reaper_deadline.store(u64::MAX, Ordering::SeqCst);
+            let next = self.store.next_deadline();
+            self.reaper_deadline.store(next.unwrap_or(u64::MAX), Ordering::SeqCst);
+            match next {
+                Some(at) if at <= self.clock.now_millis() => {}
+                Some(at) => {
+                    tokio::select! {
+                        () = self.clock.wait_until(at) => {}
+                        () = &mut woken => {}
+                    }
+                }
+                None => woken.await,
+            }
+            self.store.fire_due(self.clock.now_millis());
+        }
+    }
 }
 
 /// A running presence server. Dropping it stops the server too (without waiting).
@@ -177,6 +280,8 @@ pub struct PresenceServer {
     addr: SocketAddr,
     shutdown_tx: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
+    reaper: JoinHandle<()>,
+    inner: Arc<Inner>,
 }
 
 impl fmt::Debug for PresenceServer {
@@ -195,12 +300,27 @@ impl PresenceServer {
     pub async fn start(config: ServerConfig) -> std::io::Result<PresenceServer> {
         let listener = TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
+        let shared = store::Shared {
+            timetokens: events::Timetokens::default(),
+            region: config.region.clamp(1, 127),
+            announce_max: config.announce_max,
+            interval_ms: u64::try_from(config.presence_interval.as_millis()).unwrap_or(u64::MAX).max(1),
+        };
         let inner = Arc::new(Inner {
             clock: Arc::clone(&config.clock),
             config,
-            store: store::Store::default(),
+            store: store::Store::new(shared),
+            held_polls: AtomicUsize::new(0),
+            reaper_wake: tokio::sync::Notify::new(),
+            reaper_deadline: AtomicU64::new(u64::MAX),
+            stopped: std::sync::atomic::AtomicBool::new(false),
+            stopping: tokio::sync::Notify::new(),
         });
-        let app = Router::new().fallback(dispatch).with_state(inner);
+        let reaper = {
+            let inner = Arc::clone(&inner);
+            tokio::spawn(async move { inner.reap().await })
+        };
+        let app = Router::new().fallback(dispatch).with_state(Arc::clone(&inner));
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             axum::serve(listener, app)
@@ -213,6 +333,8 @@ impl PresenceServer {
             addr,
             shutdown_tx: Some(tx),
             task: Some(task),
+            reaper,
+            inner,
         })
     }
 
@@ -226,6 +348,11 @@ impl PresenceServer {
         self.addr.to_string()
     }
 
+    /// Subscribe polls being held right now (waiting for an event or the long-poll bound).
+    pub fn held_polls(&self) -> usize {
+        self.inner.held_polls.load(Ordering::SeqCst)
+    }
+
     /// `http://host:port`, e.g. `http://127.0.0.1:40123`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
@@ -236,6 +363,8 @@ impl PresenceServer {
         if let Some(tx) = self.shutdown_tx.take() {
             let _ = tx.send(());
         }
+        self.inner.stop();
+        self.reaper.abort();
         if let Some(task) = self.task.take() {
             match task.await {
                 Ok(Ok(())) => {}
@@ -251,6 +380,8 @@ impl Drop for PresenceServer {
         if let Some(tx) = self.shutdown_tx.take() {
             let _ = tx.send(());
         }
+        self.inner.stop();
+        self.reaper.abort();
     }
 }
 
@@ -264,7 +395,7 @@ async fn dispatch(State(inner): State<Arc<Inner>>, req: Request) -> Response<Bod
         routes::add_common_headers(resp.headers_mut());
         resp
     } else {
-        let reply = routes::handle(&inner, &method, uri.path(), uri.query().unwrap_or(""));
+        let reply = routes::handle(&inner, &method, uri.path(), uri.query().unwrap_or("")).await;
         let status = reply.status();
         let mut resp = reply.into_response();
         if method == Method::HEAD {

@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::Inner;
 use crate::json::{write_str, write_str_array, write_value};
 use crate::signature::{self, SignedRequest};
-use crate::store::{ChannelOccupancy, HereNowOpts, Keyspace};
+use crate::store::{ChannelOccupancy, HereNowOpts, Keyspace, Timeout};
 
 /// Longest accepted request target (path + query), in bytes.
 pub(crate) const MAX_URI_LEN: usize = 32 * 1024;
@@ -31,7 +31,7 @@ pub(crate) struct Reply {
 }
 
 impl Reply {
-    fn ok(body: String) -> Self {
+    pub(crate) fn ok(body: String) -> Self {
         Self {
             status: StatusCode::OK,
             content_type: CT_PRESENCE,
@@ -40,7 +40,7 @@ impl Reply {
     }
 
     /// `{"error":1,"message":…,"service":…,"status":…}`.
-    fn error(status: StatusCode, service: &str, message: &str) -> Self {
+    pub(crate) fn error(status: StatusCode, service: &str, message: &str) -> Self {
         let mut body = String::from("{\"error\":1,\"message\":");
         write_str(&mut body, message);
         body.push_str(",\"service\":");
@@ -53,7 +53,7 @@ impl Reply {
         }
     }
 
-    fn bad_request(message: &str) -> Self {
+    pub(crate) fn bad_request(message: &str) -> Self {
         Self::error(StatusCode::BAD_REQUEST, "Presence", message)
     }
 
@@ -143,20 +143,20 @@ pub(crate) fn add_common_headers(h: &mut axum::http::HeaderMap) {
 }
 
 /// Decoded query parameters (first occurrence of a key wins).
-struct Query {
+pub(crate) struct Query {
     raw: String,
     params: Vec<(String, String)>,
 }
 
 impl Query {
-    fn parse(raw: &str) -> Self {
+    pub(crate) fn parse(raw: &str) -> Self {
         Self {
             raw: raw.to_owned(),
             params: signature::parse_query(raw),
         }
     }
 
-    fn get(&self, key: &str) -> Option<&str> {
+    pub(crate) fn get(&self, key: &str) -> Option<&str> {
         self.params
             .iter()
             .find(|(k, _)| k == key)
@@ -170,7 +170,7 @@ impl Query {
     }
 
     /// A comma-separated list parameter (value already decoded, so `%2C` separates too).
-    fn list(&self, key: &str) -> Vec<String> {
+    pub(crate) fn list(&self, key: &str) -> Vec<String> {
         self.get(key).map(split_list).unwrap_or_default()
     }
 }
@@ -248,6 +248,10 @@ enum Route<'a> {
         sub: &'a str,
         group: &'a str,
     },
+    Subscribe {
+        sub: &'a str,
+        ch: &'a str,
+    },
 }
 
 impl Route<'_> {
@@ -262,7 +266,8 @@ impl Route<'_> {
             | Route::WhereNow { sub, .. }
             | Route::GroupListAll { sub }
             | Route::Group { sub, .. }
-            | Route::GroupDelete { sub, .. } => sub,
+            | Route::GroupDelete { sub, .. }
+            | Route::Subscribe { sub, .. } => sub,
         }
     }
 
@@ -273,7 +278,8 @@ impl Route<'_> {
             | Route::Heartbeat { ch, .. }
             | Route::Leave { ch, .. }
             | Route::GetState { ch, .. }
-            | Route::SetState { ch, .. } => Some(ch),
+            | Route::SetState { ch, .. }
+            | Route::Subscribe { ch, .. } => Some(ch),
             _ => None,
         }
     }
@@ -311,6 +317,7 @@ fn route(path: &str) -> Option<Route<'_>> {
             uuid,
             "data",
         ] if is_sub_key(sk) => Some(Route::SetState { sub, ch, uuid }),
+        ["v2", "subscribe", sub, ch, "0"] => Some(Route::Subscribe { sub, ch }),
         ["v2", "presence", sk, sub, "uuid", uuid] if is_sub_key(sk) => {
             Some(Route::WhereNow { sub, uuid })
         }
@@ -339,9 +346,14 @@ fn route(path: &str) -> Option<Route<'_>> {
 }
 
 /// Handles one request. Never panics on bad input; every failure becomes a PubNub-shaped reply.
-pub(crate) fn handle(inner: &Inner, method: &Method, path: &str, raw_query: &str) -> Reply {
+pub(crate) async fn handle(inner: &Inner, method: &Method, path: &str, raw_query: &str) -> Reply {
     if path.len() + raw_query.len() + 1 > MAX_URI_LEN {
         return Reply::bad_request("Request URI Too Long");
+    }
+    if matches!(path, "/time/0" | "/time/0/") {
+        // `[<timetoken>]`: SDKs probe it before reconnecting (PROTOCOL.md §9.3).
+        let now = inner.store.shared.timetokens.cursor(inner.clock.now_millis());
+        return Reply::ok(format!("[{now}]"));
     }
     let Some(route) = route(path) else {
         return Reply::error(StatusCode::NOT_FOUND, "Presence", "Not Found");
@@ -387,23 +399,44 @@ pub(crate) fn handle(inner: &Inner, method: &Method, path: &str, raw_query: &str
     }
 
     let ks_lock = inner.store.keyspace(&sub);
-    match route {
+    let reply = respond(inner, route, &ks_lock, channels, groups, &query, now).await;
+    // A write may have added a presence deadline sooner than the reaper's.
+    let next = read(&ks_lock).next_deadline();
+    inner.schedule(next);
+    reply.unwrap_or_else(|error| error)
+}
+
+/// The answer of a routed, authorised request (`Err` for an error reply).
+async fn respond(
+    inner: &Inner,
+    route: Route<'_>,
+    ks_lock: &std::sync::RwLock<Keyspace>,
+    channels: Vec<String>,
+    groups: Vec<String>,
+    query: &Query,
+    now: u64,
+) -> Result<Reply, Reply> {
+    let reply = match route {
+        Route::Subscribe { .. } => {
+            let sub = crate::subscribe::Subscription { channels, groups, query };
+            return crate::subscribe::subscribe(inner, sub, ks_lock).await;
+        }
         Route::HereNowGlobal { .. } => {
-            let opts = match here_now_opts(&query) {
+            let opts = match here_now_opts(query) {
                 Ok(o) => o,
-                Err(r) => return r,
+                Err(r) => return Err(r),
             };
-            let ks = read(&ks_lock);
+            let ks = read(ks_lock);
             let result = ks.here_now_global(opts, now);
             drop(ks);
             Reply::ok(here_now_multi_body(&result, opts))
         }
         Route::HereNow { .. } => {
-            let opts = match here_now_opts(&query) {
+            let opts = match here_now_opts(query) {
                 Ok(o) => o,
-                Err(r) => return r,
+                Err(r) => return Err(r),
             };
-            let ks = read(&ks_lock);
+            let ks = read(ks_lock);
             if channels.len() == 1 && groups.is_empty() {
                 let result = ks.here_now(&channels, opts, now);
                 drop(ks);
@@ -418,24 +451,24 @@ pub(crate) fn handle(inner: &Inner, method: &Method, path: &str, raw_query: &str
             }
         }
         Route::Heartbeat { .. } => {
-            let Some(uuid) = actor_uuid(&query) else {
-                return Reply::bad_request("Missing uuid");
+            let Some(uuid) = actor_uuid(query) else {
+                return Err(Reply::bad_request("Missing uuid"));
             };
             if channels.is_empty() && groups.is_empty() {
-                return Reply::bad_request("Missing channel or channel group");
+                return Err(Reply::bad_request("Missing channel or channel group"));
             }
-            let timeout_ms = match heartbeat_timeout(inner, &query) {
+            let timeout_ms = match heartbeat_timeout(inner, query) {
                 Ok(t) => t,
-                Err(r) => return r,
+                Err(r) => return Err(r),
             };
             let per_name = match query.get("state") {
                 Some(raw) if !raw.trim().is_empty() => match parse_object(raw, crate::MAX_STATE_DEPTH + 1) {
                     Ok(map) => map,
-                    Err(r) => return r,
+                    Err(r) => return Err(r),
                 },
                 _ => serde_json::Map::new(),
             };
-            let mut ks = write(&ks_lock);
+            let mut ks = write(ks_lock);
             // Per-channel state: a group's entry applies to each of its channels, a channel's
             // own entry wins.
             let mut states: HashMap<String, Value> = HashMap::new();
@@ -452,21 +485,21 @@ pub(crate) fn handle(inner: &Inner, method: &Method, path: &str, raw_query: &str
                 }
             }
             if states.values().any(|v| !v.is_object()) {
-                return Reply::bad_request("State must be a JSON object");
+                return Err(Reply::bad_request("State must be a JSON object"));
             }
             let all = ks.expand(&channels, &groups);
-            ks.heartbeat(&uuid, &all, timeout_ms, &states, now);
+            ks.heartbeat(&uuid, &all, Timeout::Given(timeout_ms), &states, now);
             drop(ks);
             Reply::ok(r#"{"message":"OK","service":"Presence","status":200}"#.to_owned())
         }
         Route::Leave { .. } => {
-            let Some(uuid) = actor_uuid(&query) else {
-                return Reply::bad_request("Missing uuid");
+            let Some(uuid) = actor_uuid(query) else {
+                return Err(Reply::bad_request("Missing uuid"));
             };
             if channels.is_empty() && groups.is_empty() {
-                return Reply::bad_request("Missing channel or channel group");
+                return Err(Reply::bad_request("Missing channel or channel group"));
             }
-            let mut ks = write(&ks_lock);
+            let mut ks = write(ks_lock);
             let all = ks.expand(&channels, &groups);
             ks.leave(&uuid, &all, now);
             drop(ks);
@@ -477,21 +510,21 @@ pub(crate) fn handle(inner: &Inner, method: &Method, path: &str, raw_query: &str
         Route::SetState { uuid, .. } => {
             let uuid = decode_path(uuid);
             if uuid.is_empty() {
-                return Reply::bad_request("Missing uuid");
+                return Err(Reply::bad_request("Missing uuid"));
             }
             if channels.is_empty() && groups.is_empty() {
-                return Reply::bad_request("Missing channel or channel group");
+                return Err(Reply::bad_request("Missing channel or channel group"));
             }
             let state = match query.get("state") {
-                None => return Reply::bad_request("No state specified."),
+                None => return Err(Reply::bad_request("No state specified.")),
                 Some(raw) => match parse_object(raw, crate::MAX_STATE_DEPTH) {
                     Ok(map) => Value::Object(map),
-                    Err(r) => return r,
+                    Err(r) => return Err(r),
                 },
             };
             let ttl = inner.config.presence_timeout.as_millis();
             let ttl = u64::try_from(ttl).unwrap_or(u64::MAX);
-            let mut ks = write(&ks_lock);
+            let mut ks = write(ks_lock);
             let all = ks.expand(&channels, &groups);
             ks.set_state(&uuid, &all, &state, ttl, now);
             drop(ks);
@@ -503,9 +536,9 @@ pub(crate) fn handle(inner: &Inner, method: &Method, path: &str, raw_query: &str
         Route::GetState { uuid, .. } => {
             let uuid = decode_path(uuid);
             if uuid.is_empty() {
-                return Reply::bad_request("Missing uuid");
+                return Err(Reply::bad_request("Missing uuid"));
             }
-            let ks = read(&ks_lock);
+            let ks = read(ks_lock);
             let single = channels.len() == 1 && groups.is_empty();
             let all = ks.expand(&channels, &groups);
             let states = ks.get_state(&uuid, &all, now);
@@ -536,16 +569,16 @@ pub(crate) fn handle(inner: &Inner, method: &Method, path: &str, raw_query: &str
         Route::WhereNow { uuid, .. } => {
             let uuid = decode_path(uuid);
             if uuid.is_empty() {
-                return Reply::bad_request("Missing uuid");
+                return Err(Reply::bad_request("Missing uuid"));
             }
-            let chans = read(&ks_lock).where_now(&uuid, now);
+            let chans = read(ks_lock).where_now(&uuid, now);
             let mut body = String::from("{\"message\":\"OK\",\"payload\":{\"channels\":");
             write_str_array(&mut body, chans.iter().map(String::as_str));
             body.push_str("},\"service\":\"Presence\",\"status\":200}");
             Reply::ok(body)
         }
         Route::GroupListAll { .. } => {
-            let names = read(&ks_lock).group_names();
+            let names = read(ks_lock).group_names();
             let mut body = String::from("{\"error\":false,\"payload\":{\"groups\":");
             write_str_array(&mut body, names.iter().map(String::as_str));
             body.push_str("},\"service\":\"channel-registry\",\"status\":200}");
@@ -554,25 +587,25 @@ pub(crate) fn handle(inner: &Inner, method: &Method, path: &str, raw_query: &str
         Route::Group { group, .. } => {
             let group = match group_name(group) {
                 Ok(group) => group,
-                Err(reply) => return reply,
+                Err(reply) => return Err(reply),
             };
             let add = query.get("add");
             let remove = query.get("remove");
             if add.is_none() && remove.is_none() {
-                let chans = read(&ks_lock).group_list(&group);
+                let chans = read(ks_lock).group_list(&group);
                 let mut body = String::from("{\"error\":false,\"payload\":{\"channels\":");
                 write_str_array(&mut body, chans.iter().map(String::as_str));
                 body.push_str(",\"group\":");
                 write_str(&mut body, &group);
                 body.push_str("},\"service\":\"channel-registry\",\"status\":200}");
-                return Reply::ok(body);
+                return Ok(Reply::ok(body));
             }
             let add = add.map(split_list).unwrap_or_default();
             let remove = remove.map(split_list).unwrap_or_default();
             if add.is_empty() && remove.is_empty() {
-                return Reply::registry_error("Channels missing");
+                return Err(Reply::registry_error("Channels missing"));
             }
-            let mut ks = write(&ks_lock);
+            let mut ks = write(ks_lock);
             if !add.is_empty() {
                 ks.group_add(&group, &add);
             }
@@ -585,12 +618,13 @@ pub(crate) fn handle(inner: &Inner, method: &Method, path: &str, raw_query: &str
         Route::GroupDelete { group, .. } => {
             let group = match group_name(group) {
                 Ok(group) => group,
-                Err(reply) => return reply,
+                Err(reply) => return Err(reply),
             };
-            write(&ks_lock).group_delete(&group);
+            write(ks_lock).group_delete(&group);
             Reply::ok(registry_ok())
         }
-    }
+    };
+    Ok(reply)
 }
 
 /// A channel-group name from the path. A `,` is refused: group names travel
@@ -606,15 +640,20 @@ fn group_name(raw: &str) -> Result<String, Reply> {
     Ok(group)
 }
 
+/// A duration in whole milliseconds (saturating).
+pub(crate) fn millis(duration: std::time::Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
 fn registry_ok() -> String {
     r#"{"error":false,"message":"OK","service":"channel-registry","status":200}"#.to_owned()
 }
 
-fn read(lock: &std::sync::RwLock<Keyspace>) -> std::sync::RwLockReadGuard<'_, Keyspace> {
+pub(crate) fn read(lock: &std::sync::RwLock<Keyspace>) -> std::sync::RwLockReadGuard<'_, Keyspace> {
     lock.read().unwrap_or_else(|e| e.into_inner())
 }
 
-fn write(lock: &std::sync::RwLock<Keyspace>) -> std::sync::RwLockWriteGuard<'_, Keyspace> {
+pub(crate) fn write(lock: &std::sync::RwLock<Keyspace>) -> std::sync::RwLockWriteGuard<'_, Keyspace> {
     lock.write().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -631,7 +670,7 @@ fn write_state(body: &mut String, state: Option<&str>) {
 
 /// Parses a `state` parameter that must be a JSON object nested at most
 /// `max_depth` levels (per-channel state given on heartbeat is one level more).
-fn parse_object(raw: &str, max_depth: usize) -> Result<serde_json::Map<String, Value>, Reply> {
+pub(crate) fn parse_object(raw: &str, max_depth: usize) -> Result<serde_json::Map<String, Value>, Reply> {
     match serde_json::from_str::<Value>(raw) {
         Ok(value @ Value::Object(_)) if crate::json::depth(&value) > max_depth => Err(Reply::bad_request(&format!(
             "State is nested too deeply: at most {} levels",
@@ -643,7 +682,7 @@ fn parse_object(raw: &str, max_depth: usize) -> Result<serde_json::Map<String, V
     }
 }
 
-fn heartbeat_timeout(inner: &Inner, query: &Query) -> Result<u64, Reply> {
+pub(crate) fn heartbeat_timeout(inner: &Inner, query: &Query) -> Result<u64, Reply> {
     let cfg = &inner.config;
     let secs = match query.get("heartbeat").map(str::trim) {
         None | Some("") => cfg.presence_timeout.as_secs(),

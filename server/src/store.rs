@@ -1,14 +1,23 @@
 //! In-memory presence state: one isolated [`Keyspace`] per subscribe key.
 //!
-//! Every (channel, uuid) record carries an absolute expiry time. Reads filter expired records
-//! against the injected clock, so expiry is exact without any background timer; writes sweep
-//! expired records out at most once per clock second to bound memory.
+//! Every (channel, uuid) record carries an absolute expiry time, indexed in
+//! expiry order. [`Keyspace::fire_due`] removes what has expired and emits
+//! the `timeout` events (the server's reaper task calls it when the clock
+//! reaches the next deadline, and every write calls it first), so reads and
+//! events always agree with the injected clock.
+//!
+//! Changes of presence emit events into the keyspace's [`EventLog`]:
+//! `join` when a uuid becomes present on a channel, `leave` and `timeout`
+//! when it goes, `state-change` when a present uuid's state changes, and in
+//! interval mode (more than `announce_max` occupants) one `interval` event
+//! per period with the joins, leaves and timeouts since the last one.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, RwLock};
 
 use serde_json::Value;
 
+use crate::events::{Action, Deltas, Event, EventLog, PRESENCE_SUFFIX, Stamp, Subject, Timetokens};
 use crate::json::write_value;
 
 /// A state object rendered once, at write time, in the response JSON form (compact, ASCII).
@@ -27,6 +36,34 @@ pub(crate) fn render_state(state: &Value) -> Option<StateJson> {
     }
 }
 
+/// Whether `name` is a presence name (`X-pnpres`), which never makes anyone present.
+pub(crate) fn is_presence_name(name: &str) -> bool {
+    name.ends_with(PRESENCE_SUFFIX)
+}
+
+/// Settings every keyspace shares with the server.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) timetokens: Timetokens,
+    /// `t.r` / `p.r` of every timetoken.
+    pub(crate) region: u8,
+    /// Above this many occupants a channel sends interval events.
+    pub(crate) announce_max: usize,
+    /// Period of interval events.
+    pub(crate) interval_ms: u64,
+}
+
+impl Default for Shared {
+    fn default() -> Self {
+        Shared {
+            timetokens: Timetokens::default(),
+            region: 1,
+            announce_max: 20,
+            interval_ms: 10_000,
+        }
+    }
+}
+
 /// One uuid's record on one channel.
 #[derive(Debug, Clone)]
 struct Member {
@@ -34,6 +71,9 @@ struct Member {
     expires_ms: u64,
     /// Counted as an occupant (heartbeat seen); `false` for state-only records from `set_state`.
     present: bool,
+    /// The presence timeout this uuid announced (a later subscribe without
+    /// `heartbeat=` keeps it).
+    timeout_ms: u64,
     /// Per-channel state, pre-rendered; `None` when unset or set to `{}`.
     state: Option<StateJson>,
 }
@@ -42,6 +82,22 @@ impl Member {
     fn live(&self, now: u64) -> bool {
         now < self.expires_ms
     }
+}
+
+/// The records of one channel.
+#[derive(Debug, Default)]
+struct Channel {
+    members: BTreeMap<Arc<str>, Member>,
+    /// Members with `present` (exact: expired ones are removed by `fire_due`).
+    present: usize,
+}
+
+/// A channel in interval mode: when its next interval event is due, and who
+/// changed since the last one.
+#[derive(Debug)]
+struct IntervalCycle {
+    due_ms: u64,
+    deltas: Deltas,
 }
 
 /// What here_now reports for one channel.
@@ -63,36 +119,150 @@ pub(crate) struct HereNowOpts {
     pub offset: usize,
 }
 
+/// How a heartbeat or subscribe announces presence.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Timeout {
+    /// The request said `heartbeat=`.
+    Given(u64),
+    /// It did not: keep what the uuid announced before, else this default.
+    KeepOr(u64),
+}
+
 /// All presence data of one subscribe key.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Keyspace {
-    channels: BTreeMap<Arc<str>, BTreeMap<Arc<str>, Member>>,
+    sub_key: String,
+    shared: Arc<Shared>,
+    channels: BTreeMap<Arc<str>, Channel>,
     /// uuid -> channels it has a record on (sorted); names share the `Arc`s of `channels`.
     by_uuid: HashMap<Arc<str>, Vec<Arc<str>>>,
+    /// Every record's expiry, soonest first.
+    expiries: BTreeSet<(u64, Arc<str>, Arc<str>)>,
+    /// Channels in interval mode.
+    intervals: HashMap<Arc<str>, IntervalCycle>,
+    interval_dues: BTreeSet<(u64, Arc<str>)>,
     groups: BTreeMap<String, BTreeSet<String>>,
-    last_sweep_ms: u64,
+    pub(crate) events: EventLog,
+    last_prune_ms: u64,
+}
+
+impl Default for Keyspace {
+    fn default() -> Self {
+        Keyspace::new("demo", Arc::new(Shared::default()))
+    }
 }
 
 impl Keyspace {
-    /// Removes every expired record (at most once per clock second unless `force`).
-    pub(crate) fn sweep(&mut self, now: u64, force: bool) {
-        if !force && now.saturating_sub(self.last_sweep_ms) < 1_000 {
+    pub(crate) fn new(sub_key: &str, shared: Arc<Shared>) -> Self {
+        Keyspace {
+            sub_key: sub_key.to_owned(),
+            shared,
+            channels: BTreeMap::new(),
+            by_uuid: HashMap::new(),
+            expiries: BTreeSet::new(),
+            intervals: HashMap::new(),
+            interval_dues: BTreeSet::new(),
+            groups: BTreeMap::new(),
+            events: EventLog::default(),
+            last_prune_ms: 0,
+        }
+    }
+
+    /// The next clock time at which [`Keyspace::fire_due`] has work.
+    pub(crate) fn next_deadline(&self) -> Option<u64> {
+        let expiry = self.expiries.first().map(|(at, ..)| *at);
+        let interval = self.interval_dues.first().map(|(at, _)| *at);
+        expiry.into_iter().chain(interval).min()
+    }
+
+    /// Removes every record expired at `now`, with a `timeout` event for each
+    /// uuid that was present, and sends the interval events due.
+    pub(crate) fn fire_due(&mut self, now: u64) {
+        while let Some((at, channel, uuid)) = self.expiries.first().cloned() {
+            if at > now {
+                break;
+            }
+            self.expiries.pop_first();
+            let Some(ch) = self.channels.get_mut(&channel) else { continue };
+            let Some(member) = ch.members.remove(&uuid) else { continue };
+            if member.present {
+                ch.present -= 1;
+            }
+            if ch.members.is_empty() {
+                self.channels.remove(&channel);
+            }
+            self.unindex(&uuid, &channel);
+            if member.present {
+                // A timeout drops the state; the 2025 service sends `"data":{}`.
+                self.announce(&channel, Action::Timeout, &uuid, Some("{}"), at);
+            }
+        }
+        while let Some((at, channel)) = self.interval_dues.first().cloned() {
+            if at > now {
+                break;
+            }
+            self.interval_dues.pop_first();
+            self.send_interval(&channel, at, now);
+        }
+        if now.saturating_sub(self.last_prune_ms) >= 60_000 {
+            self.last_prune_ms = now;
+            self.events.prune(now);
+        }
+    }
+
+    fn occupancy(&self, channel: &str) -> usize {
+        self.channels.get(channel).map_or(0, |ch| ch.present)
+    }
+
+    fn stamp_event(&mut self, channel: &Arc<str>, action: Action, subject: Subject<'_>, now: u64) {
+        let stamp = Stamp {
+            sub_key: &self.sub_key,
+            channel,
+            timetoken: self.shared.timetokens.next(now),
+            region: self.shared.region,
+            now_ms: now,
+            occupancy: self.occupancy(channel),
+        };
+        let event = Event::new(&stamp, action, subject);
+        self.events.push(channel, event, now);
+    }
+
+    /// A join, leave or timeout: its own event, or a delta of the channel's
+    /// next interval event when the channel is (or just went) over `announce_max`.
+    fn announce(&mut self, channel: &Arc<str>, action: Action, uuid: &Arc<str>, data: Option<&str>, now: u64) {
+        let crowded = self.occupancy(channel) > self.shared.announce_max;
+        if !crowded && !self.intervals.contains_key(channel) {
+            self.stamp_event(channel, action, Subject::User { uuid, data }, now);
             return;
         }
-        self.last_sweep_ms = now;
-        let mut dead: Vec<(Arc<str>, Arc<str>)> = Vec::new();
-        self.channels.retain(|ch, members| {
-            members.retain(|uuid, m| {
-                let keep = m.live(now);
-                if !keep {
-                    dead.push((uuid.clone(), ch.clone()));
-                }
-                keep
-            });
-            !members.is_empty()
+        let interval_ms = self.shared.interval_ms;
+        let cycle = self.intervals.entry(Arc::clone(channel)).or_insert_with(|| {
+            let due_ms = now.saturating_add(interval_ms);
+            IntervalCycle { due_ms, deltas: Deltas::default() }
         });
-        for (uuid, ch) in dead {
-            self.unindex(&uuid, &ch);
+        self.interval_dues.insert((cycle.due_ms, Arc::clone(channel)));
+        let list = match action {
+            Action::Join => &mut cycle.deltas.joined,
+            Action::Leave => &mut cycle.deltas.left,
+            _ => &mut cycle.deltas.timed_out,
+        };
+        list.push(Arc::clone(uuid));
+    }
+
+    /// The interval event of `channel` due at `due`; the cycle goes on while
+    /// the channel stays over `announce_max`.
+    fn send_interval(&mut self, channel: &Arc<str>, due: u64, now: u64) {
+        let Some(cycle) = self.intervals.remove(channel) else { return };
+        self.stamp_event(channel, Action::Interval, Subject::Interval(&cycle.deltas), due);
+        if self.occupancy(channel) > self.shared.announce_max {
+            // One event per period, each at its time; after a jump of the
+            // clock by more than ten periods, the next one is now.
+            let mut next = due.saturating_add(self.shared.interval_ms);
+            if next.saturating_add(10 * self.shared.interval_ms) < now {
+                next = now;
+            }
+            self.intervals.insert(Arc::clone(channel), IntervalCycle { due_ms: next, deltas: Deltas::default() });
+            self.interval_dues.insert((next, Arc::clone(channel)));
         }
     }
 
@@ -115,20 +285,19 @@ impl Keyspace {
                 }
             }
             None => {
-                self.by_uuid
-                    .insert(Arc::clone(uuid), vec![Arc::clone(channel)]);
+                self.by_uuid.insert(Arc::clone(uuid), vec![Arc::clone(channel)]);
             }
         }
     }
 
-    /// Gets the live record of `uuid` on `channel`, creating a fresh (absent, stateless) one if
-    /// there is none or the old one expired.
-    fn record(&mut self, channel: &str, uuid: &str, now: u64) -> &mut Member {
+    /// The shared names of `channel` and `uuid`, creating a fresh (absent,
+    /// stateless) record expiring now if there is none.
+    fn record(&mut self, channel: &str, uuid: &str, now: u64) -> (Arc<str>, Arc<str>) {
         let ch_key: Arc<str> = match self.channels.get_key_value(channel) {
             Some((k, _)) => Arc::clone(k),
             None => {
                 let k: Arc<str> = Arc::from(channel);
-                self.channels.insert(Arc::clone(&k), BTreeMap::new());
+                self.channels.insert(Arc::clone(&k), Channel::default());
                 k
             }
         };
@@ -138,24 +307,32 @@ impl Keyspace {
             None => Arc::from(uuid),
         };
         self.index(&uuid_key, &ch_key);
-        let members = self.channels.get_mut(channel).expect("inserted above");
+        let members = &mut self.channels.get_mut(channel).expect("inserted above").members;
         if !members.contains_key(uuid) {
             members.insert(
-                uuid_key,
-                Member {
-                    expires_ms: now,
-                    present: false,
-                    state: None,
-                },
+                Arc::clone(&uuid_key),
+                Member { expires_ms: now, present: false, timeout_ms: 0, state: None },
             );
+            self.expiries.insert((now, Arc::clone(&ch_key), Arc::clone(&uuid_key)));
         }
-        let m = members.get_mut(uuid).expect("inserted above");
-        if !m.live(now) {
-            m.present = false;
-            m.state = None;
-            m.expires_ms = now;
+        (ch_key, uuid_key)
+    }
+
+    fn member(&mut self, channel: &str, uuid: &str) -> &mut Member {
+        self.channels
+            .get_mut(channel)
+            .and_then(|ch| ch.members.get_mut(uuid))
+            .expect("record() created it")
+    }
+
+    /// Moves a record's expiry, keeping the expiry index exact.
+    fn set_expiry(&mut self, channel: &Arc<str>, uuid: &Arc<str>, expires_ms: u64) {
+        let member = self.member(channel, uuid);
+        let old = std::mem::replace(&mut member.expires_ms, expires_ms);
+        if old != expires_ms {
+            self.expiries.remove(&(old, Arc::clone(channel), Arc::clone(uuid)));
+            self.expiries.insert((expires_ms, Arc::clone(channel), Arc::clone(uuid)));
         }
-        m
     }
 
     /// Expands channel groups into their member channels, appended to `channels` (deduplicated,
@@ -175,83 +352,106 @@ impl Keyspace {
         out
     }
 
-    /// Marks `uuid` present on `channels` until `now + timeout_ms`; applies `states` (by channel).
+    /// Marks `uuid` present on `channels` (presence names are skipped) for
+    /// its timeout from `now`; applies `states` (by channel). Becoming present
+    /// is a `join` (carrying the state given with it); a present uuid whose
+    /// state changes sends a `state-change`.
     pub(crate) fn heartbeat(
         &mut self,
         uuid: &str,
         channels: &[String],
-        timeout_ms: u64,
+        timeout: Timeout,
         states: &HashMap<String, Value>,
         now: u64,
     ) {
-        self.sweep(now, false);
-        let rendered: HashMap<&str, Option<StateJson>> = states
-            .iter()
-            .map(|(ch, v)| (ch.as_str(), render_state(v)))
-            .collect();
-        for ch in channels {
-            let m = self.record(ch, uuid, now);
-            m.present = true;
-            m.expires_ms = now.saturating_add(timeout_ms);
-            if let Some(state) = rendered.get(ch.as_str()) {
-                m.state = state.clone();
+        self.fire_due(now);
+        for ch in channels.iter().filter(|ch| !is_presence_name(ch)) {
+            let (ch_key, uuid_key) = self.record(ch, uuid, now);
+            let member = self.member(ch, uuid);
+            let was_present = member.present;
+            let timeout_ms = match timeout {
+                Timeout::Given(ms) => ms,
+                Timeout::KeepOr(default) if member.timeout_ms == 0 => default,
+                Timeout::KeepOr(_) => member.timeout_ms,
+            };
+            member.present = true;
+            member.timeout_ms = timeout_ms;
+            let new_state = states.get(ch.as_str()).map(render_state);
+            let state_changed = match &new_state {
+                Some(state) if *state != member.state => {
+                    member.state = state.clone();
+                    true
+                }
+                _ => false,
+            };
+            let state = member.state.clone();
+            self.set_expiry(&ch_key, &uuid_key, now.saturating_add(timeout_ms));
+            if !was_present {
+                self.channels.get_mut(ch.as_str()).expect("record() created it").present += 1;
+                // State given with the request rides on the join (PROTOCOL.md §9.4).
+                let data = if new_state.is_some() { state.as_deref() } else { None };
+                self.announce(&ch_key, Action::Join, &uuid_key, data, now);
+            } else if state_changed {
+                let data = state.as_deref().unwrap_or("{}");
+                self.stamp_event(&ch_key, Action::StateChange, Subject::User { uuid, data: Some(data) }, now);
             }
         }
     }
 
-    /// Removes `uuid` (and its state) from `channels` immediately.
+    /// Removes `uuid` (and its state) from `channels` immediately, with a
+    /// `leave` where it was present.
     pub(crate) fn leave(&mut self, uuid: &str, channels: &[String], now: u64) {
-        self.sweep(now, false);
-        for ch in channels {
-            let emptied = match self.channels.get_mut(ch.as_str()) {
-                Some(members) => {
-                    members.remove(uuid);
-                    members.is_empty()
-                }
-                None => continue,
+        self.fire_due(now);
+        for ch in channels.iter().filter(|ch| !is_presence_name(ch)) {
+            let Some((ch_key, channel)) = self.channels.get_key_value(ch.as_str()).map(|(k, _)| Arc::clone(k)).zip(self.channels.get_mut(ch.as_str())) else {
+                continue;
             };
+            let Some((uuid_key, member)) = channel.members.remove_entry(uuid) else { continue };
+            if member.present {
+                channel.present -= 1;
+            }
+            let emptied = channel.members.is_empty();
             if emptied {
                 self.channels.remove(ch.as_str());
             }
+            self.expiries.remove(&(member.expires_ms, Arc::clone(&ch_key), Arc::clone(&uuid_key)));
             self.unindex(uuid, ch);
+            if member.present {
+                self.announce(&ch_key, Action::Leave, &uuid_key, None, now);
+            }
         }
     }
 
-    /// Stores `state` for `uuid` on `channels`. A uuid that is not present keeps the state for
+    /// Stores `state` for `uuid` on `channels`, with a `state-change` where
+    /// the uuid is present. A uuid that is not present keeps the state for
     /// `state_ttl_ms` (or until it joins and later leaves / times out).
-    pub(crate) fn set_state(
-        &mut self,
-        uuid: &str,
-        channels: &[String],
-        state: &Value,
-        state_ttl_ms: u64,
-        now: u64,
-    ) {
-        self.sweep(now, false);
+    pub(crate) fn set_state(&mut self, uuid: &str, channels: &[String], state: &Value, state_ttl_ms: u64, now: u64) {
+        self.fire_due(now);
         let rendered = render_state(state);
         for ch in channels {
-            let m = self.record(ch, uuid, now);
-            m.state = rendered.clone();
-            if !m.present {
-                m.expires_ms = m.expires_ms.max(now.saturating_add(state_ttl_ms));
+            let (ch_key, uuid_key) = self.record(ch, uuid, now);
+            let member = self.member(ch, uuid);
+            member.state = rendered.clone();
+            let present = member.present;
+            let expires = member.expires_ms;
+            if present {
+                let data = rendered.as_deref().unwrap_or("{}");
+                self.stamp_event(&ch_key, Action::StateChange, Subject::User { uuid, data: Some(data) }, now);
+            } else {
+                self.set_expiry(&ch_key, &uuid_key, expires.max(now.saturating_add(state_ttl_ms)));
             }
         }
     }
 
     /// The live state of `uuid` on each of `channels` (`None` when unset).
-    pub(crate) fn get_state(
-        &self,
-        uuid: &str,
-        channels: &[String],
-        now: u64,
-    ) -> Vec<(String, Option<StateJson>)> {
+    pub(crate) fn get_state(&self, uuid: &str, channels: &[String], now: u64) -> Vec<(String, Option<StateJson>)> {
         channels
             .iter()
             .map(|ch| {
                 let state = self
                     .channels
                     .get(ch.as_str())
-                    .and_then(|members| members.get(uuid))
+                    .and_then(|channel| channel.members.get(uuid))
                     .filter(|m| m.live(now))
                     .and_then(|m| m.state.clone());
                 (ch.clone(), state)
@@ -268,7 +468,7 @@ impl Keyspace {
             .filter(|ch| {
                 self.channels
                     .get(&***ch)
-                    .and_then(|members| members.get(uuid))
+                    .and_then(|channel| channel.members.get(uuid))
                     .is_some_and(|m| m.present && m.live(now))
             })
             .map(|ch| ch.to_string())
@@ -276,48 +476,28 @@ impl Keyspace {
     }
 
     fn occupancy_of(&self, name: &str, opts: HereNowOpts, now: u64) -> ChannelOccupancy {
-        let Some((name, members)) = self.channels.get_key_value(name) else {
-            return ChannelOccupancy {
-                name: Arc::from(name),
-                occupancy: 0,
-                page: Vec::new(),
-            };
+        let Some((name, channel)) = self.channels.get_key_value(name) else {
+            return ChannelOccupancy { name: Arc::from(name), occupancy: 0, page: Vec::new() };
         };
         let mut occupancy = 0;
         let mut page = Vec::new();
         let want_page = opts.include_uuids && opts.limit > 0;
-        for (uuid, m) in members {
+        for (uuid, m) in &channel.members {
             if !(m.present && m.live(now)) {
                 continue;
             }
             if want_page && occupancy >= opts.offset && page.len() < opts.limit {
-                let state = if opts.include_state {
-                    m.state.clone()
-                } else {
-                    None
-                };
+                let state = if opts.include_state { m.state.clone() } else { None };
                 page.push((Arc::clone(uuid), state));
             }
             occupancy += 1;
         }
-        ChannelOccupancy {
-            name: Arc::clone(name),
-            occupancy,
-            page,
-        }
+        ChannelOccupancy { name: Arc::clone(name), occupancy, page }
     }
 
     /// here_now for the given channels (in request order), each reported even when empty.
-    pub(crate) fn here_now(
-        &self,
-        channels: &[String],
-        opts: HereNowOpts,
-        now: u64,
-    ) -> Vec<ChannelOccupancy> {
-        channels
-            .iter()
-            .map(|ch| self.occupancy_of(ch, opts, now))
-            .collect()
+    pub(crate) fn here_now(&self, channels: &[String], opts: HereNowOpts, now: u64) -> Vec<ChannelOccupancy> {
+        channels.iter().map(|ch| self.occupancy_of(ch, opts, now)).collect()
     }
 
     /// here_now for every occupied channel of the key, sorted by channel name.
@@ -333,6 +513,7 @@ impl Keyspace {
     pub(crate) fn group_add(&mut self, group: &str, channels: &[String]) {
         let set = self.groups.entry(group.to_owned()).or_default();
         set.extend(channels.iter().cloned());
+        self.events.group_changed(group);
     }
 
     /// Removes channels from a group; an emptied group disappears.
@@ -345,19 +526,18 @@ impl Keyspace {
                 self.groups.remove(group);
             }
         }
+        self.events.group_changed(group);
     }
 
     /// Deletes a group.
     pub(crate) fn group_delete(&mut self, group: &str) {
         self.groups.remove(group);
+        self.events.group_changed(group);
     }
 
     /// Channels of a group, sorted (empty for an unknown group).
     pub(crate) fn group_list(&self, group: &str) -> Vec<String> {
-        self.groups
-            .get(group)
-            .map(|set| set.iter().cloned().collect())
-            .unwrap_or_default()
+        self.groups.get(group).map(|set| set.iter().cloned().collect()).unwrap_or_default()
     }
 
     /// Names of all groups, sorted.
@@ -370,21 +550,47 @@ impl Keyspace {
 #[derive(Debug, Default)]
 pub(crate) struct Store {
     keyspaces: RwLock<HashMap<String, Arc<RwLock<Keyspace>>>>,
+    pub(crate) shared: Arc<Shared>,
 }
 
 impl Store {
+    pub(crate) fn new(shared: Shared) -> Self {
+        Store { keyspaces: RwLock::default(), shared: Arc::new(shared) }
+    }
+
     /// The keyspace of `sub_key`, created if needed.
     pub(crate) fn keyspace(&self, sub_key: &str) -> Arc<RwLock<Keyspace>> {
-        if let Some(ks) = self
-            .keyspaces
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(sub_key)
-        {
+        if let Some(ks) = self.keyspaces.read().unwrap_or_else(|e| e.into_inner()).get(sub_key) {
             return Arc::clone(ks);
         }
         let mut all = self.keyspaces.write().unwrap_or_else(|e| e.into_inner());
-        Arc::clone(all.entry(sub_key.to_owned()).or_default())
+        let shared = &self.shared;
+        Arc::clone(
+            all.entry(sub_key.to_owned())
+                .or_insert_with(|| Arc::new(RwLock::new(Keyspace::new(sub_key, Arc::clone(shared))))),
+        )
+    }
+
+    fn all(&self) -> Vec<Arc<RwLock<Keyspace>>> {
+        self.keyspaces.read().unwrap_or_else(|e| e.into_inner()).values().cloned().collect()
+    }
+
+    /// The soonest deadline of any keyspace.
+    pub(crate) fn next_deadline(&self) -> Option<u64> {
+        self.all()
+            .iter()
+            .filter_map(|ks| ks.read().unwrap_or_else(|e| e.into_inner()).next_deadline())
+            .min()
+    }
+
+    /// Runs [`Keyspace::fire_due`] on every keyspace with work due at `now`.
+    pub(crate) fn fire_due(&self, now: u64) {
+        for ks in self.all() {
+            let due = ks.read().unwrap_or_else(|e| e.into_inner()).next_deadline().is_some_and(|at| at <= now);
+            if due {
+                ks.write().unwrap_or_else(|e| e.into_inner()).fire_due(now);
+            }
+        }
     }
 }
 
@@ -410,13 +616,13 @@ mod tests {
         let mut ks = Keyspace::default();
         let st: HashMap<String, Value> =
             HashMap::from([("a".to_string(), serde_json::json!({"k": 1}))]);
-        ks.heartbeat("u1", &chans(&["a", "b"]), 10_000, &st, 0);
+        ks.heartbeat("u1", &chans(&["a", "b"]), Timeout::Given(10_000), &st, 0);
         assert_eq!(ks.where_now("u1", 9_999), chans(&["a", "b"]));
         assert!(ks.where_now("u1", 10_000).is_empty());
         // a new heartbeat after expiry starts without the old state
-        ks.heartbeat("u1", &chans(&["a"]), 10_000, &HashMap::new(), 20_000);
+        ks.heartbeat("u1", &chans(&["a"]), Timeout::Given(10_000), &HashMap::new(), 20_000);
         assert!(ks.get_state("u1", &chans(&["a"]), 20_001)[0].1.is_none());
-        ks.sweep(40_000, true);
+        ks.fire_due(40_000);
         assert!(ks.channels.is_empty());
         assert!(ks.by_uuid.is_empty());
     }
@@ -425,7 +631,7 @@ mod tests {
     fn paging_reports_full_occupancy() {
         let mut ks = Keyspace::default();
         for u in ["c", "a", "b", "d"] {
-            ks.heartbeat(u, &chans(&["x"]), 1_000, &HashMap::new(), 0);
+            ks.heartbeat(u, &chans(&["x"]), Timeout::Given(1_000), &HashMap::new(), 0);
         }
         let mut o = opts();
         o.limit = 2;
@@ -439,10 +645,78 @@ mod tests {
     #[test]
     fn leave_removes_record_and_index() {
         let mut ks = Keyspace::default();
-        ks.heartbeat("u", &chans(&["x", "y"]), 1_000, &HashMap::new(), 0);
+        ks.heartbeat("u", &chans(&["x", "y"]), Timeout::Given(1_000), &HashMap::new(), 0);
         ks.leave("u", &chans(&["x"]), 1);
         assert_eq!(ks.where_now("u", 2), chans(&["y"]));
         ks.leave("u", &chans(&["y"]), 1);
         assert!(ks.by_uuid.is_empty() && ks.channels.is_empty());
+    }
+
+    fn actions(ks: &Keyspace, channel: &str) -> Vec<(&'static str, Option<String>)> {
+        ks.events.since(channel, 0).map(|e| (e.action.as_str(), e.uuid.as_deref().map(str::to_owned))).collect()
+    }
+
+    #[test]
+    fn join_once_then_leave_and_timeout_by_the_clock() {
+        let mut ks = Keyspace::default();
+        ks.heartbeat("a", &chans(&["x"]), Timeout::Given(10_000), &HashMap::new(), 0);
+        ks.heartbeat("a", &chans(&["x", "x-pnpres"]), Timeout::Given(10_000), &HashMap::new(), 5_000);
+        ks.heartbeat("b", &chans(&["x"]), Timeout::KeepOr(10_000), &HashMap::new(), 5_000);
+        ks.leave("b", &chans(&["x"]), 6_000);
+        assert_eq!(ks.next_deadline(), Some(15_000));
+        ks.fire_due(14_999);
+        assert_eq!(actions(&ks, "x").len(), 3);
+        ks.fire_due(15_000);
+        let seen = actions(&ks, "x");
+        let expected = [("join", "a"), ("join", "b"), ("leave", "b"), ("timeout", "a")];
+        assert_eq!(seen, expected.map(|(a, u)| (a, Some(u.to_owned()))));
+        assert!(ks.channels.is_empty() && ks.expiries.is_empty() && ks.by_uuid.is_empty());
+        assert_eq!(actions(&ks, "x-pnpres"), [], "presence names never make anyone present");
+    }
+
+    #[test]
+    fn state_changes_of_present_users_only() {
+        let mut ks = Keyspace::default();
+        let state = |v: Value| HashMap::from([("x".to_owned(), v)]);
+        ks.set_state("a", &chans(&["x"]), &serde_json::json!({"k": 1}), 60_000, 0);
+        assert_eq!(actions(&ks, "x"), [], "not present: state is stored silently");
+        ks.heartbeat("a", &chans(&["x"]), Timeout::Given(60_000), &state(serde_json::json!({"k": 2})), 1);
+        ks.heartbeat("a", &chans(&["x"]), Timeout::Given(60_000), &state(serde_json::json!({"k": 2})), 2);
+        ks.heartbeat("a", &chans(&["x"]), Timeout::Given(60_000), &state(serde_json::json!({"k": 3})), 3);
+        ks.set_state("a", &chans(&["x"]), &serde_json::json!({}), 60_000, 4);
+        let seen: Vec<&str> = actions(&ks, "x").into_iter().map(|(a, _)| a).collect();
+        assert_eq!(seen, ["join", "state-change", "state-change"]);
+    }
+
+    #[test]
+    fn a_subscribe_without_a_timeout_keeps_the_announced_one() {
+        let mut ks = Keyspace::default();
+        ks.heartbeat("a", &chans(&["x"]), Timeout::Given(60_000), &HashMap::new(), 0);
+        ks.heartbeat("a", &chans(&["x"]), Timeout::KeepOr(300_000), &HashMap::new(), 10_000);
+        assert_eq!(ks.next_deadline(), Some(70_000));
+    }
+
+    #[test]
+    fn interval_mode_above_announce_max() {
+        let shared = Shared { announce_max: 2, interval_ms: 10_000, ..Shared::default() };
+        let mut ks = Keyspace::new("demo", Arc::new(shared));
+        for (i, u) in ["a", "b", "c", "d"].iter().enumerate() {
+            ks.heartbeat(u, &chans(&["x"]), Timeout::Given(300_000), &HashMap::new(), i as u64);
+        }
+        ks.leave("a", &chans(&["x"]), 5);
+        assert_eq!(actions(&ks, "x").len(), 2, "joins of a and b announced, then deltas");
+        ks.fire_due(10_002);
+        let events: Vec<_> = ks.events.since("x", 0).collect();
+        let mut last = String::new();
+        events.last().unwrap().write(&mut last, None);
+        assert!(last.contains(r#""action":"interval""#) && last.contains(r#""occupancy":3,"join":["c","d"],"leave":["a"]"#), "{last}");
+        // Still crowded: another (empty) interval event 10 s later; then back to single events.
+        ks.fire_due(20_002);
+        assert_eq!(ks.events.since("x", 0).count(), 4);
+        ks.leave("b", &chans(&["x"]), 20_003);
+        ks.fire_due(30_002);
+        ks.leave("c", &chans(&["x"]), 30_003);
+        let seen: Vec<&str> = actions(&ks, "x").into_iter().map(|(a, _)| a).collect();
+        assert_eq!(seen, ["join", "join", "interval", "interval", "interval", "leave"]);
     }
 }

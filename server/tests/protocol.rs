@@ -633,7 +633,7 @@ async fn unknown_paths_long_urls_and_methods() {
         "/v2/presence",
         "/v2/presence/sub-key/demo/channel/a/bogus",
         "/v2/presence/sub-kei/demo",
-        "/v2/subscribe/demo/a/0",
+        "/v2/subscribe/demo/a/1",
     ] {
         let r = t.get(path).await;
         assert_eq!(r.status, 404, "{path}");

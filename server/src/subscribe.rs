@@ -1,0 +1,298 @@
+//! `GET /v2/subscribe/{sub_key}/{channels}/0`: the handshake and the held
+//! long-poll that deliver presence events (PROTOCOL.md §9.1–9.3, §9.8).
+//!
+//! A subscriber's position is its cursor (`tt`): each poll gets every event
+//! after it on the names it watches, or waits until one is recorded or the
+//! long-poll bound passes. Nothing is kept per subscriber between polls, so
+//! a subscriber that stops polling costs nothing but its presence, which
+//! times out like any other.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use axum::http::StatusCode;
+use serde_json::Value;
+use tokio::sync::Notify;
+
+use crate::Inner;
+use crate::events::{Event, MAX_EVENTS_PER_ANSWER, PRESENCE_SUFFIX, from_millis};
+use crate::routes::{Query, Reply};
+use crate::store::{Keyspace, Timeout, is_presence_name};
+
+/// Most channel and group names one subscribe may list.
+pub(crate) const MAX_SUBSCRIBE_NAMES: usize = 1000;
+
+/// How far back (clock time) a handshake looks for the subscriber's own
+/// join: a heartbeat sent together with the handshake (the JS SDK does,
+/// §9.12) may be handled first, and its join must still reach the subscriber.
+const OWN_JOIN_GRACE_MS: u64 = 2_000;
+
+/// What one subscribe request asks for.
+pub(crate) struct Subscription<'a> {
+    pub(crate) channels: Vec<String>,
+    pub(crate) groups: Vec<String>,
+    pub(crate) query: &'a Query,
+}
+
+/// Counts held polls against the configured limit; the count goes down when
+/// the poll ends, however it ends (answer, or the client hanging up).
+struct HeldPoll<'a>(&'a AtomicUsize);
+
+impl<'a> HeldPoll<'a> {
+    fn try_new(count: &'a AtomicUsize, max: usize) -> Option<Self> {
+        count
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |held| (held < max).then_some(held + 1))
+            .ok()
+            .map(|_| HeldPoll(count))
+    }
+}
+
+impl Drop for HeldPoll<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// One watched channel and the `b` its events carry for this subscription.
+struct Watch {
+    channel: String,
+    subscription: Option<String>,
+}
+
+/// Handles a subscribe request whose signature (if any) was checked.
+pub(crate) async fn subscribe(inner: &Inner, sub: Subscription<'_>, ks_lock: &std::sync::RwLock<Keyspace>) -> Result<Reply, Reply> {
+    let Subscription { channels, groups, query } = sub;
+    if channels.is_empty() && groups.is_empty() {
+        return Err(Reply::bad_request("Missing channel or channel group"));
+    }
+    if channels.len() + groups.len() > MAX_SUBSCRIBE_NAMES {
+        return Err(Reply::bad_request(&format!(
+            "Too many channels and channel groups: at most {MAX_SUBSCRIBE_NAMES} per subscribe"
+        )));
+    }
+    let cursor = cursor(query)?;
+    // Without a uuid (plain `curl`) the request only watches.
+    let uuid = query.get("uuid").filter(|u| !u.is_empty());
+    let timeout = match query.get("heartbeat").map(str::trim) {
+        // JS subscribes never say `heartbeat=`: keep what the uuid announced.
+        None | Some("") => Timeout::KeepOr(crate::routes::millis(inner.config.presence_timeout)),
+        Some(_) => Timeout::Given(crate::routes::heartbeat_timeout(inner, query)?),
+    };
+    let states = match query.get("state").map(str::trim) {
+        Some(raw) if !raw.is_empty() => crate::routes::parse_object(raw, crate::MAX_STATE_DEPTH + 1)?,
+        _ => serde_json::Map::new(),
+    };
+    let region = inner.store.shared.region;
+
+    // Subscribing makes the uuid present on its channels and on the members
+    // of its groups (presence names aside); every subscribe request counts
+    // as a heartbeat for them.
+    let now = inner.clock.now_millis();
+    let handshake_cursor = {
+        let mut ks = crate::routes::write(ks_lock);
+        ks.fire_due(now);
+        let cursor_before = inner.store.shared.timetokens.cursor(now);
+        let present_groups: Vec<String> = groups.iter().filter(|g| !is_presence_name(g)).cloned().collect();
+        let present_on = ks.expand(&channels, &present_groups);
+        let per_channel = per_channel_states(&ks, &states, &present_on, &present_groups)?;
+        if let Some(uuid) = uuid {
+            ks.heartbeat(uuid, &present_on, timeout, &per_channel, now);
+        }
+        let own_join = match (cursor, uuid) {
+            (None, Some(uuid)) => own_recent_join(&ks, &watches(&ks, &channels, &groups), uuid, now),
+            _ => None,
+        };
+        inner.schedule(ks.next_deadline());
+        own_join.map_or(cursor_before, |join| cursor_before.min(join - 1))
+    };
+    let Some(cursor) = cursor else {
+        return Ok(Reply::ok(answer(handshake_cursor, region, "")));
+    };
+
+    let _held = HeldPoll::try_new(&inner.held_polls, inner.config.max_held_polls).ok_or_else(|| {
+        Reply::error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Presence",
+            &format!("Too many held subscribe requests: at most {}", inner.config.max_held_polls),
+        )
+    })?;
+    let deadline = now.saturating_add(crate::routes::millis(inner.config.long_poll_timeout));
+    let mut first_watched: Option<Vec<String>> = None;
+    loop {
+        let notify = Arc::new(Notify::new());
+        {
+            let mut ks = crate::routes::write(ks_lock);
+            let now = inner.clock.now_millis();
+            ks.fire_due(now);
+            let watched = watches(&ks, &channels, &groups);
+            let (last, messages) = collect(&ks, &watched, cursor);
+            if !messages.is_empty() {
+                return Ok(Reply::ok(answer(last, region, &messages)));
+            }
+            // A group's members changed while the poll was held: end it, so
+            // the client polls again for the new set (PROTOCOL.md §9.8).
+            let channels_now: Vec<String> = watched.iter().map(|w| w.channel.clone()).collect();
+            let members_changed = first_watched.get_or_insert_with(|| channels_now.clone()) != &channels_now;
+            if now >= deadline || members_changed {
+                // Nothing happened: the same cursor back, as the service does.
+                return Ok(Reply::ok(answer(cursor, region, "")));
+            }
+            for watch in &watched {
+                ks.events.wait_on_channel(&watch.channel, &notify);
+            }
+            for group in groups.iter().filter_map(|g| g.strip_suffix(PRESENCE_SUFFIX)) {
+                ks.events.wait_on_group(group, &notify);
+            }
+        }
+        let stopping = inner.stopping.notified();
+        tokio::pin!(stopping);
+        stopping.as_mut().enable();
+        if inner.stopped.load(Ordering::SeqCst) {
+            return Ok(Reply::ok(answer(cursor, region, "")));
+        }
+        // A wake-up between the unlock and here is kept as a permit.
+        tokio::select! {
+            () = notify.notified() => {}
+            () = inner.clock.wait_until(deadline) => {}
+            () = &mut stopping => return Ok(Reply::ok(answer(cursor, region, ""))),
+        }
+    }
+}
+
+/// `tt` (or Ruby's `t={"t":…}`): `None` for a handshake.
+fn cursor(query: &Query) -> Result<Option<u64>, Reply> {
+    let invalid = || Reply::bad_request("Invalid timetoken");
+    let text = match (query.get("tt"), query.get("t")) {
+        (Some(tt), _) => tt.trim().to_owned(),
+        (None, Some(ruby)) => match serde_json::from_str::<Value>(ruby).map_err(|_| invalid())?.get("t") {
+            Some(Value::String(tt)) => tt.clone(),
+            Some(Value::Number(tt)) => tt.to_string(),
+            None => String::new(),
+            Some(_) => return Err(invalid()),
+        },
+        (None, None) => String::new(),
+    };
+    if text.is_empty() {
+        return Ok(None);
+    }
+    if !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid());
+    }
+    match text.parse::<u64>() {
+        Ok(0) => Ok(None),
+        Ok(tt) => Ok(Some(tt)),
+        Err(_) => Err(invalid()),
+    }
+}
+
+/// The state given on subscribe, by channel: a group's entry applies to its
+/// member channels, a channel's own entry wins.
+fn per_channel_states(
+    ks: &Keyspace,
+    states: &serde_json::Map<String, Value>,
+    channels: &[String],
+    groups: &[String],
+) -> Result<HashMap<String, Value>, Reply> {
+    let mut out = HashMap::new();
+    for group in groups {
+        if let Some(state) = states.get(group) {
+            for channel in ks.expand(&[], std::slice::from_ref(group)) {
+                out.insert(channel, state.clone());
+            }
+        }
+    }
+    for channel in channels {
+        if let Some(state) = states.get(channel) {
+            out.insert(channel.clone(), state.clone());
+        }
+    }
+    if out.values().any(|v| !v.is_object()) {
+        return Err(Reply::bad_request("State must be a JSON object"));
+    }
+    Ok(out)
+}
+
+/// The channels whose events this subscription receives, each with its `b`:
+/// `X-pnpres` watches X; `G-pnpres` watches every member of G. `b` is left
+/// out only when the request named one channel, no group, and `c` is that
+/// name (PROTOCOL.md §9.5). A channel watched twice gets its events once.
+fn watches(ks: &Keyspace, channels: &[String], groups: &[String]) -> Vec<Watch> {
+    let single = channels.len() == 1 && groups.is_empty();
+    let mut watched: Vec<Watch> = Vec::new();
+    for name in channels {
+        if let Some(channel) = name.strip_suffix(PRESENCE_SUFFIX) {
+            watched.push(Watch { channel: channel.to_owned(), subscription: (!single).then(|| name.clone()) });
+        }
+    }
+    for name in groups {
+        if let Some(group) = name.strip_suffix(PRESENCE_SUFFIX) {
+            for channel in ks.expand(&[], &[group.to_owned()]) {
+                if !watched.iter().any(|w| w.channel == channel) {
+                    watched.push(Watch { channel, subscription: Some(name.clone()) });
+                }
+            }
+        }
+    }
+    watched
+}
+
+/// The timetoken of this uuid's own join on a watched channel in the last
+/// moments, which a handshake must not skip.
+fn own_recent_join(ks: &Keyspace, watched: &[Watch], uuid: &str, now: u64) -> Option<u64> {
+    let since = from_millis(now.saturating_sub(OWN_JOIN_GRACE_MS));
+    watched
+        .iter()
+        .flat_map(|w| ks.events.since(&w.channel, since))
+        .filter(|e| e.action == crate::events::Action::Join && e.uuid.as_deref() == Some(uuid))
+        .map(|e| e.timetoken)
+        .min()
+}
+
+/// The events after `cursor` on the watched channels, oldest first, at most
+/// [`MAX_EVENTS_PER_ANSWER`], rendered as `m`'s items; with the timetoken of
+/// the last one (the next cursor).
+fn collect(ks: &Keyspace, watched: &[Watch], cursor: u64) -> (u64, String) {
+    let mut found: Vec<(&Arc<Event>, Option<&str>)> = Vec::new();
+    for watch in watched {
+        found.extend(ks.events.since(&watch.channel, cursor).map(|e| (e, watch.subscription.as_deref())));
+    }
+    found.sort_by_key(|(event, _)| event.timetoken);
+    found.truncate(MAX_EVENTS_PER_ANSWER);
+    let mut messages = String::new();
+    for (i, (event, subscription)) in found.iter().enumerate() {
+        if i > 0 {
+            messages.push(',');
+        }
+        event.write(&mut messages, *subscription);
+    }
+    (found.last().map_or(cursor, |(event, _)| event.timetoken), messages)
+}
+
+/// `{"t":{"t":"<cursor>","r":<region>},"m":[…]}`.
+fn answer(cursor: u64, region: u8, messages: &str) -> String {
+    format!("{{\"t\":{{\"t\":\"{cursor}\",\"r\":{region}}},\"m\":[{messages}]}}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_from_tt_or_rubys_t() {
+        let q = |raw: &str| Query::parse(raw);
+        assert_eq!(cursor(&q("")).ok(), Some(None));
+        assert_eq!(cursor(&q("tt=0&tr=12")).ok(), Some(None));
+        assert_eq!(cursor(&q("tt=17579694346167406")).ok(), Some(Some(17579694346167406)));
+        assert_eq!(cursor(&q("t=%7B%22r%22:0,%22t%22:0%7D")).ok(), Some(None));
+        assert_eq!(cursor(&q("t=%7B%22r%22:12,%22t%22:%2214909585751739118%22%7D")).ok(), Some(Some(14909585751739118)));
+        for bad in ["tt=abc", "tt=-1", "tt=99999999999999999999999", "t=%7B", "t=%7B%22t%22:true%7D"] {
+            assert!(cursor(&q(bad)).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn answers_are_compact() {
+        assert_eq!(answer(17579694346167406, 1, ""), r#"{"t":{"t":"17579694346167406","r":1},"m":[]}"#);
+    }
+}
