@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! cargo run -p presence-server -- [--listen 127.0.0.1:8090] [--secret-key KEY]
-//!     [--publish-key KEY] [--presence-timeout SECS] [--verbose]
+//!     [--publish-key KEY] [--presence-timeout SECS] [--long-poll-timeout SECS]
+//!     [--announce-max N] [--presence-interval SECS] [--max-held-polls N] [--verbose]
 //! ```
 //!
 //! Logs one line per request at debug level (`--verbose` or `RUST_LOG=debug`); stops cleanly on Ctrl-C.
@@ -25,6 +26,10 @@ OPTIONS:
     --secret-key KEY          require signed requests (signature v2) using KEY
     --publish-key KEY         publish key clients include when signing [default: empty]
     --presence-timeout SECS   default presence timeout [default: 300]
+    --long-poll-timeout SECS  how long a subscribe poll is held with nothing to send [default: 280]
+    --announce-max N          above N occupants a channel sends interval events [default: 20]
+    --presence-interval SECS  period of interval events [default: 10]
+    --max-held-polls N        subscribe polls held at once before answering 429 [default: 50000]
     -v, --verbose             log every request (same as RUST_LOG=debug)
     -h, --help                print this help
 ";
@@ -71,16 +76,36 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
             "--secret-key" => config = config.with_secret_key(value("--secret-key")?),
             "--publish-key" => config = config.with_publish_key(value("--publish-key")?),
             "--presence-timeout" => {
-                let v = value("--presence-timeout")?;
-                let secs: u64 = v
-                    .parse()
-                    .map_err(|_| format!("invalid --presence-timeout {v:?}"))?;
+                let secs = number(&value("--presence-timeout")?, "--presence-timeout")?;
                 config = config.with_presence_timeout(Duration::from_secs(secs));
+            }
+            "--long-poll-timeout" => {
+                let secs = number(&value("--long-poll-timeout")?, "--long-poll-timeout")?;
+                config = config.with_long_poll_timeout(Duration::from_secs(secs));
+            }
+            "--announce-max" => {
+                let n = number(&value("--announce-max")?, "--announce-max")?;
+                config.announce_max = usize::try_from(n).map_err(|_| "--announce-max is too large".to_owned())?;
+            }
+            "--presence-interval" => {
+                let secs = number(&value("--presence-interval")?, "--presence-interval")?;
+                if secs == 0 {
+                    return Err("--presence-interval must be at least 1".to_owned());
+                }
+                config.presence_interval = Duration::from_secs(secs);
+            }
+            "--max-held-polls" => {
+                let n = number(&value("--max-held-polls")?, "--max-held-polls")?;
+                config.max_held_polls = usize::try_from(n).map_err(|_| "--max-held-polls is too large".to_owned())?;
             }
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
     Ok(Some(Args { config, level }))
+}
+
+fn number(text: &str, flag: &str) -> Result<u64, String> {
+    text.parse().map_err(|_| format!("invalid {flag} {text:?}: expected a whole number"))
 }
 
 fn main() -> ExitCode {
