@@ -121,9 +121,20 @@ pub(crate) async fn subscribe(inner: &Inner, sub: Subscription<'_>, ks_lock: &st
     let mut first_watched: Option<Vec<String>> = None;
     loop {
         let notify = Arc::new(Notify::new());
+        let now = inner.clock.now_millis();
+        // The usual wake-up (an event arrived) only reads: many polls woken
+        // by one event answer in parallel, under the shared lock.
+        {
+            let ks = crate::routes::read(ks_lock);
+            if ks.next_deadline().is_none_or(|at| at > now) {
+                let (last, messages) = collect(&ks, &watches(&ks, &channels, &groups), cursor);
+                if !messages.is_empty() {
+                    return Ok(Reply::ok(answer(last, region, &messages)));
+                }
+            }
+        }
         {
             let mut ks = crate::routes::write(ks_lock);
-            let now = inner.clock.now_millis();
             ks.fire_due(now);
             let watched = watches(&ks, &channels, &groups);
             let (last, messages) = collect(&ks, &watched, cursor);
