@@ -184,6 +184,7 @@ async fn held_polls(polls: usize) {
         let idle = LIVE_BYTES.load(Ordering::SeqCst).saturating_sub(before) as f64 / polls as f64;
         println!("idle connections only: {idle:.0} B each");
         let _ = child.kill();
+        let _ = child.wait();
         return;
     }
     while server.held_polls() < polls {
