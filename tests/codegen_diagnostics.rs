@@ -41,7 +41,8 @@ params:
 result:
   type: WhereNowResult
   shapes:
-    - fields:
+    - name: body
+      fields:
         - field: channels
           from: payload.channels
 types:
@@ -167,4 +168,20 @@ fn shapes_the_one_pass_decoder_cannot_read() {
     };
     insta::assert_snapshot!("overlapping_paths", one(|s| with_count(s, "payload.channels.count")));
     insta::assert_snapshot!("empty_path_segment", one(|s| with_count(s, "payload..count")));
+}
+
+#[test]
+fn shape_names_are_snake_case_and_unique() {
+    let two_shapes = |s: &str| {
+        s.replace(
+            "  shapes:\n    - name: body\n",
+            "  shapes:\n    - name: Body\n      when:\n        exactly_one: channels\n      fields:\n        - field: channels\n          from: payload.channels\n    - name: body\n",
+        )
+    };
+    // `when` names no list parameter here, which is reported too; the names are what this pins.
+    insta::assert_snapshot!(one(two_shapes));
+    insta::assert_snapshot!(
+        "duplicate_shape_name",
+        one(|s| two_shapes(s).replace("name: Body", "name: body"))
+    );
 }

@@ -189,6 +189,8 @@ pub struct ResultModel {
 /// One wire shape.
 #[derive(Debug, Clone)]
 pub struct Shape {
+    /// snake_case name from the spec, e.g. `single_channel`.
+    pub name: String,
     /// Condition; `None` for the fallback shape.
     pub when: Option<When>,
     /// A source for every result field, in field order.
@@ -337,7 +339,7 @@ impl TypeRef {
 }
 
 /// Rust keywords (strict, reserved and edition-2024): not usable as names.
-const KEYWORDS: &[&str] = &[
+pub(crate) const KEYWORDS: &[&str] = &[
     "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "crate", "do", "dyn", "else",
     "enum", "extern", "false", "final", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "macro", "match", "mod",
     "move", "mut", "override", "priv", "pub", "ref", "return", "self", "Self", "static", "struct", "super", "trait",
@@ -865,9 +867,13 @@ fn lower_result(
     if res.shapes.is_empty() {
         r.error(res.ty.span(), ctx, "a result needs at least one shape");
     }
-    let mut shapes = Vec::new();
+    let mut shapes: Vec<Shape> = Vec::new();
     for (i, shape) in res.shapes.iter().enumerate() {
         let last = i + 1 == res.shapes.len();
+        check_name(r, &shape.name, "shape", is_snake_case, "snake_case");
+        if res.shapes[..i].iter().any(|earlier| *earlier.name == *shape.name) {
+            r.error(shape.name.span(), ctx, format!("duplicate shape name `{}`", shape.name.as_str()));
+        }
         let span: &Span = shape.fields.first().map(|f| f.field.span()).unwrap_or(res.ty.span());
         let when = match &shape.when {
             Some(w) => {
@@ -936,7 +942,7 @@ fn lower_result(
         // Keep the type's field order whatever order the shape lists them in.
         fields.sort_by_key(|(f, _)| ty.fields.iter().position(|x| x.name == f.field));
         let Some(envelope) = envelope::plan(r, ctx, types, &fields) else { continue };
-        shapes.push(Shape { when, fields: fields.into_iter().map(|(f, _)| f).collect(), envelope });
+        shapes.push(Shape { name: shape.name.to_string(), when, fields: fields.into_iter().map(|(f, _)| f).collect(), envelope });
     }
     Some(ResultModel { ty: ty.name.clone(), shapes })
 }

@@ -153,6 +153,9 @@ pub struct ResultSpec {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ShapeSpec {
+    /// snake_case name of the wire shape, e.g. `single_channel`; names the
+    /// decoder's body struct (`SingleChannelBody`).
+    pub name: Spanned<String>,
     /// When this shape applies (decided from the request).
     #[serde(default)]
     pub when: Option<WhenSpec>,

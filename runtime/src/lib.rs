@@ -11,6 +11,7 @@
 
 mod config;
 mod error;
+mod macros;
 mod names;
 mod retry;
 pub mod validate;

@@ -141,14 +141,7 @@ pub fn operation(api: &Api, op: &Operation) -> TokenStream {
             #decode
         }
 
-        impl std::future::IntoFuture for #builder {
-            type Output = Result<#output, rt::Error>;
-            type IntoFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Self::Output> + Send>>;
-
-            fn into_future(self) -> Self::IntoFuture {
-                Box::pin(self.send())
-            }
-        }
+        rt::into_future!(#builder => #output);
 
         #(#types)*
 
@@ -336,29 +329,36 @@ fn bind_param(p: &Param) -> TokenStream {
     }
 }
 
+/// The statements of a block that binds each placeholder, encoded, to a local
+/// of its own name, so the template reads as written in the spec:
+/// `format!("/v2/presence/sub-key/{subscribe_key}/channel/{channels}")`.
 fn path_expr(op: &Operation, parts: &[PathPart]) -> TokenStream {
     let mut format = String::new();
-    let mut args = Vec::new();
+    let mut binds = Vec::new();
     for part in parts {
         match part {
             PathPart::Literal(text) => format.push_str(&text.replace('{', "{{").replace('}', "}}")),
             PathPart::Config(name) => {
-                format.push_str("{}");
+                format.push_str(&format!("{{{name}}}"));
+                let local = format_ident!("{}", name);
                 let getter = format_ident!("{}_value", name);
-                args.push(quote!(rt::encoding::component(self.client.config().#getter())));
+                binds.push(quote!(let #local = rt::encoding::component(self.client.config().#getter());));
             }
             PathPart::Param(name) => {
-                format.push_str("{}");
-                let ident = format_ident!("{}", name);
+                format.push_str(&format!("{{{name}}}"));
+                let local = format_ident!("{}", name);
                 let param = op.params.iter().find(|p| p.name == *name);
-                args.push(match param.map(|p| &p.kind) {
-                    Some(ParamKind::Names { .. }) => quote!(rt::encoding::path_names(#ident.as_slice())),
-                    _ => quote!(rt::encoding::component(#ident)),
+                binds.push(match param.map(|p| &p.kind) {
+                    Some(ParamKind::Names { .. }) => quote!(let #local = rt::encoding::path_names(#local.as_slice());),
+                    _ => quote!(let #local = rt::encoding::component(#local);),
                 });
             }
         }
     }
-    quote!(format!(#format, #(#args),*))
+    quote! {
+        #(#binds)*
+        format!(#format)
+    }
 }
 
 fn build_request(op: &Operation) -> TokenStream {
@@ -377,7 +377,7 @@ fn build_request(op: &Operation) -> TokenStream {
     for (i, template) in op.paths.iter().enumerate().rev() {
         let expr = path_expr(op, &template.parts);
         if i + 1 == op.paths.len() {
-            path = expr;
+            path = quote!({ #expr });
         } else {
             let conds = template.when_empty.iter().map(|n| {
                 let ident = format_ident!("{}", n);
@@ -460,8 +460,8 @@ fn decode_fn(op: &Operation) -> TokenStream {
     let mut branches = Vec::new();
     let mut unconditional = quote!();
     let mut envelopes = Vec::new();
-    for (index, shape) in result.shapes.iter().enumerate() {
-        let RenderedEnvelope { definitions, root, fields } = render_envelope(op, index + 1, shape);
+    for shape in &result.shapes {
+        let RenderedEnvelope { definitions, root, fields } = render_envelope(op, shape);
         envelopes.push(definitions);
         let fields = fields.into_iter().map(|(name, value)| quote!(#name: #value));
         let build = quote! {
@@ -524,10 +524,11 @@ struct RenderedEnvelope {
     fields: Vec<(proc_macro2::Ident, TokenStream)>,
 }
 
-/// Renders the envelope the IR planned for shape number `index`: one serde
-/// pass from body bytes to wire types, error fields included.
-fn render_envelope(op: &Operation, index: usize, shape: &Shape) -> RenderedEnvelope {
-    let root = format_ident!("{}Shape{}", op.builder, index);
+/// Renders the envelope the IR planned for a shape (`<ShapeName>Body` and its
+/// nested objects): one serde pass from body bytes to wire types, error
+/// fields included.
+fn render_envelope(op: &Operation, shape: &Shape) -> RenderedEnvelope {
+    let root = format_ident!("{}Body", pascal(&shape.name));
     let mut definitions = Vec::new();
     emit_object(&shape.envelope.root, &root, true, &mut definitions);
     let fields = shape
@@ -539,15 +540,24 @@ fn render_envelope(op: &Operation, index: usize, shape: &Shape) -> RenderedEnvel
             let read = match read {
                 Read::Const => quote!(),
                 Read::At(path) => {
-                    let path = path.iter().map(|i| format_ident!("f{}", i));
-                    quote!(envelope #(.#path)*)
+                    // The wire's own names: `envelope.payload.channels`.
+                    let mut object = &shape.envelope.root;
+                    let mut names = Vec::new();
+                    for &position in path {
+                        names.push(key_idents(object)[position].clone());
+                        if let JsonValue::Object(inner) = &object.keys[position].1 {
+                            object = inner;
+                        }
+                    }
+                    quote!(envelope #(.#names)*)
                 }
                 // The whole-body type's wire value, rebuilt from its fields at the root.
                 Read::WholeBody { ty, fields } => {
                     let wire = format_ident!("{}Wire", ty);
+                    let keys = key_idents(&shape.envelope.root);
                     let fields = fields.iter().map(|(name, position)| {
                         let name = format_ident!("{}", name);
-                        let at = format_ident!("f{}", position);
+                        let at = &keys[*position];
                         quote!(#name: envelope.#at)
                     });
                     quote!(#wire { #(#fields,)* })
@@ -567,23 +577,51 @@ fn render_envelope(op: &Operation, index: usize, shape: &Shape) -> RenderedEnvel
     RenderedEnvelope { definitions: quote!(#(#definitions)*), root, fields }
 }
 
+/// Rust field names for an object's keys: the key itself in snake_case
+/// (`channel-group` → `channel_group`), numbered only where two keys, a
+/// keyword or the error fields would clash.
+fn key_idents(object: &JsonObject) -> Vec<proc_macro2::Ident> {
+    let mut taken: Vec<String> = crate::ir::ERROR_KEYS.iter().map(|k| (*k).to_owned()).collect();
+    object
+        .keys
+        .iter()
+        .enumerate()
+        .map(|(position, (key, _))| {
+            let mut name: String =
+                key.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
+            if !name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_') {
+                name.insert_str(0, "key_");
+            }
+            if name == "_" || crate::ir::KEYWORDS.contains(&name.as_str()) || taken.contains(&name) {
+                name = format!("{name}_{position}");
+            }
+            taken.push(name.clone());
+            format_ident!("{}", name)
+        })
+        .collect()
+}
+
 fn emit_object(object: &JsonObject, name: &proc_macro2::Ident, is_root: bool, out: &mut Vec<TokenStream>) {
     let mut fields = Vec::new();
-    for (position, (key, value)) in object.keys.iter().enumerate() {
-        let ident = format_ident!("f{}", position);
-        match value {
-            JsonValue::Leaf { ty, default } => {
-                let wire = wire_ref(ty);
-                let default = if *default { quote!(default,) } else { quote!() };
-                fields.push(quote!(#[serde(rename = #key, #default)] #ident: #wire));
-            }
+    for ((key, value), ident) in object.keys.iter().zip(key_idents(object)) {
+        let (ty, default) = match value {
+            JsonValue::Leaf { ty, default } => (wire_ref(ty), *default),
             JsonValue::Object(inner) => {
                 let inner_name = format_ident!("{}{}", name, pascal(key));
                 emit_object(inner, &inner_name, false, out);
-                let default = if inner.all_default() { quote!(default,) } else { quote!() };
-                fields.push(quote!(#[serde(rename = #key, #default)] #ident: #inner_name));
+                (quote!(#inner_name), inner.all_default())
             }
+        };
+        // The key is the field's name unless it is not a Rust identifier.
+        let mut attrs = Vec::new();
+        if ident != key.as_str() {
+            attrs.push(quote!(rename = #key));
         }
+        if default {
+            attrs.push(quote!(default));
+        }
+        let attrs = if attrs.is_empty() { quote!() } else { quote!(#[serde(#(#attrs),*)]) };
+        fields.push(quote!(#attrs #ident: #ty));
     }
     let derive_default = if !is_root && object.all_default() { quote!(Default,) } else { quote!() };
     if is_root {
@@ -599,15 +637,7 @@ fn emit_object(object: &JsonObject, name: &proc_macro2::Ident, is_root: bool, ou
                 #(#fields,)*
             }
 
-            impl rt::body::ErrorFields for #name {
-                fn status(&self) -> Option<u64> {
-                    self.status.0
-                }
-
-                fn error(&self) -> bool {
-                    self.error.0
-                }
-            }
+            rt::envelope_error_fields!(#name);
         });
     } else {
         out.push(quote! {

@@ -92,11 +92,17 @@ impl GetState {
                 ("channel_groups", !channel_groups.is_empty()),
             ],
         )?;
-        let path = format!(
-            "/v2/presence/sub-key/{}/channel/{}/uuid/{}", rt::encoding::component(self
-            .client.config().subscribe_key_value()), rt::encoding::path_names(channels
-            .as_slice()), rt::encoding::component(uuid)
-        );
+        let path = {
+            let subscribe_key = rt::encoding::component(
+                self.client.config().subscribe_key_value(),
+            );
+            let channels = rt::encoding::path_names(channels.as_slice());
+            let uuid = rt::encoding::component(uuid);
+            format!(
+                "/v2/presence/sub-key/{subscribe_key}/channel/{channels}/uuid/{uuid}"
+            )
+        };
+
         let mut request = rt::request::Request::new("get_state", path);
         request.set_idempotent(true);
         if !channel_groups.is_empty() {
@@ -135,61 +141,40 @@ impl GetState {
     ) -> Result<GetStateResult, rt::Error> {
         /// The body as this shape expects it, with the error fields every body may carry.
         #[derive(serde::Deserialize)]
-        struct GetStateShape1 {
+        struct SingleChannelBody {
             #[serde(default)]
             status: rt::body::WireStatus,
             #[serde(default)]
             error: rt::body::WireFlag,
-            #[serde(rename = "payload")]
-            f0: serde_json::Value,
+            payload: serde_json::Value,
         }
 
-        impl rt::body::ErrorFields for GetStateShape1 {
-            fn status(&self) -> Option<u64> {
-                self.status.0
-            }
-
-            fn error(&self) -> bool {
-                self.error.0
-            }
-        }
-
+        rt::envelope_error_fields!(SingleChannelBody);
         #[derive(serde::Deserialize)]
-        struct GetStateShape2Payload {
-            #[serde(rename = "channels")]
-            f0: std::collections::BTreeMap<String, serde_json::Value>,
+        struct MultiChannelBodyPayload {
+            channels: std::collections::BTreeMap<String, serde_json::Value>,
         }
 
         /// The body as this shape expects it, with the error fields every body may carry.
         #[derive(serde::Deserialize)]
-        struct GetStateShape2 {
+        struct MultiChannelBody {
             #[serde(default)]
             status: rt::body::WireStatus,
             #[serde(default)]
             error: rt::body::WireFlag,
-            #[serde(rename = "payload")]
-            f0: GetStateShape2Payload,
+            payload: MultiChannelBodyPayload,
         }
 
-        impl rt::body::ErrorFields for GetStateShape2 {
-            fn status(&self) -> Option<u64> {
-                self.status.0
-            }
-
-            fn error(&self) -> bool {
-                self.error.0
-            }
-        }
-
+        rt::envelope_error_fields!(MultiChannelBody);
         if self.channels.len() == 1 && self.channel_groups.is_empty() {
             return {
-                let envelope: GetStateShape1 = rt::body::parse_envelope(
+                let envelope: SingleChannelBody = rt::body::parse_envelope(
                     http_status,
                     body,
                 )?;
                 Ok(GetStateResult {
                     channels: {
-                        let value: serde_json::Value = envelope.f0;
+                        let value: serde_json::Value = envelope.payload;
                         let key = self.channels[0].clone();
                         std::collections::BTreeMap::from([(key, value)])
                     },
@@ -197,22 +182,14 @@ impl GetState {
             };
         }
 
-        let envelope: GetStateShape2 = rt::body::parse_envelope(http_status, body)?;
+        let envelope: MultiChannelBody = rt::body::parse_envelope(http_status, body)?;
         Ok(GetStateResult {
-            channels: envelope.f0.f0,
+            channels: envelope.payload.channels,
         })
     }
 }
 
-impl std::future::IntoFuture for GetState {
-    type Output = Result<GetStateResult, rt::Error>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+rt::into_future!(GetState => GetStateResult);
 
 /// A user's state per channel.
 ///

@@ -114,11 +114,14 @@ impl Heartbeat {
                 ("channel_groups", !channel_groups.is_empty()),
             ],
         )?;
-        let path = format!(
-            "/v2/presence/sub-key/{}/channel/{}/heartbeat", rt::encoding::component(self
-            .client.config().subscribe_key_value()), rt::encoding::path_names(channels
-            .as_slice())
-        );
+        let path = {
+            let subscribe_key = rt::encoding::component(
+                self.client.config().subscribe_key_value(),
+            );
+            let channels = rt::encoding::path_names(channels.as_slice());
+            format!("/v2/presence/sub-key/{subscribe_key}/channel/{channels}/heartbeat")
+        };
+
         let mut request = rt::request::Request::new("heartbeat", path);
         request.set_idempotent(true);
         if !channel_groups.is_empty() {
@@ -155,12 +158,4 @@ impl Heartbeat {
     }
 }
 
-impl std::future::IntoFuture for Heartbeat {
-    type Output = Result<(), rt::Error>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+rt::into_future!(Heartbeat => ());

@@ -125,16 +125,18 @@ impl HereNow {
         rt::validate::range("limit", u64::from(limit), 0, 1000)?;
         let offset = self.offset;
         let path = if channels.is_empty() && channel_groups.is_empty() {
-            format!(
-                "/v2/presence/sub-key/{}", rt::encoding::component(self.client.config()
-                .subscribe_key_value())
-            )
+            let subscribe_key = rt::encoding::component(
+                self.client.config().subscribe_key_value(),
+            );
+            format!("/v2/presence/sub-key/{subscribe_key}")
         } else {
-            format!(
-                "/v2/presence/sub-key/{}/channel/{}", rt::encoding::component(self.client
-                .config().subscribe_key_value()), rt::encoding::path_names(channels
-                .as_slice())
-            )
+            {
+                let subscribe_key = rt::encoding::component(
+                    self.client.config().subscribe_key_value(),
+                );
+                let channels = rt::encoding::path_names(channels.as_slice());
+                format!("/v2/presence/sub-key/{subscribe_key}/channel/{channels}")
+            }
         };
 
         let mut request = rt::request::Request::new("here_now", path);
@@ -184,71 +186,48 @@ impl HereNow {
     fn decode(&self, http_status: u16, body: &[u8]) -> Result<HereNowResult, rt::Error> {
         /// The body as this shape expects it, with the error fields every body may carry.
         #[derive(serde::Deserialize)]
-        struct HereNowShape1 {
+        struct SingleChannelBody {
             #[serde(default)]
             status: rt::body::WireStatus,
             #[serde(default)]
             error: rt::body::WireFlag,
-            #[serde(rename = "occupancy")]
-            f0: u64,
-            #[serde(rename = "uuids", default)]
-            f1: rt::body::HintedVec<HereNowOccupantDataWire>,
+            occupancy: u64,
+            #[serde(default)]
+            uuids: rt::body::HintedVec<HereNowOccupantDataWire>,
         }
 
-        impl rt::body::ErrorFields for HereNowShape1 {
-            fn status(&self) -> Option<u64> {
-                self.status.0
-            }
-
-            fn error(&self) -> bool {
-                self.error.0
-            }
-        }
-
+        rt::envelope_error_fields!(SingleChannelBody);
         #[derive(serde::Deserialize)]
-        struct HereNowShape2Payload {
-            #[serde(rename = "total_channels")]
-            f0: u64,
-            #[serde(rename = "total_occupancy")]
-            f1: u64,
-            #[serde(rename = "channels")]
-            f2: std::collections::BTreeMap<String, HereNowChannelDataWire>,
+        struct MultiChannelBodyPayload {
+            total_channels: u64,
+            total_occupancy: u64,
+            channels: std::collections::BTreeMap<String, HereNowChannelDataWire>,
         }
 
         /// The body as this shape expects it, with the error fields every body may carry.
         #[derive(serde::Deserialize)]
-        struct HereNowShape2 {
+        struct MultiChannelBody {
             #[serde(default)]
             status: rt::body::WireStatus,
             #[serde(default)]
             error: rt::body::WireFlag,
-            #[serde(rename = "payload")]
-            f0: HereNowShape2Payload,
+            payload: MultiChannelBodyPayload,
         }
 
-        impl rt::body::ErrorFields for HereNowShape2 {
-            fn status(&self) -> Option<u64> {
-                self.status.0
-            }
-
-            fn error(&self) -> bool {
-                self.error.0
-            }
-        }
-
+        rt::envelope_error_fields!(MultiChannelBody);
         if self.channels.len() == 1 && self.channel_groups.is_empty() {
             return {
-                let envelope: HereNowShape1 = rt::body::parse_envelope(
+                let envelope: SingleChannelBody = rt::body::parse_envelope(
                     http_status,
                     body,
                 )?;
                 Ok(HereNowResult {
                     total_channels: 1,
-                    total_occupancy: envelope.f0,
+                    total_occupancy: envelope.occupancy,
                     channels: {
                         let value: HereNowChannelDataWire = HereNowChannelDataWire {
-                            occupancy: envelope.f0,
-                            occupants: envelope.f1,
+                            occupancy: envelope.occupancy,
+                            occupants: envelope.uuids,
                         };
 
                         let key = self.channels[0].clone();
@@ -264,13 +243,13 @@ impl HereNow {
             };
         }
 
-        let envelope: HereNowShape2 = rt::body::parse_envelope(http_status, body)?;
+        let envelope: MultiChannelBody = rt::body::parse_envelope(http_status, body)?;
         Ok(HereNowResult {
-            total_channels: envelope.f0.f0,
-            total_occupancy: envelope.f0.f1,
+            total_channels: envelope.payload.total_channels,
+            total_occupancy: envelope.payload.total_occupancy,
             channels: envelope
-                .f0
-                .f2
+                .payload
+                .channels
                 .into_iter()
                 .map(|(key, item)| {
                     let value = {
@@ -286,15 +265,7 @@ impl HereNow {
     }
 }
 
-impl std::future::IntoFuture for HereNow {
-    type Output = Result<HereNowResult, rt::Error>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+rt::into_future!(HereNow => HereNowResult);
 
 /// Occupancy of the channels asked about.
 ///

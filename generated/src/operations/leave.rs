@@ -73,11 +73,14 @@ impl Leave {
                 ("channel_groups", !channel_groups.is_empty()),
             ],
         )?;
-        let path = format!(
-            "/v2/presence/sub-key/{}/channel/{}/leave", rt::encoding::component(self
-            .client.config().subscribe_key_value()), rt::encoding::path_names(channels
-            .as_slice())
-        );
+        let path = {
+            let subscribe_key = rt::encoding::component(
+                self.client.config().subscribe_key_value(),
+            );
+            let channels = rt::encoding::path_names(channels.as_slice());
+            format!("/v2/presence/sub-key/{subscribe_key}/channel/{channels}/leave")
+        };
+
         let mut request = rt::request::Request::new("leave", path);
         request.set_idempotent(true);
         if !channel_groups.is_empty() {
@@ -109,12 +112,4 @@ impl Leave {
     }
 }
 
-impl std::future::IntoFuture for Leave {
-    type Output = Result<(), rt::Error>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+rt::into_future!(Leave => ());

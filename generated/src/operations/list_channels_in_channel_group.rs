@@ -57,11 +57,16 @@ impl ListChannelsInChannelGroup {
             channel_group,
             rt::validate::NameKind::ChannelGroup,
         )?;
-        let path = format!(
-            "/v1/channel-registration/sub-key/{}/channel-group/{}",
-            rt::encoding::component(self.client.config().subscribe_key_value()),
-            rt::encoding::component(channel_group)
-        );
+        let path = {
+            let subscribe_key = rt::encoding::component(
+                self.client.config().subscribe_key_value(),
+            );
+            let channel_group = rt::encoding::component(channel_group);
+            format!(
+                "/v1/channel-registration/sub-key/{subscribe_key}/channel-group/{channel_group}"
+            )
+        };
+
         let mut request = rt::request::Request::new(
             "list_channels_in_channel_group",
             path,
@@ -94,51 +99,29 @@ impl ListChannelsInChannelGroup {
         body: &[u8],
     ) -> Result<ChannelGroupListResult, rt::Error> {
         #[derive(serde::Deserialize)]
-        struct ListChannelsInChannelGroupShape1Payload {
-            #[serde(rename = "channels")]
-            f0: Vec<String>,
+        struct BodyBodyPayload {
+            channels: Vec<String>,
         }
 
         /// The body as this shape expects it, with the error fields every body may carry.
         #[derive(serde::Deserialize)]
-        struct ListChannelsInChannelGroupShape1 {
+        struct BodyBody {
             #[serde(default)]
             status: rt::body::WireStatus,
             #[serde(default)]
             error: rt::body::WireFlag,
-            #[serde(rename = "payload")]
-            f0: ListChannelsInChannelGroupShape1Payload,
+            payload: BodyBodyPayload,
         }
 
-        impl rt::body::ErrorFields for ListChannelsInChannelGroupShape1 {
-            fn status(&self) -> Option<u64> {
-                self.status.0
-            }
-
-            fn error(&self) -> bool {
-                self.error.0
-            }
-        }
-
-        let envelope: ListChannelsInChannelGroupShape1 = rt::body::parse_envelope(
-            http_status,
-            body,
-        )?;
+        rt::envelope_error_fields!(BodyBody);
+        let envelope: BodyBody = rt::body::parse_envelope(http_status, body)?;
         Ok(ChannelGroupListResult {
-            channels: envelope.f0.f0,
+            channels: envelope.payload.channels,
         })
     }
 }
 
-impl std::future::IntoFuture for ListChannelsInChannelGroup {
-    type Output = Result<ChannelGroupListResult, rt::Error>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+rt::into_future!(ListChannelsInChannelGroup => ChannelGroupListResult);
 
 /// The channels of a channel group.
 ///

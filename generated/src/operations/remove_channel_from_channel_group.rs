@@ -75,11 +75,16 @@ impl RemoveChannelFromChannelGroup {
             rt::validate::NameKind::ChannelGroup,
         )?;
         rt::validate::required_one_of(&[("channels", !channels.is_empty())])?;
-        let path = format!(
-            "/v1/channel-registration/sub-key/{}/channel-group/{}",
-            rt::encoding::component(self.client.config().subscribe_key_value()),
-            rt::encoding::component(channel_group)
-        );
+        let path = {
+            let subscribe_key = rt::encoding::component(
+                self.client.config().subscribe_key_value(),
+            );
+            let channel_group = rt::encoding::component(channel_group);
+            format!(
+                "/v1/channel-registration/sub-key/{subscribe_key}/channel-group/{channel_group}"
+            )
+        };
+
         let mut request = rt::request::Request::new(
             "remove_channel_from_channel_group",
             path,
@@ -111,12 +116,4 @@ impl RemoveChannelFromChannelGroup {
     }
 }
 
-impl std::future::IntoFuture for RemoveChannelFromChannelGroup {
-    type Output = Result<(), rt::Error>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+rt::into_future!(RemoveChannelFromChannelGroup => ());

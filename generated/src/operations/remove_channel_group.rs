@@ -54,11 +54,16 @@ impl RemoveChannelGroup {
             channel_group,
             rt::validate::NameKind::ChannelGroup,
         )?;
-        let path = format!(
-            "/v1/channel-registration/sub-key/{}/channel-group/{}/remove",
-            rt::encoding::component(self.client.config().subscribe_key_value()),
-            rt::encoding::component(channel_group)
-        );
+        let path = {
+            let subscribe_key = rt::encoding::component(
+                self.client.config().subscribe_key_value(),
+            );
+            let channel_group = rt::encoding::component(channel_group);
+            format!(
+                "/v1/channel-registration/sub-key/{subscribe_key}/channel-group/{channel_group}/remove"
+            )
+        };
+
         let mut request = rt::request::Request::new("remove_channel_group", path);
         request.set_idempotent(true);
         Ok(request)
@@ -82,12 +87,4 @@ impl RemoveChannelGroup {
     }
 }
 
-impl std::future::IntoFuture for RemoveChannelGroup {
-    type Output = Result<(), rt::Error>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+rt::into_future!(RemoveChannelGroup => ());

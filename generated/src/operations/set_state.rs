@@ -110,11 +110,17 @@ impl SetState {
                 ("channel_groups", !channel_groups.is_empty()),
             ],
         )?;
-        let path = format!(
-            "/v2/presence/sub-key/{}/channel/{}/uuid/{}/data",
-            rt::encoding::component(self.client.config().subscribe_key_value()),
-            rt::encoding::path_names(channels.as_slice()), rt::encoding::component(uuid)
-        );
+        let path = {
+            let subscribe_key = rt::encoding::component(
+                self.client.config().subscribe_key_value(),
+            );
+            let channels = rt::encoding::path_names(channels.as_slice());
+            let uuid = rt::encoding::component(uuid);
+            format!(
+                "/v2/presence/sub-key/{subscribe_key}/channel/{channels}/uuid/{uuid}/data"
+            )
+        };
+
         let mut request = rt::request::Request::new("set_state", path);
         request.set_idempotent(true);
         if !channel_groups.is_empty() {
@@ -154,41 +160,23 @@ impl SetState {
     ) -> Result<SetStateResult, rt::Error> {
         /// The body as this shape expects it, with the error fields every body may carry.
         #[derive(serde::Deserialize)]
-        struct SetStateShape1 {
+        struct BodyBody {
             #[serde(default)]
             status: rt::body::WireStatus,
             #[serde(default)]
             error: rt::body::WireFlag,
-            #[serde(rename = "payload")]
-            f0: serde_json::Value,
+            payload: serde_json::Value,
         }
 
-        impl rt::body::ErrorFields for SetStateShape1 {
-            fn status(&self) -> Option<u64> {
-                self.status.0
-            }
-
-            fn error(&self) -> bool {
-                self.error.0
-            }
-        }
-
-        let envelope: SetStateShape1 = rt::body::parse_envelope(http_status, body)?;
+        rt::envelope_error_fields!(BodyBody);
+        let envelope: BodyBody = rt::body::parse_envelope(http_status, body)?;
         Ok(SetStateResult {
-            state: envelope.f0,
+            state: envelope.payload,
         })
     }
 }
 
-impl std::future::IntoFuture for SetState {
-    type Output = Result<SetStateResult, rt::Error>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+rt::into_future!(SetState => SetStateResult);
 
 /// The state the server stored.
 ///

@@ -45,10 +45,14 @@ impl WhereNow {
     pub fn build_request(&self) -> Result<rt::request::Request, rt::Error> {
         let uuid = self.uuid.as_deref().unwrap_or(self.client.config().user_id_value());
         rt::validate::name("uuid", uuid, rt::validate::NameKind::Uuid)?;
-        let path = format!(
-            "/v2/presence/sub-key/{}/uuid/{}", rt::encoding::component(self.client
-            .config().subscribe_key_value()), rt::encoding::component(uuid)
-        );
+        let path = {
+            let subscribe_key = rt::encoding::component(
+                self.client.config().subscribe_key_value(),
+            );
+            let uuid = rt::encoding::component(uuid);
+            format!("/v2/presence/sub-key/{subscribe_key}/uuid/{uuid}")
+        };
+
         let mut request = rt::request::Request::new("where_now", path);
         request.set_idempotent(true);
         Ok(request)
@@ -78,48 +82,29 @@ impl WhereNow {
         body: &[u8],
     ) -> Result<WhereNowResult, rt::Error> {
         #[derive(serde::Deserialize)]
-        struct WhereNowShape1Payload {
-            #[serde(rename = "channels")]
-            f0: Vec<String>,
+        struct BodyBodyPayload {
+            channels: Vec<String>,
         }
 
         /// The body as this shape expects it, with the error fields every body may carry.
         #[derive(serde::Deserialize)]
-        struct WhereNowShape1 {
+        struct BodyBody {
             #[serde(default)]
             status: rt::body::WireStatus,
             #[serde(default)]
             error: rt::body::WireFlag,
-            #[serde(rename = "payload")]
-            f0: WhereNowShape1Payload,
+            payload: BodyBodyPayload,
         }
 
-        impl rt::body::ErrorFields for WhereNowShape1 {
-            fn status(&self) -> Option<u64> {
-                self.status.0
-            }
-
-            fn error(&self) -> bool {
-                self.error.0
-            }
-        }
-
-        let envelope: WhereNowShape1 = rt::body::parse_envelope(http_status, body)?;
+        rt::envelope_error_fields!(BodyBody);
+        let envelope: BodyBody = rt::body::parse_envelope(http_status, body)?;
         Ok(WhereNowResult {
-            channels: envelope.f0.f0,
+            channels: envelope.payload.channels,
         })
     }
 }
 
-impl std::future::IntoFuture for WhereNow {
-    type Output = Result<WhereNowResult, rt::Error>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+rt::into_future!(WhereNow => WhereNowResult);
 
 /// Where a user is present.
 ///
