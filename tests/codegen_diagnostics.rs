@@ -185,3 +185,13 @@ fn shape_names_are_snake_case_and_unique() {
         one(|s| two_shapes(s).replace("name: Body", "name: body"))
     );
 }
+
+#[test]
+fn names_that_collide_with_generated_code() {
+    insta::assert_snapshot!(one(|s| s
+        .replace("operation: where_now", "operation: config")
+        .replace("builder: WhereNow", "builder: Client")
+        .replace("  - name: WhereNowResult", "  - name: Result")
+        .replace("  type: WhereNowResult", "  type: Result")
+        .replace("  - name: limit", "  - name: request")));
+}

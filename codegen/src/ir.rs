@@ -347,7 +347,23 @@ pub(crate) const KEYWORDS: &[&str] = &[
 ];
 
 /// Names a parameter cannot take: the builder's own field and methods.
-const RESERVED_PARAMS: &[&str] = &["client", "new", "send", "build_request", "decode_response", "decode", "into_future"];
+/// Names a parameter cannot take: the builder's own field and methods, and
+/// the locals of the code generated around parameters.
+const RESERVED_PARAMS: &[&str] = &[
+    "client", "new", "send", "build_request", "decode_response", "decode", "into_future", "request", "path", "envelope",
+    "body", "http_status",
+];
+
+/// Names an operation cannot take: the client's own methods (inherent, or
+/// derived `Clone`/`Debug`).
+const RESERVED_OPERATIONS: &[&str] = &["new", "config", "clone", "fmt"];
+
+/// Type names a spec type or builder cannot take: the prelude's, and the
+/// names the generated crate already exports from the runtime.
+const RESERVED_TYPES: &[&str] = &[
+    "Result", "Option", "Vec", "String", "Box", "Some", "None", "Ok", "Err", "Config", "Error", "IntoNames", "RetryPolicy",
+    "TimeoutKind",
+];
 
 /// Config values the runtime's `Config` has a `<name>_value()` getter for.
 const RUNTIME_CONFIG_VALUES: &[&str] = &["subscribe_key", "user_id"];
@@ -413,19 +429,30 @@ pub fn lower(
 
     let mut operations = Vec::new();
     let mut seen_ops: Vec<(String, String)> = Vec::new();
-    let mut seen_types: Vec<(String, String)> = Vec::new();
+    // Builders and result types share the crate root's namespace, with the client.
+    let mut seen_types: Vec<(String, String)> = vec![(api.spec.client.name.to_string(), api.path.clone())];
     for file in endpoints {
         let mut r = Reporter::new(&file.path, &mut diagnostics);
         let name = file.spec.operation.as_str();
         if let Some((_, other)) = seen_ops.iter().find(|(n, _)| n == name) {
             r.error(file.spec.operation.span(), "", format!("duplicate operation `{name}`, already defined in {other}"));
         }
+        if RESERVED_OPERATIONS.contains(&name) {
+            r.error(file.spec.operation.span(), "", format!("operation name `{name}` is taken by the client's own `{name}` method"));
+        }
         seen_ops.push((name.to_owned(), file.path.clone()));
-        for ty in &file.spec.types {
-            if let Some((_, other)) = seen_types.iter().find(|(n, _)| *n == *ty.name) {
-                r.error(ty.name.span(), &format!("operation `{name}`"), format!("duplicate type `{}`, already defined in {other}", *ty.name));
+        let type_names = std::iter::once((&file.spec.builder, "builder")).chain(file.spec.types.iter().map(|ty| (&ty.name, "type")));
+        for (type_name, what) in type_names {
+            if let Some((_, other)) = seen_types.iter().find(|(n, _)| *n == **type_name) {
+                r.error(type_name.span(), &format!("operation `{name}`"), format!("duplicate {what} name `{}`, already used in {other}", **type_name));
+            } else if RESERVED_TYPES.contains(&type_name.as_str()) {
+                r.error(
+                    type_name.span(),
+                    &format!("operation `{name}`"),
+                    format!("{what} name `{}` would shadow the prelude's or the crate's own `{}`", **type_name, **type_name),
+                );
             }
-            seen_types.push((ty.name.to_string(), file.path.clone()));
+            seen_types.push((type_name.to_string(), file.path.clone()));
         }
         if let Some(op) = lower_endpoint(&mut r, &file.path, &file.spec, &config_values) {
             operations.push(op);
@@ -486,7 +513,7 @@ fn lower_endpoint(
             continue;
         }
         if check_name(r, &p.name, "parameter", is_snake_case, "snake_case") && RESERVED_PARAMS.contains(&p.name.as_str()) {
-            r.error(p.name.span(), &pctx, format!("`{}` is taken by the builder itself; choose another name", p.name.as_str()));
+            r.error(p.name.span(), &pctx, format!("`{}` is taken by the builder or the code generated around parameters; choose another name", p.name.as_str()));
             continue;
         }
         if let Some(param) = lower_param(r, &pctx, p, config_values) {
