@@ -28,6 +28,8 @@ pub fn lib_rs(api: &Api) -> TokenStream {
             }
         }
     });
+    // `#[doc(inline)]`: the crate page shows the runtime's items as its own,
+    // not as `pub use` lines.
     quote! {
         #crate_docs
         #![warn(missing_docs)]
@@ -36,7 +38,6 @@ pub fn lib_rs(api: &Api) -> TokenStream {
 
         /// The hand-written runtime this crate is generated against.
         pub use pubnub_presence_runtime as runtime;
-        // Shown on this crate's page as its own items, not as `pub use` lines.
         #[doc(inline)]
         pub use pubnub_presence_runtime::{Config, Error, IntoNames, RetryPolicy, TimeoutKind};
         #(#reexports)*

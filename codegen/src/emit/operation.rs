@@ -428,9 +428,9 @@ fn build_request(op: &Operation) -> TokenStream {
         })
     });
     let op_name = &op.name;
+    // The spec's `idempotent: true` lets the client's retry policy resend it.
     let idempotent = if op.idempotent {
         quote! {
-            // spec: `idempotent: true`, so the retry policy may resend it.
             request.set_idempotent(true);
         }
     } else {
