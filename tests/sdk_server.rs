@@ -208,3 +208,67 @@ async fn reqwest_free_get(origin: &str, path: &str) -> String {
     stream.read_to_string(&mut response).await.unwrap();
     response
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn here_now_pages_through_thousands_of_occupants() {
+    let world = World::start().await;
+    // 2,500 users on `crowd` (25 requests at a time over one plain HTTP client), 3 on `small`.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::Client::new();
+    let users: Vec<String> = (0..2_500).map(|i| format!("user-{i:04}")).collect();
+    for chunk in users.chunks(25) {
+        let calls = chunk.iter().map(|uuid| {
+            let url = format!("{}/v2/presence/sub-key/sub-e2e/channel/crowd/heartbeat?uuid={uuid}", world.server.url());
+            let http = http.clone();
+            async move { http.get(url).send().await.map(|r| r.status()) }
+        });
+        for status in futures_join_all(calls).await {
+            assert!(status.unwrap().is_success());
+        }
+    }
+    for uuid in ["a", "b", "c"] {
+        world.client(uuid).heartbeat().channels("small").await.unwrap();
+    }
+    let pubnub = world.client("reader");
+
+    // One page: the server's cap of 1,000 per channel.
+    let first = pubnub.here_now().channels(["crowd", "small"]).await.unwrap();
+    assert_eq!(first.channels["crowd"].occupants.len(), 1_000);
+
+    let mut pages = pubnub.here_now().channels(["crowd", "small"]).include_state(true).pages();
+    let mut sizes = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.unwrap();
+        sizes.push(page.channels.get("crowd").map_or(0, |c| c.occupants.len()));
+    }
+    assert_eq!(sizes, [1_000, 1_000, 500], "limit 1000: three pages");
+
+    let all = pubnub.here_now().channels(["crowd", "small"]).include_state(true).all_pages().await.unwrap();
+    let crowd: Vec<&str> = all.channels["crowd"].occupants.iter().map(|o| o.uuid.as_str()).collect();
+    assert_eq!(crowd.len(), 2_500);
+    let distinct: std::collections::BTreeSet<&str> = crowd.iter().copied().collect();
+    assert_eq!(distinct.len(), 2_500, "every uuid exactly once");
+    assert!(users.iter().all(|u| distinct.contains(u.as_str())));
+    assert_eq!(all.channels["small"].occupants.len(), 3);
+    assert_eq!((all.total_channels, all.total_occupancy), (2, 2_503));
+
+    // Smaller pages, and a page size of 0 (counts only) is a single page.
+    let all = pubnub.here_now().channels("crowd").limit(700).all_pages().await.unwrap();
+    assert_eq!(all.channels["crowd"].occupants.len(), 2_500);
+    let mut counts = pubnub.here_now().channels("crowd").limit(0).pages();
+    assert_eq!(counts.next().await.unwrap().unwrap().channels["crowd"].occupancy, 2_500);
+    assert!(counts.next().await.is_none());
+}
+
+/// Runs the futures concurrently (no extra crate for one helper).
+async fn futures_join_all<F: std::future::Future + Send + 'static>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output>
+where
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
+    let mut out = Vec::with_capacity(handles.len());
+    for handle in handles {
+        out.push(handle.await.expect("task"));
+    }
+    out
+}

@@ -58,8 +58,36 @@ pub struct Operation {
     pub result: Option<ResultModel>,
     /// Result types defined by this operation.
     pub types: Vec<TypeModel>,
+    /// How the answer is paged, if it is.
+    pub pagination: Option<Pagination>,
     /// Rustdoc example body.
     pub example: String,
+}
+
+/// A paged answer: every entry of the result's map field `entries` lists
+/// up to `limit` of its `items` from `offset`; the entry is complete when
+/// `offset + limit` reaches its `total`.
+#[derive(Debug, Clone)]
+pub struct Pagination {
+    /// The `u32` page-size parameter.
+    pub limit: PageParam,
+    /// The `u32` parameter of items to skip.
+    pub offset: PageParam,
+    /// The result's map field.
+    pub entries: String,
+    /// The entry type's list field.
+    pub items: String,
+    /// The entry type's `u64` total field.
+    pub total: String,
+}
+
+/// A `u32` parameter that paging reads and sets.
+#[derive(Debug, Clone)]
+pub struct PageParam {
+    /// Its name.
+    pub name: String,
+    /// `Option<u32>` in the builder (no default) rather than `u32`.
+    pub optional: bool,
 }
 
 /// A path template.
@@ -605,6 +633,7 @@ fn lower_endpoint(
 
     // Result.
     let result = spec.result.as_ref().and_then(|res| lower_result(r, &ctx, res, &types, &list_param));
+    let pagination = spec.pagination.as_ref().and_then(|p| lower_pagination(r, &ctx, p, &params, result.as_ref(), &types));
 
     if r.count() > before {
         return None;
@@ -622,6 +651,7 @@ fn lower_endpoint(
         rules,
         result,
         types,
+        pagination,
         example: spec.example.trim_end().to_owned(),
     })
 }
@@ -871,6 +901,64 @@ fn lower_type(r: &mut Reporter<'_>, ctx: &str, ty: &spec::TypeSpec) -> Option<Ty
         python: ty.python.clone(),
         from_string: ty.from_string.as_ref().map(|f| f.to_string()),
         fields,
+    })
+}
+
+/// Checks `pagination` against the operation's parameters and result type.
+fn lower_pagination(
+    r: &mut Reporter<'_>,
+    ctx: &str,
+    spec: &spec::PaginationSpec,
+    params: &[Param],
+    result: Option<&ResultModel>,
+    types: &[TypeModel],
+) -> Option<Pagination> {
+    let before = r.count();
+    let mut page_param = |name: &Spanned<String>, what: &str| -> Option<PageParam> {
+        match params.iter().find(|p| p.name == **name) {
+            Some(Param { kind: ParamKind::U32 { .. }, location: Location::Query(_), default, .. }) => {
+                Some(PageParam { name: name.to_string(), optional: !matches!(default, DefaultValue::U32(_)) })
+            }
+            _ => {
+                r.error(name.span(), ctx, format!("pagination `{what}: {}` must name a `u32` query parameter", name.as_str()));
+                None
+            }
+        }
+    };
+    let limit = page_param(&spec.limit, "limit");
+    let offset = page_param(&spec.offset, "offset");
+    let Some(result) = result else {
+        r.error(spec.entries.span(), ctx, "pagination needs a `result`");
+        return None;
+    };
+    let result_type = types.iter().find(|t| t.name == result.ty)?;
+    let entry_type = match result_type.fields.iter().find(|f| f.name == *spec.entries).map(|f| &f.ty) {
+        Some(TypeRef::Map(inner)) => match &**inner {
+            TypeRef::Named(name) => types.iter().find(|t| t.name == *name),
+            _ => None,
+        },
+        _ => None,
+    };
+    let Some(entry_type) = entry_type else {
+        r.error(spec.entries.span(), ctx, format!("pagination `entries: {}` must be a `map<T>` field of `{}` with T a spec type", spec.entries.as_str(), result.ty));
+        return None;
+    };
+    let field_of = |name: &Spanned<String>| entry_type.fields.iter().find(|f| f.name == **name).map(|f| &f.ty);
+    if !matches!(field_of(&spec.items), Some(TypeRef::List(_))) {
+        r.error(spec.items.span(), ctx, format!("pagination `items: {}` must be a `list<T>` field of `{}`", spec.items.as_str(), entry_type.name));
+    }
+    if field_of(&spec.total) != Some(&TypeRef::U64) {
+        r.error(spec.total.span(), ctx, format!("pagination `total: {}` must be a `u64` field of `{}`", spec.total.as_str(), entry_type.name));
+    }
+    if r.count() > before {
+        return None;
+    }
+    Some(Pagination {
+        limit: limit?,
+        offset: offset?,
+        entries: spec.entries.to_string(),
+        items: spec.items.to_string(),
+        total: spec.total.to_string(),
     })
 }
 

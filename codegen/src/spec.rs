@@ -78,8 +78,29 @@ pub struct EndpointSpec {
     /// Result types this operation defines.
     #[serde(default)]
     pub types: Vec<TypeSpec>,
+    /// The answer comes in pages the generated `pages()` / `all_pages()` walk.
+    #[serde(default)]
+    pub pagination: Option<PaginationSpec>,
     /// Body of the rustdoc example (lines of Rust; `pubnub` is in scope).
     pub example: String,
+}
+
+/// How an operation's answer is paged: each entry of a map field of the
+/// result lists part of its items per request, `limit` at a time from
+/// `offset`, until the entry's total is reached.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaginationSpec {
+    /// The `u32` parameter giving the page size.
+    pub limit: Spanned<String>,
+    /// The `u32` parameter giving how many items to skip.
+    pub offset: Spanned<String>,
+    /// The result's map field whose entries are paged.
+    pub entries: Spanned<String>,
+    /// The entry type's list field that each page extends.
+    pub items: Spanned<String>,
+    /// The entry type's `u64` field with the number of items in all.
+    pub total: Spanned<String>,
 }
 
 /// One path template.

@@ -18,6 +18,7 @@ pub mod validate;
 
 pub mod body;
 pub mod encoding;
+pub mod paging;
 pub mod request;
 pub mod signing;
 pub mod transport;

@@ -4,6 +4,7 @@
 
 mod client;
 mod operation;
+mod paging;
 
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};

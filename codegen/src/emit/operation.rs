@@ -103,6 +103,7 @@ pub fn operation(api: &Api, op: &Operation) -> TokenStream {
         client = api.client_name
     ));
 
+    let paging = super::paging::paging(op);
     let decoded = decoded_types(op);
     let types = op.types.iter().map(|t| result_type(op, t, decoded.contains(&t.name)));
     let wires = op.types.iter().filter(|t| decoded.contains(&t.name)).map(wire_type);
@@ -142,6 +143,8 @@ pub fn operation(api: &Api, op: &Operation) -> TokenStream {
         }
 
         rt::into_future!(#builder => #output);
+
+        #paging
 
         #(#types)*
 

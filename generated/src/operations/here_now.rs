@@ -267,6 +267,52 @@ impl HereNow {
 
 rt::into_future!(HereNow => HereNowResult);
 
+impl HereNow {
+    /// Every page of the answer, as a stream: one request per page of `limit` occupants (`offset` 0, `limit`, 2 × `limit`…), until each of the `channels` has all its `occupancy` occupants. Each page is requested when the previous one is taken. Read it with [`Pages::next`](rt::paging::Pages::next) or any `Stream` consumer.
+    pub fn pages(self) -> rt::paging::Pages<Self> {
+        rt::paging::Pages::new(self)
+    }
+
+    /// Every page merged into one [`HereNowResult`]: each of the `channels` with all its occupants. One request per page, one after another; an item that moves between two requests can be missed or seen twice.
+    pub async fn all_pages(self) -> Result<HereNowResult, rt::Error> {
+        rt::paging::all(self).await
+    }
+}
+
+impl rt::paging::Paged for HereNow {
+    type Page = HereNowResult;
+    fn send_page(self) -> rt::paging::PageFuture<HereNowResult> {
+        Box::pin(self.send())
+    }
+
+    fn next_page(&self, page: &HereNowResult) -> Option<Self> {
+        let limit = self.limit;
+        let next = self.offset.unwrap_or(0).checked_add(limit).filter(|_| limit > 0)?;
+        let more = page
+            .channels
+            .values()
+            .any(|entry| {
+                !entry.occupants.is_empty() && u64::from(next) < entry.occupancy
+            });
+        more.then(|| {
+            let mut request = self.clone();
+            request.offset = Some(next);
+            request
+        })
+    }
+
+    fn merge(into: &mut HereNowResult, page: HereNowResult) {
+        for (key, entry) in page.channels {
+            match into.channels.get_mut(&key) {
+                Some(merged) => merged.occupants.extend(entry.occupants),
+                None => {
+                    into.channels.insert(key, entry);
+                }
+            }
+        }
+    }
+}
+
 /// Occupancy of the channels asked about.
 ///
 /// Python SDK equivalent: `PNHereNowResult`.
