@@ -195,3 +195,11 @@ fn names_that_collide_with_generated_code() {
         .replace("  type: WhereNowResult", "  type: Result")
         .replace("  - name: limit", "  - name: request")));
 }
+
+#[test]
+fn pagination_that_does_not_fit_the_operation() {
+    insta::assert_snapshot!(one(|s| s.replace(
+        "types:\n",
+        "pagination:\n  limit: limit\n  offset: uuid\n  entries: channels\n  items: occupants\n  total: occupancy\ntypes:\n"
+    )));
+}
