@@ -44,7 +44,8 @@
 //! `decode_response(status, body)`.
 //!
 //! This crate is generated from `spec/` by `codegen`; the transport, encoding,
-//! signing and error code is the hand-written [`runtime`].
+//! signing and error code is the hand-written `pubnub-presence-runtime` crate,
+//! re-exported as `runtime`.
 
 #![warn(missing_docs)]
 

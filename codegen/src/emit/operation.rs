@@ -83,7 +83,7 @@ pub fn operation(api: &Api, op: &Operation) -> TokenStream {
     };
     let decode_response_doc = doc(&format!(
         "Decodes a raw HTTP response (status and body bytes) exactly as [`send`]({}::send) would \
-         for this request: an error status or error body becomes an [`Error`](rt::Error), any \
+         for this request: an error status or error body becomes an [`Error`](crate::Error), any \
          other body is mapped onto the result. Never panics, whatever the bytes. Useful to \
          replay recorded responses.",
         op.builder

@@ -29,8 +29,8 @@ pub fn paging(op: &Operation) -> TokenStream {
     let pages_doc = doc(&format!(
         "Every page of the answer, as a stream: one request per page of `{limit}` {items} (`{offset}` 0, \
          `{limit}`, 2 × `{limit}`…), until each of the `{entries}` has all its `{total}` {items}. Each page \
-         is requested when the previous one is taken. Read it with [`Pages::next`](rt::paging::Pages::next) \
-         or any `Stream` consumer.",
+         is requested when the previous one is taken. Read it with its `next()` method or any `Stream` \
+         consumer.",
         limit = limit.name,
         offset = offset.name,
     ));

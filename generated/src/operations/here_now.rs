@@ -173,7 +173,7 @@ impl HereNow {
             .await
     }
 
-    /// Decodes a raw HTTP response (status and body bytes) exactly as [`send`](HereNow::send) would for this request: an error status or error body becomes an [`Error`](rt::Error), any other body is mapped onto the result. Never panics, whatever the bytes. Useful to replay recorded responses.
+    /// Decodes a raw HTTP response (status and body bytes) exactly as [`send`](HereNow::send) would for this request: an error status or error body becomes an [`Error`](crate::Error), any other body is mapped onto the result. Never panics, whatever the bytes. Useful to replay recorded responses.
     pub fn decode_response(
         &self,
         http_status: u16,
@@ -268,7 +268,7 @@ impl HereNow {
 rt::into_future!(HereNow => HereNowResult);
 
 impl HereNow {
-    /// Every page of the answer, as a stream: one request per page of `limit` occupants (`offset` 0, `limit`, 2 × `limit`…), until each of the `channels` has all its `occupancy` occupants. Each page is requested when the previous one is taken. Read it with [`Pages::next`](rt::paging::Pages::next) or any `Stream` consumer.
+    /// Every page of the answer, as a stream: one request per page of `limit` occupants (`offset` 0, `limit`, 2 × `limit`…), until each of the `channels` has all its `occupancy` occupants. Each page is requested when the previous one is taken. Read it with its `next()` method or any `Stream` consumer.
     pub fn pages(self) -> rt::paging::Pages<Self> {
         rt::paging::Pages::new(self)
     }
