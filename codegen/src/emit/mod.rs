@@ -3,8 +3,11 @@
 //! README come from `tera` templates in `templates/`.
 
 mod client;
+mod decode;
 mod operation;
 mod paging;
+mod request;
+mod types;
 
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
