@@ -47,8 +47,11 @@
 
 pub mod clock;
 mod events;
+mod bodies;
+mod handlers;
 mod json;
-mod routes;
+mod reply;
+mod routing;
 pub mod signature;
 mod store;
 mod subscribe;
@@ -392,10 +395,10 @@ async fn dispatch(State(inner): State<Arc<Inner>>, req: Request) -> Response<Bod
     let response = if method == Method::OPTIONS {
         let mut resp = Response::new(Body::empty());
         *resp.status_mut() = StatusCode::OK;
-        routes::add_common_headers(resp.headers_mut());
+        reply::add_common_headers(resp.headers_mut());
         resp
     } else {
-        let reply = routes::handle(&inner, &method, uri.path(), uri.query().unwrap_or("")).await;
+        let reply = handlers::handle(&inner, &method, uri.path(), uri.query().unwrap_or("")).await;
         let status = reply.status();
         let mut resp = reply.into_response();
         if method == Method::HEAD {

@@ -17,7 +17,8 @@ use tokio::sync::Notify;
 
 use crate::Inner;
 use crate::events::{Event, MAX_EVENTS_PER_ANSWER, PRESENCE_SUFFIX, from_millis};
-use crate::routes::{Query, Reply};
+use crate::reply::Reply;
+use crate::routing::Query;
 use crate::store::{Keyspace, Timeout, is_presence_name};
 
 /// Most channel and group names one subscribe may list.
@@ -76,11 +77,11 @@ pub(crate) async fn subscribe(inner: &Inner, sub: Subscription<'_>, ks_lock: &st
     let uuid = query.get("uuid").filter(|u| !u.is_empty());
     let timeout = match query.get("heartbeat").map(str::trim) {
         // JS subscribes never say `heartbeat=`: keep what the uuid announced.
-        None | Some("") => Timeout::KeepOr(crate::routes::millis(inner.config.presence_timeout)),
-        Some(_) => Timeout::Given(crate::routes::heartbeat_timeout(inner, query)?),
+        None | Some("") => Timeout::KeepOr(crate::handlers::millis(inner.config.presence_timeout)),
+        Some(_) => Timeout::Given(crate::handlers::heartbeat_timeout(inner, query)?),
     };
     let states = match query.get("state").map(str::trim) {
-        Some(raw) if !raw.is_empty() => crate::routes::parse_object(raw, crate::MAX_STATE_DEPTH + 1)?,
+        Some(raw) if !raw.is_empty() => crate::handlers::parse_object(raw, crate::MAX_STATE_DEPTH + 1)?,
         _ => serde_json::Map::new(),
     };
     let region = inner.store.shared.region;
@@ -90,7 +91,7 @@ pub(crate) async fn subscribe(inner: &Inner, sub: Subscription<'_>, ks_lock: &st
     // as a heartbeat for them.
     let now = inner.clock.now_millis();
     let handshake_cursor = {
-        let mut ks = crate::routes::write(ks_lock);
+        let mut ks = crate::handlers::write(ks_lock);
         ks.fire_due(now);
         let cursor_before = inner.store.shared.timetokens.cursor(now);
         let present_groups: Vec<String> = groups.iter().filter(|g| !is_presence_name(g)).cloned().collect();
@@ -117,7 +118,7 @@ pub(crate) async fn subscribe(inner: &Inner, sub: Subscription<'_>, ks_lock: &st
             &format!("Too many held subscribe requests: at most {}", inner.config.max_held_polls),
         )
     })?;
-    let deadline = now.saturating_add(crate::routes::millis(inner.config.long_poll_timeout));
+    let deadline = now.saturating_add(crate::handlers::millis(inner.config.long_poll_timeout));
     let mut first_watched: Option<Vec<String>> = None;
     loop {
         let notify = Arc::new(Notify::new());
@@ -125,7 +126,7 @@ pub(crate) async fn subscribe(inner: &Inner, sub: Subscription<'_>, ks_lock: &st
         // The usual wake-up (an event arrived) only reads: many polls woken
         // by one event answer in parallel, under the shared lock.
         {
-            let ks = crate::routes::read(ks_lock);
+            let ks = crate::handlers::read(ks_lock);
             if ks.next_deadline().is_none_or(|at| at > now) {
                 let (last, messages) = collect(&ks, &watches(&ks, &channels, &groups), cursor);
                 if !messages.is_empty() {
@@ -134,7 +135,7 @@ pub(crate) async fn subscribe(inner: &Inner, sub: Subscription<'_>, ks_lock: &st
             }
         }
         {
-            let mut ks = crate::routes::write(ks_lock);
+            let mut ks = crate::handlers::write(ks_lock);
             ks.fire_due(now);
             let watched = watches(&ks, &channels, &groups);
             let (last, messages) = collect(&ks, &watched, cursor);
