@@ -182,14 +182,17 @@ fn an_error_status_given_as_a_string_is_an_api_error() {
 async fn a_redirect_is_an_error_naming_the_location_and_is_not_followed() {
     let server = FaultServer::start(vec![Fault::Respond {
         status: 302,
-        headers: vec![("Location".into(), "http://127.0.0.1:9/elsewhere".into())],
+        headers: vec![("Location".into(), "http://127.0.0.1:9/elsewhere?uuid=me&auth=SECRET".into())],
         body: String::new(),
     }])
     .await;
     let pubnub = PubNub::new(Config::new("demo").user_id("me").origin(server.url()).retry_policy(RetryPolicy::exponential(3)));
     let err = pubnub.where_now().await.unwrap_err();
     match &err {
-        Error::Api { status: 302, message, .. } => assert!(message.contains("http://127.0.0.1:9/elsewhere"), "{message}"),
+        Error::Api { status: 302, message, .. } => {
+            assert!(message.contains("http://127.0.0.1:9/elsewhere"), "{message}");
+            assert!(!message.contains("SECRET"), "credentials echoed in a Location stay out of errors: {message}");
+        }
         other => panic!("expected a 302 Api error, got {other:?}"),
     }
     assert!(!err.is_retryable());

@@ -196,8 +196,9 @@ impl Client {
         let header = |name| response.headers().get(name).and_then(|v| v.to_str().ok());
         let retry_after = header(reqwest::header::RETRY_AFTER).and_then(|value| retry_after(value, SystemTime::now()));
         if (300..400).contains(&status) {
-            let location = header(reqwest::header::LOCATION).unwrap_or("nowhere");
-            return (Err(redirect_error(status, location)), None);
+            // A redirect may echo the query back: keep `auth` and `signature` out of the error.
+            let location = header(reqwest::header::LOCATION).map_or_else(|| "nowhere".to_owned(), redact);
+            return (Err(redirect_error(status, &location)), None);
         }
         let body = match read_capped(response, MAX_RESPONSE_BYTES).await {
             Ok(Ok(body)) => body,

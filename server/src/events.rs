@@ -42,9 +42,12 @@ pub(crate) struct Timetokens {
 
 impl Timetokens {
     /// A cursor that every later event is after: the last timetoken handed
-    /// out, or the clock's if that is later.
+    /// out, or the clock's if that is later. It is remembered, so an event
+    /// stamped afterwards from an earlier clock reading (a request that read
+    /// the clock, then waited for the lock) still comes after it.
     pub(crate) fn cursor(&self, now_ms: u64) -> u64 {
-        self.last.load(Ordering::SeqCst).max(from_millis(now_ms))
+        let clock = from_millis(now_ms);
+        self.last.fetch_max(clock, Ordering::SeqCst).max(clock)
     }
 
     /// A new timetoken, later than every cursor given out before.
@@ -127,6 +130,9 @@ pub(crate) struct Event {
     pub(crate) action: Action,
     /// The uuid it is about (none for interval events).
     pub(crate) uuid: Option<Arc<str>>,
+    /// Caused by a subscribe request (rather than /heartbeat, /leave, …): the
+    /// subscriber's own poll delivers it, so a handshake need not look back for it.
+    pub(crate) by_subscribe: bool,
     /// The envelope up to (not including) `,"b":…}`.
     json: String,
 }
@@ -206,6 +212,7 @@ impl Event {
             timetoken: stamp.timetoken,
             action,
             uuid,
+            by_subscribe: false,
             json,
         }
     }
@@ -306,6 +313,11 @@ impl EventLog {
         }
     }
 
+    /// Nothing recorded and nobody waiting.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.channels.is_empty() && self.groups.is_empty()
+    }
+
     /// Forgets channels with no recent event and no waiting poll, and dead
     /// group waiters, so history memory follows activity.
     pub(crate) fn prune(&mut self, now_ms: u64) {
@@ -347,6 +359,9 @@ mod tests {
         assert!(tt.cursor(1_000) >= second);
         // A clock that goes back never makes a timetoken go back.
         assert!(tt.next(10) > second);
+        // An event stamped from an earlier clock reading still follows a cursor given out.
+        let cursor = tt.cursor(5_000);
+        assert!(tt.next(4_000) > cursor);
         assert!(tt.next(2_000) > 20_000_000);
     }
 

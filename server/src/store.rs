@@ -41,6 +41,9 @@ pub(crate) fn is_presence_name(name: &str) -> bool {
     name.ends_with(PRESENCE_SUFFIX)
 }
 
+/// How often (clock time) a keyspace forgets stale event history.
+const PRUNE_EVERY_MS: u64 = 60_000;
+
 /// Settings every keyspace shares with the server.
 #[derive(Debug)]
 pub(crate) struct Shared {
@@ -172,41 +175,55 @@ impl Keyspace {
     pub(crate) fn next_deadline(&self) -> Option<u64> {
         let expiry = self.expiries.first().map(|(at, ..)| *at);
         let interval = self.interval_dues.first().map(|(at, _)| *at);
-        expiry.into_iter().chain(interval).min()
+        // Event history is pruned once a minute while there is any, even in
+        // a keyspace nobody calls any more.
+        let prune = (!self.events.is_empty()).then(|| self.last_prune_ms.saturating_add(PRUNE_EVERY_MS));
+        expiry.into_iter().chain(interval).chain(prune).min()
     }
 
     /// Removes every record expired at `now`, with a `timeout` event for each
     /// uuid that was present, and sends the interval events due.
     pub(crate) fn fire_due(&mut self, now: u64) {
-        while let Some((at, channel, uuid)) = self.expiries.first().cloned() {
-            if at > now {
-                break;
-            }
-            self.expiries.pop_first();
-            let Some(ch) = self.channels.get_mut(&channel) else { continue };
-            let Some(member) = ch.members.remove(&uuid) else { continue };
-            if member.present {
-                ch.present -= 1;
-            }
-            if ch.members.is_empty() {
-                self.channels.remove(&channel);
-            }
-            self.unindex(&uuid, &channel);
-            if member.present {
-                // A timeout drops the state; the 2025 service sends `"data":{}`.
-                self.announce(&channel, Action::Timeout, &uuid, Some("{}"), at);
+        // Expiries and interval ends in time order, so a timeout counts in
+        // the interval it happened in, even after a jump of the clock.
+        loop {
+            let expiry = self.expiries.first().map(|(at, ..)| *at).filter(|at| *at <= now);
+            let interval = self.interval_dues.first().map(|(at, _)| *at).filter(|at| *at <= now);
+            match (expiry, interval) {
+                (Some(expiry), Some(interval)) if interval < expiry => self.end_interval(now),
+                (Some(_), _) => self.expire_first(),
+                (None, Some(_)) => self.end_interval(now),
+                (None, None) => break,
             }
         }
-        while let Some((at, channel)) = self.interval_dues.first().cloned() {
-            if at > now {
-                break;
-            }
-            self.interval_dues.pop_first();
-            self.send_interval(&channel, at, now);
-        }
-        if now.saturating_sub(self.last_prune_ms) >= 60_000 {
+        if now.saturating_sub(self.last_prune_ms) >= PRUNE_EVERY_MS {
             self.last_prune_ms = now;
             self.events.prune(now);
+        }
+    }
+
+    /// Removes the record that expires first, with a `timeout` if it was present.
+    fn expire_first(&mut self) {
+        let Some((at, channel, uuid)) = self.expiries.pop_first() else { return };
+        let Some(ch) = self.channels.get_mut(&channel) else { return };
+        let Some(member) = ch.members.remove(&uuid) else { return };
+        if member.present {
+            ch.present -= 1;
+        }
+        if ch.members.is_empty() {
+            self.channels.remove(&channel);
+        }
+        self.unindex(&uuid, &channel);
+        if member.present {
+            // A timeout drops the state; the 2025 service sends `"data":{}`.
+            self.announce(&channel, Action::Timeout, &uuid, Some("{}"), at, false);
+        }
+    }
+
+    /// Sends the interval event that is due first (the clock reads `now`).
+    fn end_interval(&mut self, now: u64) {
+        if let Some((at, channel)) = self.interval_dues.pop_first() {
+            self.send_interval(&channel, at, now);
         }
     }
 
@@ -214,7 +231,7 @@ impl Keyspace {
         self.channels.get(channel).map_or(0, |ch| ch.present)
     }
 
-    fn stamp_event(&mut self, channel: &Arc<str>, action: Action, subject: Subject<'_>, now: u64) {
+    fn stamp_event(&mut self, channel: &Arc<str>, action: Action, subject: Subject<'_>, now: u64, by_subscribe: bool) {
         let stamp = Stamp {
             sub_key: &self.sub_key,
             channel,
@@ -223,16 +240,17 @@ impl Keyspace {
             now_ms: now,
             occupancy: self.occupancy(channel),
         };
-        let event = Event::new(&stamp, action, subject);
+        let mut event = Event::new(&stamp, action, subject);
+        event.by_subscribe = by_subscribe;
         self.events.push(channel, event, now);
     }
 
     /// A join, leave or timeout: its own event, or a delta of the channel's
     /// next interval event when the channel is (or just went) over `announce_max`.
-    fn announce(&mut self, channel: &Arc<str>, action: Action, uuid: &Arc<str>, data: Option<&str>, now: u64) {
+    fn announce(&mut self, channel: &Arc<str>, action: Action, uuid: &Arc<str>, data: Option<&str>, now: u64, by_subscribe: bool) {
         let crowded = self.occupancy(channel) > self.shared.announce_max;
         if !crowded && !self.intervals.contains_key(channel) {
-            self.stamp_event(channel, action, Subject::User { uuid, data }, now);
+            self.stamp_event(channel, action, Subject::User { uuid, data }, now, by_subscribe);
             return;
         }
         let interval_ms = self.shared.interval_ms;
@@ -253,7 +271,7 @@ impl Keyspace {
     /// the channel stays over `announce_max`.
     fn send_interval(&mut self, channel: &Arc<str>, due: u64, now: u64) {
         let Some(cycle) = self.intervals.remove(channel) else { return };
-        self.stamp_event(channel, Action::Interval, Subject::Interval(&cycle.deltas), due);
+        self.stamp_event(channel, Action::Interval, Subject::Interval(&cycle.deltas), due, false);
         if self.occupancy(channel) > self.shared.announce_max {
             // One event per period, each at its time; after a jump of the
             // clock by more than ten periods, the next one is now.
@@ -364,6 +382,24 @@ impl Keyspace {
         states: &HashMap<String, Value>,
         now: u64,
     ) {
+        self.present(uuid, channels, timeout, states, now, false);
+    }
+
+    /// [`Keyspace::heartbeat`] for a subscribe request (its events are marked
+    /// so, see [`Event::by_subscribe`]).
+    pub(crate) fn subscribe(&mut self, uuid: &str, channels: &[String], timeout: Timeout, states: &HashMap<String, Value>, now: u64) {
+        self.present(uuid, channels, timeout, states, now, true);
+    }
+
+    fn present(
+        &mut self,
+        uuid: &str,
+        channels: &[String],
+        timeout: Timeout,
+        states: &HashMap<String, Value>,
+        now: u64,
+        by_subscribe: bool,
+    ) {
         self.fire_due(now);
         for ch in channels.iter().filter(|ch| !is_presence_name(ch)) {
             let (ch_key, uuid_key) = self.record(ch, uuid, now);
@@ -390,10 +426,10 @@ impl Keyspace {
                 self.channels.get_mut(ch.as_str()).expect("record() created it").present += 1;
                 // State given with the request rides on the join (PROTOCOL.md §9.4).
                 let data = if new_state.is_some() { state.as_deref() } else { None };
-                self.announce(&ch_key, Action::Join, &uuid_key, data, now);
+                self.announce(&ch_key, Action::Join, &uuid_key, data, now, by_subscribe);
             } else if state_changed {
                 let data = state.as_deref().unwrap_or("{}");
-                self.stamp_event(&ch_key, Action::StateChange, Subject::User { uuid, data: Some(data) }, now);
+                self.stamp_event(&ch_key, Action::StateChange, Subject::User { uuid, data: Some(data) }, now, by_subscribe);
             }
         }
     }
@@ -417,7 +453,7 @@ impl Keyspace {
             self.expiries.remove(&(member.expires_ms, Arc::clone(&ch_key), Arc::clone(&uuid_key)));
             self.unindex(uuid, ch);
             if member.present {
-                self.announce(&ch_key, Action::Leave, &uuid_key, None, now);
+                self.announce(&ch_key, Action::Leave, &uuid_key, None, now, false);
             }
         }
     }
@@ -436,7 +472,7 @@ impl Keyspace {
             let expires = member.expires_ms;
             if present {
                 let data = rendered.as_deref().unwrap_or("{}");
-                self.stamp_event(&ch_key, Action::StateChange, Subject::User { uuid, data: Some(data) }, now);
+                self.stamp_event(&ch_key, Action::StateChange, Subject::User { uuid, data: Some(data) }, now, false);
             } else {
                 self.set_expiry(&ch_key, &uuid_key, expires.max(now.saturating_add(state_ttl_ms)));
             }
@@ -693,7 +729,7 @@ mod tests {
         let mut ks = Keyspace::default();
         ks.heartbeat("a", &chans(&["x"]), Timeout::Given(60_000), &HashMap::new(), 0);
         ks.heartbeat("a", &chans(&["x"]), Timeout::KeepOr(300_000), &HashMap::new(), 10_000);
-        assert_eq!(ks.next_deadline(), Some(70_000));
+        assert_eq!(ks.expiries.first().map(|(at, ..)| *at), Some(70_000));
     }
 
     #[test]
@@ -718,5 +754,28 @@ mod tests {
         ks.leave("c", &chans(&["x"]), 30_003);
         let seen: Vec<&str> = actions(&ks, "x").into_iter().map(|(a, _)| a).collect();
         assert_eq!(seen, ["join", "join", "interval", "interval", "interval", "leave"]);
+    }
+
+    #[test]
+    fn a_late_clock_counts_each_timeout_in_its_own_interval() {
+        let shared = Shared { announce_max: 0, interval_ms: 10_000, ..Shared::default() };
+        let mut ks = Keyspace::new("demo", Arc::new(shared));
+        ks.heartbeat("a", &chans(&["x"]), Timeout::Given(300_000), &HashMap::new(), 0);
+        ks.heartbeat("b", &chans(&["x"]), Timeout::Given(12_000), &HashMap::new(), 0);
+        ks.heartbeat("c", &chans(&["x"]), Timeout::Given(25_000), &HashMap::new(), 0);
+        ks.fire_due(30_000); // one jump past three interval ends and both timeouts
+        let rendered: Vec<String> = ks
+            .events
+            .since("x", 0)
+            .map(|e| {
+                let mut out = String::new();
+                e.write(&mut out, None);
+                out
+            })
+            .collect();
+        assert_eq!(rendered.len(), 3, "{rendered:#?}");
+        assert!(rendered[0].contains(r#""join":["a","b","c"]"#) && !rendered[0].contains("timeout\":["), "{}", rendered[0]);
+        assert!(rendered[1].contains(r#""timestamp":20,"#) && rendered[1].contains(r#""timeout":["b"]"#), "{}", rendered[1]);
+        assert!(rendered[2].contains(r#""timestamp":30,"#) && rendered[2].contains(r#""timeout":["c"]"#), "{}", rendered[2]);
     }
 }

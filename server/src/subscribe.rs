@@ -90,15 +90,15 @@ pub(crate) async fn subscribe(inner: &Inner, sub: Subscription<'_>, ks_lock: &st
     // of its groups (presence names aside); every subscribe request counts
     // as a heartbeat for them.
     let now = inner.clock.now_millis();
+    let present_groups: Vec<String> = groups.iter().filter(|g| !is_presence_name(g)).cloned().collect();
     let handshake_cursor = {
         let mut ks = crate::handlers::write(ks_lock);
         ks.fire_due(now);
         let cursor_before = inner.store.shared.timetokens.cursor(now);
-        let present_groups: Vec<String> = groups.iter().filter(|g| !is_presence_name(g)).cloned().collect();
         let present_on = ks.expand(&channels, &present_groups);
         let per_channel = per_channel_states(&ks, &states, &present_on, &present_groups)?;
         if let Some(uuid) = uuid {
-            ks.heartbeat(uuid, &present_on, timeout, &per_channel, now);
+            ks.subscribe(uuid, &present_on, timeout, &per_channel, now);
         }
         let own_join = match (cursor, uuid) {
             (None, Some(uuid)) => own_recent_join(&ks, &watches(&ks, &channels, &groups), uuid, now),
@@ -119,7 +119,9 @@ pub(crate) async fn subscribe(inner: &Inner, sub: Subscription<'_>, ks_lock: &st
         )
     })?;
     let deadline = now.saturating_add(crate::handlers::millis(inner.config.long_poll_timeout));
-    let mut first_watched: Option<Vec<String>> = None;
+    // What the subscription covered when the poll started: the channels it
+    // watches and the channels its groups make it present on.
+    let mut first_members: Option<(Vec<String>, Vec<String>)> = None;
     loop {
         let notify = Arc::new(Notify::new());
         let now = inner.clock.now_millis();
@@ -144,8 +146,8 @@ pub(crate) async fn subscribe(inner: &Inner, sub: Subscription<'_>, ks_lock: &st
             }
             // A group's members changed while the poll was held: end it, so
             // the client polls again for the new set (PROTOCOL.md §9.8).
-            let channels_now: Vec<String> = watched.iter().map(|w| w.channel.clone()).collect();
-            let members_changed = first_watched.get_or_insert_with(|| channels_now.clone()) != &channels_now;
+            let members_now = (watched.iter().map(|w| w.channel.clone()).collect(), ks.expand(&[], &present_groups));
+            let members_changed = *first_members.get_or_insert_with(|| members_now.clone()) != members_now;
             if now >= deadline || members_changed {
                 // Nothing happened: the same cursor back, as the service does.
                 return Ok(Reply::ok(answer(cursor, region, "")));
@@ -153,8 +155,8 @@ pub(crate) async fn subscribe(inner: &Inner, sub: Subscription<'_>, ks_lock: &st
             for watch in &watched {
                 ks.events.wait_on_channel(&watch.channel, &notify);
             }
-            for group in groups.iter().filter_map(|g| g.strip_suffix(PRESENCE_SUFFIX)) {
-                ks.events.wait_on_group(group, &notify);
+            for group in &groups {
+                ks.events.wait_on_group(group.strip_suffix(PRESENCE_SUFFIX).unwrap_or(group), &notify);
             }
         }
         let stopping = inner.stopping.notified();
@@ -250,13 +252,16 @@ fn watches(ks: &Keyspace, channels: &[String], groups: &[String]) -> Vec<Watch> 
 }
 
 /// The timetoken of this uuid's own join on a watched channel in the last
-/// moments, which a handshake must not skip.
+/// moments, caused by another request (JS sends /heartbeat with its
+/// handshake), which the handshake must not skip. A join its own subscribe
+/// caused is not looked back for: that client already gets or got it (a
+/// Python loop re-handshakes on every change of channels).
 fn own_recent_join(ks: &Keyspace, watched: &[Watch], uuid: &str, now: u64) -> Option<u64> {
     let since = from_millis(now.saturating_sub(OWN_JOIN_GRACE_MS));
     watched
         .iter()
         .flat_map(|w| ks.events.since(&w.channel, since))
-        .filter(|e| e.action == crate::events::Action::Join && e.uuid.as_deref() == Some(uuid))
+        .filter(|e| e.action == crate::events::Action::Join && !e.by_subscribe && e.uuid.as_deref() == Some(uuid))
         .map(|e| e.timetoken)
         .min()
 }

@@ -176,6 +176,19 @@ async fn a_handshake_racing_its_own_heartbeat_still_sees_its_join() {
 }
 
 #[tokio::test]
+async fn a_re_handshake_does_not_deliver_a_join_again() {
+    let t = TestServer::start().await;
+    let mut poll = t.handshake("lobby,lobby-pnpres", "uuid=py").await;
+    let events = t.next("lobby,lobby-pnpres", "uuid=py", &mut poll).await;
+    assert_eq!(actions(&events), [("join".into(), "py".into())]);
+    // Python's loop re-handshakes (tt=0) when its channels change; its join came already.
+    let mut poll = t.handshake("lobby,lobby-pnpres,game", "uuid=py").await;
+    t.heartbeat("demo", "lobby", "alice", "").await;
+    let events = t.next("lobby,lobby-pnpres,game", "uuid=py", &mut poll).await;
+    assert_eq!(actions(&events), [("join".into(), "alice".into())], "py's own join is not sent again");
+}
+
+#[tokio::test]
 async fn group_presence_names_the_member_channel_and_the_group() {
     let t = TestServer::start().await;
     t.get("/v1/channel-registration/sub-key/demo/channel-group/friends?add=ch-a,ch-b").await;
@@ -196,6 +209,18 @@ async fn group_presence_names_the_member_channel_and_the_group() {
         t.get("/v1/channel-registration/sub-key/demo/channel-group/friends?add=ch-c").await;
     });
     assert!(events.is_empty(), "{events:?}");
+
+    // So does a poll that is present through a group (no `-pnpres`): the next
+    // poll makes it present on the new member.
+    let mut carol = t.handshake(",", "uuid=carol&channel-group=friends").await;
+    let (events, ()) = tokio::join!(t.next(",", "uuid=carol&channel-group=friends", &mut carol), async {
+        t.until_held(1).await;
+        t.get("/v1/channel-registration/sub-key/demo/channel-group/friends?add=ch-d").await;
+    });
+    assert!(events.is_empty());
+    t.get(&format!("{SUB}/,/0?uuid=carol&channel-group=friends&tt=0")).await;
+    let here = t.get("/v2/presence/sub-key/demo/channel/ch-d").await.json();
+    assert_eq!(here["uuids"], json!(["carol"]));
 }
 
 #[tokio::test]
