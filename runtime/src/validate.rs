@@ -105,9 +105,7 @@ pub fn range(parameter: &'static str, value: u64, min: u64, max: u64) -> Result<
 /// `value` is a JSON object (`{...}`), as the API stores state per user,
 /// nested at most [`MAX_STATE_DEPTH`] levels.
 pub fn json_object(parameter: &'static str, value: &Value) -> Result<(), Error> {
-    if !value.is_object() {
-        return Err(Error::invalid(parameter, format!("must be a JSON object, got {}", kind(value))));
-    }
+    object(parameter, value)?;
     let depth = depth(value);
     if depth > MAX_STATE_DEPTH {
         return Err(Error::invalid(parameter, format!("is nested {depth} levels deep; state may be nested at most {MAX_STATE_DEPTH}")));
@@ -118,16 +116,18 @@ pub fn json_object(parameter: &'static str, value: &Value) -> Result<(), Error> 
 /// Each value of the object is itself a state: a JSON object within
 /// [`MAX_STATE_DEPTH`] (per-channel state).
 pub fn json_object_of_objects(parameter: &'static str, value: &Value) -> Result<(), Error> {
-    if !value.is_object() {
-        return Err(Error::invalid(parameter, format!("must be a JSON object, got {}", kind(value))));
-    }
-    for (key, inner) in value.as_object().into_iter().flatten() {
+    for (key, inner) in object(parameter, value)? {
         json_object(parameter, inner).map_err(|err| match err {
             Error::InvalidInput { parameter, rule } => Error::invalid(parameter, format!("entry `{key}` {rule}")),
             other => other,
         })?;
     }
     Ok(())
+}
+
+/// `value` as a JSON object, or the error naming what it is instead.
+fn object<'a>(parameter: &'static str, value: &'a Value) -> Result<&'a serde_json::Map<String, Value>, Error> {
+    value.as_object().ok_or_else(|| Error::invalid(parameter, format!("must be a JSON object, got {}", kind(value))))
 }
 
 /// Levels of arrays and objects: `1` is 0, `{}` is 1, `{"a": [1]}` is 2.

@@ -145,6 +145,8 @@ pub(crate) struct Stamp<'a> {
     pub(crate) region: u8,
     pub(crate) now_ms: u64,
     pub(crate) occupancy: usize,
+    /// A subscribe request caused it (see [`Event::by_subscribe`]).
+    pub(crate) by_subscribe: bool,
 }
 
 impl Event {
@@ -212,7 +214,7 @@ impl Event {
             timetoken: stamp.timetoken,
             action,
             uuid,
-            by_subscribe: false,
+            by_subscribe: stamp.by_subscribe,
             json,
         }
     }
@@ -344,6 +346,7 @@ mod tests {
             region: 1,
             now_ms: 1_757_969_434_794,
             occupancy: 2,
+            by_subscribe: false,
         }
     }
 

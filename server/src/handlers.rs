@@ -76,10 +76,12 @@ pub(crate) async fn handle(inner: &Inner, method: &Method, path: &str, raw_query
     }
 
     let ks_lock = inner.store.keyspace(&sub);
+    let changes_presence = route.changes_presence();
     let reply = respond(inner, route, &ks_lock, channels, groups, &query, now).await;
-    // A write may have added a presence deadline sooner than the reaper's.
-    let next = read(&ks_lock).next_deadline();
-    inner.schedule(next);
+    if changes_presence {
+        // The write may have added a presence deadline sooner than the reaper's.
+        inner.schedule(read(&ks_lock).next_deadline());
+    }
     reply.unwrap_or_else(|error| error)
 }
 
@@ -134,36 +136,10 @@ async fn respond(
             if channels.is_empty() && groups.is_empty() {
                 return Err(Reply::bad_request("Missing channel or channel group"));
             }
-            let timeout_ms = match heartbeat_timeout(inner, query) {
-                Ok(t) => t,
-                Err(r) => return Err(r),
-            };
-            let per_name = match query.get("state") {
-                Some(raw) if !raw.trim().is_empty() => match parse_object(raw, crate::MAX_STATE_DEPTH + 1) {
-                    Ok(map) => map,
-                    Err(r) => return Err(r),
-                },
-                _ => serde_json::Map::new(),
-            };
+            // A heartbeat without `heartbeat=` announces the default timeout.
+            let timeout_ms = announced_timeout(inner, query)?.unwrap_or_else(|| default_timeout(inner));
             let mut ks = write(ks_lock);
-            // Per-channel state: a group's entry applies to each of its channels, a channel's
-            // own entry wins.
-            let mut states: HashMap<String, Value> = HashMap::new();
-            for g in &groups {
-                if let Some(st) = per_name.get(g) {
-                    for ch in ks.expand(&[], std::slice::from_ref(g)) {
-                        states.insert(ch, st.clone());
-                    }
-                }
-            }
-            for ch in &channels {
-                if let Some(st) = per_name.get(ch) {
-                    states.insert(ch.clone(), st.clone());
-                }
-            }
-            if states.values().any(|v| !v.is_object()) {
-                return Err(Reply::bad_request("State must be a JSON object"));
-            }
+            let states = states_by_channel(&ks, query, &channels, &groups)?;
             let all = ks.expand(&channels, &groups);
             ks.heartbeat(&uuid, &all, Timeout::Given(timeout_ms), &states, now);
             drop(ks);
@@ -330,7 +306,8 @@ pub(crate) fn write(lock: &std::sync::RwLock<Keyspace>) -> std::sync::RwLockWrit
     lock.write().unwrap_or_else(|e| e.into_inner())
 }
 
-fn actor_uuid(query: &Query) -> Option<String> {
+/// The acting user (`uuid=`), if the request names one.
+pub(crate) fn actor_uuid(query: &Query) -> Option<String> {
     query
         .get("uuid")
         .filter(|u| !u.is_empty())
@@ -351,22 +328,60 @@ pub(crate) fn parse_object(raw: &str, max_depth: usize) -> Result<serde_json::Ma
     }
 }
 
-pub(crate) fn heartbeat_timeout(inner: &Inner, query: &Query) -> Result<u64, Reply> {
-    let cfg = &inner.config;
-    let secs = match query.get("heartbeat").map(str::trim) {
-        None | Some("") => cfg.presence_timeout.as_secs(),
+/// The presence timeout the request announces (`heartbeat=`, in seconds),
+/// clamped to the configured bounds; `None` when it announces none.
+pub(crate) fn announced_timeout(inner: &Inner, query: &Query) -> Result<Option<u64>, Reply> {
+    match query.get("heartbeat").map(str::trim) {
+        None | Some("") => Ok(None),
         Some(v) => match v.parse::<u64>() {
-            Ok(s) => s,
-            Err(_) => return Err(Reply::bad_request("Invalid heartbeat value")),
+            Ok(secs) => Ok(Some(clamped_timeout(inner, secs))),
+            Err(_) => Err(Reply::bad_request("Invalid heartbeat value")),
         },
+    }
+}
+
+/// The configured default presence timeout, clamped like an announced one.
+pub(crate) fn default_timeout(inner: &Inner) -> u64 {
+    clamped_timeout(inner, inner.config.presence_timeout.as_secs())
+}
+
+/// `secs` within the configured bounds, in milliseconds.
+fn clamped_timeout(inner: &Inner, secs: u64) -> u64 {
+    let cfg = &inner.config;
+    let min = cfg.min_presence_timeout.as_secs();
+    secs.clamp(min, cfg.max_presence_timeout.as_secs().max(min)).saturating_mul(1000)
+}
+
+/// The request's `state` (keyed by channel or group name) per channel: a
+/// group's entry applies to each of its channels, a channel's own entry wins.
+pub(crate) fn states_by_channel(
+    ks: &Keyspace,
+    query: &Query,
+    channels: &[String],
+    groups: &[String],
+) -> Result<HashMap<String, Value>, Reply> {
+    let per_name = match query.get("state").map(str::trim) {
+        // One level more than a state: the entries are states.
+        Some(raw) if !raw.is_empty() => parse_object(raw, crate::MAX_STATE_DEPTH + 1)?,
+        _ => return Ok(HashMap::new()),
     };
-    let secs = secs.clamp(
-        cfg.min_presence_timeout.as_secs(),
-        cfg.max_presence_timeout
-            .as_secs()
-            .max(cfg.min_presence_timeout.as_secs()),
-    );
-    Ok(secs.saturating_mul(1000))
+    let mut states: HashMap<String, Value> = HashMap::new();
+    for group in groups {
+        if let Some(state) = per_name.get(group) {
+            for channel in ks.expand(&[], std::slice::from_ref(group)) {
+                states.insert(channel, state.clone());
+            }
+        }
+    }
+    for channel in channels {
+        if let Some(state) = per_name.get(channel) {
+            states.insert(channel.clone(), state.clone());
+        }
+    }
+    if states.values().any(|v| !v.is_object()) {
+        return Err(Reply::bad_request("State must be a JSON object"));
+    }
+    Ok(states)
 }
 
 fn here_now_opts(query: &Query) -> Result<HereNowOpts, Reply> {

@@ -135,6 +135,12 @@ impl Route<'_> {
         }
     }
 
+    /// Whether the endpoint can change who is present (and so the deadlines
+    /// the reaper waits for).
+    pub(crate) fn changes_presence(&self) -> bool {
+        matches!(self, Route::Heartbeat { .. } | Route::Leave { .. } | Route::SetState { .. } | Route::Subscribe { .. })
+    }
+
     /// The raw channel segment, when the route has one.
     pub(crate) fn channel_segment(&self) -> Option<&str> {
         match self {

@@ -205,19 +205,27 @@ impl Keyspace {
     /// Removes the record that expires first, with a `timeout` if it was present.
     fn expire_first(&mut self) {
         let Some((at, channel, uuid)) = self.expiries.pop_first() else { return };
-        let Some(ch) = self.channels.get_mut(&channel) else { return };
-        let Some(member) = ch.members.remove(&uuid) else { return };
-        if member.present {
-            ch.present -= 1;
-        }
-        if ch.members.is_empty() {
-            self.channels.remove(&channel);
-        }
-        self.unindex(&uuid, &channel);
+        let Some(member) = self.remove_record(&channel, &uuid) else { return };
         if member.present {
             // A timeout drops the state; the 2025 service sends `"data":{}`.
             self.announce(&channel, Action::Timeout, &uuid, Some("{}"), at, false);
         }
+    }
+
+    /// Removes the record of `uuid` on `channel`, with its expiry and its
+    /// place in the indexes; the record, if there was one.
+    fn remove_record(&mut self, channel: &Arc<str>, uuid: &Arc<str>) -> Option<Member> {
+        let ch = self.channels.get_mut(channel)?;
+        let member = ch.members.remove(uuid)?;
+        if member.present {
+            ch.present -= 1;
+        }
+        if ch.members.is_empty() {
+            self.channels.remove(channel);
+        }
+        self.expiries.remove(&(member.expires_ms, Arc::clone(channel), Arc::clone(uuid)));
+        self.unindex(uuid, channel);
+        Some(member)
     }
 
     /// Sends the interval event that is due first (the clock reads `now`).
@@ -239,10 +247,9 @@ impl Keyspace {
             region: self.shared.region,
             now_ms: now,
             occupancy: self.occupancy(channel),
+            by_subscribe,
         };
-        let mut event = Event::new(&stamp, action, subject);
-        event.by_subscribe = by_subscribe;
-        self.events.push(channel, event, now);
+        self.events.push(channel, Event::new(&stamp, action, subject), now);
     }
 
     /// A join, leave or timeout: its own event, or a delta of the channel's
@@ -439,19 +446,11 @@ impl Keyspace {
     pub(crate) fn leave(&mut self, uuid: &str, channels: &[String], now: u64) {
         self.fire_due(now);
         for ch in channels.iter().filter(|ch| !is_presence_name(ch)) {
-            let Some((ch_key, channel)) = self.channels.get_key_value(ch.as_str()).map(|(k, _)| Arc::clone(k)).zip(self.channels.get_mut(ch.as_str())) else {
-                continue;
-            };
-            let Some((uuid_key, member)) = channel.members.remove_entry(uuid) else { continue };
-            if member.present {
-                channel.present -= 1;
-            }
-            let emptied = channel.members.is_empty();
-            if emptied {
-                self.channels.remove(ch.as_str());
-            }
-            self.expiries.remove(&(member.expires_ms, Arc::clone(&ch_key), Arc::clone(&uuid_key)));
-            self.unindex(uuid, ch);
+            // The shared names of a record that exists; nothing to do otherwise.
+            let Some((ch_key, channel)) = self.channels.get_key_value(ch.as_str()) else { continue };
+            let Some(uuid_key) = channel.members.get_key_value(uuid).map(|(k, _)| Arc::clone(k)) else { continue };
+            let ch_key = Arc::clone(ch_key);
+            let Some(member) = self.remove_record(&ch_key, &uuid_key) else { continue };
             if member.present {
                 self.announce(&ch_key, Action::Leave, &uuid_key, None, now, false);
             }

@@ -7,7 +7,6 @@
 //! a subscriber that stops polling costs nothing but its presence, which
 //! times out like any other.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -16,6 +15,7 @@ use serde_json::Value;
 use tokio::sync::Notify;
 
 use crate::Inner;
+use crate::handlers::{actor_uuid, announced_timeout, default_timeout, states_by_channel};
 use crate::events::{Event, MAX_EVENTS_PER_ANSWER, PRESENCE_SUFFIX, from_millis};
 use crate::reply::Reply;
 use crate::routing::Query;
@@ -74,16 +74,10 @@ pub(crate) async fn subscribe(inner: &Inner, sub: Subscription<'_>, ks_lock: &st
     }
     let cursor = cursor(query)?;
     // Without a uuid (plain `curl`) the request only watches.
-    let uuid = query.get("uuid").filter(|u| !u.is_empty());
-    let timeout = match query.get("heartbeat").map(str::trim) {
-        // JS subscribes never say `heartbeat=`: keep what the uuid announced.
-        None | Some("") => Timeout::KeepOr(crate::handlers::millis(inner.config.presence_timeout)),
-        Some(_) => Timeout::Given(crate::handlers::heartbeat_timeout(inner, query)?),
-    };
-    let states = match query.get("state").map(str::trim) {
-        Some(raw) if !raw.is_empty() => crate::handlers::parse_object(raw, crate::MAX_STATE_DEPTH + 1)?,
-        _ => serde_json::Map::new(),
-    };
+    let uuid = actor_uuid(query);
+    let uuid = uuid.as_deref();
+    // JS subscribes never say `heartbeat=`: then keep what the uuid announced.
+    let timeout = announced_timeout(inner, query)?.map_or_else(|| Timeout::KeepOr(default_timeout(inner)), Timeout::Given);
     let region = inner.store.shared.region;
 
     // Subscribing makes the uuid present on its channels and on the members
@@ -96,7 +90,7 @@ pub(crate) async fn subscribe(inner: &Inner, sub: Subscription<'_>, ks_lock: &st
         ks.fire_due(now);
         let cursor_before = inner.store.shared.timetokens.cursor(now);
         let present_on = ks.expand(&channels, &present_groups);
-        let per_channel = per_channel_states(&ks, &states, &present_on, &present_groups)?;
+        let per_channel = states_by_channel(&ks, query, &present_on, &present_groups)?;
         if let Some(uuid) = uuid {
             ks.subscribe(uuid, &present_on, timeout, &per_channel, now);
         }
@@ -198,33 +192,6 @@ fn cursor(query: &Query) -> Result<Option<u64>, Reply> {
         Ok(tt) => Ok(Some(tt)),
         Err(_) => Err(invalid()),
     }
-}
-
-/// The state given on subscribe, by channel: a group's entry applies to its
-/// member channels, a channel's own entry wins.
-fn per_channel_states(
-    ks: &Keyspace,
-    states: &serde_json::Map<String, Value>,
-    channels: &[String],
-    groups: &[String],
-) -> Result<HashMap<String, Value>, Reply> {
-    let mut out = HashMap::new();
-    for group in groups {
-        if let Some(state) = states.get(group) {
-            for channel in ks.expand(&[], std::slice::from_ref(group)) {
-                out.insert(channel, state.clone());
-            }
-        }
-    }
-    for channel in channels {
-        if let Some(state) = states.get(channel) {
-            out.insert(channel.clone(), state.clone());
-        }
-    }
-    if out.values().any(|v| !v.is_object()) {
-        return Err(Reply::bad_request("State must be a JSON object"));
-    }
-    Ok(out)
 }
 
 /// The channels whose events this subscription receives, each with its `b`:

@@ -132,28 +132,9 @@ pub(super) fn render_envelope(op: &Operation, shape: &Shape) -> RenderedEnvelope
     RenderedEnvelope { definitions: quote!(#(#definitions)*), root, fields }
 }
 
-/// Rust field names for an object's keys: the key itself in snake_case
-/// (`channel-group` → `channel_group`), numbered only where two keys, a
-/// keyword or the error fields would clash.
-pub(super) fn key_idents(object: &JsonObject) -> Vec<proc_macro2::Ident> {
-    let mut taken: Vec<String> = crate::ir::ERROR_KEYS.iter().map(|k| (*k).to_owned()).collect();
-    object
-        .keys
-        .iter()
-        .enumerate()
-        .map(|(position, (key, _))| {
-            let mut name: String =
-                key.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
-            if !name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_') {
-                name.insert_str(0, "key_");
-            }
-            if name == "_" || crate::ir::KEYWORDS.contains(&name.as_str()) || taken.contains(&name) {
-                name = format!("{name}_{position}");
-            }
-            taken.push(name.clone());
-            format_ident!("{}", name)
-        })
-        .collect()
+/// The object's field names (planned in the IR) as identifiers.
+fn key_idents(object: &JsonObject) -> Vec<proc_macro2::Ident> {
+    object.field_names().iter().map(|name| format_ident!("{}", name)).collect()
 }
 
 pub(super) fn emit_object(object: &JsonObject, name: &proc_macro2::Ident, is_root: bool, out: &mut Vec<TokenStream>) {

@@ -67,6 +67,25 @@ impl JsonObject {
         })
     }
 
+    /// The Rust field name of each key, in key order: the key itself in
+    /// snake_case (`channel-group` → `channel_group`), numbered only where
+    /// two keys, a keyword or the error fields would clash.
+    pub fn field_names(&self) -> Vec<String> {
+        let mut taken: Vec<String> = ERROR_KEYS.iter().map(|k| (*k).to_owned()).collect();
+        for (position, (key, _)) in self.keys.iter().enumerate() {
+            let mut name: String =
+                key.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
+            if !name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_') {
+                name.insert_str(0, "key_");
+            }
+            if name == "_" || super::KEYWORDS.contains(&name.as_str()) || taken.contains(&name) {
+                name = format!("{name}_{position}");
+            }
+            taken.push(name);
+        }
+        taken.split_off(ERROR_KEYS.len())
+    }
+
     /// Adds a leaf at `segments`; returns the key positions leading to it, or
     /// `None` when the key is already read (as a value, or as a value and an object).
     fn insert(&mut self, segments: &[&str], ty: &TypeRef, default: bool) -> Option<Vec<usize>> {
