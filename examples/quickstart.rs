@@ -35,7 +35,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     assert_eq!(lobby.total_occupancy, 2);
 
     let counts = alice.here_now().channels(["lobby", "game-1"]).include_uuids(false).await?;
-    let occupancy: Vec<String> = counts.channels.values().map(|c| format!("{}={}", c.channel_name, c.occupancy)).collect();
+    let occupancy: Vec<String> =
+        counts.channels.values().map(|c| format!("{}={}", c.channel_name, c.occupancy)).collect();
     println!("\nhere_now(occupancy only): {}", occupancy.join(", "));
 
     let everywhere = alice.here_now().await?;

@@ -64,7 +64,10 @@ fn names(segment: &str) -> Vec<String> {
 }
 
 fn groups(rec: &Recorded) -> Vec<String> {
-    rec.query.get("channel-group").map(|v| v.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect()).unwrap_or_default()
+    rec.query
+        .get("channel-group")
+        .map(|v| v.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect())
+        .unwrap_or_default()
 }
 
 /// What the SDK returned, as JSON, for comparison with the body.
@@ -87,9 +90,19 @@ async fn replay(rec: &Recorded, server: &ScriptedServer) -> Option<Outcome> {
         ["", "v1", "channel-registration", "sub-key", _, "channel-group", group] => {
             let group = encoding::decode(group);
             if let Some(add) = flag("add") {
-                pubnub.add_channel_to_channel_group().channel_group(group).channels(add.split(',').collect::<Vec<_>>()).await.map(|()| json!(null))
+                pubnub
+                    .add_channel_to_channel_group()
+                    .channel_group(group)
+                    .channels(add.split(',').collect::<Vec<_>>())
+                    .await
+                    .map(|()| json!(null))
             } else if let Some(remove) = flag("remove") {
-                pubnub.remove_channel_from_channel_group().channel_group(group).channels(remove.split(',').collect::<Vec<_>>()).await.map(|()| json!(null))
+                pubnub
+                    .remove_channel_from_channel_group()
+                    .channel_group(group)
+                    .channels(remove.split(',').collect::<Vec<_>>())
+                    .await
+                    .map(|()| json!(null))
             } else {
                 pubnub.list_channels_in_channel_group().channel_group(group).await.map(|r| json!(r.channels))
             }
@@ -97,7 +110,8 @@ async fn replay(rec: &Recorded, server: &ScriptedServer) -> Option<Outcome> {
         ["", "v1", "channel-registration", "sub-key", _, "channel-group", group, "remove"] => {
             pubnub.remove_channel_group().channel_group(encoding::decode(group)).await.map(|()| json!(null))
         }
-        ["", "v2", "presence", "sub-key" | "sub_key", _] | ["", "v2", "presence", "sub-key" | "sub_key", _, "channel", _] => {
+        ["", "v2", "presence", "sub-key" | "sub_key", _]
+        | ["", "v2", "presence", "sub-key" | "sub_key", _, "channel", _] => {
             let mut b = pubnub.here_now().channel_groups(groups(rec));
             if let Some(ch) = p.get(6) {
                 b = b.channels(names(ch));
@@ -117,7 +131,8 @@ async fn replay(rec: &Recorded, server: &ScriptedServer) -> Option<Outcome> {
                     .iter()
                     .map(|(name, c)| {
                         assert_eq!(&c.channel_name, name);
-                        let occupants: Vec<Value> = c.occupants.iter().map(|o| json!({"uuid": o.uuid, "state": o.state})).collect();
+                        let occupants: Vec<Value> =
+                            c.occupants.iter().map(|o| json!({"uuid": o.uuid, "state": o.state})).collect();
                         (name.clone(), json!({"occupancy": c.occupancy, "occupants": occupants}))
                     })
                     .collect();
@@ -127,9 +142,13 @@ async fn replay(rec: &Recorded, server: &ScriptedServer) -> Option<Outcome> {
         ["", "v2", "presence", "sub-key" | "sub_key", _, "uuid", uuid] => {
             pubnub.where_now().uuid(encoding::decode(uuid)).await.map(|r| json!(r.channels))
         }
-        ["", "v2", "presence", "sub-key" | "sub_key", _, "channel", ch, "uuid", uuid] => {
-            pubnub.get_state().channels(names(ch)).channel_groups(groups(rec)).uuid(encoding::decode(uuid)).await.map(|r| json!(r.channels))
-        }
+        ["", "v2", "presence", "sub-key" | "sub_key", _, "channel", ch, "uuid", uuid] => pubnub
+            .get_state()
+            .channels(names(ch))
+            .channel_groups(groups(rec))
+            .uuid(encoding::decode(uuid))
+            .await
+            .map(|r| json!(r.channels)),
         ["", "v2", "presence", "sub-key" | "sub_key", _, "channel", ch, "uuid", uuid, "data"] => {
             let state: Value = serde_json::from_str(flag("state").unwrap()).unwrap();
             pubnub
@@ -201,7 +220,9 @@ fn expected(rec: &Recorded, requested_channels: usize, has_groups: bool) -> Valu
                     .as_object()
                     .unwrap()
                     .iter()
-                    .map(|(k, v)| (k.clone(), json!({"occupancy": v["occupancy"], "occupants": occupants(v.get("uuids"))})))
+                    .map(|(k, v)| {
+                        (k.clone(), json!({"occupancy": v["occupancy"], "occupants": occupants(v.get("uuids"))}))
+                    })
                     .collect();
                 json!({
                     "total_channels": body["payload"]["total_channels"],
@@ -232,7 +253,12 @@ fn check_request(rec: &Recorded, sent: &str) {
         }
     }
     for (key, on) in [("disable_uuids", "1"), ("state", "1")] {
-        assert_eq!(sent_query.get(key).map(String::as_str) == Some(on), rec.query.get(key).map(String::as_str) == Some(on), "{}: `{key}`", rec.name);
+        assert_eq!(
+            sent_query.get(key).map(String::as_str) == Some(on),
+            rec.query.get(key).map(String::as_str) == Some(on),
+            "{}: `{key}`",
+            rec.name
+        );
     }
     if rec.path.last().is_some_and(|s| s == "data") {
         let sent_state: Value = serde_json::from_str(&sent_query["state"]).unwrap();

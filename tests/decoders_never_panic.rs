@@ -30,6 +30,9 @@ fn decode_everywhere(status: u16, body: &[u8]) -> Vec<Result<(), Error>> {
         p.remove_channel_from_channel_group().decode_response(status, b()),
         p.list_channels_in_channel_group().decode_response(status, b()).map(drop),
         p.remove_channel_group().decode_response(status, b()),
+        // A subscribe answer: the envelope, then each item on its own (an
+        // item that does not decode is an error item, not a failed answer).
+        p.presence_events().channels("c").decode_response(status, b()).map(drop),
     ]
 }
 
@@ -50,7 +53,10 @@ fn check(status: u16, body: &[u8]) {
     let is_object = parsed.as_ref().is_some_and(Value::is_object);
     for outcome in decode_everywhere(status, body) {
         if !(200..300).contains(&status) {
-            assert!(matches!(&outcome, Err(Error::Api { status: s, .. }) if *s == status), "HTTP {status} gave {outcome:?}");
+            assert!(
+                matches!(&outcome, Err(Error::Api { status: s, .. }) if *s == status),
+                "HTTP {status} gave {outcome:?}"
+            );
         } else if reports_error {
             assert!(matches!(outcome, Err(Error::Api { .. })), "error body {text} gave {outcome:?}");
         } else if !is_object {
@@ -128,6 +134,9 @@ fn each_shape_decodes_only_where_it_belongs() {
     assert!(outcomes[0].is_ok(), "{:?}", outcomes[0]);
     // …a missing `payload` for the multi-channel, group and global forms.
     for outcome in &outcomes[1..4] {
-        assert!(matches!(outcome, Err(Error::Decode { message, .. }) if message.contains("missing field `payload`")), "{outcome:?}");
+        assert!(
+            matches!(outcome, Err(Error::Decode { message, .. }) if message.contains("missing field `payload`")),
+            "{outcome:?}"
+        );
     }
 }

@@ -60,8 +60,11 @@ fn every_shape_requires_the_containers_the_server_always_sends() {
     assert!(is_decode(&pubnub.get_state().channels("a").decode_response(200, no_payload)));
     assert!(is_decode(&pubnub.set_state().channels("a").state(json!({})).decode_response(200, no_payload)));
     let list = pubnub.list_channels_in_channel_group().channel_group("g");
-    assert!(is_decode(&list.decode_response(200, r#"{"status": 200, "payload": {"group": "g"}, "service": "channel-registry"}"#)));
-    let totals_only = r#"{"status": 200, "payload": {"total_channels": 0, "total_occupancy": 0}, "service": "Presence"}"#;
+    assert!(is_decode(
+        &list.decode_response(200, r#"{"status": 200, "payload": {"group": "g"}, "service": "channel-registry"}"#)
+    ));
+    let totals_only =
+        r#"{"status": 200, "payload": {"total_channels": 0, "total_occupancy": 0}, "service": "Presence"}"#;
     assert!(is_decode(&pubnub.here_now().channels(["a", "b"]).decode_response(200, totals_only)));
     // What the server really omits stays optional: `uuids` with disable_uuids.
     let counts = r#"{"status": 200, "payload": {"channels": {"a": {"occupancy": 2}}, "total_channels": 1, "total_occupancy": 2}, "service": "Presence"}"#;
@@ -88,7 +91,8 @@ async fn the_same_channel_named_twice_is_asked_about_once() {
     assert_eq!(state.channels["s"], json!({"mood": "happy"}));
 
     // First-seen order is kept (no sorting), everywhere.
-    let request = pubnub.heartbeat().channels(["b", "a", "b"]).channel_groups(["g2", "g1", "g2"]).build_request().unwrap();
+    let request =
+        pubnub.heartbeat().channels(["b", "a", "b"]).channel_groups(["g2", "g1", "g2"]).build_request().unwrap();
     assert_eq!(request.path(), "/v2/presence/sub-key/probe/channel/b,a/heartbeat");
     assert!(request.query().iter().any(|(k, v)| *k == "channel-group" && v == "g2,g1"), "{:?}", request.query());
     server.shutdown().await;
@@ -99,16 +103,21 @@ async fn the_same_channel_named_twice_is_asked_about_once() {
 #[test]
 fn group_names_and_listed_names_cannot_hold_a_comma() {
     let pubnub = PubNub::new(Config::new("demo").user_id("me"));
-    let (parameter, rule) = invalid_parameter(pubnub.add_channel_to_channel_group().channel_group("x,y").channels("a").build_request());
+    let (parameter, rule) =
+        invalid_parameter(pubnub.add_channel_to_channel_group().channel_group("x,y").channels("a").build_request());
     assert_eq!(parameter, "channel_group");
     assert!(rule.contains("`,`"), "{rule}");
     let (parameter, _) = invalid_parameter(pubnub.here_now().channel_groups("x,y").build_request());
     assert_eq!(parameter, "channel_groups");
-    let (parameter, _) = invalid_parameter(pubnub.add_channel_to_channel_group().channel_group("g").channels("a,b").build_request());
+    let (parameter, _) =
+        invalid_parameter(pubnub.add_channel_to_channel_group().channel_group("g").channels("a,b").build_request());
     assert_eq!(parameter, "channels");
     let (parameter, _) = invalid_parameter(pubnub.leave().channel_groups(["ok", "not,ok"]).build_request());
     assert_eq!(parameter, "channel_groups");
-    for op in [pubnub.list_channels_in_channel_group().channel_group("x,y").build_request().map(drop), pubnub.remove_channel_group().channel_group("x,y").build_request().map(drop)] {
+    for op in [
+        pubnub.list_channels_in_channel_group().channel_group("x,y").build_request().map(drop),
+        pubnub.remove_channel_group().channel_group("x,y").build_request().map(drop),
+    ] {
         assert_eq!(invalid_parameter(op).0, "channel_group");
     }
     // A channel name in a path travels as `%2C`, unambiguously.
@@ -148,15 +157,18 @@ async fn state_at_the_nesting_limit_round_trips_and_deeper_is_rejected() {
     assert_eq!(read.channels["other"], deepest);
 
     let too_deep = nested_state(limit + 1);
-    let (parameter, rule) = invalid_parameter(pubnub.set_state().channels("deep").state(too_deep.clone()).build_request());
+    let (parameter, rule) =
+        invalid_parameter(pubnub.set_state().channels("deep").state(too_deep.clone()).build_request());
     assert_eq!(parameter, "state");
     assert!(rule.contains(&limit.to_string()), "{rule}");
-    let (parameter, _) = invalid_parameter(pubnub.heartbeat().channels("deep").state(json!({ "deep": too_deep })).build_request());
+    let (parameter, _) =
+        invalid_parameter(pubnub.heartbeat().channels("deep").state(json!({ "deep": too_deep })).build_request());
     assert_eq!(parameter, "state");
 
     // The server holds the same line for clients that skip the check.
     let encoded: String = too_deep.to_string().bytes().map(|b| format!("%{b:02X}")).collect();
-    let url = format!("{}/v2/presence/sub-key/probe/channel/deep/uuid/deep/data?state={encoded}&uuid=deep", server.url());
+    let url =
+        format!("{}/v2/presence/sub-key/probe/channel/deep/uuid/deep/data?state={encoded}&uuid=deep", server.url());
     let response = reqwest::get(url).await.unwrap();
     assert_eq!(response.status(), 400);
     let body: Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
@@ -186,7 +198,8 @@ async fn a_redirect_is_an_error_naming_the_location_and_is_not_followed() {
         body: String::new(),
     }])
     .await;
-    let pubnub = PubNub::new(Config::new("demo").user_id("me").origin(server.url()).retry_policy(RetryPolicy::exponential(3)));
+    let pubnub =
+        PubNub::new(Config::new("demo").user_id("me").origin(server.url()).retry_policy(RetryPolicy::exponential(3)));
     let err = pubnub.where_now().await.unwrap_err();
     match &err {
         Error::Api { status: 302, message, .. } => {
@@ -204,7 +217,8 @@ async fn a_redirect_is_an_error_naming_the_location_and_is_not_followed() {
 #[tokio::test]
 async fn a_config_problem_is_reported_by_every_request_before_io_without_panicking() {
     // Nothing listens on port 1: a request that reached the network would be a Transport error.
-    let pubnub = PubNub::new(Config::new("").user_id("me").origin("http://127.0.0.1:1").retry_policy(RetryPolicy::none()));
+    let pubnub =
+        PubNub::new(Config::new("").user_id("me").origin("http://127.0.0.1:1").retry_policy(RetryPolicy::none()));
     assert_eq!(invalid_parameter(pubnub.where_now().await).0, "subscribe_key");
     assert_eq!(invalid_parameter(pubnub.heartbeat().channels("a").await).0, "subscribe_key");
     let signed = PubNub::new(Config::new("demo").user_id("me").secret_key("s").origin("http://127.0.0.1:1"));

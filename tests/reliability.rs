@@ -30,7 +30,12 @@ async fn dropped_connection_then_success_is_retried() {
 
 #[tokio::test]
 async fn service_unavailable_then_success_is_retried() {
-    let server = FaultServer::start(vec![Fault::respond(503, UNAVAILABLE), Fault::respond(503, UNAVAILABLE), Fault::respond(200, OK_BODY)]).await;
+    let server = FaultServer::start(vec![
+        Fault::respond(503, UNAVAILABLE),
+        Fault::respond(503, UNAVAILABLE),
+        Fault::respond(200, OK_BODY),
+    ])
+    .await;
     client(&server, fast(2)).where_now().await.unwrap();
     assert_eq!(server.attempts(), 3);
 }
@@ -110,7 +115,11 @@ async fn client_errors_are_not_retried() {
 #[tokio::test]
 async fn a_stalled_body_trips_the_request_timeout() {
     let server = FaultServer::start(vec![Fault::Stall { body_prefix: "{\"status\": 200, ".into() }; 2]).await;
-    let config = Config::new("demo").user_id("me").origin(server.url()).retry_policy(fast(1)).request_timeout(Duration::from_millis(300));
+    let config = Config::new("demo")
+        .user_id("me")
+        .origin(server.url())
+        .retry_policy(fast(1))
+        .request_timeout(Duration::from_millis(300));
     let err = PubNub::new(config).where_now().await.unwrap_err();
     match &err {
         Error::Timeout { kind: TimeoutKind::Request, timeout } => assert_eq!(*timeout, Duration::from_millis(300)),
@@ -151,7 +160,8 @@ async fn a_truncated_json_body_is_a_decode_error_keeping_the_body() {
 
 #[tokio::test]
 async fn a_5xx_html_page_is_retried() {
-    let html = Fault::Respond { status: 502, headers: Vec::new(), body: "<html><body>502 Bad Gateway</body></html>".into() };
+    let html =
+        Fault::Respond { status: 502, headers: Vec::new(), body: "<html><body>502 Bad Gateway</body></html>".into() };
     let server = FaultServer::start(vec![html, Fault::respond(200, OK_BODY)]).await;
     client(&server, fast(2)).where_now().await.unwrap();
     assert_eq!(server.attempts(), 2);
@@ -160,7 +170,12 @@ async fn a_5xx_html_page_is_retried() {
 #[tokio::test]
 async fn every_attempt_is_signed() {
     let server = FaultServer::start(vec![Fault::respond(503, UNAVAILABLE), Fault::respond(200, OK_BODY)]).await;
-    let config = Config::new("demo").user_id("me").origin(server.url()).retry_policy(fast(2)).publish_key("pub").secret_key("sec-key-for-test");
+    let config = Config::new("demo")
+        .user_id("me")
+        .origin(server.url())
+        .retry_policy(fast(2))
+        .publish_key("pub")
+        .secret_key("sec-key-for-test");
     PubNub::new(config).where_now().await.unwrap();
     let targets = server.targets();
     assert_eq!(targets.len(), 2);

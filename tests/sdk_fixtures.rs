@@ -72,14 +72,20 @@ async fn here_now_groups_use_the_comma_path_and_payload_shape() {
 
     server.reply(Reply::fixture("here_now_group_with_state.json"));
     let result = pubnub.here_now().channel_groups(["cg 1", "cg2"]).include_state(true).await.unwrap();
-    assert_eq!(server.take_request(), "/v2/presence/sub-key/demo/channel/,?channel-group=cg%201,cg2&state=1&limit=1000");
+    assert_eq!(
+        server.take_request(),
+        "/v2/presence/sub-key/demo/channel/,?channel-group=cg%201,cg2&state=1&limit=1000"
+    );
     assert_eq!(occupants(&result, "c1"), [("alice".into(), Some(json!({"team": "red"})))]);
     assert_eq!(occupants(&result, "c2"), [("bob".into(), None)]);
 
     // One channel plus a group is the payload shape too.
     server.reply(Reply::fixture("here_now_group_occupancy_only.json"));
     let result = pubnub.here_now().channels("c3").channel_groups("g").include_uuids(false).await.unwrap();
-    assert_eq!(server.take_request(), "/v2/presence/sub-key/demo/channel/c3?channel-group=g&disable_uuids=1&limit=1000");
+    assert_eq!(
+        server.take_request(),
+        "/v2/presence/sub-key/demo/channel/c3?channel-group=g&disable_uuids=1&limit=1000"
+    );
     assert_eq!((result.total_occupancy, result.channels["c3"].occupancy), (4, 4));
 }
 
@@ -131,7 +137,10 @@ async fn set_state_sends_compact_json_and_returns_the_echo() {
 
     server.reply(Reply::fixture("set_state.json"));
     pubnub.set_state().channel_groups("cg").uuid("someone").state(json!({})).await.unwrap();
-    assert_eq!(server.take_request(), "/v2/presence/sub-key/demo/channel/,/uuid/someone/data?channel-group=cg&state=%7B%7D");
+    assert_eq!(
+        server.take_request(),
+        "/v2/presence/sub-key/demo/channel/,/uuid/someone/data?channel-group=cg&state=%7B%7D"
+    );
 }
 
 #[tokio::test]
@@ -214,7 +223,9 @@ async fn leave_and_channel_group_management() {
 #[tokio::test]
 async fn auth_and_signature_are_added_to_every_request() {
     let server = ScriptedServer::start().await;
-    let pubnub = pubnub_presence::PubNub::new(server.config("me").auth_key("tok en").publish_key("pub").secret_key("SECRET-KEY-never-on-the-wire"));
+    let pubnub = pubnub_presence::PubNub::new(
+        server.config("me").auth_key("tok en").publish_key("pub").secret_key("SECRET-KEY-never-on-the-wire"),
+    );
     server.reply(Reply::fixture("heartbeat_ack.json"));
     pubnub.heartbeat().channels("a").await.unwrap();
     let sent = server.requests().remove(0);
@@ -259,7 +270,10 @@ async fn error_bodies_decode_to_the_right_error() {
     assert!(err.is_retryable());
 
     let err = error_for(Reply { status: 502, content_type: "text/html".into(), body: fixture("error_502.html") }).await;
-    assert!(matches!(&err, Error::Api { status: 502, service: None, message, .. } if message.contains("502 Bad Gateway")), "{err:?}");
+    assert!(
+        matches!(&err, Error::Api { status: 502, service: None, message, .. } if message.contains("502 Bad Gateway")),
+        "{err:?}"
+    );
     assert!(err.is_retryable());
 
     // An error reported inside an HTTP 200 is still an error.
@@ -289,10 +303,18 @@ async fn invalid_input_is_rejected_before_any_request() {
         (pubnub.where_now().uuid("u".repeat(93)).await.unwrap_err(), "uuid", "at most 92 bytes"),
         (pubnub.set_state().channels("c").await.unwrap_err(), "state", "is required"),
         (pubnub.set_state().channels("c").state(json!([1])).await.unwrap_err(), "state", "JSON object, got an array"),
-        (pubnub.set_state().state(json!({})).await.unwrap_err(), "channels", "at least one of `channels`, `channel_groups`"),
+        (
+            pubnub.set_state().state(json!({})).await.unwrap_err(),
+            "channels",
+            "at least one of `channels`, `channel_groups`",
+        ),
         (pubnub.get_state().await.unwrap_err(), "channels", "at least one of"),
         (pubnub.heartbeat().channels("c").heartbeat(5).await.unwrap_err(), "heartbeat", "at least 20, got 5"),
-        (pubnub.heartbeat().channels("c").state(json!({"c": 1})).await.unwrap_err(), "state", "entry `c` must be a JSON object"),
+        (
+            pubnub.heartbeat().channels("c").state(json!({"c": 1})).await.unwrap_err(),
+            "state",
+            "entry `c` must be a JSON object",
+        ),
         (pubnub.leave().await.unwrap_err(), "channels", "at least one of"),
         (pubnub.add_channel_to_channel_group().channels("c").await.unwrap_err(), "channel_group", "is required"),
         (pubnub.add_channel_to_channel_group().channel_group("g").await.unwrap_err(), "channels", "at least one of"),
@@ -302,7 +324,11 @@ async fn invalid_input_is_rejected_before_any_request() {
         (pubnub.where_now().uuid("..").await.unwrap_err(), "uuid", "must not be `..`"),
         (pubnub.here_now().channel_groups(["g", ""]).await.unwrap_err(), "channel_groups", "must not be empty"),
         (pubnub.here_now().channel_groups("g".repeat(2049)).await.unwrap_err(), "channel_groups", "at most 2048 bytes"),
-        (pubnub.remove_channel_from_channel_group().channel_group("g").await.unwrap_err(), "channels", "at least one of"),
+        (
+            pubnub.remove_channel_from_channel_group().channel_group("g").await.unwrap_err(),
+            "channels",
+            "at least one of",
+        ),
         (
             pubnub_presence::PubNub::new(server.config("me").secret_key("s")).where_now().await.unwrap_err(),
             "publish_key",
@@ -348,7 +374,10 @@ async fn state_can_be_any_serializable_type() {
     server.reply(Reply::fixture("set_state.json"));
     pubnub.set_state().channels("c").state(Mood { mood: "calm", level: 3 }).await.unwrap();
     // serde_json's map keeps keys sorted: the wire form is stable whatever the field order.
-    assert_eq!(server.take_request(), "/v2/presence/sub-key/demo/channel/c/uuid/me/data?state=%7B%22level%22%3A3%2C%22mood%22%3A%22calm%22%7D");
+    assert_eq!(
+        server.take_request(),
+        "/v2/presence/sub-key/demo/channel/c/uuid/me/data?state=%7B%22level%22%3A3%2C%22mood%22%3A%22calm%22%7D"
+    );
 
     server.reply(Reply::fixture("heartbeat_ack.json"));
     let per_channel = BTreeMap::from([("c", Mood { mood: "busy", level: 1 })]);

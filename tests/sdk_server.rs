@@ -170,7 +170,12 @@ async fn signed_requests_are_accepted_and_wrong_secrets_rejected() {
     let server = PresenceServer::start(config).await.unwrap();
     let signed = |secret: &str| {
         PubNub::new(
-            Config::new("demo").user_id("u").origin(server.url()).publish_key("pub-key").secret_key(secret).auth_key("a b,c"),
+            Config::new("demo")
+                .user_id("u")
+                .origin(server.url())
+                .publish_key("pub-key")
+                .secret_key(secret)
+                .auth_key("a b,c"),
         )
     };
     signed("right-secret").heartbeat().channels(["x y", "z,w"]).channel_groups("g").await.unwrap();
@@ -261,7 +266,9 @@ async fn here_now_pages_through_thousands_of_occupants() {
 }
 
 /// Runs the futures concurrently (no extra crate for one helper).
-async fn futures_join_all<F: std::future::Future + Send + 'static>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output>
+async fn futures_join_all<F: std::future::Future + Send + 'static>(
+    futures: impl IntoIterator<Item = F>,
+) -> Vec<F::Output>
 where
     F::Output: Send + 'static,
 {

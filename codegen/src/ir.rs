@@ -10,7 +10,9 @@ use crate::diagnostics::{Diagnostic, Reporter};
 use crate::spec;
 
 mod envelope;
+mod stream;
 pub use envelope::{ERROR_KEYS, Envelope, JsonObject, JsonValue, Read};
+pub use stream::{ItemRead, Missing, StreamModel, VariantRead};
 
 /// The whole API.
 #[derive(Debug, Clone)]
@@ -60,6 +62,8 @@ pub struct Operation {
     pub types: Vec<TypeModel>,
     /// How the answer is paged, if it is.
     pub pagination: Option<Pagination>,
+    /// The answer is a long-polled stream of items, if it is.
+    pub stream: Option<StreamModel>,
     /// Rustdoc example body.
     pub example: String,
 }
@@ -132,6 +136,8 @@ pub enum ParamKind {
     Names {
         /// The rules each name follows.
         kind: NameKind,
+        /// Appended to each name on the wire (`-pnpres`); empty for none.
+        suffix: String,
     },
     /// One name, percent-encoded.
     Name {
@@ -279,8 +285,38 @@ pub struct TypeModel {
     pub python: Option<String>,
     /// Field filled when the wire sends a bare string.
     pub from_string: Option<String>,
+    /// A tagged union (an enum) rather than a struct; `fields` are then the
+    /// fields every variant's struct starts with.
+    pub union: Option<UnionModel>,
     /// Fields.
     pub fields: Vec<Field>,
+}
+
+/// A tagged union of stream items.
+#[derive(Debug, Clone)]
+pub struct UnionModel {
+    /// Dotted path of the discriminator string in an item.
+    pub discriminator: String,
+    /// The catch-all variant.
+    pub other: String,
+    /// The catch-all's field holding the discriminator value: the path's
+    /// last key, e.g. `action` for `d.action`.
+    pub other_field: String,
+    /// The known variants.
+    pub variants: Vec<Variant>,
+}
+
+/// One union variant: a tuple variant holding its struct.
+#[derive(Debug, Clone)]
+pub struct Variant {
+    /// Discriminator value on the wire.
+    pub value: String,
+    /// Variant name.
+    pub name: String,
+    /// Its struct type.
+    pub ty: String,
+    /// Rustdoc.
+    pub docs: String,
 }
 
 impl TypeModel {
@@ -305,6 +341,21 @@ pub struct Field {
     pub default_if_missing: bool,
     /// Filled from the enclosing map key.
     pub map_key: bool,
+    /// In a stream item: where the value is and how it is derived.
+    pub item: Option<ItemField>,
+}
+
+/// How a stream item's field is read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemField {
+    /// Dotted path in the item.
+    pub from: String,
+    /// One trailing suffix removed from the string.
+    pub strip_suffix: Option<String>,
+    /// `None` when equal to the value at this other path.
+    pub none_if_equals: Option<String>,
+    /// A `u64` sent as a string of digits.
+    pub decimal_string: bool,
 }
 
 /// A field type.
@@ -314,6 +365,8 @@ pub enum TypeRef {
     String,
     /// `u64`.
     U64,
+    /// `bool`.
+    Bool,
     /// Any JSON value.
     Json,
     /// `Vec<T>`.
@@ -336,17 +389,19 @@ impl TypeRef {
             ("option<", TypeRef::Option),
         ] {
             if let Some(rest) = text.strip_prefix(prefix) {
-                let inner = rest.strip_suffix('>').ok_or_else(|| format!("type `{text}` is missing its closing `>`"))?;
+                let inner =
+                    rest.strip_suffix('>').ok_or_else(|| format!("type `{text}` is missing its closing `>`"))?;
                 return Ok(wrap(Box::new(TypeRef::parse(inner)?)));
             }
         }
         match text {
             "string" => Ok(TypeRef::String),
             "u64" => Ok(TypeRef::U64),
+            "bool" => Ok(TypeRef::Bool),
             "json" => Ok(TypeRef::Json),
             name if is_pascal_case(name) => Ok(TypeRef::Named(name.to_owned())),
             other => Err(format!(
-                "unknown type `{other}`; expected string, u64, json, list<T>, map<T>, option<T> or a type defined under `types`"
+                "unknown type `{other}`; expected string, u64, bool, json, list<T>, map<T>, option<T> or a type defined under `types`"
             )),
         }
     }
@@ -378,8 +433,18 @@ const KEYWORDS: &[&str] = &[
 /// Names a parameter cannot take: the builder's own field and methods, and
 /// the locals of the code generated around parameters.
 const RESERVED_PARAMS: &[&str] = &[
-    "client", "new", "send", "build_request", "decode_response", "decode", "into_future", "request", "path", "envelope",
-    "body", "http_status",
+    "client",
+    "new",
+    "send",
+    "build_request",
+    "decode_response",
+    "decode",
+    "into_future",
+    "request",
+    "path",
+    "envelope",
+    "body",
+    "http_status",
 ];
 
 /// Names an operation cannot take: the client's own methods (inherent, or
@@ -389,7 +454,19 @@ const RESERVED_OPERATIONS: &[&str] = &["new", "config", "clone", "fmt"];
 /// Type names a spec type or builder cannot take: the prelude's, and the
 /// names the generated crate already exports from the runtime.
 const RESERVED_TYPES: &[&str] = &[
-    "Result", "Option", "Vec", "String", "Box", "Some", "None", "Ok", "Err", "Config", "Error", "IntoNames", "RetryPolicy",
+    "Result",
+    "Option",
+    "Vec",
+    "String",
+    "Box",
+    "Some",
+    "None",
+    "Ok",
+    "Err",
+    "Config",
+    "Error",
+    "IntoNames",
+    "RetryPolicy",
     "TimeoutKind",
 ];
 
@@ -435,7 +512,13 @@ pub fn lower(
     let config_values: Vec<String> = api.spec.config_values.iter().map(|c| c.name.to_string()).collect();
     {
         let mut r = Reporter::new(&api.path, &mut diagnostics);
-        check_name(&mut r, &api.spec.package, "package", is_package_name, "lowercase letters, digits, `-` and `_`, starting with a letter");
+        check_name(
+            &mut r,
+            &api.spec.package,
+            "package",
+            is_package_name,
+            "lowercase letters, digits, `-` and `_`, starting with a letter",
+        );
         check_name(&mut r, &api.spec.client.name, "client", is_pascal_case, "PascalCase");
         for value in &api.spec.config_values {
             if check_name(&mut r, &value.name, "config value", is_snake_case, "snake_case")
@@ -463,21 +546,37 @@ pub fn lower(
         let mut r = Reporter::new(&file.path, &mut diagnostics);
         let name = file.spec.operation.as_str();
         if let Some((_, other)) = seen_ops.iter().find(|(n, _)| n == name) {
-            r.error(file.spec.operation.span(), "", format!("duplicate operation `{name}`, already defined in {other}"));
+            r.error(
+                file.spec.operation.span(),
+                "",
+                format!("duplicate operation `{name}`, already defined in {other}"),
+            );
         }
         if RESERVED_OPERATIONS.contains(&name) {
-            r.error(file.spec.operation.span(), "", format!("operation name `{name}` is taken by the client's own `{name}` method"));
+            r.error(
+                file.spec.operation.span(),
+                "",
+                format!("operation name `{name}` is taken by the client's own `{name}` method"),
+            );
         }
         seen_ops.push((name.to_owned(), file.path.clone()));
-        let type_names = std::iter::once((&file.spec.builder, "builder")).chain(file.spec.types.iter().map(|ty| (&ty.name, "type")));
+        let type_names =
+            std::iter::once((&file.spec.builder, "builder")).chain(file.spec.types.iter().map(|ty| (&ty.name, "type")));
         for (type_name, what) in type_names {
             if let Some((_, other)) = seen_types.iter().find(|(n, _)| *n == **type_name) {
-                r.error(type_name.span(), &format!("operation `{name}`"), format!("duplicate {what} name `{}`, already used in {other}", **type_name));
+                r.error(
+                    type_name.span(),
+                    &format!("operation `{name}`"),
+                    format!("duplicate {what} name `{}`, already used in {other}", **type_name),
+                );
             } else if RESERVED_TYPES.contains(&type_name.as_str()) {
                 r.error(
                     type_name.span(),
                     &format!("operation `{name}`"),
-                    format!("{what} name `{}` would shadow the prelude's or the crate's own `{}`", **type_name, **type_name),
+                    format!(
+                        "{what} name `{}` would shadow the prelude's or the crate's own `{}`",
+                        **type_name, **type_name
+                    ),
                 );
             }
             seen_types.push((type_name.to_string(), file.path.clone()));
@@ -528,7 +627,11 @@ fn lower_endpoint(
     check_name(r, &spec.operation, "operation", is_snake_case, "snake_case");
     check_name(r, &spec.builder, "builder", is_pascal_case, "PascalCase");
     if spec.method.as_str() != "GET" {
-        r.error(spec.method.span(), &ctx, format!("method `{}` is not supported; the Presence API uses GET", spec.method.as_str()));
+        r.error(
+            spec.method.span(),
+            &ctx,
+            format!("method `{}` is not supported; the Presence API uses GET", spec.method.as_str()),
+        );
     }
 
     // Parameters.
@@ -540,8 +643,17 @@ fn lower_endpoint(
             r.error(p.name.span(), &pctx, "duplicate parameter name");
             continue;
         }
-        if check_name(r, &p.name, "parameter", is_snake_case, "snake_case") && RESERVED_PARAMS.contains(&p.name.as_str()) {
-            r.error(p.name.span(), &pctx, format!("`{}` is taken by the builder or the code generated around parameters; choose another name", p.name.as_str()));
+        if check_name(r, &p.name, "parameter", is_snake_case, "snake_case")
+            && RESERVED_PARAMS.contains(&p.name.as_str())
+        {
+            r.error(
+                p.name.span(),
+                &pctx,
+                format!(
+                    "`{}` is taken by the builder or the code generated around parameters; choose another name",
+                    p.name.as_str()
+                ),
+            );
             continue;
         }
         if let Some(param) = lower_param(r, &pctx, p, config_values) {
@@ -573,7 +685,11 @@ fn lower_endpoint(
     for (i, path) in spec.paths.iter().enumerate() {
         let last = i + 1 == spec.paths.len();
         if last && !path.when_empty.is_empty() {
-            r.error(path.template.span(), &ctx, "the last path template must not have `when_empty` (it is the fallback)");
+            r.error(
+                path.template.span(),
+                &ctx,
+                "the last path template must not have `when_empty` (it is the fallback)",
+            );
         }
         if !last && path.when_empty.is_empty() {
             r.error(path.template.span(), &ctx, "only the last path template may omit `when_empty`");
@@ -591,7 +707,11 @@ fn lower_endpoint(
                     used_in_path.insert(name.clone());
                     parts.push(PathPart::Param(name));
                 }
-                Some(_) => r.error(path.template.span(), &ctx, format!("placeholder `{{{name}}}` names a parameter that is not `in: path`")),
+                Some(_) => r.error(
+                    path.template.span(),
+                    &ctx,
+                    format!("placeholder `{{{name}}}` names a parameter that is not `in: path`"),
+                ),
                 // Declared but invalid: already reported, don't cascade.
                 None if names.contains(&name) => {}
                 None if config_values.contains(&name) => parts.push(PathPart::Config(name)),
@@ -602,14 +722,19 @@ fn lower_endpoint(
     }
     for (p, ps) in params.iter().zip(spec.params.iter().filter(|p| names.contains(p.name.as_str()))) {
         if p.location == Location::Path && !used_in_path.contains(&p.name) {
-            r.error(ps.name.span(), &ctx, format!("parameter `{}` is `in: path` but no path template uses `{{{}}}`", p.name, p.name));
+            r.error(
+                ps.name.span(),
+                &ctx,
+                format!("parameter `{}` is `in: path` but no path template uses `{{{}}}`", p.name, p.name),
+            );
         }
     }
 
     // Rules.
     let mut rules = Vec::new();
     for rule in &spec.rules {
-        let names: Vec<String> = rule.required_one_of.iter().filter_map(|n| list_param(r, n, "required_one_of")).collect();
+        let names: Vec<String> =
+            rule.required_one_of.iter().filter_map(|n| list_param(r, n, "required_one_of")).collect();
         rules.push(Rule::RequiredOneOf(names));
     }
 
@@ -625,7 +750,11 @@ fn lower_endpoint(
         for (f, fs) in t.fields.iter().zip(&ts.fields) {
             for named in f.ty.named() {
                 if !type_names.iter().any(|n| n == named) {
-                    r.error(fs.ty.span(), &format!("{ctx}, type `{}`, field `{}`", t.name, f.name), format!("unknown type `{named}`"));
+                    r.error(
+                        fs.ty.span(),
+                        &format!("{ctx}, type `{}`, field `{}`", t.name, f.name),
+                        format!("unknown type `{named}`"),
+                    );
                 }
             }
         }
@@ -633,7 +762,24 @@ fn lower_endpoint(
 
     // Result.
     let result = spec.result.as_ref().and_then(|res| lower_result(r, &ctx, res, &types, &list_param));
-    let pagination = spec.pagination.as_ref().and_then(|p| lower_pagination(r, &ctx, p, &params, result.as_ref(), &types));
+    let pagination =
+        spec.pagination.as_ref().and_then(|p| lower_pagination(r, &ctx, p, &params, result.as_ref(), &types));
+    let stream = match &spec.stream {
+        Some(stream_spec) => {
+            if let Some(res) = &spec.result {
+                r.error(res.ty.span(), &ctx, "a `stream` operation yields items; it has no `result`");
+            }
+            stream::plan(r, &ctx, stream_spec, &spec.types, &mut types)
+        }
+        None => {
+            for (t, ts) in types.iter().zip(&spec.types) {
+                if let (Some(_), Some(u)) = (&t.union, &ts.union) {
+                    r.error(u.discriminator.span(), &ctx, format!("union `{}` is only for `stream` items", t.name));
+                }
+            }
+            None
+        }
+    };
 
     if r.count() > before {
         return None;
@@ -652,11 +798,18 @@ fn lower_endpoint(
         result,
         types,
         pagination,
+        stream,
         example: spec.example.trim_end().to_owned(),
     })
 }
 
-fn unreachable_placeholder(r: &mut Reporter<'_>, ctx: &str, path: &spec::PathSpec, name: &str, config_values: &[String]) {
+fn unreachable_placeholder(
+    r: &mut Reporter<'_>,
+    ctx: &str,
+    path: &spec::PathSpec,
+    name: &str,
+    config_values: &[String],
+) {
     r.error(
         path.template.span(),
         ctx,
@@ -695,11 +848,17 @@ fn parse_template(r: &mut Reporter<'_>, ctx: &str, template: &Spanned<String>) -
 
 fn lower_param(r: &mut Reporter<'_>, ctx: &str, p: &spec::ParamSpec, config_values: &[String]) -> Option<Param> {
     let before = r.count();
+    let suffix = p.suffix.as_ref().map(|s| s.to_string()).unwrap_or_default();
+    if let Some(given) = &p.suffix
+        && !matches!(p.ty.as_str(), "names" | "group_names")
+    {
+        r.error(given.span(), ctx, "`suffix` applies only to `names` and `group_names` parameters");
+    }
     let kind = match p.ty.as_str() {
         // A list in the query is joined with `,`, so its names cannot hold one.
-        "names" if p.location.as_str() == "query" => ParamKind::Names { kind: NameKind::ListedChannel },
-        "names" => ParamKind::Names { kind: NameKind::Channel },
-        "group_names" => ParamKind::Names { kind: NameKind::ChannelGroup },
+        "names" if p.location.as_str() == "query" => ParamKind::Names { kind: NameKind::ListedChannel, suffix },
+        "names" => ParamKind::Names { kind: NameKind::Channel, suffix },
+        "group_names" => ParamKind::Names { kind: NameKind::ChannelGroup, suffix },
         "name" => ParamKind::Name { kind: NameKind::Channel },
         "group_name" => ParamKind::Name { kind: NameKind::ChannelGroup },
         "uuid" => ParamKind::Name { kind: NameKind::Uuid },
@@ -708,7 +867,11 @@ fn lower_param(r: &mut Reporter<'_>, ctx: &str, p: &spec::ParamSpec, config_valu
                 Some("flag_if_true") => true,
                 Some("flag_if_false") => false,
                 Some(other) => {
-                    r.error(p.encoding.as_ref().map(Spanned::span).unwrap_or(p.ty.span()), ctx, format!("unknown bool encoding `{other}`; expected flag_if_true or flag_if_false"));
+                    r.error(
+                        p.encoding.as_ref().map(Spanned::span).unwrap_or(p.ty.span()),
+                        ctx,
+                        format!("unknown bool encoding `{other}`; expected flag_if_true or flag_if_false"),
+                    );
                     true
                 }
                 None => {
@@ -718,7 +881,10 @@ fn lower_param(r: &mut Reporter<'_>, ctx: &str, p: &spec::ParamSpec, config_valu
             };
             ParamKind::Flag { send_when }
         }
-        "u32" => ParamKind::U32 { min: parse_u32(r, ctx, p.min.as_ref(), "min"), max: parse_u32(r, ctx, p.max.as_ref(), "max") },
+        "u32" => ParamKind::U32 {
+            min: parse_u32(r, ctx, p.min.as_ref(), "min"),
+            max: parse_u32(r, ctx, p.max.as_ref(), "max"),
+        },
         "json_object" => ParamKind::JsonObject { of_objects: false },
         "json_object_of_objects" => ParamKind::JsonObject { of_objects: true },
         other => {
@@ -731,13 +897,21 @@ fn lower_param(r: &mut Reporter<'_>, ctx: &str, p: &spec::ParamSpec, config_valu
             );
             // Still check the location; kind-specific checks would only cascade.
             if !matches!(p.location.as_str(), "path" | "query") {
-                r.error(p.location.span(), ctx, format!("unknown location `{}`; expected path or query", p.location.as_str()));
+                r.error(
+                    p.location.span(),
+                    ctx,
+                    format!("unknown location `{}`; expected path or query", p.location.as_str()),
+                );
             }
             return None;
         }
     };
     if p.encoding.is_some() && !matches!(kind, ParamKind::Flag { .. }) {
-        r.error(p.encoding.as_ref().map(Spanned::span).unwrap_or(p.ty.span()), ctx, "`encoding` applies only to `bool` parameters");
+        r.error(
+            p.encoding.as_ref().map(Spanned::span).unwrap_or(p.ty.span()),
+            ctx,
+            "`encoding` applies only to `bool` parameters",
+        );
     }
     if !matches!(kind, ParamKind::U32 { .. }) {
         for bound in [&p.min, &p.max].into_iter().flatten() {
@@ -747,7 +921,11 @@ fn lower_param(r: &mut Reporter<'_>, ctx: &str, p: &spec::ParamSpec, config_valu
     if let ParamKind::U32 { min: Some(min), max: Some(max) } = kind
         && min > max
     {
-        r.error(p.min.as_ref().map(Spanned::span).unwrap_or(p.name.span()), ctx, format!("`min` {min} is greater than `max` {max}"));
+        r.error(
+            p.min.as_ref().map(Spanned::span).unwrap_or(p.name.span()),
+            ctx,
+            format!("`min` {min} is greater than `max` {max}"),
+        );
     }
 
     let location = match p.location.as_str() {
@@ -756,7 +934,11 @@ fn lower_param(r: &mut Reporter<'_>, ctx: &str, p: &spec::ParamSpec, config_valu
                 r.error(w.span(), ctx, "`wire_name` applies only to query parameters");
             }
             if !matches!(kind, ParamKind::Names { .. } | ParamKind::Name { .. }) {
-                r.error(p.location.span(), ctx, "only name parameters (`names`, `group_names`, `name`, `group_name`, `uuid`) can go in the path");
+                r.error(
+                    p.location.span(),
+                    ctx,
+                    "only name parameters (`names`, `group_names`, `name`, `group_name`, `uuid`) can go in the path",
+                );
             }
             Location::Path
         }
@@ -800,7 +982,11 @@ fn lower_param(r: &mut Reporter<'_>, ctx: &str, p: &spec::ParamSpec, config_valu
         }
     } else if let Some(c) = &p.default_from_config {
         if !config_values.iter().any(|v| v == c.as_str()) {
-            r.error(c.span(), ctx, format!("unknown config value `{}`; expected one of {}", c.as_str(), config_values.join(", ")));
+            r.error(
+                c.span(),
+                ctx,
+                format!("unknown config value `{}`; expected one of {}", c.as_str(), config_values.join(", ")),
+            );
         }
         if !matches!(kind, ParamKind::Name { .. }) {
             r.error(c.span(), ctx, "`default_from_config` applies only to `name`, `group_name` and `uuid` parameters");
@@ -822,13 +1008,7 @@ fn lower_param(r: &mut Reporter<'_>, ctx: &str, p: &spec::ParamSpec, config_valu
     if r.count() > before {
         return None;
     }
-    Some(Param {
-        name: p.name.to_string(),
-        docs: p.docs.trim().to_owned(),
-        kind,
-        location,
-        default,
-    })
+    Some(Param { name: p.name.to_string(), docs: p.docs.trim().to_owned(), kind, location, default })
 }
 
 fn parse_u32(r: &mut Reporter<'_>, ctx: &str, value: Option<&Spanned<String>>, what: &str) -> Option<u32> {
@@ -865,8 +1045,13 @@ fn lower_type(r: &mut Reporter<'_>, ctx: &str, ty: &spec::TypeSpec) -> Option<Ty
             r.error(f.ty.span(), &fctx, "a `map_key` field must be a string");
         }
         if f.default_if_missing && !parsed.has_default() {
-            r.error(f.name.span(), &fctx, "`default_if_missing` needs a type with an empty value (string, u64, json, list, map, option)");
+            r.error(
+                f.name.span(),
+                &fctx,
+                "`default_if_missing` needs a type with an empty value (string, u64, json, list, map, option)",
+            );
         }
+        let item = stream::item_field(r, &fctx, f, &parsed);
         fields.push(Field {
             name: f.name.to_string(),
             ty: parsed,
@@ -874,6 +1059,7 @@ fn lower_type(r: &mut Reporter<'_>, ctx: &str, ty: &spec::TypeSpec) -> Option<Ty
             wire_name: f.wire_name.clone().unwrap_or_else(|| f.name.to_string()),
             default_if_missing: f.default_if_missing,
             map_key: f.map_key,
+            item,
         });
     }
     if fields.iter().filter(|f| f.map_key).count() > 1 {
@@ -884,14 +1070,28 @@ fn lower_type(r: &mut Reporter<'_>, ctx: &str, ty: &spec::TypeSpec) -> Option<Ty
             Some(f) if f.ty == TypeRef::String => {
                 for other in fields.iter().filter(|o| o.name != f.name && !o.map_key) {
                     if !other.ty.has_default() {
-                        r.error(from_string.span(), &tctx, format!("with `from_string`, field `{}` needs a type with an empty value", other.name));
+                        r.error(
+                            from_string.span(),
+                            &tctx,
+                            format!("with `from_string`, field `{}` needs a type with an empty value", other.name),
+                        );
                     }
                 }
             }
-            Some(_) => r.error(from_string.span(), &tctx, format!("`from_string` field `{}` must be a string", from_string.as_str())),
-            None => r.error(from_string.span(), &tctx, format!("`from_string` names no field: `{}`", from_string.as_str())),
+            Some(_) => r.error(
+                from_string.span(),
+                &tctx,
+                format!("`from_string` field `{}` must be a string", from_string.as_str()),
+            ),
+            None => {
+                r.error(from_string.span(), &tctx, format!("`from_string` names no field: `{}`", from_string.as_str()))
+            }
         }
     }
+    if r.count() > before {
+        return None;
+    }
+    let union = ty.union.as_ref().map(|u| stream::lower_union(r, &tctx, u));
     if r.count() > before {
         return None;
     }
@@ -900,6 +1100,7 @@ fn lower_type(r: &mut Reporter<'_>, ctx: &str, ty: &spec::TypeSpec) -> Option<Ty
         docs: ty.docs.trim().to_owned(),
         python: ty.python.clone(),
         from_string: ty.from_string.as_ref().map(|f| f.to_string()),
+        union,
         fields,
     })
 }
@@ -920,7 +1121,11 @@ fn lower_pagination(
                 Some(PageParam { name: name.to_string(), optional: !matches!(default, DefaultValue::U32(_)) })
             }
             _ => {
-                r.error(name.span(), ctx, format!("pagination `{what}: {}` must name a `u32` query parameter", name.as_str()));
+                r.error(
+                    name.span(),
+                    ctx,
+                    format!("pagination `{what}: {}` must name a `u32` query parameter", name.as_str()),
+                );
                 None
             }
         }
@@ -940,15 +1145,31 @@ fn lower_pagination(
         _ => None,
     };
     let Some(entry_type) = entry_type else {
-        r.error(spec.entries.span(), ctx, format!("pagination `entries: {}` must be a `map<T>` field of `{}` with T a spec type", spec.entries.as_str(), result.ty));
+        r.error(
+            spec.entries.span(),
+            ctx,
+            format!(
+                "pagination `entries: {}` must be a `map<T>` field of `{}` with T a spec type",
+                spec.entries.as_str(),
+                result.ty
+            ),
+        );
         return None;
     };
     let field_of = |name: &Spanned<String>| entry_type.fields.iter().find(|f| f.name == **name).map(|f| &f.ty);
     if !matches!(field_of(&spec.items), Some(TypeRef::List(_))) {
-        r.error(spec.items.span(), ctx, format!("pagination `items: {}` must be a `list<T>` field of `{}`", spec.items.as_str(), entry_type.name));
+        r.error(
+            spec.items.span(),
+            ctx,
+            format!("pagination `items: {}` must be a `list<T>` field of `{}`", spec.items.as_str(), entry_type.name),
+        );
     }
     if field_of(&spec.total) != Some(&TypeRef::U64) {
-        r.error(spec.total.span(), ctx, format!("pagination `total: {}` must be a `u64` field of `{}`", spec.total.as_str(), entry_type.name));
+        r.error(
+            spec.total.span(),
+            ctx,
+            format!("pagination `total: {}` must be a `u64` field of `{}`", spec.total.as_str(), entry_type.name),
+        );
     }
     if r.count() > before {
         return None;
@@ -1033,14 +1254,24 @@ fn lower_result(
                     let Some(param) = list_param(r, param, "single_entry_of") else { continue };
                     let selected = when.as_ref().is_some_and(|w| w.exactly_one == param);
                     if !selected {
-                        r.error(f.field.span(), &fctx, format!("`single_entry_of: {param}` needs this shape's `when.exactly_one: {param}`"));
+                        r.error(
+                            f.field.span(),
+                            &fctx,
+                            format!("`single_entry_of: {param}` needs this shape's `when.exactly_one: {param}`"),
+                        );
                     }
                     Source::SingleEntry { param, path: from.as_ref().map(|p| p.to_string()).unwrap_or_default() }
                 }
-                (None, None, Some(from)) => Source::Body { path: from.to_string(), default_if_missing: f.default_if_missing },
+                (None, None, Some(from)) => {
+                    Source::Body { path: from.to_string(), default_if_missing: f.default_if_missing }
+                }
                 _ => {
                     let _ = kinds;
-                    r.error(f.field.span(), &fctx, "give exactly one of `from`, `const` or `single_entry_of` (with optional `from`)");
+                    r.error(
+                        f.field.span(),
+                        &fctx,
+                        "give exactly one of `from`, `const` or `single_entry_of` (with optional `from`)",
+                    );
                     continue;
                 }
             };
@@ -1057,7 +1288,12 @@ fn lower_result(
         // Keep the type's field order whatever order the shape lists them in.
         fields.sort_by_key(|(f, _)| ty.fields.iter().position(|x| x.name == f.field));
         let Some(envelope) = envelope::plan(r, ctx, types, &fields) else { continue };
-        shapes.push(Shape { name: shape.name.to_string(), when, fields: fields.into_iter().map(|(f, _)| f).collect(), envelope });
+        shapes.push(Shape {
+            name: shape.name.to_string(),
+            when,
+            fields: fields.into_iter().map(|(f, _)| f).collect(),
+            envelope,
+        });
     }
     Some(ResultModel { ty: ty.name.clone(), shapes })
 }

@@ -92,7 +92,11 @@ fn parse<T: serde::de::DeserializeOwned>(source: &SpecSource, id: usize, out: &m
                     let text = load.to_string();
                     // LoadError's Display repeats the position; keep just the message.
                     let message = match text.split_once(": ") {
-                        Some((position, rest)) if position.contains(':') && !matches!(load, LoadError::DuplicateKey(_)) => rest.to_owned(),
+                        Some((position, rest))
+                            if position.contains(':') && !matches!(load, LoadError::DuplicateKey(_)) =>
+                        {
+                            rest.to_owned()
+                        }
                         _ => text,
                     };
                     (marker, format!("invalid YAML: {message}"))

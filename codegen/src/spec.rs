@@ -81,6 +81,10 @@ pub struct EndpointSpec {
     /// The answer comes in pages the generated `pages()` / `all_pages()` walk.
     #[serde(default)]
     pub pagination: Option<PaginationSpec>,
+    /// The operation is long-polled: `subscribe()` yields a stream of items
+    /// instead of one result (no `result` then).
+    #[serde(default)]
+    pub stream: Option<StreamSpec>,
     /// Body of the rustdoc example (lines of Rust; `pubnub` is in scope).
     pub example: String,
 }
@@ -101,6 +105,19 @@ pub struct PaginationSpec {
     pub items: Spanned<String>,
     /// The entry type's `u64` field with the number of items in all.
     pub total: Spanned<String>,
+}
+
+/// A long-polled operation: each answer is `{"t": cursor, "m": [item…]}`
+/// (the runtime's `stream` module runs the loop).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StreamSpec {
+    /// The union type (under `types`) each item of `m` decodes to.
+    pub item: Spanned<String>,
+    /// Dotted paths in an item whose values, together, identify a
+    /// redelivery of the same item (each a string on the wire).
+    #[serde(default)]
+    pub dedup_on: Vec<Spanned<String>>,
 }
 
 /// One path template.
@@ -132,6 +149,10 @@ pub struct ParamSpec {
     /// For `bool`: `flag_if_true` or `flag_if_false` (sends `=1`).
     #[serde(default)]
     pub encoding: Option<Spanned<String>>,
+    /// For `names` and `group_names`: text appended to each name on the wire
+    /// (e.g. `-pnpres`, a channel's presence channel).
+    #[serde(default)]
+    pub suffix: Option<Spanned<String>>,
     /// Typed default, e.g. `1000` or `true`.
     #[serde(default)]
     pub default: Option<Spanned<String>>,
@@ -230,8 +251,41 @@ pub struct TypeSpec {
     /// The wire may send a bare string instead of an object; it fills this field.
     #[serde(default)]
     pub from_string: Option<Spanned<String>>,
+    /// A tagged union: which variant an item is, chosen by a discriminator
+    /// value. Its `fields` are then the fields every variant's struct starts with.
+    #[serde(default)]
+    pub union: Option<UnionSpec>,
     /// Fields in declaration order.
+    #[serde(default)]
     pub fields: Vec<FieldSpec>,
+}
+
+/// A tagged union of stream items.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnionSpec {
+    /// Dotted path of the string that chooses the variant, e.g. `d.action`.
+    pub discriminator: Spanned<String>,
+    /// Name of the catch-all variant for any other value (it keeps the
+    /// value and the item's JSON).
+    pub other: Spanned<String>,
+    /// The known values.
+    pub variants: Vec<VariantSpec>,
+}
+
+/// One variant of a union.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VariantSpec {
+    /// The discriminator's value on the wire, e.g. `state-change`.
+    pub value: Spanned<String>,
+    /// PascalCase variant name, e.g. `StateChange`.
+    pub name: Spanned<String>,
+    /// The type (under `types`) holding the variant's own fields.
+    #[serde(rename = "type")]
+    pub ty: Spanned<String>,
+    /// Rustdoc.
+    pub docs: String,
 }
 
 /// A result type's field.
@@ -240,7 +294,7 @@ pub struct TypeSpec {
 pub struct FieldSpec {
     /// snake_case field name.
     pub name: Spanned<String>,
-    /// `string`, `u64`, `json`, `list<T>`, `map<T>`, `option<T>` or a type name.
+    /// `string`, `u64`, `bool`, `json`, `list<T>`, `map<T>`, `option<T>` or a type name.
     #[serde(rename = "type")]
     pub ty: Spanned<String>,
     /// Rustdoc.
@@ -254,4 +308,18 @@ pub struct FieldSpec {
     /// Filled from the key of the map this value sits in, not from the wire object.
     #[serde(default)]
     pub map_key: bool,
+    /// In a stream item (a union's or a variant type's field): the dotted
+    /// path of the value in the item, e.g. `d.uuid`.
+    #[serde(default)]
+    pub from: Option<Spanned<String>>,
+    /// In a stream item: one trailing suffix removed from the string (`-pnpres`).
+    #[serde(default)]
+    pub strip_suffix: Option<String>,
+    /// In a stream item, for an `option<string>`: `None` when the value equals
+    /// the one at this other path (compared as sent).
+    #[serde(default)]
+    pub none_if_equals: Option<Spanned<String>>,
+    /// In a stream item: `decimal_string` for a `u64` sent as a string of digits.
+    #[serde(default)]
+    pub encoding: Option<Spanned<String>>,
 }

@@ -129,21 +129,27 @@ fn unknown_types_and_result_fields() {
 
 #[test]
 fn several_problems_are_all_reported_in_file_order() {
-    let text = one(|s| s.replace("method: GET", "method: POST").replace("default: 10", "default: -1").replace("in: path", "in: body"));
+    let text = one(|s| {
+        s.replace("method: GET", "method: POST").replace("default: 10", "default: -1").replace("in: path", "in: body")
+    });
     assert_eq!(text.lines().count(), 3, "{text}");
     insta::assert_snapshot!(text);
 }
 
 #[test]
 fn reserved_names_and_keywords() {
-    insta::assert_snapshot!(one(|s| s.replace("  - name: limit", "  - name: client").replace("operation: where_now", "operation: type")));
+    insta::assert_snapshot!(one(|s| s
+        .replace("  - name: limit", "  - name: client")
+        .replace("operation: where_now", "operation: type")));
 }
 
 #[test]
 fn bad_package_name_and_unknown_config_value() {
     let api = SpecSource {
         path: "spec/api.yaml".into(),
-        text: API.replace("package: demo-presence", "package: 2fa.presence").replace("  - name: user_id", "  - name: user_id\n  - name: region"),
+        text: API
+            .replace("package: demo-presence", "package: 2fa.presence")
+            .replace("  - name: user_id", "  - name: user_id\n  - name: region"),
     };
     let endpoint = SpecSource { path: "spec/endpoints/where_now.yaml".into(), text: ENDPOINT.into() };
     match codegen::generate_from_sources(&api, &[endpoint], &templates()) {
@@ -164,7 +170,10 @@ fn shapes_the_one_pass_decoder_cannot_read() {
             "          from: payload.channels\n",
             &format!("          from: payload.channels\n        - field: count\n          from: {from}\n"),
         )
-        .replace("        docs: The channels.\n", "        docs: The channels.\n      - name: count\n        type: u64\n        docs: How many.\n")
+        .replace(
+            "        docs: The channels.\n",
+            "        docs: The channels.\n      - name: count\n        type: u64\n        docs: How many.\n",
+        )
     };
     insta::assert_snapshot!("overlapping_paths", one(|s| with_count(s, "payload.channels.count")));
     insta::assert_snapshot!("empty_path_segment", one(|s| with_count(s, "payload..count")));
@@ -180,10 +189,7 @@ fn shape_names_are_snake_case_and_unique() {
     };
     // `when` names no list parameter here, which is reported too; the names are what this pins.
     insta::assert_snapshot!(one(two_shapes));
-    insta::assert_snapshot!(
-        "duplicate_shape_name",
-        one(|s| two_shapes(s).replace("name: Body", "name: body"))
-    );
+    insta::assert_snapshot!("duplicate_shape_name", one(|s| two_shapes(s).replace("name: Body", "name: body")));
 }
 
 #[test]
@@ -198,8 +204,10 @@ fn names_that_collide_with_generated_code() {
 
 #[test]
 fn pagination_that_does_not_fit_the_operation() {
-    insta::assert_snapshot!(one(|s| s.replace(
+    insta::assert_snapshot!(one(|s| {
+        s.replace(
         "types:\n",
         "pagination:\n  limit: limit\n  offset: uuid\n  entries: channels\n  items: occupants\n  total: occupancy\ntypes:\n"
-    )));
+    )
+    }));
 }

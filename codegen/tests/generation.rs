@@ -42,10 +42,8 @@ fn generate_with(endpoint: &str, edit: impl Fn(&str) -> String) -> Vec<codegen::
         endpoints.push(codegen::SpecSource { path, text });
     }
     endpoints.sort_by(|a, b| a.path.cmp(&b.path));
-    let templates = codegen::Templates {
-        cargo_toml: read("templates/Cargo.toml.tera"),
-        readme: read("templates/README.md.tera"),
-    };
+    let templates =
+        codegen::Templates { cargo_toml: read("templates/Cargo.toml.tera"), readme: read("templates/README.md.tera") };
     codegen::generate_from_sources(&api, &endpoints, &templates).unwrap_or_else(|err| panic!("{err}"))
 }
 

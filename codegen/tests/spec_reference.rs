@@ -27,7 +27,8 @@ fn every_spec_key_is_documented() {
     assert!(keys.len() > 30, "found only {keys:?}");
     // A key is documented when a table row starts with it (`| `key` |` or `| `a`, `b` |`).
     let rows: Vec<&str> = reference.lines().filter(|line| line.starts_with("| `")).collect();
-    let documented = |key: &str| rows.iter().any(|row| row.split('|').nth(1).is_some_and(|cell| cell.contains(&format!("`{key}`"))));
+    let documented =
+        |key: &str| rows.iter().any(|row| row.split('|').nth(1).is_some_and(|cell| cell.contains(&format!("`{key}`"))));
     let missing: Vec<&String> = keys.iter().filter(|key| !documented(key)).collect();
     assert!(missing.is_empty(), "docs/SPEC.md does not document {missing:?}");
 }

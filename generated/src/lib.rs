@@ -80,6 +80,12 @@ pub use operations::list_channels_in_channel_group::{
 };
 
 #[doc(inline)]
+pub use operations::presence_events::{
+    PresenceEvents, PresenceEvent, JoinEvent, LeaveEvent, TimeoutEvent, StateChangeEvent,
+    IntervalEvent,
+};
+
+#[doc(inline)]
 pub use operations::remove_channel_from_channel_group::RemoveChannelFromChannelGroup;
 
 #[doc(inline)]
@@ -161,6 +167,13 @@ impl PubNub {
     /// Returns a [`ListChannelsInChannelGroup`] builder; await it to send the request.
     pub fn list_channels_in_channel_group(&self) -> ListChannelsInChannelGroup {
         ListChannelsInChannelGroup::new(self.client.clone())
+    }
+
+    /// Watch who joins, leaves, times out or changes state on channels and channel groups.
+    ///
+    /// Returns a [`PresenceEvents`] builder; call its `subscribe()` for the stream.
+    pub fn presence_events(&self) -> PresenceEvents {
+        PresenceEvents::new(self.client.clone())
     }
 
     /// Removes channels from a channel group.

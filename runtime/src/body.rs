@@ -5,8 +5,8 @@
 //! shape. Operations without one check the answer with [`acknowledgement`].
 
 use crate::Error;
-use serde::de::{DeserializeOwned, Deserializer};
 use serde::Deserialize;
+use serde::de::{DeserializeOwned, Deserializer};
 use serde_json::Value;
 
 /// Checks an answer that carries no result (heartbeat, leave, channel-group
@@ -57,7 +57,8 @@ fn text_of(body: &[u8]) -> String {
 /// `status` when that is ≥ 400, else the HTTP status. `None` for a success.
 fn reported_error(http_status: u16, body_status: Option<u64>, error_flag: bool) -> Option<u16> {
     let body_status = body_status.unwrap_or(200);
-    (body_status >= 400 || error_flag).then(|| u16::try_from(body_status).ok().filter(|s| *s >= 400).unwrap_or(http_status))
+    (body_status >= 400 || error_flag)
+        .then(|| u16::try_from(body_status).ok().filter(|s| *s >= 400).unwrap_or(http_status))
 }
 
 /// Error fields any PubNub body may carry, read by [`parse_envelope`].
@@ -255,7 +256,9 @@ mod tests {
     #[test]
     fn html_and_truncated_bodies() {
         let err = classify(502, "<html><body>Bad Gateway</body></html>".as_bytes()).unwrap_err();
-        assert!(matches!(&err, Error::Api { status: 502, message, service: None, .. } if message.contains("Bad Gateway")));
+        assert!(
+            matches!(&err, Error::Api { status: 502, message, service: None, .. } if message.contains("Bad Gateway"))
+        );
         assert!(err.is_retryable());
         let err = classify(200, "{\"status\": 200, \"payl".as_bytes()).unwrap_err();
         assert!(matches!(err, Error::Decode { ref body, .. } if body.ends_with("payl")));
@@ -271,7 +274,8 @@ mod tests {
     impl<'de> Deserialize<'de> for Named {
         fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
             let value = Value::deserialize(deserializer)?;
-            let name = value.get("name").and_then(Value::as_str).ok_or_else(|| serde::de::Error::missing_field("name"))?;
+            let name =
+                value.get("name").and_then(Value::as_str).ok_or_else(|| serde::de::Error::missing_field("name"))?;
             Ok(Named { status: WireStatus(value.get("status").and_then(Value::as_u64)), name: name.to_owned() })
         }
     }
@@ -305,7 +309,12 @@ mod tests {
         assert_eq!(lists[0].0, long);
         assert_eq!(lists[3].0, [1, 2, 3]);
         for list in &lists {
-            assert!(list.0.capacity() <= 2 * list.0.len().max(4), "{} items, room for {}", list.0.len(), list.0.capacity());
+            assert!(
+                list.0.capacity() <= 2 * list.0.len().max(4),
+                "{} items, room for {}",
+                list.0.len(),
+                list.0.capacity()
+            );
         }
         let err = serde_json::from_str::<HintedVec<u32>>("{}").unwrap_err();
         assert!(err.to_string().contains("a JSON array"), "{err}");

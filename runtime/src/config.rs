@@ -36,6 +36,7 @@ pub struct Config {
     pub(crate) request_timeout: Duration,
     pub(crate) connect_timeout: Duration,
     pub(crate) retry_policy: RetryPolicy,
+    pub(crate) long_poll_timeout: Duration,
     pub(crate) http_client: Option<reqwest::Client>,
 }
 
@@ -60,6 +61,7 @@ impl Config {
             request_timeout: Self::DEFAULT_REQUEST_TIMEOUT,
             connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT,
             retry_policy: RetryPolicy::default(),
+            long_poll_timeout: crate::stream::DEFAULT_LONG_POLL_TIMEOUT,
             http_client: None,
         }
     }
@@ -118,6 +120,14 @@ impl Config {
     /// a client passed through [`Config::http_client`] (configure it there).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
+        self
+    }
+
+    /// Upper bound for one long-poll of a subscription (presence events),
+    /// default 310 s: the server answers within 280 s, so only a dead
+    /// connection reaches it, and the subscription then polls again.
+    pub fn long_poll_timeout(mut self, timeout: Duration) -> Self {
+        self.long_poll_timeout = timeout;
         self
     }
 

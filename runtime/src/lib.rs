@@ -14,19 +14,28 @@ mod error;
 mod macros;
 mod names;
 mod retry;
-pub mod validate;
 
-pub mod body;
 pub mod encoding;
 pub mod paging;
 pub mod request;
 pub mod signing;
+pub mod stream;
 pub mod transport;
+
+// Called only by generated code: the spec's parameter kinds, their rules, and
+// the body helpers decoders use. Public so generated crates can reach them,
+// hidden from the docs because applications never need them.
+#[doc(hidden)]
+pub mod body;
+#[doc(hidden)]
+pub mod param;
+#[doc(hidden)]
+pub mod validate;
 
 pub use config::Config;
 pub use error::{Error, TimeoutKind};
-pub use retry::RetryPolicy;
 pub use names::IntoNames;
+pub use retry::RetryPolicy;
 pub use transport::Client;
 
 /// Re-exported so generated code and users agree on the JSON value type.

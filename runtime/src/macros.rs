@@ -9,7 +9,8 @@ macro_rules! into_future {
     ($builder:ident => $output:ty) => {
         impl ::std::future::IntoFuture for $builder {
             type Output = ::std::result::Result<$output, $crate::Error>;
-            type IntoFuture = ::std::pin::Pin<::std::boxed::Box<dyn ::std::future::Future<Output = Self::Output> + Send>>;
+            type IntoFuture =
+                ::std::pin::Pin<::std::boxed::Box<dyn ::std::future::Future<Output = Self::Output> + Send>>;
 
             fn into_future(self) -> Self::IntoFuture {
                 ::std::boxed::Box::pin(self.send())

@@ -60,7 +60,10 @@ impl<B: Paged> Pages<B> {
 
 impl<B: Paged> std::fmt::Debug for Pages<B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pages").field("in_flight", &self.in_flight.is_some()).field("done", &self.next.is_none()).finish()
+        f.debug_struct("Pages")
+            .field("in_flight", &self.in_flight.is_some())
+            .field("done", &self.next.is_none())
+            .finish()
     }
 }
 

@@ -12,17 +12,23 @@ pub struct Request {
 
 impl Request {
     /// A request for `operation` (used in logs) to the already-encoded `path`.
+    #[doc(hidden)]
     pub fn new(operation: &'static str, path: String) -> Self {
         Request { operation, path, query: Vec::new(), idempotent: false }
     }
 
-    /// Adds a query parameter whose value is already percent-encoded.
-    pub fn push_encoded(&mut self, key: &'static str, encoded_value: String) {
-        self.query.push((key, encoded_value));
+    /// Adds a query parameter whose value is already percent-encoded; `None`
+    /// (a parameter not sent, see `param`) adds nothing.
+    #[doc(hidden)]
+    pub fn push_query(&mut self, key: &'static str, encoded_value: Option<String>) {
+        if let Some(value) = encoded_value {
+            self.query.push((key, value));
+        }
     }
 
     /// Marks the request safe to send again after a failure (the spec's
     /// `idempotent: true`); only such requests are retried.
+    #[doc(hidden)]
     pub fn set_idempotent(&mut self, idempotent: bool) {
         self.idempotent = idempotent;
     }

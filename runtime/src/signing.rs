@@ -109,7 +109,9 @@ mod tests {
 
     #[test]
     fn base64url_matches_rfc4648_vectors() {
-        for (input, expected) in [("", ""), ("f", "Zg"), ("fo", "Zm8"), ("foo", "Zm9v"), ("foob", "Zm9vYg"), ("fooba", "Zm9vYmE")] {
+        for (input, expected) in
+            [("", ""), ("f", "Zg"), ("fo", "Zm8"), ("foo", "Zm9v"), ("foob", "Zm9vYg"), ("fooba", "Zm9vYmE")]
+        {
             assert_eq!(base64url_no_pad(input.as_bytes()), expected);
         }
         assert_eq!(base64url_no_pad(&[0xfb, 0xff]), "-_8");

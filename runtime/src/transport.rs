@@ -55,7 +55,8 @@ impl Client {
                     .map_err(|err| error_chain(&err))
             }
         };
-        let mut common_query = format!("uuid={}&pnsdk={}", encoding::component(&config.user_id), encoding::component(PNSDK));
+        let mut common_query =
+            format!("uuid={}&pnsdk={}", encoding::component(&config.user_id), encoding::component(PNSDK));
         if let Some(auth) = &config.auth_key {
             common_query.push_str("&auth=");
             common_query.push_str(&encoding::component(auth));
@@ -134,7 +135,11 @@ impl Client {
     /// each attempt is re-signed with a fresh timestamp. Runs inside a
     /// `presence_request` tracing span (operation, redacted URL); each
     /// attempt logs its number, status and elapsed time at `debug`.
-    pub async fn execute<T>(&self, request: Request, decode: impl Fn(u16, &[u8]) -> Result<T, Error>) -> Result<T, Error> {
+    pub async fn execute<T>(
+        &self,
+        request: Request,
+        decode: impl Fn(u16, &[u8]) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         // Validate and build once before any I/O, so input errors are never retried.
         let first = self.path_and_query(&request)?;
         let http = self.http.as_ref().map_err(|message| Error::Transport {
@@ -162,7 +167,7 @@ impl Client {
         let mut attempt: u32 = 1;
         loop {
             let started = Instant::now();
-            let (answer, retry_after) = self.attempt(http, &path_and_query).await;
+            let (answer, retry_after) = self.attempt(http, &path_and_query, self.config.request_timeout).await;
             let outcome = answer.and_then(|(status, body)| decode(status, &body));
             let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
             match &outcome {
@@ -182,15 +187,43 @@ impl Client {
         }
     }
 
+    /// Sends `request` once, allowing it `timeout` (a long-poll's), without
+    /// retrying: a 2xx answer (status, body) or the error it amounts to, and
+    /// the server's `Retry-After`. The caller decodes and decides whether
+    /// to try again (a subscription reconnects from its cursor).
+    pub(crate) async fn send_once(
+        &self,
+        request: &Request,
+        timeout: Duration,
+    ) -> (Result<(u16, Vec<u8>), Error>, Option<Duration>) {
+        let path_and_query = match self.path_and_query(request) {
+            Ok(path_and_query) => path_and_query,
+            Err(err) => return (Err(err), None),
+        };
+        let http = match self.http.as_ref() {
+            Ok(http) => http,
+            Err(message) => {
+                let message = format!("could not build the HTTP client: {message}");
+                return (Err(Error::Transport { message, source: None }), None);
+            }
+        };
+        self.attempt(http, &path_and_query, timeout).await
+    }
+
     /// One attempt: a 2xx answer (status, body) or the error the answer
     /// amounts to, and the server's `Retry-After`, if any.
-    async fn attempt(&self, http: &reqwest::Client, path_and_query: &str) -> (Result<(u16, Vec<u8>), Error>, Option<Duration>) {
+    async fn attempt(
+        &self,
+        http: &reqwest::Client,
+        path_and_query: &str,
+        timeout: Duration,
+    ) -> (Result<(u16, Vec<u8>), Error>, Option<Duration>) {
         let mut url = String::with_capacity(self.base_url.len() + path_and_query.len());
         url.push_str(&self.base_url);
         url.push_str(path_and_query);
-        let response = match http.get(url).timeout(self.config.request_timeout).send().await {
+        let response = match http.get(url).timeout(timeout).send().await {
             Ok(response) => response,
-            Err(err) => return (Err(self.transport_error(err)), None),
+            Err(err) => return (Err(self.transport_error(err, timeout)), None),
         };
         let status = response.status().as_u16();
         let header = |name| response.headers().get(name).and_then(|v| v.to_str().ok());
@@ -203,7 +236,7 @@ impl Client {
         let body = match read_capped(response, MAX_RESPONSE_BYTES).await {
             Ok(Ok(body)) => body,
             Ok(Err(too_big)) => return (Err(too_big), None),
-            Err(err) => return (Err(self.transport_error(err)), retry_after),
+            Err(err) => return (Err(self.transport_error(err, timeout)), retry_after),
         };
         if (200..300).contains(&status) {
             // Decoding (and spotting an error inside a 200) is the operation's job,
@@ -213,16 +246,19 @@ impl Client {
         (Err(body::error_response(status, &body)), retry_after)
     }
 
-    fn transport_error(&self, err: reqwest::Error) -> Error {
+    fn transport_error(&self, err: reqwest::Error, timeout: Duration) -> Error {
         if err.is_builder() {
             // The URL could not be built: a bad origin, not worth retrying.
-            return Error::InvalidInput { parameter: "origin", rule: format!("must be a host[:port] or URL ({})", err.without_url()) };
+            return Error::InvalidInput {
+                parameter: "origin",
+                rule: format!("must be a host[:port] or URL ({})", err.without_url()),
+            };
         }
         if err.is_timeout() {
             return if err.is_connect() {
                 Error::Timeout { kind: TimeoutKind::Connect, timeout: self.config.connect_timeout }
             } else {
-                Error::Timeout { kind: TimeoutKind::Request, timeout: self.config.request_timeout }
+                Error::Timeout { kind: TimeoutKind::Request, timeout }
             };
         }
         // The URL carries `auth` and `signature`: never let it into messages.
@@ -248,7 +284,9 @@ fn retry_after(value: &str, now: SystemTime) -> Option<Duration> {
 fn redirect_error(status: u16, location: &str) -> Error {
     Error::Api {
         status,
-        message: format!("the server redirected the request to {location}; presence calls are not redirected, so check the origin"),
+        message: format!(
+            "the server redirected the request to {location}; presence calls are not redirected, so check the origin"
+        ),
         service: None,
         body: String::new(),
     }
@@ -260,7 +298,7 @@ fn check_config(config: &Config) -> Result<(), Error> {
     validate::text("user_id", &config.user_id, validate::MAX_UUID_BYTES)?;
     if config.secret_key.is_some() {
         // Signing with an empty publish key would make every request a 403.
-        validate::required("publish_key", config.publish_key.as_deref())?;
+        crate::param::required("publish_key", config.publish_key.as_deref())?;
     }
     Ok(())
 }
@@ -327,9 +365,12 @@ mod tests {
         let config = Config::new("demo").user_id("my UUID").auth_key("a/b").publish_key("pub").secret_key("sec");
         let client = Client::new(config);
         let mut request = Request::new("heartbeat", "/v2/presence/sub-key/demo/channel/ch1/heartbeat".to_owned());
-        request.push_encoded("heartbeat", "300".to_owned());
+        request.push_query("heartbeat", Some("300".to_owned()));
         let url = client.path_and_query_at(&request, 1_700_000_000).unwrap();
-        let canonical = format!("auth=a%2Fb&heartbeat=300&pnsdk={}&timestamp=1700000000&uuid=my%20UUID", encoding::canonical(PNSDK));
+        let canonical = format!(
+            "auth=a%2Fb&heartbeat=300&pnsdk={}&timestamp=1700000000&uuid=my%20UUID",
+            encoding::canonical(PNSDK)
+        );
         let signature = signing::sign("sec", "pub", "GET", request.path(), &canonical, "");
         assert_eq!(
             url,

@@ -85,7 +85,10 @@ pub fn text(parameter: &'static str, value: &str, max_bytes: usize) -> Result<()
     // URL parsers drop `.` and `..` path segments (even as `%2E`), which would
     // silently send the request to another endpoint.
     if value == "." || value == ".." {
-        return Err(Error::invalid(parameter, format!("must not be `{value}` (it cannot travel as a URL path segment)")));
+        return Err(Error::invalid(
+            parameter,
+            format!("must not be `{value}` (it cannot travel as a URL path segment)"),
+        ));
     }
     if value.len() > max_bytes {
         return Err(Error::invalid(parameter, format!("must be at most {max_bytes} bytes, got {}", value.len())));
@@ -108,7 +111,10 @@ pub fn json_object(parameter: &'static str, value: &Value) -> Result<(), Error> 
     object(parameter, value)?;
     let depth = depth(value);
     if depth > MAX_STATE_DEPTH {
-        return Err(Error::invalid(parameter, format!("is nested {depth} levels deep; state may be nested at most {MAX_STATE_DEPTH}")));
+        return Err(Error::invalid(
+            parameter,
+            format!("is nested {depth} levels deep; state may be nested at most {MAX_STATE_DEPTH}"),
+        ));
     }
     Ok(())
 }
@@ -157,11 +163,6 @@ fn kind(value: &Value) -> &'static str {
     }
 }
 
-/// A required parameter was set.
-pub fn required<T>(parameter: &'static str, value: Option<T>) -> Result<T, Error> {
-    value.ok_or_else(|| Error::invalid(parameter, "is required"))
-}
-
 /// `value` is at least `min`.
 pub fn at_least(parameter: &'static str, value: u64, min: u64) -> Result<(), Error> {
     if value >= min { Ok(()) } else { Err(Error::invalid(parameter, format!("must be at least {min}, got {value}"))) }
@@ -204,6 +205,9 @@ mod tests {
         assert!(name("uuid", "a,b", NameKind::Uuid).is_ok());
         assert!(name("channels", "a,b", NameKind::ListedChannel).is_err());
         let err = name("channel_group", "x,y", NameKind::ChannelGroup).unwrap_err();
-        assert!(matches!(&err, Error::InvalidInput { parameter: "channel_group", rule } if rule.contains("`,`")), "{err}");
+        assert!(
+            matches!(&err, Error::InvalidInput { parameter: "channel_group", rule } if rule.contains("`,`")),
+            "{err}"
+        );
     }
 }

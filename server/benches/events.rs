@@ -48,7 +48,10 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 async fn bench(quick: bool) {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    println!("presence-server events benchmark ({} cores)", std::thread::available_parallelism().map_or(1, |n| n.get()));
+    println!(
+        "presence-server events benchmark ({} cores)",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
     println!();
     println!("| measure | watchers / polls | events | p50 | p99 | max |");
     println!("|---|---:|---:|---:|---:|---:|");
@@ -73,7 +76,14 @@ async fn event_latency(watchers: usize, rounds: usize) -> Vec<f64> {
     let base = server.url();
     let client = reqwest::Client::new();
     let handshake: serde_json::Value = serde_json::from_str(
-        &client.get(format!("{base}/v2/subscribe/bench/hall-pnpres/0?uuid=w")).send().await.unwrap().text().await.unwrap(),
+        &client
+            .get(format!("{base}/v2/subscribe/bench/hall-pnpres/0?uuid=w"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
     )
     .unwrap();
     let start_cursor = handshake["t"]["t"].as_str().unwrap().to_owned();
@@ -106,7 +116,11 @@ async fn event_latency(watchers: usize, rounds: usize) -> Vec<f64> {
             tokio::time::sleep(Duration::from_micros(200)).await;
         }
         let t0 = Instant::now();
-        let r = client.get(format!("{base}/v2/presence/sub-key/bench/channel/hall/heartbeat?uuid=u{round}")).send().await.unwrap();
+        let r = client
+            .get(format!("{base}/v2/presence/sub-key/bench/channel/hall/heartbeat?uuid=u{round}"))
+            .send()
+            .await
+            .unwrap();
         assert!(r.status().is_success());
         for _ in 0..watchers {
             let (event, arrived) = rx.recv().await.expect("every watcher answers");
@@ -130,7 +144,14 @@ async fn held_polls(polls: usize) {
     // Warm up: one channel with an occupant, one handshake, one here_now, so
     // lazily built structures are not counted per poll.
     client.get(format!("{base}/v2/presence/sub-key/bench/channel/hall/heartbeat?uuid=someone")).send().await.unwrap();
-    let handshake = client.get(format!("{base}/v2/subscribe/bench/hall-pnpres/0?uuid=w")).send().await.unwrap().text().await.unwrap();
+    let handshake = client
+        .get(format!("{base}/v2/subscribe/bench/hall-pnpres/0?uuid=w"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let json: serde_json::Value = serde_json::from_str(&handshake).unwrap();
     let cursor = json["t"]["t"].as_str().unwrap().to_owned();
     let here_now = format!("{base}/v2/presence/sub-key/bench/channel/hall");
@@ -189,8 +210,14 @@ async fn held_polls(polls: usize) {
     println!();
     println!("| measure | value |");
     println!("|---|---:|");
-    println!("| held subscribe polls | {polls} (held after {:.1} s; {still_held} still held after the load) |", held_in.as_secs_f64());
-    println!("| server heap per held poll (connection, request, poll state) | {per_poll:.0} B ({:.2} KiB) |", per_poll / 1024.0);
+    println!(
+        "| held subscribe polls | {polls} (held after {:.1} s; {still_held} still held after the load) |",
+        held_in.as_secs_f64()
+    );
+    println!(
+        "| server heap per held poll (connection, request, poll state) | {per_poll:.0} B ({:.2} KiB) |",
+        per_poll / 1024.0
+    );
     println!("| here_now requests/s while they are held (4 keep-alive clients) | {rps:.0} |");
     server.shutdown().await;
 }
@@ -206,7 +233,9 @@ async fn holder() {
     for i in 0..polls {
         let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
         if std::env::var("BENCH_IDLE").is_err() {
-            let request = format!("GET /v2/subscribe/bench/hall-pnpres/0?uuid=holder-{i}&tt={cursor}&tr=1 HTTP/1.1\r\nHost: bench\r\n\r\n");
+            let request = format!(
+                "GET /v2/subscribe/bench/hall-pnpres/0?uuid=holder-{i}&tt={cursor}&tr=1 HTTP/1.1\r\nHost: bench\r\n\r\n"
+            );
             stream.write_all(request.as_bytes()).await.expect("send");
         }
         streams.push(stream);

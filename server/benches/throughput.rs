@@ -64,9 +64,7 @@ async fn run_phase(
         workers.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             let mut n = 0u64;
-            while !stop.load(Ordering::Relaxed)
-                && total.fetch_add(1, Ordering::Relaxed) < MAX_REQUESTS_PER_PHASE
-            {
+            while !stop.load(Ordering::Relaxed) && total.fetch_add(1, Ordering::Relaxed) < MAX_REQUESTS_PER_PHASE {
                 let url = format!("{base}{}", path(w, n));
                 let t0 = Instant::now();
                 let resp = client.get(url).send().await.expect("request");
@@ -85,11 +83,7 @@ async fn run_phase(
     for w in workers {
         latencies_us.extend(w.await.expect("worker"));
     }
-    PhaseResult {
-        requests: latencies_us.len() as u64,
-        elapsed: started.elapsed(),
-        latencies_us,
-    }
+    PhaseResult { requests: latencies_us.len() as u64, elapsed: started.elapsed(), latencies_us }
 }
 
 fn row(name: &str, concurrency: usize, r: &PhaseResult) {
@@ -102,42 +96,25 @@ fn row(name: &str, concurrency: usize, r: &PhaseResult) {
 }
 
 fn main() {
-    let secs: f64 = std::env::var("BENCH_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(2.0);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let secs: f64 = std::env::var("BENCH_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(2.0);
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     rt.block_on(bench(secs));
 }
 
 async fn bench(secs: f64) {
-    let server = PresenceServer::start(ServerConfig::default())
-        .await
-        .expect("server");
+    let server = PresenceServer::start(ServerConfig::default()).await.expect("server");
     let base = server.url();
     // Needed when reqwest is built with the workspace's `rustls-no-provider`.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(512)
-        .build()
-        .expect("client");
+    let client = reqwest::Client::builder().pool_max_idle_per_host(512).build().expect("client");
 
     println!(
         "presence-server benchmark: {} s per phase, {} cores, server and load generator in one process over loopback\n",
         secs,
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
-    println!(
-        "| {:<38} | {:>5} | {:>9} | {:>8} | {:>8} |",
-        "workload", "conc.", "req/s", "p50 ms", "p99 ms"
-    );
-    println!(
-        "|{:-<40}|{:->7}|{:->11}|{:->10}|{:->10}|",
-        "", "", "", "", ""
-    );
+    println!("| {:<38} | {:>5} | {:>9} | {:>8} | {:>8} |", "workload", "conc.", "req/s", "p50 ms", "p99 ms");
+    println!("|{:-<40}|{:->7}|{:->11}|{:->10}|{:->10}|", "", "", "", "", "");
 
     // Heartbeats: each worker is its own uuid, rotating over 100 channels.
     for c in [1usize, 8, 64, 256] {
@@ -147,10 +124,7 @@ async fn bench(secs: f64) {
             c,
             secs,
             Arc::new(|w, n| {
-                format!(
-                    "/v2/presence/sub-key/bench/channel/hb-{}/heartbeat?uuid=w{w}&heartbeat=300",
-                    n % 100
-                )
+                format!("/v2/presence/sub-key/bench/channel/hb-{}/heartbeat?uuid=w{w}&heartbeat=300", n % 100)
             }),
         )
         .await;
@@ -160,9 +134,7 @@ async fn bench(secs: f64) {
     // here_now on a 10-occupant channel.
     for i in 0..10 {
         client
-            .get(format!(
-                "{base}/v2/presence/sub-key/bench/channel/small/heartbeat?uuid=s{i}"
-            ))
+            .get(format!("{base}/v2/presence/sub-key/bench/channel/small/heartbeat?uuid=s{i}"))
             .send()
             .await
             .expect("seed");
@@ -189,9 +161,7 @@ async fn bench(secs: f64) {
     let per_occupant = (live_after.saturating_sub(live_before)) as f64 / 10_000.0;
 
     let body_len = client
-        .get(format!(
-            "{base}/v2/presence/sub-key/big/channel/crowd?state=1"
-        ))
+        .get(format!("{base}/v2/presence/sub-key/big/channel/crowd?state=1"))
         .send()
         .await
         .expect("here_now")
@@ -203,11 +173,7 @@ async fn bench(secs: f64) {
         ("here_now 10k occupants, state=1", "state=1", 1usize),
         ("here_now 10k occupants, state=1", "state=1", 8),
         ("here_now 10k occupants (uuids only)", "", 1),
-        (
-            "here_now 10k occupants, disable_uuids",
-            "disable_uuids=1",
-            1,
-        ),
+        ("here_now 10k occupants, disable_uuids", "disable_uuids=1", 1),
     ] {
         let q = query.to_owned();
         let r = run_phase(
@@ -227,10 +193,7 @@ async fn bench(secs: f64) {
         fill_secs,
         fill as f64 / fill_secs
     );
-    println!(
-        "here_now state=1 page (limit=1000) body: {} bytes",
-        body_len
-    );
+    println!("here_now state=1 page (limit=1000) body: {} bytes", body_len);
     println!(
         "memory per occupant (with ~40-byte state, uuid ~12 bytes): {:.0} bytes (heap delta {} KiB for 10,000)",
         per_occupant,

@@ -36,10 +36,8 @@ pub(crate) fn write_uuids(body: &mut String, c: &ChannelOccupancy, opts: HereNow
 }
 
 pub(crate) fn here_now_single_body(c: &ChannelOccupancy, opts: HereNowOpts) -> String {
-    let mut body = format!(
-        "{{\"message\":\"OK\",\"occupancy\":{},\"service\":\"Presence\",\"status\":200",
-        c.occupancy
-    );
+    let mut body =
+        format!("{{\"message\":\"OK\",\"occupancy\":{},\"service\":\"Presence\",\"status\":200", c.occupancy);
     write_uuids(&mut body, c, opts);
     body.push('}');
     body

@@ -60,10 +60,7 @@ impl Clock for SystemClock {
 }
 
 fn system_millis() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)).unwrap_or(0)
 }
 
 /// A clock that only moves when told to.
@@ -90,10 +87,7 @@ pub struct ManualClock {
 impl ManualClock {
     /// A clock frozen at `epoch_millis` milliseconds since the Unix epoch.
     pub fn new(epoch_millis: u64) -> Self {
-        Self {
-            millis: Arc::new(AtomicU64::new(epoch_millis)),
-            moved: Arc::new(Notify::new()),
-        }
+        Self { millis: Arc::new(AtomicU64::new(epoch_millis)), moved: Arc::new(Notify::new()) }
     }
 
     /// A clock frozen at the current wall-clock time (useful when real SDK clients sign
@@ -108,10 +102,7 @@ impl ManualClock {
         let mut cur = self.millis.load(Ordering::SeqCst);
         loop {
             let next = cur.saturating_add(add);
-            match self
-                .millis
-                .compare_exchange(cur, next, Ordering::SeqCst, Ordering::SeqCst)
-            {
+            match self.millis.compare_exchange(cur, next, Ordering::SeqCst, Ordering::SeqCst) {
                 Ok(_) => break,
                 Err(actual) => cur = actual,
             }
@@ -135,9 +126,7 @@ impl Default for ManualClock {
 
 impl fmt::Debug for ManualClock {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ManualClock")
-            .field("now_millis", &self.now_millis())
-            .finish()
+        f.debug_struct("ManualClock").field("now_millis", &self.now_millis()).finish()
     }
 }
 

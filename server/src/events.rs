@@ -55,9 +55,7 @@ impl Timetokens {
         let clock = from_millis(now_ms);
         let previous = self
             .last
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| {
-                Some(last.max(clock).saturating_add(1))
-            })
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| Some(last.max(clock).saturating_add(1)))
             .unwrap_or_else(|last| last);
         previous.max(clock).saturating_add(1)
     }
@@ -101,11 +99,7 @@ pub(crate) struct Deltas {
 impl Deltas {
     /// Bytes the three lists take as JSON.
     fn json_len(&self) -> usize {
-        [&self.joined, &self.left, &self.timed_out]
-            .iter()
-            .flat_map(|list| list.iter())
-            .map(|uuid| uuid.len() + 3)
-            .sum()
+        [&self.joined, &self.left, &self.timed_out].iter().flat_map(|list| list.iter()).map(|uuid| uuid.len() + 3).sum()
     }
 }
 
@@ -114,10 +108,7 @@ impl Deltas {
 pub(crate) enum Subject<'a> {
     /// join / leave / timeout / state-change of one uuid, with the state the
     /// event carries as `data` (pre-rendered JSON), if any.
-    User {
-        uuid: &'a str,
-        data: Option<&'a str>,
-    },
+    User { uuid: &'a str, data: Option<&'a str> },
     /// An interval event with the changes since the last one.
     Interval(&'a Deltas),
 }
@@ -199,7 +190,9 @@ impl Event {
                 if deltas.json_len() > MAX_INTERVAL_DELTA_BYTES {
                     json.push_str(",\"here_now_refresh\":true");
                 } else {
-                    for (key, list) in [("join", &deltas.joined), ("leave", &deltas.left), ("timeout", &deltas.timed_out)] {
+                    for (key, list) in
+                        [("join", &deltas.joined), ("leave", &deltas.left), ("timeout", &deltas.timed_out)]
+                    {
                         if !list.is_empty() {
                             json.push_str(&format!(",\"{key}\":"));
                             write_str_array(&mut json, list.iter().map(|u| &**u));
@@ -210,13 +203,7 @@ impl Event {
             }
         };
         json.push('}');
-        Event {
-            timetoken: stamp.timetoken,
-            action,
-            uuid,
-            by_subscribe: stamp.by_subscribe,
-            json,
-        }
+        Event { timetoken: stamp.timetoken, action, uuid, by_subscribe: stamp.by_subscribe, json }
     }
 
     /// Appends the whole envelope, with `b` when the subscription needs it.
@@ -382,7 +369,8 @@ mod tests {
         let mut out = String::new();
         interval.write(&mut out, None);
         assert!(out.ends_with(r#""d":{"action":"interval","timestamp":1757969434,"precise_timestamp":1757969434794,"occupancy":2,"join":["a"],"timeout":["b"]}}"#), "{out}");
-        let crowd = Deltas { joined: (0..4000).map(|i| Arc::from(format!("user-{i:04}"))).collect(), ..Deltas::default() };
+        let crowd =
+            Deltas { joined: (0..4000).map(|i| Arc::from(format!("user-{i:04}"))).collect(), ..Deltas::default() };
         let mut out = String::new();
         Event::new(&stamp(1), Action::Interval, Subject::Interval(&crowd)).write(&mut out, None);
         assert!(out.contains(r#""occupancy":2,"here_now_refresh":true}"#) && !out.contains("user-"), "{}", &out[..300]);

@@ -36,40 +36,22 @@ pub(crate) async fn handle(inner: &Inner, method: &Method, path: &str, raw_query
         return Reply::error(StatusCode::NOT_FOUND, "Presence", "Not Found");
     };
     if method != Method::GET && method != Method::HEAD {
-        return Reply::error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "Presence",
-            "Method Not Allowed",
-        );
+        return Reply::error(StatusCode::METHOD_NOT_ALLOWED, "Presence", "Method Not Allowed");
     }
     let sub = decode_path(route.sub_key());
     if sub.is_empty() {
         return Reply::bad_request("Missing subscribe key");
     }
     let query = Query::parse(raw_query);
-    let channels = route
-        .channel_segment()
-        .map(split_path_names)
-        .unwrap_or_default();
+    let channels = route.channel_segment().map(split_path_names).unwrap_or_default();
     let groups = query.list("channel-group");
     let now = inner.clock.now_millis();
 
     if let Some(secret) = inner.config.secret_key.as_deref() {
-        let req = SignedRequest {
-            method: method.as_str(),
-            raw_path: path,
-            raw_query: &query.raw,
-            sub_key: &sub,
-            body: "",
-        };
+        let req =
+            SignedRequest { method: method.as_str(), raw_path: path, raw_query: &query.raw, sub_key: &sub, body: "" };
         let tolerance = inner.config.signature_tolerance.as_secs();
-        if let Err(e) = signature::verify(
-            secret,
-            &inner.config.publish_key,
-            &req,
-            now / 1000,
-            tolerance,
-        ) {
+        if let Err(e) = signature::verify(secret, &inner.config.publish_key, &req, now / 1000, tolerance) {
             tracing::debug!(reason = ?e, "signature rejected");
             return Reply::forbidden(&channels, &groups);
         }
@@ -124,8 +106,7 @@ async fn respond(
                 let all = ks.expand(&channels, &groups);
                 let result = ks.here_now(&all, opts, now);
                 drop(ks);
-                let occupied: Vec<ChannelOccupancy> =
-                    result.into_iter().filter(|c| c.occupancy > 0).collect();
+                let occupied: Vec<ChannelOccupancy> = result.into_iter().filter(|c| c.occupancy > 0).collect();
                 Reply::ok(here_now_multi_body(&occupied, opts))
             }
         }
@@ -156,9 +137,7 @@ async fn respond(
             let all = ks.expand(&channels, &groups);
             ks.leave(&uuid, &all, now);
             drop(ks);
-            Reply::ok(
-                r#"{"action":"leave","message":"OK","service":"Presence","status":200}"#.to_owned(),
-            )
+            Reply::ok(r#"{"action":"leave","message":"OK","service":"Presence","status":200}"#.to_owned())
         }
         Route::SetState { uuid, .. } => {
             let uuid = decode_path(uuid);
@@ -308,20 +287,16 @@ pub(crate) fn write(lock: &std::sync::RwLock<Keyspace>) -> std::sync::RwLockWrit
 
 /// The acting user (`uuid=`), if the request names one.
 pub(crate) fn actor_uuid(query: &Query) -> Option<String> {
-    query
-        .get("uuid")
-        .filter(|u| !u.is_empty())
-        .map(str::to_owned)
+    query.get("uuid").filter(|u| !u.is_empty()).map(str::to_owned)
 }
 
 /// Parses a `state` parameter that must be a JSON object nested at most
 /// `max_depth` levels (per-channel state given on heartbeat is one level more).
 pub(crate) fn parse_object(raw: &str, max_depth: usize) -> Result<serde_json::Map<String, Value>, Reply> {
     match serde_json::from_str::<Value>(raw) {
-        Ok(value @ Value::Object(_)) if crate::json::depth(&value) > max_depth => Err(Reply::bad_request(&format!(
-            "State is nested too deeply: at most {} levels",
-            crate::MAX_STATE_DEPTH
-        ))),
+        Ok(value @ Value::Object(_)) if crate::json::depth(&value) > max_depth => {
+            Err(Reply::bad_request(&format!("State is nested too deeply: at most {} levels", crate::MAX_STATE_DEPTH)))
+        }
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(Reply::bad_request("State must be a JSON object")),
         Err(_) => Err(Reply::bad_request("Invalid JSON specified.")),
@@ -390,9 +365,7 @@ fn here_now_opts(query: &Query) -> Result<HereNowOpts, Reply> {
         Some(v) => match v.parse::<i64>() {
             Ok(n) if (0..=MAX_LIMIT as i64).contains(&n) => n as usize,
             _ => {
-                return Err(Reply::bad_request(
-                    "Invalid limit: must be between 0 and 1000",
-                ));
+                return Err(Reply::bad_request("Invalid limit: must be between 0 and 1000"));
             }
         },
     };
@@ -401,9 +374,7 @@ fn here_now_opts(query: &Query) -> Result<HereNowOpts, Reply> {
         Some(v) => match v.parse::<i64>() {
             Ok(n) if n >= 0 => usize::try_from(n).unwrap_or(usize::MAX),
             _ => {
-                return Err(Reply::bad_request(
-                    "Invalid offset: must be a non-negative integer",
-                ));
+                return Err(Reply::bad_request("Invalid offset: must be a non-negative integer"));
             }
         },
     };

@@ -112,8 +112,7 @@ mod tests {
 
     #[test]
     fn values_round_trip() {
-        let v: Value =
-            serde_json::from_str(r#"{"a":[1,2.5,-3,true,null,"x"],"b":{"c":"ü"}}"#).unwrap();
+        let v: Value = serde_json::from_str(r#"{"a":[1,2.5,-3,true,null,"x"],"b":{"c":"ü"}}"#).unwrap();
         let mut out = String::new();
         write_value(&mut out, &v);
         let back: Value = serde_json::from_str(&out).unwrap();

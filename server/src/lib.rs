@@ -45,9 +45,9 @@
 
 #![warn(missing_docs)]
 
+mod bodies;
 pub mod clock;
 mod events;
-mod bodies;
 mod handlers;
 mod json;
 mod reply;
@@ -144,10 +144,7 @@ impl fmt::Debug for ServerConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ServerConfig")
             .field("listen", &self.listen)
-            .field(
-                "secret_key",
-                &self.secret_key.as_ref().map(|_| "<redacted>"),
-            )
+            .field("secret_key", &self.secret_key.as_ref().map(|_| "<redacted>"))
             .field("publish_key", &self.publish_key)
             .field("presence_timeout", &self.presence_timeout)
             .field("min_presence_timeout", &self.min_presence_timeout)
@@ -289,9 +286,7 @@ pub struct PresenceServer {
 
 impl fmt::Debug for PresenceServer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PresenceServer")
-            .field("addr", &self.addr)
-            .finish_non_exhaustive()
+        f.debug_struct("PresenceServer").field("addr", &self.addr).finish_non_exhaustive()
     }
 }
 
@@ -332,13 +327,7 @@ impl PresenceServer {
                 })
                 .await
         });
-        Ok(PresenceServer {
-            addr,
-            shutdown_tx: Some(tx),
-            task: Some(task),
-            reaper,
-            inner,
-        })
+        Ok(PresenceServer { addr, shutdown_tx: Some(tx), task: Some(task), reaper, inner })
     }
 
     /// The bound address.
@@ -446,7 +435,9 @@ mod tests {
     #[test]
     fn request_logs_hide_credentials() {
         assert_eq!(
-            super::redact_credentials("/v2/presence/sub-key/k/channel/a?uuid=u&auth=SECRET&signature=v2.SIG&timestamp=1"),
+            super::redact_credentials(
+                "/v2/presence/sub-key/k/channel/a?uuid=u&auth=SECRET&signature=v2.SIG&timestamp=1"
+            ),
             "/v2/presence/sub-key/k/channel/a?uuid=u&auth=[redacted]&signature=[redacted]&timestamp=1"
         );
     }

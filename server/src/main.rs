@@ -40,11 +40,8 @@ struct Args {
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
-    let mut config = ServerConfig::default().with_listen(
-        DEFAULT_BINARY_LISTEN
-            .parse()
-            .map_err(|e| format!("bad default listen address: {e}"))?,
-    );
+    let mut config = ServerConfig::default()
+        .with_listen(DEFAULT_BINARY_LISTEN.parse().map_err(|e| format!("bad default listen address: {e}"))?);
     let mut level = match std::env::var("RUST_LOG").ok().as_deref().map(str::trim) {
         Some(v) if v.eq_ignore_ascii_case("trace") => Level::TRACE,
         Some(v) if v.eq_ignore_ascii_case("debug") => Level::DEBUG,
@@ -58,19 +55,14 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
             _ => (arg.clone(), None),
         };
         let mut value = |what: &str| -> Result<String, String> {
-            inline
-                .clone()
-                .or_else(|| args.next())
-                .ok_or_else(|| format!("{what} needs a value"))
+            inline.clone().or_else(|| args.next()).ok_or_else(|| format!("{what} needs a value"))
         };
         match name.as_str() {
             "-h" | "--help" => return Ok(None),
             "-v" | "--verbose" => level = Level::DEBUG,
             "--listen" => {
                 let v = value("--listen")?;
-                let addr: SocketAddr = v
-                    .parse()
-                    .map_err(|e| format!("invalid --listen address {v:?}: {e}"))?;
+                let addr: SocketAddr = v.parse().map_err(|e| format!("invalid --listen address {v:?}: {e}"))?;
                 config = config.with_listen(addr);
             }
             "--secret-key" => config = config.with_secret_key(value("--secret-key")?),
@@ -120,15 +112,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    tracing_subscriber::fmt()
-        .with_max_level(args.level)
-        .with_target(false)
-        .init();
+    tracing_subscriber::fmt().with_max_level(args.level).with_target(false).init();
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start runtime: {e}");

@@ -18,11 +18,7 @@ pub(crate) struct Reply {
 
 impl Reply {
     pub(crate) fn ok(body: String) -> Self {
-        Self {
-            status: StatusCode::OK,
-            content_type: CT_PRESENCE,
-            body,
-        }
+        Self { status: StatusCode::OK, content_type: CT_PRESENCE, body }
     }
 
     /// `{"error":1,"message":…,"service":…,"status":…}`.
@@ -32,11 +28,7 @@ impl Reply {
         body.push_str(",\"service\":");
         write_str(&mut body, service);
         body.push_str(&format!(",\"status\":{}}}", status.as_u16()));
-        Self {
-            status,
-            content_type: CT_PRESENCE,
-            body,
-        }
+        Self { status, content_type: CT_PRESENCE, body }
     }
 
     pub(crate) fn bad_request(message: &str) -> Self {
@@ -47,11 +39,7 @@ impl Reply {
         let mut body = String::from("{\"error\":true,\"message\":");
         write_str(&mut body, message);
         body.push_str(",\"service\":\"channel-registry\",\"status\":400}");
-        Self {
-            status: StatusCode::BAD_REQUEST,
-            content_type: CT_PRESENCE,
-            body,
-        }
+        Self { status: StatusCode::BAD_REQUEST, content_type: CT_PRESENCE, body }
     }
 
     /// Access Manager 403 (field order and trailing newline as recorded).
@@ -68,24 +56,12 @@ impl Reply {
                 body.push(',');
             }
             body.push_str("\"channel-groups\":");
-            let prefixed: Vec<String> = groups
-                .iter()
-                .map(|g| {
-                    if g.contains(':') {
-                        g.clone()
-                    } else {
-                        format!(":{g}")
-                    }
-                })
-                .collect();
+            let prefixed: Vec<String> =
+                groups.iter().map(|g| if g.contains(':') { g.clone() } else { format!(":{g}") }).collect();
             write_str_array(&mut body, prefixed.iter().map(String::as_str));
         }
         body.push_str("},\"error\":true,\"service\":\"Access Manager\",\"status\":403}\n");
-        Self {
-            status: StatusCode::FORBIDDEN,
-            content_type: CT_ACCESS_MANAGER,
-            body,
-        }
+        Self { status: StatusCode::FORBIDDEN, content_type: CT_ACCESS_MANAGER, body }
     }
 
     /// The HTTP status of this reply.
@@ -98,10 +74,7 @@ impl Reply {
         let mut resp = Response::new(Body::from(self.body));
         *resp.status_mut() = self.status;
         let h = resp.headers_mut();
-        h.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static(self.content_type),
-        );
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static(self.content_type));
         add_common_headers(h);
         resp
     }
@@ -109,22 +82,10 @@ impl Reply {
 
 /// CORS and cache headers every PubNub presence response carries.
 pub(crate) fn add_common_headers(h: &mut axum::http::HeaderMap) {
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static("OPTIONS, GET, POST"),
-    );
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
-        HeaderValue::from_static("true"),
-    );
-    h.insert(
-        header::ACCESS_CONTROL_EXPOSE_HEADERS,
-        HeaderValue::from_static("*"),
-    );
+    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("OPTIONS, GET, POST"));
+    h.insert(header::ACCESS_CONTROL_ALLOW_CREDENTIALS, HeaderValue::from_static("true"));
+    h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("*"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
 }
 

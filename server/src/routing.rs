@@ -14,23 +14,15 @@ pub(crate) struct Query {
 
 impl Query {
     pub(crate) fn parse(raw: &str) -> Self {
-        Self {
-            raw: raw.to_owned(),
-            params: signature::parse_query(raw),
-        }
+        Self { raw: raw.to_owned(), params: signature::parse_query(raw) }
     }
 
     pub(crate) fn get(&self, key: &str) -> Option<&str> {
-        self.params
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        self.params.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
     pub(crate) fn flag(&self, keys: &[&str]) -> bool {
-        keys.iter()
-            .find_map(|k| self.get(k))
-            .is_some_and(|v| matches!(v.trim(), "1" | "true" | "TRUE" | "True"))
+        keys.iter().find_map(|k| self.get(k)).is_some_and(|v| matches!(v.trim(), "1" | "true" | "TRUE" | "True"))
     }
 
     /// A comma-separated list parameter (value already decoded, so `%2C` separates too).
@@ -65,57 +57,22 @@ pub(crate) fn split_path_names(raw: &str) -> Vec<String> {
 }
 
 pub(crate) fn decode_path(raw: &str) -> String {
-    percent_encoding::percent_decode_str(raw)
-        .decode_utf8_lossy()
-        .into_owned()
+    percent_encoding::percent_decode_str(raw).decode_utf8_lossy().into_owned()
 }
 
 /// Recognised endpoints.
 pub(crate) enum Route<'a> {
-    HereNowGlobal {
-        sub: &'a str,
-    },
-    HereNow {
-        sub: &'a str,
-        ch: &'a str,
-    },
-    Heartbeat {
-        sub: &'a str,
-        ch: &'a str,
-    },
-    Leave {
-        sub: &'a str,
-        ch: &'a str,
-    },
-    GetState {
-        sub: &'a str,
-        ch: &'a str,
-        uuid: &'a str,
-    },
-    SetState {
-        sub: &'a str,
-        ch: &'a str,
-        uuid: &'a str,
-    },
-    WhereNow {
-        sub: &'a str,
-        uuid: &'a str,
-    },
-    GroupListAll {
-        sub: &'a str,
-    },
-    Group {
-        sub: &'a str,
-        group: &'a str,
-    },
-    GroupDelete {
-        sub: &'a str,
-        group: &'a str,
-    },
-    Subscribe {
-        sub: &'a str,
-        ch: &'a str,
-    },
+    HereNowGlobal { sub: &'a str },
+    HereNow { sub: &'a str, ch: &'a str },
+    Heartbeat { sub: &'a str, ch: &'a str },
+    Leave { sub: &'a str, ch: &'a str },
+    GetState { sub: &'a str, ch: &'a str, uuid: &'a str },
+    SetState { sub: &'a str, ch: &'a str, uuid: &'a str },
+    WhereNow { sub: &'a str, uuid: &'a str },
+    GroupListAll { sub: &'a str },
+    Group { sub: &'a str, group: &'a str },
+    GroupDelete { sub: &'a str, group: &'a str },
+    Subscribe { sub: &'a str, ch: &'a str },
 }
 
 impl Route<'_> {
@@ -164,53 +121,24 @@ pub(crate) fn route(path: &str) -> Option<Route<'_>> {
     match segs.as_slice() {
         ["v2", "presence", sk, sub] if is_sub_key(sk) => Some(Route::HereNowGlobal { sub }),
         ["v2", "presence", sk, sub, ""] if is_sub_key(sk) => Some(Route::HereNowGlobal { sub }),
-        ["v2", "presence", sk, sub, "channel", ch] if is_sub_key(sk) => {
-            Some(Route::HereNow { sub, ch })
-        }
-        ["v2", "presence", sk, sub, "channel", ch, "heartbeat"] if is_sub_key(sk) => {
-            Some(Route::Heartbeat { sub, ch })
-        }
-        ["v2", "presence", sk, sub, "channel", ch, "leave"] if is_sub_key(sk) => {
-            Some(Route::Leave { sub, ch })
-        }
+        ["v2", "presence", sk, sub, "channel", ch] if is_sub_key(sk) => Some(Route::HereNow { sub, ch }),
+        ["v2", "presence", sk, sub, "channel", ch, "heartbeat"] if is_sub_key(sk) => Some(Route::Heartbeat { sub, ch }),
+        ["v2", "presence", sk, sub, "channel", ch, "leave"] if is_sub_key(sk) => Some(Route::Leave { sub, ch }),
         ["v2", "presence", sk, sub, "channel", ch, "uuid", uuid] if is_sub_key(sk) => {
             Some(Route::GetState { sub, ch, uuid })
         }
-        [
-            "v2",
-            "presence",
-            sk,
-            sub,
-            "channel",
-            ch,
-            "uuid",
-            uuid,
-            "data",
-        ] if is_sub_key(sk) => Some(Route::SetState { sub, ch, uuid }),
+        ["v2", "presence", sk, sub, "channel", ch, "uuid", uuid, "data"] if is_sub_key(sk) => {
+            Some(Route::SetState { sub, ch, uuid })
+        }
         ["v2", "subscribe", sub, ch, "0"] => Some(Route::Subscribe { sub, ch }),
-        ["v2", "presence", sk, sub, "uuid", uuid] if is_sub_key(sk) => {
-            Some(Route::WhereNow { sub, uuid })
+        ["v2", "presence", sk, sub, "uuid", uuid] if is_sub_key(sk) => Some(Route::WhereNow { sub, uuid }),
+        ["v1", "channel-registration", sk, sub, "channel-group"] if is_sub_key(sk) => Some(Route::GroupListAll { sub }),
+        ["v1", "channel-registration", sk, sub, "channel-group", group] if is_sub_key(sk) => {
+            Some(Route::Group { sub, group })
         }
-        ["v1", "channel-registration", sk, sub, "channel-group"] if is_sub_key(sk) => {
-            Some(Route::GroupListAll { sub })
+        ["v1", "channel-registration", sk, sub, "channel-group", group, "remove"] if is_sub_key(sk) => {
+            Some(Route::GroupDelete { sub, group })
         }
-        [
-            "v1",
-            "channel-registration",
-            sk,
-            sub,
-            "channel-group",
-            group,
-        ] if is_sub_key(sk) => Some(Route::Group { sub, group }),
-        [
-            "v1",
-            "channel-registration",
-            sk,
-            sub,
-            "channel-group",
-            group,
-            "remove",
-        ] if is_sub_key(sk) => Some(Route::GroupDelete { sub, group }),
         _ => None,
     }
 }
@@ -230,18 +158,9 @@ mod tests {
     fn routes_both_sub_key_spellings() {
         assert!(matches!(
             route("/v2/presence/sub_key/demo/channel/a/leave"),
-            Some(Route::Leave {
-                sub: "demo",
-                ch: "a"
-            })
+            Some(Route::Leave { sub: "demo", ch: "a" })
         ));
-        assert!(matches!(
-            route("/v2/presence/sub-key/demo/uuid/u"),
-            Some(Route::WhereNow {
-                sub: "demo",
-                uuid: "u"
-            })
-        ));
+        assert!(matches!(route("/v2/presence/sub-key/demo/uuid/u"), Some(Route::WhereNow { sub: "demo", uuid: "u" })));
         assert!(route("/v2/presence/sub-key/demo/channel/a/bogus").is_none());
         assert!(route("v2/presence/sub-key/demo").is_none());
     }

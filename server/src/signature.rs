@@ -61,20 +61,13 @@ pub fn verify(
     if timestamp.abs_diff(now_secs) > tolerance_secs {
         return Err(SignatureError::StaleTimestamp);
     }
-    let signed: Vec<(String, String)> = params
-        .iter()
-        .filter(|(k, _)| k != "signature")
-        .cloned()
-        .collect();
+    let signed: Vec<(String, String)> = params.iter().filter(|(k, _)| k != "signature").cloned().collect();
     let key = hmac::Key::new(hmac::HMAC_SHA256, secret_key.as_bytes());
 
     if let Some(v2) = signature.strip_prefix("v2.") {
         let tag = base64_decode(v2).ok_or(SignatureError::Mismatch)?;
         for query in [canonical_query(&signed), rust_sdk_query(&signed)] {
-            let to_sign = format!(
-                "{}\n{}\n{}\n{}\n{}",
-                req.method, publish_key, req.raw_path, query, req.body
-            );
+            let to_sign = format!("{}\n{}\n{}\n{}\n{}", req.method, publish_key, req.raw_path, query, req.body);
             if hmac::verify(&key, to_sign.as_bytes(), &tag).is_ok() {
                 return Ok(());
             }
@@ -82,13 +75,7 @@ pub fn verify(
         Err(SignatureError::Mismatch)
     } else {
         let tag = base64_decode(signature).ok_or(SignatureError::Mismatch)?;
-        let to_sign = format!(
-            "{}\n{}\n{}\n{}",
-            req.sub_key,
-            publish_key,
-            req.raw_path,
-            canonical_query(&signed)
-        );
+        let to_sign = format!("{}\n{}\n{}\n{}", req.sub_key, publish_key, req.raw_path, canonical_query(&signed));
         hmac::verify(&key, to_sign.as_bytes(), &tag).map_err(|_| SignatureError::Mismatch)
     }
 }
@@ -105,10 +92,7 @@ pub fn sign_v2(
     params: &[(String, String)],
     body: &str,
 ) -> String {
-    let to_sign = format!(
-        "{method}\n{publish_key}\n{raw_path}\n{}\n{body}",
-        canonical_query(params)
-    );
+    let to_sign = format!("{method}\n{publish_key}\n{raw_path}\n{}\n{body}", canonical_query(params));
     let key = hmac::Key::new(hmac::HMAC_SHA256, secret_key.as_bytes());
     let tag = hmac::sign(&key, to_sign.as_bytes());
     format!("v2.{}", base64url_nopad(tag.as_ref()))
@@ -128,25 +112,17 @@ pub fn parse_query(raw: &str) -> Vec<(String, String)> {
 /// Percent-decodes a query component, treating `+` as a space; invalid UTF-8 is replaced lossily.
 pub fn decode_component(s: &str) -> String {
     let s = s.replace('+', " ");
-    percent_encoding::percent_decode_str(&s)
-        .decode_utf8_lossy()
-        .into_owned()
+    percent_encoding::percent_decode_str(&s).decode_utf8_lossy().into_owned()
 }
 
 /// The canonical (PAM) encoding: every byte except `A-Z a-z 0-9 - _ .` becomes `%XX` (upper-case hex).
 pub fn pam_encode(s: &str) -> String {
-    encode_with(s, |b| {
-        b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')
-    })
+    encode_with(s, |b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
 fn rust_sdk_encode(s: &str) -> String {
     encode_with(s, |b| {
-        b.is_ascii_alphanumeric()
-            || matches!(
-                b,
-                b'-' | b'.' | b'_' | b'~' | b'&' | b'\'' | b'(' | b')' | b'*' | b','
-            )
+        b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'&' | b'\'' | b'(' | b')' | b'*' | b',')
     })
 }
 
@@ -168,18 +144,11 @@ fn encode_with(s: &str, keep: impl Fn(u8) -> bool) -> String {
 fn canonical_query(params: &[(String, String)]) -> String {
     let mut sorted: Vec<&(String, String)> = params.iter().collect();
     sorted.sort_by(|a, b| a.0.cmp(&b.0));
-    sorted
-        .iter()
-        .map(|(k, v)| format!("{}={}", pam_encode(k), pam_encode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
+    sorted.iter().map(|(k, v)| format!("{}={}", pam_encode(k), pam_encode(v))).collect::<Vec<_>>().join("&")
 }
 
 fn rust_sdk_query(params: &[(String, String)]) -> String {
-    let mut pairs: Vec<String> = params
-        .iter()
-        .map(|(k, v)| format!("{k}={}", rust_sdk_encode(v)))
-        .collect();
+    let mut pairs: Vec<String> = params.iter().map(|(k, v)| format!("{k}={}", rust_sdk_encode(v))).collect();
     pairs.sort();
     pairs.join("&")
 }
@@ -190,11 +159,7 @@ const B64_STD: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxy
 pub fn base64url_nopad(data: &[u8]) -> String {
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
+        let b = [chunk[0], chunk.get(1).copied().unwrap_or(0), chunk.get(2).copied().unwrap_or(0)];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         let chars = chunk.len() + 1;
         for i in 0..chars {
@@ -245,34 +210,15 @@ mod tests {
     }
 
     fn check(secret: &str, publish: &str, path: &str, query: &str, expected: &str) {
-        assert_eq!(
-            sign_v2(secret, publish, "GET", path, &parse_sorted(query), ""),
-            expected,
-            "signing {path}?{query}"
-        );
+        assert_eq!(sign_v2(secret, publish, "GET", path, &parse_sorted(query), ""), expected, "signing {path}?{query}");
         // and the verifier accepts it with the signature appended
-        let ts: u64 = parse_query(query)
-            .iter()
-            .find(|(k, _)| k == "timestamp")
-            .map(|(_, v)| v.parse().unwrap())
-            .unwrap();
+        let ts: u64 =
+            parse_query(query).iter().find(|(k, _)| k == "timestamp").map(|(_, v)| v.parse().unwrap()).unwrap();
         let full = format!("{query}&signature={expected}");
-        let req = SignedRequest {
-            method: "GET",
-            raw_path: path,
-            raw_query: &full,
-            sub_key: "",
-            body: "",
-        };
+        let req = SignedRequest { method: "GET", raw_path: path, raw_query: &full, sub_key: "", body: "" };
         assert_eq!(verify(secret, publish, &req, ts, 60), Ok(()));
-        assert_eq!(
-            verify(secret, publish, &req, ts + 61, 60),
-            Err(SignatureError::StaleTimestamp)
-        );
-        assert_eq!(
-            verify("other", publish, &req, ts, 60),
-            Err(SignatureError::Mismatch)
-        );
+        assert_eq!(verify(secret, publish, &req, ts + 61, 60), Err(SignatureError::StaleTimestamp));
+        assert_eq!(verify("other", publish, &req, ts, 60), Err(SignatureError::Mismatch));
     }
 
     #[test]
@@ -332,37 +278,17 @@ mod tests {
         let path = "/v2/presence/sub-key/mySubscribeKey/channel/ch1,ch2";
         // Same parameters as the PROTOCOL example but sent with raw `,` and unordered.
         let q = "uuid=myUUID&channel-group=cg1,cg2&state=1&limit=1000&auth=myAuth&pnsdk=PubNub-Python/10.4.0&timestamp=1700000000&signature=v2.xEK_XMGO9mfBpnmCiMR6r7UvI6Hx84Qmbun_TZ28Hss";
-        let req = SignedRequest {
-            method: "GET",
-            raw_path: path,
-            raw_query: q,
-            sub_key: "mySubscribeKey",
-            body: "",
-        };
-        assert_eq!(
-            verify(secret, "myPublishKey", &req, 1_700_000_030, 60),
-            Ok(())
-        );
+        let req = SignedRequest { method: "GET", raw_path: path, raw_query: q, sub_key: "mySubscribeKey", body: "" };
+        assert_eq!(verify(secret, "myPublishKey", &req, 1_700_000_030, 60), Ok(()));
     }
 
     #[test]
     fn missing_parts_are_reported() {
-        let mut req = SignedRequest {
-            method: "GET",
-            raw_path: "/x",
-            raw_query: "uuid=a&timestamp=5",
-            sub_key: "s",
-            body: "",
-        };
-        assert_eq!(
-            verify("k", "p", &req, 5, 60),
-            Err(SignatureError::MissingSignature)
-        );
+        let mut req =
+            SignedRequest { method: "GET", raw_path: "/x", raw_query: "uuid=a&timestamp=5", sub_key: "s", body: "" };
+        assert_eq!(verify("k", "p", &req, 5, 60), Err(SignatureError::MissingSignature));
         req.raw_query = "uuid=a&signature=v2.AAAA";
-        assert_eq!(
-            verify("k", "p", &req, 5, 60),
-            Err(SignatureError::MissingTimestamp)
-        );
+        assert_eq!(verify("k", "p", &req, 5, 60), Err(SignatureError::MissingTimestamp));
         req.raw_query = "uuid=a&timestamp=5&signature=v2.!!";
         assert_eq!(verify("k", "p", &req, 5, 60), Err(SignatureError::Mismatch));
     }

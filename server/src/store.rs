@@ -58,12 +58,7 @@ pub(crate) struct Shared {
 
 impl Default for Shared {
     fn default() -> Self {
-        Shared {
-            timetokens: Timetokens::default(),
-            region: 1,
-            announce_max: 20,
-            interval_ms: 10_000,
-        }
+        Shared { timetokens: Timetokens::default(), region: 1, announce_max: 20, interval_ms: 10_000 }
     }
 }
 
@@ -254,7 +249,15 @@ impl Keyspace {
 
     /// A join, leave or timeout: its own event, or a delta of the channel's
     /// next interval event when the channel is (or just went) over `announce_max`.
-    fn announce(&mut self, channel: &Arc<str>, action: Action, uuid: &Arc<str>, data: Option<&str>, now: u64, by_subscribe: bool) {
+    fn announce(
+        &mut self,
+        channel: &Arc<str>,
+        action: Action,
+        uuid: &Arc<str>,
+        data: Option<&str>,
+        now: u64,
+        by_subscribe: bool,
+    ) {
         let crowded = self.occupancy(channel) > self.shared.announce_max;
         if !crowded && !self.intervals.contains_key(channel) {
             self.stamp_event(channel, action, Subject::User { uuid, data }, now, by_subscribe);
@@ -334,20 +337,15 @@ impl Keyspace {
         self.index(&uuid_key, &ch_key);
         let members = &mut self.channels.get_mut(channel).expect("inserted above").members;
         if !members.contains_key(uuid) {
-            members.insert(
-                Arc::clone(&uuid_key),
-                Member { expires_ms: now, present: false, timeout_ms: 0, state: None },
-            );
+            members
+                .insert(Arc::clone(&uuid_key), Member { expires_ms: now, present: false, timeout_ms: 0, state: None });
             self.expiries.insert((now, Arc::clone(&ch_key), Arc::clone(&uuid_key)));
         }
         (ch_key, uuid_key)
     }
 
     fn member(&mut self, channel: &str, uuid: &str) -> &mut Member {
-        self.channels
-            .get_mut(channel)
-            .and_then(|ch| ch.members.get_mut(uuid))
-            .expect("record() created it")
+        self.channels.get_mut(channel).and_then(|ch| ch.members.get_mut(uuid)).expect("record() created it")
     }
 
     /// Moves a record's expiry, keeping the expiry index exact.
@@ -365,10 +363,7 @@ impl Keyspace {
     pub(crate) fn expand(&self, channels: &[String], groups: &[String]) -> Vec<String> {
         let mut seen: BTreeSet<&str> = BTreeSet::new();
         let mut out = Vec::new();
-        let group_channels = groups
-            .iter()
-            .filter_map(|g| self.groups.get(g.as_str()))
-            .flat_map(|set| set.iter());
+        let group_channels = groups.iter().filter_map(|g| self.groups.get(g.as_str())).flat_map(|set| set.iter());
         for ch in channels.iter().chain(group_channels) {
             if seen.insert(ch.as_str()) {
                 out.push(ch.clone());
@@ -394,7 +389,14 @@ impl Keyspace {
 
     /// [`Keyspace::heartbeat`] for a subscribe request (its events are marked
     /// so, see [`Event::by_subscribe`]).
-    pub(crate) fn subscribe(&mut self, uuid: &str, channels: &[String], timeout: Timeout, states: &HashMap<String, Value>, now: u64) {
+    pub(crate) fn subscribe(
+        &mut self,
+        uuid: &str,
+        channels: &[String],
+        timeout: Timeout,
+        states: &HashMap<String, Value>,
+        now: u64,
+    ) {
         self.present(uuid, channels, timeout, states, now, true);
     }
 
@@ -436,7 +438,13 @@ impl Keyspace {
                 self.announce(&ch_key, Action::Join, &uuid_key, data, now, by_subscribe);
             } else if state_changed {
                 let data = state.as_deref().unwrap_or("{}");
-                self.stamp_event(&ch_key, Action::StateChange, Subject::User { uuid, data: Some(data) }, now, by_subscribe);
+                self.stamp_event(
+                    &ch_key,
+                    Action::StateChange,
+                    Subject::User { uuid, data: Some(data) },
+                    now,
+                    by_subscribe,
+                );
             }
         }
     }
@@ -537,11 +545,7 @@ impl Keyspace {
 
     /// here_now for every occupied channel of the key, sorted by channel name.
     pub(crate) fn here_now_global(&self, opts: HereNowOpts, now: u64) -> Vec<ChannelOccupancy> {
-        self.channels
-            .keys()
-            .map(|ch| self.occupancy_of(ch, opts, now))
-            .filter(|c| c.occupancy > 0)
-            .collect()
+        self.channels.keys().map(|ch| self.occupancy_of(ch, opts, now)).filter(|c| c.occupancy > 0).collect()
     }
 
     /// Adds channels to a group (creating it).
@@ -612,10 +616,7 @@ impl Store {
 
     /// The soonest deadline of any keyspace.
     pub(crate) fn next_deadline(&self) -> Option<u64> {
-        self.all()
-            .iter()
-            .filter_map(|ks| ks.read().unwrap_or_else(|e| e.into_inner()).next_deadline())
-            .min()
+        self.all().iter().filter_map(|ks| ks.read().unwrap_or_else(|e| e.into_inner()).next_deadline()).min()
     }
 
     /// Runs [`Keyspace::fire_due`] on every keyspace with work due at `now`.
@@ -634,12 +635,7 @@ mod tests {
     use super::*;
 
     fn opts() -> HereNowOpts {
-        HereNowOpts {
-            include_uuids: true,
-            include_state: true,
-            limit: 1000,
-            offset: 0,
-        }
+        HereNowOpts { include_uuids: true, include_state: true, limit: 1000, offset: 0 }
     }
 
     fn chans(names: &[&str]) -> Vec<String> {
@@ -649,8 +645,7 @@ mod tests {
     #[test]
     fn heartbeat_expires_and_drops_state() {
         let mut ks = Keyspace::default();
-        let st: HashMap<String, Value> =
-            HashMap::from([("a".to_string(), serde_json::json!({"k": 1}))]);
+        let st: HashMap<String, Value> = HashMap::from([("a".to_string(), serde_json::json!({"k": 1}))]);
         ks.heartbeat("u1", &chans(&["a", "b"]), Timeout::Given(10_000), &st, 0);
         assert_eq!(ks.where_now("u1", 9_999), chans(&["a", "b"]));
         assert!(ks.where_now("u1", 10_000).is_empty());
@@ -744,7 +739,10 @@ mod tests {
         let events: Vec<_> = ks.events.since("x", 0).collect();
         let mut last = String::new();
         events.last().unwrap().write(&mut last, None);
-        assert!(last.contains(r#""action":"interval""#) && last.contains(r#""occupancy":3,"join":["c","d"],"leave":["a"]"#), "{last}");
+        assert!(
+            last.contains(r#""action":"interval""#) && last.contains(r#""occupancy":3,"join":["c","d"],"leave":["a"]"#),
+            "{last}"
+        );
         // Still crowded: another (empty) interval event 10 s later; then back to single events.
         ks.fire_due(20_002);
         assert_eq!(ks.events.since("x", 0).count(), 4);
@@ -773,8 +771,20 @@ mod tests {
             })
             .collect();
         assert_eq!(rendered.len(), 3, "{rendered:#?}");
-        assert!(rendered[0].contains(r#""join":["a","b","c"]"#) && !rendered[0].contains("timeout\":["), "{}", rendered[0]);
-        assert!(rendered[1].contains(r#""timestamp":20,"#) && rendered[1].contains(r#""timeout":["b"]"#), "{}", rendered[1]);
-        assert!(rendered[2].contains(r#""timestamp":30,"#) && rendered[2].contains(r#""timeout":["c"]"#), "{}", rendered[2]);
+        assert!(
+            rendered[0].contains(r#""join":["a","b","c"]"#) && !rendered[0].contains("timeout\":["),
+            "{}",
+            rendered[0]
+        );
+        assert!(
+            rendered[1].contains(r#""timestamp":20,"#) && rendered[1].contains(r#""timeout":["b"]"#),
+            "{}",
+            rendered[1]
+        );
+        assert!(
+            rendered[2].contains(r#""timestamp":30,"#) && rendered[2].contains(r#""timeout":["c"]"#),
+            "{}",
+            rendered[2]
+        );
     }
 }

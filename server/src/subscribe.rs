@@ -15,8 +15,8 @@ use serde_json::Value;
 use tokio::sync::Notify;
 
 use crate::Inner;
-use crate::handlers::{actor_uuid, announced_timeout, default_timeout, states_by_channel};
 use crate::events::{Event, MAX_EVENTS_PER_ANSWER, PRESENCE_SUFFIX, from_millis};
+use crate::handlers::{actor_uuid, announced_timeout, default_timeout, states_by_channel};
 use crate::reply::Reply;
 use crate::routing::Query;
 use crate::store::{Keyspace, Timeout, is_presence_name};
@@ -62,7 +62,11 @@ struct Watch {
 }
 
 /// Handles a subscribe request whose signature (if any) was checked.
-pub(crate) async fn subscribe(inner: &Inner, sub: Subscription<'_>, ks_lock: &std::sync::RwLock<Keyspace>) -> Result<Reply, Reply> {
+pub(crate) async fn subscribe(
+    inner: &Inner,
+    sub: Subscription<'_>,
+    ks_lock: &std::sync::RwLock<Keyspace>,
+) -> Result<Reply, Reply> {
     let Subscription { channels, groups, query } = sub;
     if channels.is_empty() && groups.is_empty() {
         return Err(Reply::bad_request("Missing channel or channel group"));
@@ -77,7 +81,8 @@ pub(crate) async fn subscribe(inner: &Inner, sub: Subscription<'_>, ks_lock: &st
     let uuid = actor_uuid(query);
     let uuid = uuid.as_deref();
     // JS subscribes never say `heartbeat=`: then keep what the uuid announced.
-    let timeout = announced_timeout(inner, query)?.map_or_else(|| Timeout::KeepOr(default_timeout(inner)), Timeout::Given);
+    let timeout =
+        announced_timeout(inner, query)?.map_or_else(|| Timeout::KeepOr(default_timeout(inner)), Timeout::Given);
     let region = inner.store.shared.region;
 
     // Subscribing makes the uuid present on its channels and on the members
@@ -269,7 +274,10 @@ mod tests {
         assert_eq!(cursor(&q("tt=0&tr=12")).ok(), Some(None));
         assert_eq!(cursor(&q("tt=17579694346167406")).ok(), Some(Some(17579694346167406)));
         assert_eq!(cursor(&q("t=%7B%22r%22:0,%22t%22:0%7D")).ok(), Some(None));
-        assert_eq!(cursor(&q("t=%7B%22r%22:12,%22t%22:%2214909585751739118%22%7D")).ok(), Some(Some(14909585751739118)));
+        assert_eq!(
+            cursor(&q("t=%7B%22r%22:12,%22t%22:%2214909585751739118%22%7D")).ok(),
+            Some(Some(14909585751739118))
+        );
         for bad in ["tt=abc", "tt=-1", "tt=99999999999999999999999", "t=%7B", "t=%7B%22t%22:true%7D"] {
             assert!(cursor(&q(bad)).is_err(), "{bad}");
         }

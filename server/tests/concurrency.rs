@@ -59,29 +59,22 @@ async fn thousand_clients_heartbeat_and_leave_concurrently() {
             .await;
             assert_eq!(body, HEARTBEAT_OK);
             if i % 4 == 0 {
-                let body = get_ok(
-                    &t,
-                    &gate,
-                    format!("/v2/presence/sub-key/load/channel/all/leave?uuid={uuid}"),
-                )
-                .await;
+                let body = get_ok(&t, &gate, format!("/v2/presence/sub-key/load/channel/all/leave?uuid={uuid}")).await;
                 assert_eq!(body, LEAVE_OK);
             }
             if i % 5 == 0 {
                 get_ok(
                     &t,
                     &gate,
-                    format!("/v2/presence/sub-key/load/channel/{r}/uuid/{uuid}/data?uuid={uuid}&state=%7B%22n%22%3A{}%7D", i * 10),
+                    format!(
+                        "/v2/presence/sub-key/load/channel/{r}/uuid/{uuid}/data?uuid={uuid}&state=%7B%22n%22%3A{}%7D",
+                        i * 10
+                    ),
                 )
                 .await;
             }
             if i % 7 == 0 {
-                get_ok(
-                    &t,
-                    &gate,
-                    format!("/v2/presence/sub-key/load/channel/extra/heartbeat?uuid={uuid}"),
-                )
-                .await;
+                get_ok(&t, &gate, format!("/v2/presence/sub-key/load/channel/extra/heartbeat?uuid={uuid}")).await;
             }
         }));
     }
@@ -92,10 +85,7 @@ async fn thousand_clients_heartbeat_and_leave_concurrently() {
     // Totals per channel.
     let expect_all = (0..CLIENTS).filter(|i| i % 4 != 0).count();
     let expect_extra = (0..CLIENTS).filter(|i| i % 7 == 0).count();
-    let global: Value = t
-        .get("/v2/presence/sub-key/load?disable_uuids=1")
-        .await
-        .json();
+    let global: Value = t.get("/v2/presence/sub-key/load?disable_uuids=1").await.json();
     let mut channels = serde_json::Map::new();
     channels.insert("all".into(), json!({"occupancy": expect_all}));
     channels.insert("extra".into(), json!({"occupancy": expect_extra}));
@@ -113,12 +103,7 @@ async fn thousand_clients_heartbeat_and_leave_concurrently() {
 
     // Exact membership and state of every room.
     for r in 0..ROOMS {
-        let v: Value = t
-            .get(&format!(
-                "/v2/presence/sub-key/load/channel/room-{r}?state=1"
-            ))
-            .await
-            .json();
+        let v: Value = t.get(&format!("/v2/presence/sub-key/load/channel/room-{r}?state=1")).await.json();
         let expected: Vec<Value> = (0..CLIENTS)
             .filter(|i| i % ROOMS == r)
             .map(|i| {
@@ -130,16 +115,9 @@ async fn thousand_clients_heartbeat_and_leave_concurrently() {
         assert_eq!(v["uuids"], Value::Array(expected), "room-{r}");
     }
     let all: Value = t.get("/v2/presence/sub-key/load/channel/all").await.json();
-    let listed: BTreeSet<String> = all["uuids"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u.as_str().unwrap().to_owned())
-        .collect();
-    let wanted: BTreeSet<String> = (0..CLIENTS)
-        .filter(|i| i % 4 != 0)
-        .map(|i| format!("client-{i:04}"))
-        .collect();
+    let listed: BTreeSet<String> =
+        all["uuids"].as_array().unwrap().iter().map(|u| u.as_str().unwrap().to_owned()).collect();
+    let wanted: BTreeSet<String> = (0..CLIENTS).filter(|i| i % 4 != 0).map(|i| format!("client-{i:04}")).collect();
     assert_eq!(listed, wanted);
 
     // where_now for every client, concurrently.
@@ -148,19 +126,10 @@ async fn thousand_clients_heartbeat_and_leave_concurrently() {
         let t = Arc::clone(&t);
         let gate = Arc::clone(&gate);
         checks.push(tokio::spawn(async move {
-            let body = get_ok(
-                &t,
-                &gate,
-                format!("/v2/presence/sub-key/load/uuid/client-{i:04}"),
-            )
-            .await;
+            let body = get_ok(&t, &gate, format!("/v2/presence/sub-key/load/uuid/client-{i:04}")).await;
             let v: Value = serde_json::from_str(&body).unwrap();
-            let got: BTreeSet<String> = v["payload"]["channels"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|c| c.as_str().unwrap().to_owned())
-                .collect();
+            let got: BTreeSet<String> =
+                v["payload"]["channels"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_owned()).collect();
             assert_eq!(got, expected_channels(i), "client-{i:04}");
         }));
     }
@@ -171,10 +140,7 @@ async fn thousand_clients_heartbeat_and_leave_concurrently() {
     // Everybody times out together once the clock passes the 300 s default (the "extra"
     // heartbeats); the 120 s ones are gone first.
     t.clock.advance(Duration::from_secs(120));
-    let v: Value = t
-        .get("/v2/presence/sub-key/load?disable_uuids=1")
-        .await
-        .json();
+    let v: Value = t.get("/v2/presence/sub-key/load?disable_uuids=1").await.json();
     assert_eq!(
         v["payload"],
         json!({"channels": {"extra": {"occupancy": expect_extra}}, "total_channels": 1, "total_occupancy": expect_extra})

@@ -14,16 +14,10 @@ async fn here_now_single_channel_empty_has_flat_shape_and_pubnub_headers() {
     let t = TestServer::start().await;
     let r = t.get(&format!("{HN}/channel/lobby?uuid=me")).await;
     assert_eq!(r.status, 200);
-    assert_eq!(
-        r.body,
-        r#"{"message":"OK","occupancy":0,"service":"Presence","status":200,"uuids":[]}"#
-    );
+    assert_eq!(r.body, r#"{"message":"OK","occupancy":0,"service":"Presence","status":200,"uuids":[]}"#);
     assert_eq!(r.content_type, PRESENCE_CT);
     assert_eq!(r.headers["access-control-allow-origin"], "*");
-    assert_eq!(
-        r.headers["access-control-allow-methods"],
-        "OPTIONS, GET, POST"
-    );
+    assert_eq!(r.headers["access-control-allow-methods"], "OPTIONS, GET, POST");
     assert_eq!(r.headers["cache-control"], "no-cache");
 }
 
@@ -46,9 +40,7 @@ async fn here_now_state1_objects_carry_state_only_when_set() {
     t.heartbeat("demo", "room-1", "alice", "").await;
     t.heartbeat("demo", "room-1", "bob", "").await;
     t.expect_body(
-        &format!(
-            "{HN}/channel/room-1/uuid/bob/data?uuid=bob&state=%7B%22mood%22%3A%5B%22happy%22%5D%7D"
-        ),
+        &format!("{HN}/channel/room-1/uuid/bob/data?uuid=bob&state=%7B%22mood%22%3A%5B%22happy%22%5D%7D"),
         r#"{"message":"OK","payload":{"mood":["happy"]},"service":"Presence","status":200}"#,
     )
     .await;
@@ -64,16 +56,10 @@ async fn here_now_disable_uuids_drops_the_uuids_key_both_spellings() {
     let t = TestServer::start().await;
     t.heartbeat("demo", "room-1", "alice", "").await;
     let flat = r#"{"message":"OK","occupancy":1,"service":"Presence","status":200}"#;
-    t.expect_body(&format!("{HN}/channel/room-1?disable_uuids=1"), flat)
-        .await;
-    t.expect_body(
-        &format!("{HN}/channel/room-1?disable-uuids=1&state=0"),
-        flat,
-    )
-    .await;
+    t.expect_body(&format!("{HN}/channel/room-1?disable_uuids=1"), flat).await;
+    t.expect_body(&format!("{HN}/channel/room-1?disable-uuids=1&state=0"), flat).await;
     // limit=0 means counts only as well
-    t.expect_body(&format!("{HN}/channel/room-1?limit=0&state=1"), flat)
-        .await;
+    t.expect_body(&format!("{HN}/channel/room-1?limit=0&state=1"), flat).await;
 }
 
 #[tokio::test]
@@ -98,19 +84,13 @@ async fn here_now_multi_channel_uses_payload_channels_and_totals() {
 async fn here_now_channel_groups_expand_in_every_query_layout() {
     let t = TestServer::start().await;
     let reg = "/v1/channel-registration/sub-key/demo/channel-group";
-    t.expect_body(&format!("{reg}/cg1?add=room-1,room-2"), REGISTRY_OK)
-        .await;
-    t.expect_body(&format!("{reg}/cg2?add=room-3"), REGISTRY_OK)
-        .await;
+    t.expect_body(&format!("{reg}/cg1?add=room-1,room-2"), REGISTRY_OK).await;
+    t.expect_body(&format!("{reg}/cg2?add=room-3"), REGISTRY_OK).await;
     t.heartbeat("demo", "room-1", "Kim", "").await;
     t.heartbeat("demo", "room-3", "Glen", "").await;
     let both = r#"{"message":"OK","payload":{"channels":{"room-1":{"occupancy":1,"uuids":["Kim"]},"room-3":{"occupancy":1,"uuids":["Glen"]}},"total_channels":2,"total_occupancy":2},"service":"Presence","status":200}"#;
     // raw commas (python, go, objc), encoded commas (js), extra unknown params
-    t.expect_body(
-        &format!("{HN}/channel/,?channel-group=cg1,cg2&uuid=u"),
-        both,
-    )
-    .await;
+    t.expect_body(&format!("{HN}/channel/,?channel-group=cg1,cg2&uuid=u"), both).await;
     t.expect_body(
         &format!("{HN}/channel/,?channel-group=cg1%2Ccg2&uuid=u&pnsdk=PubNub-JS-Nodejs%2F9.0&requestid=abc&ee=1&l_pres=0.1&whatever=1"),
         both,
@@ -138,8 +118,7 @@ async fn here_now_global_lists_only_occupied_channels_on_both_path_spellings() {
     t.heartbeat("other-key", "c", "u3", "").await;
     let expected = r#"{"message":"OK","payload":{"channels":{"a":{"occupancy":1,"uuids":["u1"]},"b":{"occupancy":2,"uuids":["u1","u2"]}},"total_channels":2,"total_occupancy":3},"service":"Presence","status":200}"#;
     t.expect_body(&format!("{HN}?uuid=u1"), expected).await;
-    t.expect_body("/v2/presence/sub_key/demo?uuid=u1&limit=1000", expected)
-        .await;
+    t.expect_body("/v2/presence/sub_key/demo?uuid=u1&limit=1000", expected).await;
     t.expect_body(
         "/v2/presence/sub-key/demo?disable_uuids=1&uuid=u&state=0",
         r#"{"message":"OK","payload":{"channels":{"a":{"occupancy":1},"b":{"occupancy":2}},"total_channels":2,"total_occupancy":3},"service":"Presence","status":200}"#,
@@ -163,17 +142,10 @@ async fn here_now_paging_keeps_full_occupancy_and_stable_order() {
         }
     }
     assert_eq!(seen, ["user-0", "user-1", "user-2", "user-3", "user-4"]);
-    t.expect_body(
-        &page(9),
-        r#"{"message":"OK","occupancy":5,"service":"Presence","status":200,"uuids":[]}"#,
-    )
-    .await;
+    t.expect_body(&page(9), r#"{"message":"OK","occupancy":5,"service":"Presence","status":200,"uuids":[]}"#).await;
     // multi-channel: per-channel paging, totals are full counts
     t.heartbeat("demo", "small", "solo", "").await;
-    let v = t
-        .get(&format!("{HN}/channel/big,small?limit=1&offset=1"))
-        .await
-        .json();
+    let v = t.get(&format!("{HN}/channel/big,small?limit=1&offset=1")).await.json();
     assert_eq!(
         v["payload"],
         json!({"channels": {"big": {"occupancy": 5, "uuids": ["user-1"]},
@@ -189,40 +161,22 @@ async fn here_now_rejects_out_of_range_paging() {
         ("limit=1001", "Invalid limit: must be between 0 and 1000"),
         ("limit=-1", "Invalid limit: must be between 0 and 1000"),
         ("limit=abc", "Invalid limit: must be between 0 and 1000"),
-        (
-            "offset=-1",
-            "Invalid offset: must be a non-negative integer",
-        ),
+        ("offset=-1", "Invalid offset: must be a non-negative integer"),
     ] {
         let r = t.get(&format!("{HN}/channel/a?{q}")).await;
         assert_eq!(r.status, 400, "{q}");
         assert_eq!(r.content_type, PRESENCE_CT);
-        assert_eq!(
-            r.body,
-            format!(r#"{{"error":1,"message":"{msg}","service":"Presence","status":400}}"#),
-            "{q}"
-        );
+        assert_eq!(r.body, format!(r#"{{"error":1,"message":"{msg}","service":"Presence","status":400}}"#), "{q}");
         // global too
         assert_eq!(t.get(&format!("{HN}?{q}")).await.status, 400, "global {q}");
     }
-    assert_eq!(
-        t.get(&format!("{HN}/channel/a?limit=1000&offset=0"))
-            .await
-            .status,
-        200
-    );
+    assert_eq!(t.get(&format!("{HN}/channel/a?limit=1000&offset=0")).await.status, 200);
 }
 
 #[tokio::test]
 async fn where_now_for_self_other_and_nobody() {
     let t = TestServer::start().await;
-    t.heartbeat(
-        "demo",
-        "test-channel2,test-channel1,test-channel3",
-        "Serhii",
-        "",
-    )
-    .await;
+    t.heartbeat("demo", "test-channel2,test-channel1,test-channel3", "Serhii", "").await;
     t.heartbeat("demo", "test-channel1", "Kim", "").await;
     t.expect_body(
         &format!("{HN}/uuid/Serhii?uuid=Serhii"),
@@ -247,18 +201,9 @@ async fn where_now_for_self_other_and_nobody() {
 async fn set_state_echoes_and_get_state_single_vs_multi_shapes() {
     let t = TestServer::start().await;
     let st = "%7B%22count%22%3A%205%2C%20%22name%22%3A%20%22Alex%22%7D"; // python json.dumps spacing
-    let echo =
-        r#"{"message":"OK","payload":{"count":5,"name":"Alex"},"service":"Presence","status":200}"#;
-    t.expect_body(
-        &format!("{HN}/channel/s1/uuid/alex/data?uuid=alex&state={st}"),
-        echo,
-    )
-    .await;
-    t.expect_body(
-        &format!("{HN}/channel/s2,s3/uuid/alex/data?uuid=alex&state={st}"),
-        echo,
-    )
-    .await;
+    let echo = r#"{"message":"OK","payload":{"count":5,"name":"Alex"},"service":"Presence","status":200}"#;
+    t.expect_body(&format!("{HN}/channel/s1/uuid/alex/data?uuid=alex&state={st}"), echo).await;
+    t.expect_body(&format!("{HN}/channel/s2,s3/uuid/alex/data?uuid=alex&state={st}"), echo).await;
     // '+' in a query value is a space (VCR-style encoding)
     t.expect_body(
         &format!("{HN}/channel/s4/uuid/alex/data?state=%7B%22count%22%3A+5%2C+%22name%22%3A+%22Alex%22%7D"),
@@ -287,10 +232,11 @@ async fn set_state_echoes_and_get_state_single_vs_multi_shapes() {
 async fn state_through_channel_groups() {
     let t = TestServer::start().await;
     let reg = "/v1/channel-registration/sub-key/demo/channel-group";
-    t.expect_body(&format!("{reg}/grp?add=g1,g2"), REGISTRY_OK)
-        .await;
+    t.expect_body(&format!("{reg}/grp?add=g1,g2"), REGISTRY_OK).await;
     t.expect_body(
-        &format!("{HN}/channel/,/uuid/Serhii/data?channel-group=grp&uuid=Serhii&state=%7B%22users-state%22:%5B%22v%22%5D%7D"),
+        &format!(
+            "{HN}/channel/,/uuid/Serhii/data?channel-group=grp&uuid=Serhii&state=%7B%22users-state%22:%5B%22v%22%5D%7D"
+        ),
         r#"{"message":"OK","payload":{"users-state":["v"]},"service":"Presence","status":200}"#,
     )
     .await;
@@ -313,26 +259,14 @@ async fn bad_state_gets_pubnub_shaped_400() {
     for (q, msg) in cases {
         let r = t.get(&format!("{HN}/channel/c/uuid/u/data?{q}")).await;
         assert_eq!(r.status, 400, "{q}");
-        assert_eq!(
-            r.body,
-            format!(r#"{{"error":1,"message":"{msg}","service":"Presence","status":400}}"#)
-        );
+        assert_eq!(r.body, format!(r#"{{"error":1,"message":"{msg}","service":"Presence","status":400}}"#));
     }
     // heartbeat state must be an object of objects
-    let r = t
-        .get(&format!("{HN}/channel/c/heartbeat?uuid=u&state=%5B%5D"))
-        .await;
+    let r = t.get(&format!("{HN}/channel/c/heartbeat?uuid=u&state=%5B%5D")).await;
     assert_eq!(r.status, 400);
-    let r = t
-        .get(&format!(
-            "{HN}/channel/c/heartbeat?uuid=u&state=%7B%22c%22%3A3%7D"
-        ))
-        .await;
+    let r = t.get(&format!("{HN}/channel/c/heartbeat?uuid=u&state=%7B%22c%22%3A3%7D")).await;
     assert_eq!(r.status, 400);
-    assert_eq!(
-        r.body,
-        r#"{"error":1,"message":"State must be a JSON object","service":"Presence","status":400}"#
-    );
+    assert_eq!(r.body, r#"{"error":1,"message":"State must be a JSON object","service":"Presence","status":400}"#);
     // and nothing was recorded by the rejected heartbeats
     t.expect_body(
         &format!("{HN}/channel/c"),
@@ -345,35 +279,17 @@ async fn bad_state_gets_pubnub_shaped_400() {
 async fn heartbeat_validation_and_empty_heartbeat_param() {
     let t = TestServer::start().await;
     // ruby sends heartbeat= (empty): accepted with the default timeout
-    t.heartbeat(
-        "demo",
-        "c",
-        "ruby",
-        "&heartbeat=&auth=a&pnsdk=PubNub-Ruby%2F4.1.0",
-    )
-    .await;
+    t.heartbeat("demo", "c", "ruby", "&heartbeat=&auth=a&pnsdk=PubNub-Ruby%2F4.1.0").await;
     for (path, msg) in [
-        (
-            format!("{HN}/channel/c/heartbeat?heartbeat=60"),
-            "Missing uuid",
-        ),
+        (format!("{HN}/channel/c/heartbeat?heartbeat=60"), "Missing uuid"),
         (format!("{HN}/channel/c/heartbeat?uuid="), "Missing uuid"),
-        (
-            format!("{HN}/channel/,/heartbeat?uuid=u"),
-            "Missing channel or channel group",
-        ),
-        (
-            format!("{HN}/channel/c/heartbeat?uuid=u&heartbeat=soon"),
-            "Invalid heartbeat value",
-        ),
+        (format!("{HN}/channel/,/heartbeat?uuid=u"), "Missing channel or channel group"),
+        (format!("{HN}/channel/c/heartbeat?uuid=u&heartbeat=soon"), "Invalid heartbeat value"),
         (format!("{HN}/channel/c/leave"), "Missing uuid"),
     ] {
         let r = t.get(&path).await;
         assert_eq!(r.status, 400, "{path}");
-        assert_eq!(
-            r.body,
-            format!(r#"{{"error":1,"message":"{msg}","service":"Presence","status":400}}"#)
-        );
+        assert_eq!(r.body, format!(r#"{{"error":1,"message":"{msg}","service":"Presence","status":400}}"#));
     }
 }
 
@@ -381,21 +297,11 @@ async fn heartbeat_validation_and_empty_heartbeat_param() {
 async fn heartbeat_state_is_per_channel_and_groups_apply_to_members() {
     let t = TestServer::start().await;
     let reg = "/v1/channel-registration/sub-key/demo/channel-group";
-    t.expect_body(&format!("{reg}/team?add=t1,t2"), REGISTRY_OK)
-        .await;
+    t.expect_body(&format!("{reg}/team?add=t1,t2"), REGISTRY_OK).await;
     // {"a":{"age":20},"team":{"role":"dev"}}
     let state = "%7B%22a%22%3A%7B%22age%22%3A20%7D%2C%22team%22%3A%7B%22role%22%3A%22dev%22%7D%7D";
-    t.heartbeat(
-        "demo",
-        "a,b",
-        "u",
-        &format!("&channel-group=team&heartbeat=300&state={state}"),
-    )
-    .await;
-    let v = t
-        .get(&format!("{HN}/channel/a,b?channel-group=team&state=1"))
-        .await
-        .json();
+    t.heartbeat("demo", "a,b", "u", &format!("&channel-group=team&heartbeat=300&state={state}")).await;
+    let v = t.get(&format!("{HN}/channel/a,b?channel-group=team&state=1")).await.json();
     assert_eq!(
         v["payload"]["channels"],
         json!({
@@ -418,20 +324,10 @@ async fn heartbeat_state_is_per_channel_and_groups_apply_to_members() {
 async fn leave_removes_immediately_and_drops_state() {
     let t = TestServer::start().await;
     let reg = "/v1/channel-registration/sub-key/demo/channel-group";
-    t.expect_body(&format!("{reg}/lg?add=l3"), REGISTRY_OK)
+    t.expect_body(&format!("{reg}/lg?add=l3"), REGISTRY_OK).await;
+    t.heartbeat("demo", "l1,l2,l3", "Kim", "&state=%7B%22l1%22%3A%7B%22x%22%3A1%7D%7D").await;
+    t.expect_body("/v2/presence/sub_key/demo/channel/l1,l2/leave?uuid=Kim&pnsdk=PubNub-ObjC-iOS%2F4.x.x", LEAVE_OK)
         .await;
-    t.heartbeat(
-        "demo",
-        "l1,l2,l3",
-        "Kim",
-        "&state=%7B%22l1%22%3A%7B%22x%22%3A1%7D%7D",
-    )
-    .await;
-    t.expect_body(
-        "/v2/presence/sub_key/demo/channel/l1,l2/leave?uuid=Kim&pnsdk=PubNub-ObjC-iOS%2F4.x.x",
-        LEAVE_OK,
-    )
-    .await;
     t.expect_body(
         &format!("{HN}/uuid/Kim"),
         r#"{"message":"OK","payload":{"channels":["l3"]},"service":"Presence","status":200}"#,
@@ -443,54 +339,31 @@ async fn leave_removes_immediately_and_drops_state() {
     )
     .await;
     // group-only leave (kotlin style: channel-group always present)
-    t.expect_body(
-        &format!("{HN}/channel/,/leave?channel-group=lg&uuid=Kim"),
-        LEAVE_OK,
-    )
-    .await;
+    t.expect_body(&format!("{HN}/channel/,/leave?channel-group=lg&uuid=Kim"), LEAVE_OK).await;
     t.expect_body(
         &format!("{HN}/uuid/Kim"),
         r#"{"message":"OK","payload":{"channels":[]},"service":"Presence","status":200}"#,
     )
     .await;
     // duplicate names and unknown channels are fine
-    t.expect_body(
-        &format!("{HN}/channel/demo,demo/leave?uuid=Kim&channel-group=,"),
-        LEAVE_OK,
-    )
-    .await;
+    t.expect_body(&format!("{HN}/channel/demo,demo/leave?uuid=Kim&channel-group=,"), LEAVE_OK).await;
 }
 
 #[tokio::test]
 async fn presence_expires_with_the_injected_clock() {
     let t = TestServer::start().await;
-    t.heartbeat(
-        "demo",
-        "room",
-        "short",
-        "&heartbeat=60&state=%7B%22room%22%3A%7B%22k%22%3A1%7D%7D",
-    )
-    .await;
+    t.heartbeat("demo", "room", "short", "&heartbeat=60&state=%7B%22room%22%3A%7B%22k%22%3A1%7D%7D").await;
     t.heartbeat("demo", "room", "default", "").await; // 300 s
     t.heartbeat("demo", "room", "clamped", "&heartbeat=5").await; // raised to 20 s
 
     let occupants = |v: serde_json::Value| v["uuids"].clone();
     let url = format!("{HN}/channel/room");
     t.clock.advance(Duration::from_secs(19));
-    assert_eq!(
-        occupants(t.get(&url).await.json()),
-        json!(["clamped", "default", "short"])
-    );
+    assert_eq!(occupants(t.get(&url).await.json()), json!(["clamped", "default", "short"]));
     t.clock.advance(Duration::from_secs(1)); // 20 s
-    assert_eq!(
-        occupants(t.get(&url).await.json()),
-        json!(["default", "short"])
-    );
+    assert_eq!(occupants(t.get(&url).await.json()), json!(["default", "short"]));
     t.clock.advance(Duration::from_millis(39_999)); // 59.999 s
-    assert_eq!(
-        occupants(t.get(&url).await.json()),
-        json!(["default", "short"])
-    );
+    assert_eq!(occupants(t.get(&url).await.json()), json!(["default", "short"]));
     t.clock.advance(Duration::from_millis(1)); // 60 s
     assert_eq!(occupants(t.get(&url).await.json()), json!(["default"]));
     // short's state was dropped with it
@@ -509,11 +382,7 @@ async fn presence_expires_with_the_injected_clock() {
     t.clock.advance(Duration::from_secs(299));
     assert_eq!(occupants(t.get(&url).await.json()), json!(["default"]));
     t.clock.advance(Duration::from_secs(1));
-    t.expect_body(
-        &url,
-        r#"{"message":"OK","occupancy":0,"service":"Presence","status":200,"uuids":[]}"#,
-    )
-    .await;
+    t.expect_body(&url, r#"{"message":"OK","occupancy":0,"service":"Presence","status":200,"uuids":[]}"#).await;
     t.expect_body(
         HN,
         r#"{"message":"OK","payload":{"channels":{},"total_channels":0,"total_occupancy":0},"service":"Presence","status":200}"#,
@@ -542,8 +411,7 @@ async fn subscribe_keys_are_isolated() {
     )
     .await;
     let reg = "/v1/channel-registration/sub-key";
-    t.expect_body(&format!("{reg}/key-a/channel-group/g?add=x"), REGISTRY_OK)
-        .await;
+    t.expect_body(&format!("{reg}/key-a/channel-group/g?add=x"), REGISTRY_OK).await;
     t.expect_body(
         &format!("{reg}/key-b/channel-group/g"),
         r#"{"error":false,"payload":{"channels":[],"group":"g"},"service":"channel-registry","status":200}"#,
@@ -590,17 +458,14 @@ async fn channel_group_registration_add_list_remove_delete() {
         r#"{"error":false,"payload":{"channels":[],"group":"my-cg"},"service":"channel-registry","status":200}"#,
     )
     .await;
-    t.expect_body(&format!("{cg}?add=ch1,ch2&uuid=u"), REGISTRY_OK)
-        .await;
-    t.expect_body(&format!("{cg}?add=ch3%2Cch1"), REGISTRY_OK)
-        .await;
+    t.expect_body(&format!("{cg}?add=ch1,ch2&uuid=u"), REGISTRY_OK).await;
+    t.expect_body(&format!("{cg}?add=ch3%2Cch1"), REGISTRY_OK).await;
     t.expect_body(
         &format!("{cg}?uuid=u"),
         r#"{"error":false,"payload":{"channels":["ch1","ch2","ch3"],"group":"my-cg"},"service":"channel-registry","status":200}"#,
     )
     .await;
-    t.expect_body(&format!("{cg}?remove=ch2"), REGISTRY_OK)
-        .await;
+    t.expect_body(&format!("{cg}?remove=ch2"), REGISTRY_OK).await;
     t.expect_body(
         "/v1/channel-registration/sub_key/demo/channel-group/my-cg",
         r#"{"error":false,"payload":{"channels":["ch1","ch3"],"group":"my-cg"},"service":"channel-registry","status":200}"#,
@@ -619,10 +484,7 @@ async fn channel_group_registration_add_list_remove_delete() {
     .await;
     let r = t.get(&format!("{cg}?add=")).await;
     assert_eq!(r.status, 400);
-    assert_eq!(
-        r.body,
-        r#"{"error":true,"message":"Channels missing","service":"channel-registry","status":400}"#
-    );
+    assert_eq!(r.body, r#"{"error":true,"message":"Channels missing","service":"channel-registry","status":400}"#);
 }
 
 #[tokio::test]
@@ -637,40 +499,22 @@ async fn unknown_paths_long_urls_and_methods() {
     ] {
         let r = t.get(path).await;
         assert_eq!(r.status, 404, "{path}");
-        assert_eq!(
-            r.body,
-            r#"{"error":1,"message":"Not Found","service":"Presence","status":404}"#
-        );
+        assert_eq!(r.body, r#"{"error":1,"message":"Not Found","service":"Presence","status":404}"#);
         assert_eq!(r.content_type, PRESENCE_CT);
     }
     // a request target over 32 KiB (state travels in the URL) is refused with a 400
     let huge = "x".repeat(33 * 1024);
-    let r = t
-        .get(&format!(
-            "{HN}/channel/a/uuid/u/data?state=%7B%22k%22%3A%22{huge}%22%7D"
-        ))
-        .await;
+    let r = t.get(&format!("{HN}/channel/a/uuid/u/data?state=%7B%22k%22%3A%22{huge}%22%7D")).await;
     assert_eq!(r.status, 400);
-    assert_eq!(
-        r.body,
-        r#"{"error":1,"message":"Request URI Too Long","service":"Presence","status":400}"#
-    );
+    assert_eq!(r.body, r#"{"error":1,"message":"Request URI Too Long","service":"Presence","status":400}"#);
     // just under the limit is fine
     let big = "y".repeat(30 * 1024);
-    let r = t
-        .get(&format!(
-            "{HN}/channel/a/uuid/u/data?state=%7B%22k%22%3A%22{big}%22%7D"
-        ))
-        .await;
+    let r = t.get(&format!("{HN}/channel/a/uuid/u/data?state=%7B%22k%22%3A%22{big}%22%7D")).await;
     assert_eq!(r.status, 200);
     // CORS preflight
-    let r = t
-        .request(reqwest::Method::OPTIONS, &format!("{HN}/channel/a"))
-        .await;
+    let r = t.request(reqwest::Method::OPTIONS, &format!("{HN}/channel/a")).await;
     assert_eq!(r.status, 200);
     assert_eq!(r.headers["access-control-allow-origin"], "*");
-    let r = t
-        .request(reqwest::Method::DELETE, &format!("{HN}/channel/a"))
-        .await;
+    let r = t.request(reqwest::Method::DELETE, &format!("{HN}/channel/a")).await;
     assert_eq!(r.status, 405);
 }

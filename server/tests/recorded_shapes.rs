@@ -33,11 +33,8 @@ fn load(path: &std::path::Path) -> Recording {
     let path_and_query = &url[url.find("/v2/subscribe/").unwrap()..];
     let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
     let channels = path.split('/').nth(4).unwrap().to_owned();
-    let query = query
-        .split('&')
-        .filter_map(|kv| kv.split_once('='))
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
+    let query =
+        query.split('&').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
     let body: Value = serde_json::from_str(file["response"]["body"].as_str().unwrap()).unwrap();
     Recording { name: file["case"].as_str().unwrap().to_owned(), channels, query, event: body["m"][0].clone() }
 }
@@ -54,8 +51,10 @@ fn same_shape(path: &str, ours: &Value, recorded: &Value, problems: &mut Vec<Str
             }
             for key in ours.keys().filter(|k| !recorded.contains_key(*k)) {
                 let timeout = ours.get("action").and_then(Value::as_str) == Some("timeout");
-                let allowed = matches!((path, key.as_str()), ("", "u") | (".d", "precise_timestamp") | (".u", "pn_precise_timestamp"))
-                    || (timeout && path == ".d" && key == "data");
+                let allowed = matches!(
+                    (path, key.as_str()),
+                    ("", "u") | (".d", "precise_timestamp") | (".u", "pn_precise_timestamp")
+                ) || (timeout && path == ".d" && key == "data");
                 if !allowed {
                     problems.push(format!("{path}.{key} not in the recording"));
                 }
@@ -109,7 +108,8 @@ async fn reenact(rec: &Recording) -> Value {
     let query = query.join("&");
     let handshake = t.get(&format!("/v2/subscribe/{sub}/{}/0?{query}", rec.channels)).await.json();
     let mut cursor = handshake["t"]["t"].as_str().unwrap().to_owned();
-    let hb = |uuid: &str, extra: &str| format!("/v2/presence/sub-key/{sub}/channel/{channel}/heartbeat?uuid={uuid}{extra}");
+    let hb =
+        |uuid: &str, extra: &str| format!("/v2/presence/sub-key/{sub}/channel/{channel}/heartbeat?uuid={uuid}{extra}");
     let uuid = d["uuid"].as_str().unwrap_or("someone");
     match action {
         "join" => {
@@ -126,7 +126,8 @@ async fn reenact(rec: &Recording) -> Value {
         "state-change" => {
             t.get(&hb(uuid, "")).await;
             let state: String = d["data"].to_string().bytes().map(|b| format!("%{b:02X}")).collect();
-            t.get(&format!("/v2/presence/sub-key/{sub}/channel/{channel}/uuid/{uuid}/data?uuid={uuid}&state={state}")).await;
+            t.get(&format!("/v2/presence/sub-key/{sub}/channel/{channel}/uuid/{uuid}/data?uuid={uuid}&state={state}"))
+                .await;
         }
         "interval" => {
             let list = |key: &str| -> Vec<String> {
@@ -192,9 +193,18 @@ async fn every_recorded_presence_event_has_its_shape_reproduced() {
         let ours = reenact(&rec).await;
         let mut problems = Vec::new();
         same_shape("", &ours, &rec.event, &mut problems);
-        println!("{:<48} {}", rec.name, if problems.is_empty() { "same shape".to_owned() } else { problems.join("; ") });
+        println!(
+            "{:<48} {}",
+            rec.name,
+            if problems.is_empty() { "same shape".to_owned() } else { problems.join("; ") }
+        );
         if !problems.is_empty() {
-            failures.push(format!("{}: {}\n  ours:     {ours}\n  recorded: {}", rec.name, problems.join("; "), rec.event));
+            failures.push(format!(
+                "{}: {}\n  ours:     {ours}\n  recorded: {}",
+                rec.name,
+                problems.join("; "),
+                rec.event
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

@@ -12,22 +12,13 @@ const SECRET: &str = "mySecretKey";
 const PUBLISH: &str = "myPublishKey";
 
 async fn signed_server() -> TestServer {
-    TestServer::start_with(
-        ServerConfig::default()
-            .with_secret_key(SECRET)
-            .with_publish_key(PUBLISH),
-    )
-    .await
+    TestServer::start_with(ServerConfig::default().with_secret_key(SECRET).with_publish_key(PUBLISH)).await
 }
 
 /// Appends `timestamp` (from the server clock) and a valid signature to `path?query`.
 fn sign(t: &TestServer, path: &str, query: &str) -> String {
     let ts = t.clock.now_millis() / 1000;
-    let query = if query.is_empty() {
-        format!("timestamp={ts}")
-    } else {
-        format!("{query}&timestamp={ts}")
-    };
+    let query = if query.is_empty() { format!("timestamp={ts}") } else { format!("{query}&timestamp={ts}") };
     let sig = sign_v2(SECRET, PUBLISH, "GET", path, &parse_query(&query), "");
     format!("{path}?{query}&signature={sig}")
 }
@@ -55,23 +46,11 @@ async fn protocol_example_request_is_accepted_verbatim() {
 #[tokio::test]
 async fn signed_requests_work_across_endpoints() {
     let t = signed_server().await;
-    let hb = sign(
-        &t,
-        "/v2/presence/sub-key/demo/channel/a,b/heartbeat",
-        "uuid=alice&heartbeat=60",
-    );
+    let hb = sign(&t, "/v2/presence/sub-key/demo/channel/a,b/heartbeat", "uuid=alice&heartbeat=60");
     t.expect_body(&hb, HEARTBEAT_OK).await;
     let hn = sign(&t, "/v2/presence/sub-key/demo/channel/a", "uuid=alice");
-    t.expect_body(
-        &hn,
-        r#"{"message":"OK","occupancy":1,"service":"Presence","status":200,"uuids":["alice"]}"#,
-    )
-    .await;
-    let reg = sign(
-        &t,
-        "/v1/channel-registration/sub-key/demo/channel-group/g",
-        "add=a&uuid=alice",
-    );
+    t.expect_body(&hn, r#"{"message":"OK","occupancy":1,"service":"Presence","status":200,"uuids":["alice"]}"#).await;
+    let reg = sign(&t, "/v1/channel-registration/sub-key/demo/channel-group/g", "add=a&uuid=alice");
     t.expect_body(&reg, REGISTRY_OK).await;
 }
 
@@ -96,10 +75,7 @@ async fn unsigned_wrong_or_stale_requests_get_access_manager_403() {
     let ts = 1_700_000_000u64;
     let q = format!("uuid=u&timestamp={ts}");
     let other = sign_v2("not-the-secret", PUBLISH, "GET", path, &parse_query(&q), "");
-    assert_eq!(
-        t.get(&format!("{path}?{q}&signature={other}")).await.status,
-        403
-    );
+    assert_eq!(t.get(&format!("{path}?{q}&signature={other}")).await.status, 403);
 
     // the valid request is accepted now, and refused once the clock moved 61 s on
     let r = t.get(&good).await;
@@ -108,9 +84,7 @@ async fn unsigned_wrong_or_stale_requests_get_access_manager_403() {
     assert_eq!(t.get(&good).await.status, 403);
 
     // group-only request: groups reported with the ':' namespace prefix
-    let r = t
-        .get("/v2/presence/sub_key/demo/channel/,/leave?channel-group=test-channel-group1&uuid=Serhii")
-        .await;
+    let r = t.get("/v2/presence/sub_key/demo/channel/,/leave?channel-group=test-channel-group1&uuid=Serhii").await;
     assert_eq!(
         r.body,
         "{\"message\":\"Forbidden\",\"payload\":{\"channel-groups\":[\":test-channel-group1\"]},\"error\":true,\"service\":\"Access Manager\",\"status\":403}\n"

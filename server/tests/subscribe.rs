@@ -57,7 +57,12 @@ fn actions(events: &[Value]) -> Vec<(String, String)> {
 #[tokio::test]
 async fn handshake_answers_at_once_with_a_17_digit_cursor_and_no_events() {
     let t = TestServer::start().await;
-    for query in ["uuid=a", "uuid=a&tt=0", "uuid=a&tt=0&ee=&on-demand=1&filter-expr=x&l_pub=1", "uuid=a&t=%7B%22r%22:0,%22t%22:0%7D"] {
+    for query in [
+        "uuid=a",
+        "uuid=a&tt=0",
+        "uuid=a&tt=0&ee=&on-demand=1&filter-expr=x&l_pub=1",
+        "uuid=a&t=%7B%22r%22:0,%22t%22:0%7D",
+    ] {
         let r = t.get(&format!("{SUB}/lobby-pnpres/0?{query}")).await;
         assert_eq!(r.status, 200, "{query}: {}", r.body);
         assert_eq!(r.content_type, PRESENCE_CT);
@@ -92,7 +97,10 @@ async fn a_held_poll_is_released_by_a_join_with_the_service_envelope() {
     assert_eq!(event["b"], "lobby-pnpres");
     assert_eq!(event["p"]["r"], 1);
     let d = &event["d"];
-    assert_eq!((d["action"].as_str(), d["uuid"].as_str(), d["occupancy"].as_u64()), (Some("join"), Some("alice"), Some(2)));
+    assert_eq!(
+        (d["action"].as_str(), d["uuid"].as_str(), d["occupancy"].as_u64()),
+        (Some("join"), Some("alice"), Some(2))
+    );
     assert_eq!(d["timestamp"], T0_MS / 1000);
     assert_eq!(d["precise_timestamp"], T0_MS);
     assert_eq!(event["u"]["pn_uuid"], "alice");
@@ -106,7 +114,9 @@ async fn leave_and_state_change_events() {
     let t = TestServer::start().await;
     t.heartbeat("demo", "lobby", "alice", "&heartbeat=60").await;
     let mut poll = t.handshake("lobby-pnpres", "uuid=watcher").await;
-    let r = t.get("/v2/presence/sub-key/demo/channel/lobby/uuid/alice/data?uuid=alice&state=%7B%22mood%22%3A%22busy%22%7D").await;
+    let r = t
+        .get("/v2/presence/sub-key/demo/channel/lobby/uuid/alice/data?uuid=alice&state=%7B%22mood%22%3A%22busy%22%7D")
+        .await;
     assert_eq!(r.status, 200);
     // Python leaves with the -pnpres name too: answered, ignored.
     let r = t.get("/v2/presence/sub-key/demo/channel/lobby,lobby-pnpres/leave?uuid=alice").await;
@@ -286,7 +296,10 @@ async fn interval_mode_sends_deltas_then_here_now_refresh() {
     t.clock.advance(Duration::from_secs(10));
     let events = t.next("hall-pnpres", "uuid=watcher", &mut poll).await;
     let d = &events[0]["d"];
-    assert_eq!((d["action"].as_str(), d["occupancy"].as_u64(), d["here_now_refresh"].as_bool()), (Some("interval"), Some(404), Some(true)));
+    assert_eq!(
+        (d["action"].as_str(), d["occupancy"].as_u64(), d["here_now_refresh"].as_bool()),
+        (Some("interval"), Some(404), Some(true))
+    );
     assert!(d.get("join").is_none());
 }
 
@@ -335,7 +348,10 @@ async fn held_polls_past_the_limit_get_a_429() {
         _ = &mut held => panic!("the first poll ended though nothing happened"),
     };
     assert_eq!(r.status, 429);
-    assert_eq!(r.body, r#"{"error":1,"message":"Too many held subscribe requests: at most 1","service":"Presence","status":429}"#);
+    assert_eq!(
+        r.body,
+        r#"{"error":1,"message":"Too many held subscribe requests: at most 1","service":"Presence","status":429}"#
+    );
     // The slot frees when the held poll ends.
     t.heartbeat("demo", "lobby", "x", "").await;
     assert_eq!(held.await.len(), 1);

@@ -54,14 +54,12 @@ async fn a_thousand_subscribers_see_every_event_once_in_order() {
     let t = Arc::new(TestServer::start_with(config).await);
     let baseline_tasks = tokio::runtime::Handle::current().metrics().num_alive_tasks();
     let progress: Vec<Arc<AtomicUsize>> = (0..SUBSCRIBERS).map(|_| Arc::new(AtomicUsize::new(0))).collect();
-    let tasks: Vec<_> = (0..SUBSCRIBERS)
-        .map(|id| tokio::spawn(subscriber(Arc::clone(&t), id, Arc::clone(&progress[id]))))
-        .collect();
+    let tasks: Vec<_> =
+        (0..SUBSCRIBERS).map(|id| tokio::spawn(subscriber(Arc::clone(&t), id, Arc::clone(&progress[id])))).collect();
     // Every subscriber is holding a poll before anything happens.
     while t.server.held_polls() < SUBSCRIBERS {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-
 
     // 200 users join, then leave, in rounds; the expected sequence is the order of the calls.
     let mut expected: Vec<(String, String)> = Vec::new();

@@ -103,7 +103,14 @@ fn decode_table() {
         let (value, sdk) = (summary(&value), summary(&sdk));
         println!(
             "| {name} | {} | {:.1} [{:.1}–{:.1}] | {:.1} [{:.1}–{:.1}] | {:.2}× |",
-            body.len(), value.0, value.1, value.2, sdk.0, sdk.1, sdk.2, sdk.0 / value.0
+            body.len(),
+            value.0,
+            value.1,
+            value.2,
+            sdk.0,
+            sdk.1,
+            sdk.2,
+            sdk.0 / value.0
         );
     }
     println!();
@@ -133,7 +140,11 @@ fn thread_cpu() -> Option<Duration> {
 /// One round: `in_flight` tasks call `call` for `secs` seconds on the
 /// (current-thread) runtime. Returns calls per second and this thread's CPU
 /// microseconds per call.
-async fn run_for(secs: f64, in_flight: usize, call: Arc<dyn Fn() -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>) -> (f64, f64) {
+async fn run_for(
+    secs: f64,
+    in_flight: usize,
+    call: Arc<dyn Fn() -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>,
+) -> (f64, f64) {
     let stop = Arc::new(AtomicBool::new(false));
     let done = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
@@ -233,7 +244,11 @@ fn request_bench() -> RequestBench {
     let sdk = PubNub::new(Config::new("demo").user_id("bench").origin(&server_url).retry_policy(RetryPolicy::none()));
     runtime.block_on(async {
         for i in 0..10 {
-            PubNub::new(Config::new("demo").user_id(format!("user-{i}")).origin(&server_url)).heartbeat().channels("lobby").await.unwrap();
+            PubNub::new(Config::new("demo").user_id(format!("user-{i}")).origin(&server_url))
+                .heartbeat()
+                .channels("lobby")
+                .await
+                .unwrap();
         }
     });
     // The hand-written client sends the identical request the SDK sends.
@@ -244,7 +259,11 @@ fn request_bench() -> RequestBench {
     let sdk_shared = PubNub::new(sdk.config().clone().http_client(plain.clone()));
     let clients = vec![
         ("hand", "hand-written reqwest + serde_json", hand_written(&plain, &url, None)),
-        ("hand-timeout", "hand-written, with a 10 s request timeout", hand_written(&plain, &url, Some(Duration::from_secs(10)))),
+        (
+            "hand-timeout",
+            "hand-written, with a 10 s request timeout",
+            hand_written(&plain, &url, Some(Duration::from_secs(10))),
+        ),
         ("sdk-shared", "SDK on the hand-written loop's reqwest::Client", through_sdk(&sdk_shared)),
         ("sdk", "SDK (10 s request timeout, its default)", through_sdk(&sdk)),
     ];
@@ -266,15 +285,22 @@ fn profile_one(which: &str) {
         }
     });
     if let (Some(before), Some(after)) = (cpu_start, thread_cpu()) {
-        println!("{name}: {calls} calls, client CPU {:.1} µs per call", (after - before).as_secs_f64() * 1e6 / calls as f64);
+        println!(
+            "{name}: {calls} calls, client CPU {:.1} µs per call",
+            (after - before).as_secs_f64() * 1e6 / calls as f64
+        );
     }
     (bench.stop_server)();
 }
 
 fn request_table(secs: f64) {
     let RequestBench { runtime, clients, stop_server } = request_bench();
-    println!("## Request overhead: here_now (10 occupants) over loopback, {ROUNDS} interleaved rounds of {secs} s per client\n");
-    println!("Server on its own thread; all clients on one current-thread runtime. Median [min–max] over the rounds.\n");
+    println!(
+        "## Request overhead: here_now (10 occupants) over loopback, {ROUNDS} interleaved rounds of {secs} s per client\n"
+    );
+    println!(
+        "Server on its own thread; all clients on one current-thread runtime. Median [min–max] over the rounds.\n"
+    );
     println!("| in flight | client | calls/s | client CPU µs per call | SDK calls/s ÷ this client's, same round |");
     println!("|---:|---|---:|---:|---:|");
     for in_flight in [1, 64] {
@@ -301,7 +327,8 @@ fn request_table(secs: f64) {
             let ratio = if slot == sdk_slot {
                 "—".to_owned()
             } else {
-                let ratios: Vec<f64> = rates[sdk_slot].iter().zip(&rates[slot]).map(|(ours, theirs)| ours / theirs).collect();
+                let ratios: Vec<f64> =
+                    rates[sdk_slot].iter().zip(&rates[slot]).map(|(ours, theirs)| ours / theirs).collect();
                 let (mid, low, high) = summary(&ratios);
                 format!("**{mid:.2}×** [{low:.2}–{high:.2}]")
             };

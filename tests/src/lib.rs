@@ -86,8 +86,7 @@ impl ScriptedServer {
 /// Removes `uuid=…` and `pnsdk=…` (added to every request by the client).
 pub fn strip_common(path_and_query: &str) -> String {
     let Some((path, query)) = path_and_query.split_once('?') else { return path_and_query.to_owned() };
-    let kept: Vec<&str> =
-        query.split('&').filter(|kv| !kv.starts_with("uuid=") && !kv.starts_with("pnsdk=")).collect();
+    let kept: Vec<&str> = query.split('&').filter(|kv| !kv.starts_with("uuid=") && !kv.starts_with("pnsdk=")).collect();
     if kept.is_empty() { path.to_owned() } else { format!("{path}?{}", kept.join("&")) }
 }
 
@@ -163,7 +162,11 @@ impl FaultServer {
                     let Some(target) = read_request_head(&mut stream).await else { return };
                     seen.lock().expect("lock").push(target);
                     counter.fetch_add(1, Ordering::SeqCst);
-                    let fault = faults.lock().expect("lock").pop_front().unwrap_or_else(|| Fault::respond(418, "unexpected extra request"));
+                    let fault = faults
+                        .lock()
+                        .expect("lock")
+                        .pop_front()
+                        .unwrap_or_else(|| Fault::respond(418, "unexpected extra request"));
                     play(stream, fault).await;
                 });
             }
@@ -239,13 +242,15 @@ async fn play(mut stream: tokio::net::TcpStream, fault: Fault) {
             let _ = stream.shutdown().await;
         }
         Fault::Stall { body_prefix } => {
-            let _ = stream.write_all(format!("{}{body_prefix}", head(200, body_prefix.len() + 100, &[])).as_bytes()).await;
+            let _ =
+                stream.write_all(format!("{}{body_prefix}", head(200, body_prefix.len() + 100, &[])).as_bytes()).await;
             // Wait until the client hangs up: no timer on this side, so nothing to race.
             let mut sink = [0u8; 64];
             while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
         }
         Fault::CutBody { body_prefix } => {
-            let _ = stream.write_all(format!("{}{body_prefix}", head(200, body_prefix.len() + 100, &[])).as_bytes()).await;
+            let _ =
+                stream.write_all(format!("{}{body_prefix}", head(200, body_prefix.len() + 100, &[])).as_bytes()).await;
         }
     }
 }

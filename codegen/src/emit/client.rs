@@ -20,7 +20,11 @@ pub fn lib_rs(api: &Api) -> TokenStream {
     let methods = api.operations.iter().map(|op| {
         let method = format_ident!("{}", op.name);
         let builder = format_ident!("{}", op.builder);
-        let docs = doc(&format!("{}\n\nReturns a [`{}`] builder; await it to send the request.", op.summary, op.builder));
+        let next = match op.stream {
+            Some(_) => "call its `subscribe()` for the stream",
+            None => "await it to send the request",
+        };
+        let docs = doc(&format!("{}\n\nReturns a [`{}`] builder; {next}.", op.summary, op.builder));
         quote! {
             #docs
             pub fn #method(&self) -> #builder {

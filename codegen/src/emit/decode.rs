@@ -2,9 +2,9 @@
 //! spec, fields named from the wire), and the mapping of each shape onto the
 //! one result type.
 
+use crate::ir::{JsonObject, JsonValue, Operation, Read, Shape, Source, TypeRef};
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
-use crate::ir::{JsonObject, JsonValue, Operation, Read, Shape, Source, TypeRef};
 
 use super::doc;
 use super::types::{convert, convert_keyed, wire_ref};

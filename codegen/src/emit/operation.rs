@@ -28,7 +28,10 @@ pub fn operation(api: &Api, op: &Operation) -> TokenStream {
         None => quote!(()),
     };
 
-    let mut builder_doc = format!("Builder for [`{}::{}`](crate::{}::{}): {}", api.client_name, op.name, api.client_name, op.name, op.summary);
+    let mut builder_doc = format!(
+        "Builder for [`{}::{}`](crate::{}::{}): {}",
+        api.client_name, op.name, api.client_name, op.name, op.summary
+    );
     if let Some(docs) = &op.docs {
         builder_doc.push_str("\n\n");
         builder_doc.push_str(docs);
@@ -36,11 +39,18 @@ pub fn operation(api: &Api, op: &Operation) -> TokenStream {
     if let Some(python) = &op.python {
         builder_doc.push_str(&format!("\n\nPython SDK equivalent: `{python}`."));
     }
-    builder_doc.push_str(&format!(
-        "\n\nAwait the builder (it implements [`IntoFuture`]) or call \
-         [`send`]({}::send); both validate every parameter before any network I/O.",
-        op.builder
-    ));
+    builder_doc.push_str(&match op.stream {
+        Some(_) => format!(
+            "\n\nCall [`subscribe`]({}::subscribe) to start: a stream of items, after every parameter \
+             is checked.",
+            op.builder
+        ),
+        None => format!(
+            "\n\nAwait the builder (it implements [`IntoFuture`]) or call \
+             [`send`]({}::send); both validate every parameter before any network I/O.",
+            op.builder
+        ),
+    });
     builder_doc.push_str("\n\n# Example\n\n```no_run\n");
     builder_doc.push_str(&format!(
         "# async fn example(pubnub: {krate}::{client}) -> Result<(), {krate}::Error> {{\n",
@@ -74,10 +84,7 @@ pub fn operation(api: &Api, op: &Operation) -> TokenStream {
 
     let (decode_response_body, decode) = match &op.result {
         Some(_) => (quote!(self.decode(http_status, body.as_ref())), decode_fn(op)),
-        None => (
-            quote!(rt::body::acknowledgement(http_status, body.as_ref())),
-            quote!(),
-        ),
+        None => (quote!(rt::body::acknowledgement(http_status, body.as_ref())), quote!()),
     };
     // Decoding happens inside the client's retry loop, so an error the body
     // reports (a 503 inside a 200) is retried like the same HTTP status.
@@ -98,7 +105,9 @@ pub fn operation(api: &Api, op: &Operation) -> TokenStream {
         }
     };
     let send_doc = doc(&match &op.result {
-        Some(result) => format!("Validates the parameters, sends the request and decodes the answer into [`{}`].", result.ty),
+        Some(result) => {
+            format!("Validates the parameters, sends the request and decodes the answer into [`{}`].", result.ty)
+        }
         None => "Validates the parameters and sends the request; `Ok(())` once the server acknowledges it.".to_owned(),
     });
     let new_doc = doc(&format!(
@@ -108,8 +117,28 @@ pub fn operation(api: &Api, op: &Operation) -> TokenStream {
 
     let paging = super::paging::paging(op);
     let decoded = decoded_types(op);
-    let types = op.types.iter().map(|t| result_type(op, t, decoded.contains(&t.name)));
+    let types = op.types.iter().map(|t| match &t.union {
+        Some(union) => super::stream::union_type(t, union),
+        None => result_type(op, t, decoded.contains(&t.name)),
+    });
     let wires = op.types.iter().filter(|t| decoded.contains(&t.name)).map(wire_type);
+    // A long-polled operation is subscribed to rather than sent.
+    let (send, into_future, decode_response, decode, stream) = match &op.stream {
+        Some(stream) => (quote!(), quote!(), quote!(), quote!(), super::stream::stream_methods(op, stream)),
+        None => (
+            quote! {
+                #send_doc
+                pub async fn send(self) -> Result<#output, rt::Error> {
+                    let request = self.build_request()?;
+                    #send_body
+                }
+            },
+            quote!(rt::into_future!(#builder => #output);),
+            decode_response,
+            decode,
+            quote!(),
+        ),
+    };
 
     quote! {
         #module_doc
@@ -134,20 +163,18 @@ pub fn operation(api: &Api, op: &Operation) -> TokenStream {
 
             #build_request
 
-            #send_doc
-            pub async fn send(self) -> Result<#output, rt::Error> {
-                let request = self.build_request()?;
-                #send_body
-            }
+            #send
 
             #decode_response
 
             #decode
         }
 
-        rt::into_future!(#builder => #output);
+        #into_future
 
         #paging
+
+        #stream
 
         #(#types)*
 
@@ -155,86 +182,67 @@ pub fn operation(api: &Api, op: &Operation) -> TokenStream {
     }
 }
 
+/// The builder field holding a parameter: the setter's value, or `None`
+/// (`Vec::new()` for lists) until it is called when the spec gives no
+/// literal default.
 fn field_type(p: &Param) -> TokenStream {
-    match (&p.kind, &p.default) {
-        (ParamKind::Names { .. }, _) => quote!(Vec<String>),
-        (ParamKind::Name { .. }, _) => quote!(Option<String>),
-        (ParamKind::Flag { .. }, _) => quote!(bool),
-        (ParamKind::U32 { .. }, DefaultValue::U32(_)) => quote!(u32),
-        (ParamKind::U32 { .. }, _) => quote!(Option<u32>),
+    let has_default = matches!(p.default, DefaultValue::Bool(_) | DefaultValue::U32(_));
+    match &p.kind {
+        ParamKind::Names { .. } => quote!(Vec<String>),
+        ParamKind::Name { .. } => quote!(Option<String>),
+        ParamKind::Flag { .. } => quote!(bool),
+        ParamKind::U32 { .. } if has_default => quote!(u32),
+        ParamKind::U32 { .. } => quote!(Option<u32>),
         // The serialization outcome is kept until `build_request` reports it.
-        (ParamKind::JsonObject { .. }, _) => quote!(Option<Result<serde_json::Value, String>>),
+        ParamKind::JsonObject { .. } => quote!(Option<Result<serde_json::Value, String>>),
     }
 }
 
 fn setter(p: &Param) -> TokenStream {
     let name = format_ident!("{}", p.name);
     let mut text = p.docs.clone();
-    let default = match (&p.kind, &p.default) {
-        (_, DefaultValue::Required) => "Required.".to_owned(),
-        (_, DefaultValue::EmptyList) => "Default: none.".to_owned(),
-        (_, DefaultValue::Bool(b)) => format!("Default: `{b}`."),
-        (_, DefaultValue::U32(v)) => format!("Default: `{v}`."),
-        (_, DefaultValue::FromConfig(c)) => format!("Default: the client's `{c}`."),
-        (_, DefaultValue::Unset) => "Default: not sent.".to_owned(),
-    };
     text.push_str("\n\n");
-    text.push_str(&default);
-    match &p.kind {
-        ParamKind::U32 { min, max } if min.is_some() || max.is_some() => {
-            match (min, max) {
-                (Some(lo), None) => text.push_str(&format!(" At least `{lo}`.")),
-                _ => {
-                    let lo = min.unwrap_or(0);
-                    let hi = max.map(|v| v.to_string()).unwrap_or_default();
-                    text.push_str(&format!(" Allowed: `{lo}..={hi}`."));
-                }
-            }
-        }
-        ParamKind::Names { .. } => text.push_str(
+    text.push_str(&match &p.default {
+        DefaultValue::Required => "Required.".to_owned(),
+        DefaultValue::EmptyList => "Default: none.".to_owned(),
+        DefaultValue::Bool(b) => format!("Default: `{b}`."),
+        DefaultValue::U32(v) => format!("Default: `{v}`."),
+        DefaultValue::FromConfig(c) => format!("Default: the client's `{c}`."),
+        DefaultValue::Unset => "Default: not sent.".to_owned(),
+    });
+    // What the setter takes, how it stores it, and what the docs add about it.
+    let (input, stored, rule) = match &p.kind {
+        ParamKind::Names { .. } => (
+            quote!(impl rt::IntoNames),
+            quote!(rt::IntoNames::into_names(#name)),
             " Takes one name or many (`\"a\"`, `[\"a\", \"b\"]`, a `Vec` or a slice) and replaces earlier values; \
-             a name given twice is sent once.",
+             a name given twice is sent once."
+                .to_owned(),
         ),
-        _ => {}
-    }
-    let docs = doc(&text);
-    let body = match (&p.kind, &p.default) {
-        (ParamKind::Names { .. }, _) => quote! {
-            pub fn #name(mut self, #name: impl rt::IntoNames) -> Self {
-                self.#name = rt::IntoNames::into_names(#name);
-                self
-            }
-        },
-        (ParamKind::Name { .. }, _) => quote! {
-            pub fn #name(mut self, #name: impl Into<String>) -> Self {
-                self.#name = Some(#name.into());
-                self
-            }
-        },
-        (ParamKind::Flag { .. }, _) => quote! {
-            pub fn #name(mut self, #name: bool) -> Self {
-                self.#name = #name;
-                self
-            }
-        },
-        (ParamKind::U32 { .. }, DefaultValue::U32(_)) => quote! {
-            pub fn #name(mut self, #name: u32) -> Self {
-                self.#name = #name;
-                self
-            }
-        },
-        (ParamKind::U32 { .. }, _) => quote! {
-            pub fn #name(mut self, #name: u32) -> Self {
-                self.#name = Some(#name);
-                self
-            }
-        },
-        (ParamKind::JsonObject { .. }, _) => quote! {
-            pub fn #name(mut self, #name: impl serde::Serialize) -> Self {
-                self.#name = Some(serde_json::to_value(#name).map_err(|err| err.to_string()));
-                self
-            }
-        },
+        ParamKind::Name { .. } => (quote!(impl Into<String>), quote!(Some(#name.into())), String::new()),
+        ParamKind::Flag { .. } => (quote!(bool), quote!(#name), String::new()),
+        ParamKind::U32 { min, max } => {
+            let stored = if matches!(p.default, DefaultValue::U32(_)) { quote!(#name) } else { quote!(Some(#name)) };
+            let rule = match (min, max) {
+                (None, None) => String::new(),
+                (Some(lo), None) => format!(" At least `{lo}`."),
+                (lo, Some(hi)) => format!(" Allowed: `{}..={hi}`.", lo.unwrap_or(0)),
+            };
+            (quote!(u32), stored, rule)
+        }
+        ParamKind::JsonObject { .. } => (
+            quote!(impl serde::Serialize),
+            quote!(Some(serde_json::to_value(#name).map_err(|err| err.to_string()))),
+            String::new(),
+        ),
     };
-    quote!(#docs #body)
+    text.push_str(&rule);
+    let docs = doc(&text);
+    quote! {
+        #docs
+        pub fn #name(mut self, #name: #input) -> Self {
+            self.#name = #stored;
+            self
+        }
+    }
 }

@@ -14,7 +14,8 @@ pub fn paging(op: &Operation) -> TokenStream {
     let builder = format_ident!("{}", op.builder);
     let page = format_ident!("{}", result.ty);
     let Pagination { limit, offset, entries, items, total } = paging;
-    let (entries, items, total) = (format_ident!("{}", entries), format_ident!("{}", items), format_ident!("{}", total));
+    let (entries, items, total) =
+        (format_ident!("{}", entries), format_ident!("{}", items), format_ident!("{}", total));
     let read = |param: &PageParam| {
         let name = format_ident!("{}", param.name);
         if param.optional { quote!(self.#name.unwrap_or(0)) } else { quote!(self.#name) }

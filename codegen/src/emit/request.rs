@@ -1,112 +1,68 @@
-//! The builder's `build_request`: each parameter checked and bound to a
-//! local, the path picked and filled, the query encoded.
+//! The builder's `build_request`: each parameter checked and encoded by the
+//! runtime function of its kind (`rt::param`) and bound to a local, the path
+//! picked and filled, the query pushed.
 
 use proc_macro2::{Literal, TokenStream};
-use quote::{format_ident, quote};
+use quote::{ToTokens, format_ident, quote};
 
 use super::doc;
 use crate::ir::{DefaultValue, Location, NameKind, Operation, Param, ParamKind, PathPart, Rule};
 
-/// The runtime's rules for a kind of name.
+/// The runtime's rules for a kind of name (`rt::param::NameKind`).
 pub(super) fn name_kind(kind: NameKind) -> TokenStream {
     match kind {
-        NameKind::Channel => quote!(rt::validate::NameKind::Channel),
-        NameKind::ListedChannel => quote!(rt::validate::NameKind::ListedChannel),
-        NameKind::ChannelGroup => quote!(rt::validate::NameKind::ChannelGroup),
-        NameKind::Uuid => quote!(rt::validate::NameKind::Uuid),
+        NameKind::Channel => quote!(rt::param::NameKind::Channel),
+        NameKind::ListedChannel => quote!(rt::param::NameKind::ListedChannel),
+        NameKind::ChannelGroup => quote!(rt::param::NameKind::ChannelGroup),
+        NameKind::Uuid => quote!(rt::param::NameKind::Uuid),
     }
 }
 
-/// Binds each parameter to a local with its final value, validating it.
+/// Binds each parameter to a local holding its checked, encoded value
+/// (`None` when it is not sent): one runtime function per parameter kind.
 pub(super) fn bind_param(p: &Param) -> TokenStream {
     let name = format_ident!("{}", p.name);
     let label = &p.name;
-    match (&p.kind, &p.default) {
-        (ParamKind::Names { kind }, _) => {
+    let encoded = match &p.kind {
+        ParamKind::Names { kind, suffix } => {
             let kind = name_kind(*kind);
-            // The setter already dropped repeated names.
-            quote! {
-                let #name = &self.#name;
-                rt::validate::names(#label, #name.as_slice(), #kind)?;
-            }
+            quote!(rt::param::names(#label, &self.#name, #kind, #suffix)?)
         }
-        (ParamKind::Name { kind }, default) => {
+        ParamKind::Name { kind } => {
             let kind = name_kind(*kind);
-            match default {
+            let value = match &p.default {
                 DefaultValue::FromConfig(config) => {
                     let getter = format_ident!("{}_value", config);
-                    quote! {
-                        let #name = self.#name.as_deref().unwrap_or(self.client.config().#getter());
-                        rt::validate::name(#label, #name, #kind)?;
-                    }
+                    quote!(self.#name.as_deref().or(Some(self.client.config().#getter())))
                 }
-                DefaultValue::Required => quote! {
-                    let #name = rt::validate::required(#label, self.#name.as_deref())?;
-                    rt::validate::name(#label, #name, #kind)?;
-                },
-                _ => quote! {
-                    let #name = self.#name.as_deref();
-                    if let Some(value) = #name {
-                        rt::validate::name(#label, value, #kind)?;
-                    }
-                },
-            }
-        }
-        (ParamKind::Flag { .. }, _) => quote!(let #name = self.#name;),
-        (ParamKind::U32 { min, max }, default) => {
-            let check = |value: TokenStream| match (min, max) {
-                (None, None) => quote!(),
-                (Some(min), None) => {
-                    let lo = Literal::u64_unsuffixed(u64::from(*min));
-                    quote!(rt::validate::at_least(#label, u64::from(#value), #lo)?;)
-                }
-                _ => {
-                    let lo = Literal::u64_unsuffixed(u64::from(min.unwrap_or(0)));
-                    let hi = Literal::u64_unsuffixed(u64::from(max.unwrap_or(u32::MAX)));
-                    quote!(rt::validate::range(#label, u64::from(#value), #lo, #hi)?;)
-                }
+                _ => quote!(self.#name.as_deref()),
             };
-            if matches!(default, DefaultValue::U32(_)) {
-                let c = check(quote!(#name));
-                quote! {
-                    let #name = self.#name;
-                    #c
-                }
-            } else {
-                let c = check(quote!(value));
-                let c = if c.is_empty() { c } else { quote!(if let Some(value) = #name { #c }) };
-                quote! {
-                    let #name = self.#name;
-                    #c
-                }
-            }
+            quote!(rt::param::name(#label, #value, #kind)?)
         }
-        (ParamKind::JsonObject { of_objects }, default) => {
-            let check = if *of_objects { quote!(json_object_of_objects) } else { quote!(json_object) };
-            if *default == DefaultValue::Required {
-                quote! {
-                    let #name = rt::validate::serialized(#label, rt::validate::required(#label, self.#name.as_ref())?)?;
-                    rt::validate::#check(#label, #name)?;
-                }
-            } else {
-                quote! {
-                    let #name = match &self.#name {
-                        Some(outcome) => Some(rt::validate::serialized(#label, outcome)?),
-                        None => None,
-                    };
-                    if let Some(value) = #name {
-                        rt::validate::#check(#label, value)?;
-                    }
-                }
-            }
+        ParamKind::Flag { send_when } => quote!(rt::param::flag(self.#name, #send_when)),
+        ParamKind::U32 { min, max } => {
+            let min = Literal::u32_unsuffixed(min.unwrap_or(0));
+            let max = match max {
+                Some(max) => Literal::u32_unsuffixed(*max).into_token_stream(),
+                None => quote!(u32::MAX),
+            };
+            quote!(rt::param::integer(#label, self.#name, #min, #max)?)
         }
+        ParamKind::JsonObject { of_objects } => {
+            quote!(rt::param::json_object(#label, self.#name.as_ref(), #of_objects)?)
+        }
+    };
+    if p.default == DefaultValue::Required {
+        quote!(let #name = rt::param::require(#label, #encoded)?;)
+    } else {
+        quote!(let #name = #encoded;)
     }
 }
 
 /// The statements of a block that binds each placeholder, encoded, to a local
 /// of its own name, so the template reads as written in the spec:
 /// `format!("/v2/presence/sub-key/{subscribe_key}/channel/{channels}")`.
-pub(super) fn path_expr(op: &Operation, parts: &[PathPart]) -> TokenStream {
+pub(super) fn path_expr(parts: &[PathPart]) -> TokenStream {
     let mut format = String::new();
     let mut binds = Vec::new();
     for part in parts {
@@ -121,11 +77,7 @@ pub(super) fn path_expr(op: &Operation, parts: &[PathPart]) -> TokenStream {
             PathPart::Param(name) => {
                 format.push_str(&format!("{{{name}}}"));
                 let local = format_ident!("{}", name);
-                let param = op.params.iter().find(|p| p.name == *name);
-                binds.push(match param.map(|p| &p.kind) {
-                    Some(ParamKind::Names { .. }) => quote!(let #local = rt::encoding::path_names(#local.as_slice());),
-                    _ => quote!(let #local = rt::encoding::component(#local);),
-                });
+                binds.push(quote!(let #local = rt::param::path_segment(#local);));
             }
         }
     }
@@ -141,7 +93,7 @@ pub(super) fn build_request(op: &Operation) -> TokenStream {
         Rule::RequiredOneOf(names) => {
             let pairs = names.iter().map(|n| {
                 let ident = format_ident!("{}", n);
-                quote!((#n, !#ident.is_empty()))
+                quote!((#n, #ident.is_some()))
             });
             quote!(rt::validate::required_one_of(&[#(#pairs),*])?;)
         }
@@ -149,13 +101,13 @@ pub(super) fn build_request(op: &Operation) -> TokenStream {
     // Path: the first template whose `when_empty` lists are all empty.
     let mut path = quote!();
     for (i, template) in op.paths.iter().enumerate().rev() {
-        let expr = path_expr(op, &template.parts);
+        let expr = path_expr(&template.parts);
         if i + 1 == op.paths.len() {
             path = quote!({ #expr });
         } else {
             let conds = template.when_empty.iter().map(|n| {
                 let ident = format_ident!("{}", n);
-                quote!(#ident.is_empty())
+                quote!(#ident.is_none())
             });
             path = quote!(if #(#conds)&&* { #expr } else { #path });
         }
@@ -163,43 +115,7 @@ pub(super) fn build_request(op: &Operation) -> TokenStream {
     let queries = op.params.iter().filter_map(|p| {
         let Location::Query(wire) = &p.location else { return None };
         let name = format_ident!("{}", p.name);
-        Some(match (&p.kind, &p.default) {
-            (ParamKind::Names { .. }, _) => quote! {
-                if !#name.is_empty() {
-                    request.push_encoded(#wire, rt::encoding::query_names(#name.as_slice()));
-                }
-            },
-            (ParamKind::Name { .. }, DefaultValue::Unset) => quote! {
-                if let Some(value) = #name {
-                    request.push_encoded(#wire, rt::encoding::component(value));
-                }
-            },
-            (ParamKind::Name { .. }, _) => quote!(request.push_encoded(#wire, rt::encoding::component(#name));),
-            (ParamKind::Flag { send_when: true }, _) => quote! {
-                if #name {
-                    request.push_encoded(#wire, "1".to_owned());
-                }
-            },
-            (ParamKind::Flag { send_when: false }, _) => quote! {
-                if !#name {
-                    request.push_encoded(#wire, "1".to_owned());
-                }
-            },
-            (ParamKind::U32 { .. }, DefaultValue::U32(_)) => quote!(request.push_encoded(#wire, #name.to_string());),
-            (ParamKind::U32 { .. }, _) => quote! {
-                if let Some(value) = #name {
-                    request.push_encoded(#wire, value.to_string());
-                }
-            },
-            (ParamKind::JsonObject { .. }, DefaultValue::Required) => {
-                quote!(request.push_encoded(#wire, rt::encoding::component(&#name.to_string()));)
-            }
-            (ParamKind::JsonObject { .. }, _) => quote! {
-                if let Some(value) = #name {
-                    request.push_encoded(#wire, rt::encoding::component(&value.to_string()));
-                }
-            },
-        })
+        Some(quote!(request.push_query(#wire, #name);))
     });
     let op_name = &op.name;
     // The spec's `idempotent: true` lets the client's retry policy resend it.

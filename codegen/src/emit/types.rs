@@ -1,8 +1,8 @@
 //! The result types users see, and the wire forms they are decoded from.
 
+use crate::ir::{Operation, Source, TypeModel, TypeRef};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
-use crate::ir::{Operation, Source, TypeModel, TypeRef};
 
 use super::doc;
 
@@ -11,6 +11,7 @@ pub(super) fn rust_ref(ty: &TypeRef) -> TokenStream {
     match ty {
         TypeRef::String => quote!(String),
         TypeRef::U64 => quote!(u64),
+        TypeRef::Bool => quote!(bool),
         TypeRef::Json => quote!(serde_json::Value),
         TypeRef::List(inner) => {
             let inner = rust_ref(inner);
@@ -200,7 +201,11 @@ pub(super) fn wire_type(t: &TypeModel) -> TokenStream {
             let expecting = format!("a `{bare_field}` string or a `{}` object", t.name);
             let bare_fields = t.fields.iter().map(|f| {
                 let ident = format_ident!("{}", f.name);
-                if f.name == *bare_field { quote!(#ident: value.to_owned()) } else { quote!(#ident: Default::default()) }
+                if f.name == *bare_field {
+                    quote!(#ident: value.to_owned())
+                } else {
+                    quote!(#ident: Default::default())
+                }
             });
             // A hand-rolled visitor instead of `#[serde(untagged)]` (which buffers
             // every element before trying each form); it builds the result type

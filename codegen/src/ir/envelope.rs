@@ -135,7 +135,12 @@ fn path_of(source: &FieldSource) -> Option<&str> {
 /// Plans the envelope of a shape whose `fields` (each with the span of its
 /// spec entry) are already checked one by one. Reports and returns `None`
 /// when the fields cannot be read in one pass.
-pub(super) fn plan(r: &mut Reporter<'_>, ctx: &str, types: &[TypeModel], fields: &[(FieldSource, &Span)]) -> Option<Envelope> {
+pub(super) fn plan(
+    r: &mut Reporter<'_>,
+    ctx: &str,
+    types: &[TypeModel],
+    fields: &[(FieldSource, &Span)],
+) -> Option<Envelope> {
     let before = r.count();
     let mut root = JsonObject::default();
 
@@ -161,15 +166,21 @@ pub(super) fn plan(r: &mut Reporter<'_>, ctx: &str, types: &[TypeModel], fields:
         let mut positions = Vec::new();
         for field in ty.fields.iter().filter(|field| !field.map_key) {
             if ERROR_KEYS.contains(&field.wire_name.as_str()) {
-                r.error(span, ctx, format!(
-                    "`{}.{}` would read the body's `{}`, which every decoder reads to spot error bodies",
-                    ty.name, field.name, field.wire_name
-                ));
+                r.error(
+                    span,
+                    ctx,
+                    format!(
+                        "`{}.{}` would read the body's `{}`, which every decoder reads to spot error bodies",
+                        ty.name, field.name, field.wire_name
+                    ),
+                );
                 continue;
             }
             match root.insert(&[field.wire_name.as_str()], &field.ty, field.default_if_missing) {
                 Some(at) => positions.push((field.name.clone(), at[0])),
-                None => r.error(span, ctx, format!("`{}` has two fields read from the key `{}`", ty.name, field.wire_name)),
+                None => {
+                    r.error(span, ctx, format!("`{}` has two fields read from the key `{}`", ty.name, field.wire_name))
+                }
             }
         }
         whole_body = Some((ty, positions));
@@ -193,7 +204,14 @@ pub(super) fn plan(r: &mut Reporter<'_>, ctx: &str, types: &[TypeModel], fields:
             continue;
         }
         if ERROR_KEYS.contains(&segments[0]) {
-            r.error(span, ctx, format!("`{}` is read by every decoder to spot error bodies; a result field cannot read it", segments[0]));
+            r.error(
+                span,
+                ctx,
+                format!(
+                    "`{}` is read by every decoder to spot error bodies; a result field cannot read it",
+                    segments[0]
+                ),
+            );
             continue;
         }
         let default = matches!(source.source, Source::Body { default_if_missing: true, .. });
@@ -202,8 +220,11 @@ pub(super) fn plan(r: &mut Reporter<'_>, ctx: &str, types: &[TypeModel], fields:
         let shared = whole_body.as_ref().and_then(|(ty, positions)| {
             let field = ty.fields.iter().find(|field| !field.map_key && segments == [field.wire_name.as_str()])?;
             let position = positions.iter().find(|(name, _)| *name == field.name)?.1;
-            (field.ty == TypeRef::U64 && source.ty == TypeRef::U64 && !default && matches!(source.source, Source::Body { .. }))
-                .then_some(vec![position])
+            (field.ty == TypeRef::U64
+                && source.ty == TypeRef::U64
+                && !default
+                && matches!(source.source, Source::Body { .. }))
+            .then_some(vec![position])
         });
         match shared.or_else(|| root.insert(&segments, read_type(source), default)) {
             Some(at) => reads.push(Read::At(at)),

@@ -85,58 +85,39 @@ impl Heartbeat {
 
     /// The request exactly as it will be sent (before the client adds `uuid`, `pnsdk`, `auth` and the signature), after checking every parameter. No I/O happens here; useful for logging and tests.
     pub fn build_request(&self) -> Result<rt::request::Request, rt::Error> {
-        let channels = &self.channels;
-        rt::validate::names(
+        let channels = rt::param::names(
             "channels",
-            channels.as_slice(),
-            rt::validate::NameKind::Channel,
+            &self.channels,
+            rt::param::NameKind::Channel,
+            "",
         )?;
-        let channel_groups = &self.channel_groups;
-        rt::validate::names(
+        let channel_groups = rt::param::names(
             "channel_groups",
-            channel_groups.as_slice(),
-            rt::validate::NameKind::ChannelGroup,
+            &self.channel_groups,
+            rt::param::NameKind::ChannelGroup,
+            "",
         )?;
-        let heartbeat = self.heartbeat;
-        rt::validate::at_least("heartbeat", u64::from(heartbeat), 20)?;
-        let state = match &self.state {
-            Some(outcome) => Some(rt::validate::serialized("state", outcome)?),
-            None => None,
-        };
-
-        if let Some(value) = state {
-            rt::validate::json_object_of_objects("state", value)?;
-        }
-
+        let heartbeat = rt::param::integer("heartbeat", self.heartbeat, 20, u32::MAX)?;
+        let state = rt::param::json_object("state", self.state.as_ref(), true)?;
         rt::validate::required_one_of(
             &[
-                ("channels", !channels.is_empty()),
-                ("channel_groups", !channel_groups.is_empty()),
+                ("channels", channels.is_some()),
+                ("channel_groups", channel_groups.is_some()),
             ],
         )?;
         let path = {
             let subscribe_key = rt::encoding::component(
                 self.client.config().subscribe_key_value(),
             );
-            let channels = rt::encoding::path_names(channels.as_slice());
+            let channels = rt::param::path_segment(channels);
             format!("/v2/presence/sub-key/{subscribe_key}/channel/{channels}/heartbeat")
         };
 
         let mut request = rt::request::Request::new("heartbeat", path);
         request.set_idempotent(true);
-        if !channel_groups.is_empty() {
-            request
-                .push_encoded(
-                    "channel-group",
-                    rt::encoding::query_names(channel_groups.as_slice()),
-                );
-        }
-
-        request.push_encoded("heartbeat", heartbeat.to_string());
-        if let Some(value) = state {
-            request.push_encoded("state", rt::encoding::component(&value.to_string()));
-        }
-
+        request.push_query("channel-group", channel_groups);
+        request.push_query("heartbeat", heartbeat);
+        request.push_query("state", state);
         Ok(request)
     }
 

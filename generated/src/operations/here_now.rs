@@ -107,24 +107,23 @@ impl HereNow {
 
     /// The request exactly as it will be sent (before the client adds `uuid`, `pnsdk`, `auth` and the signature), after checking every parameter. No I/O happens here; useful for logging and tests.
     pub fn build_request(&self) -> Result<rt::request::Request, rt::Error> {
-        let channels = &self.channels;
-        rt::validate::names(
+        let channels = rt::param::names(
             "channels",
-            channels.as_slice(),
-            rt::validate::NameKind::Channel,
+            &self.channels,
+            rt::param::NameKind::Channel,
+            "",
         )?;
-        let channel_groups = &self.channel_groups;
-        rt::validate::names(
+        let channel_groups = rt::param::names(
             "channel_groups",
-            channel_groups.as_slice(),
-            rt::validate::NameKind::ChannelGroup,
+            &self.channel_groups,
+            rt::param::NameKind::ChannelGroup,
+            "",
         )?;
-        let include_state = self.include_state;
-        let include_uuids = self.include_uuids;
-        let limit = self.limit;
-        rt::validate::range("limit", u64::from(limit), 0, 1000)?;
-        let offset = self.offset;
-        let path = if channels.is_empty() && channel_groups.is_empty() {
+        let include_state = rt::param::flag(self.include_state, true);
+        let include_uuids = rt::param::flag(self.include_uuids, false);
+        let limit = rt::param::integer("limit", self.limit, 0, 1000)?;
+        let offset = rt::param::integer("offset", self.offset, 0, u32::MAX)?;
+        let path = if channels.is_none() && channel_groups.is_none() {
             let subscribe_key = rt::encoding::component(
                 self.client.config().subscribe_key_value(),
             );
@@ -134,34 +133,18 @@ impl HereNow {
                 let subscribe_key = rt::encoding::component(
                     self.client.config().subscribe_key_value(),
                 );
-                let channels = rt::encoding::path_names(channels.as_slice());
+                let channels = rt::param::path_segment(channels);
                 format!("/v2/presence/sub-key/{subscribe_key}/channel/{channels}")
             }
         };
 
         let mut request = rt::request::Request::new("here_now", path);
         request.set_idempotent(true);
-        if !channel_groups.is_empty() {
-            request
-                .push_encoded(
-                    "channel-group",
-                    rt::encoding::query_names(channel_groups.as_slice()),
-                );
-        }
-
-        if include_state {
-            request.push_encoded("state", "1".to_owned());
-        }
-
-        if !include_uuids {
-            request.push_encoded("disable_uuids", "1".to_owned());
-        }
-
-        request.push_encoded("limit", limit.to_string());
-        if let Some(value) = offset {
-            request.push_encoded("offset", value.to_string());
-        }
-
+        request.push_query("channel-group", channel_groups);
+        request.push_query("state", include_state);
+        request.push_query("disable_uuids", include_uuids);
+        request.push_query("limit", limit);
+        request.push_query("offset", offset);
         Ok(request)
     }
 

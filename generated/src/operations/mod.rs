@@ -21,6 +21,9 @@ pub mod leave;
 /// Lists the channels in a channel group.
 pub mod list_channels_in_channel_group;
 
+/// Watch who joins, leaves, times out or changes state on channels and channel groups.
+pub mod presence_events;
+
 /// Removes channels from a channel group.
 pub mod remove_channel_from_channel_group;
 

@@ -59,27 +59,26 @@ impl RemoveChannelFromChannelGroup {
 
     /// The request exactly as it will be sent (before the client adds `uuid`, `pnsdk`, `auth` and the signature), after checking every parameter. No I/O happens here; useful for logging and tests.
     pub fn build_request(&self) -> Result<rt::request::Request, rt::Error> {
-        let channels = &self.channels;
-        rt::validate::names(
+        let channels = rt::param::names(
             "channels",
-            channels.as_slice(),
-            rt::validate::NameKind::ListedChannel,
+            &self.channels,
+            rt::param::NameKind::ListedChannel,
+            "",
         )?;
-        let channel_group = rt::validate::required(
+        let channel_group = rt::param::require(
             "channel_group",
-            self.channel_group.as_deref(),
+            rt::param::name(
+                "channel_group",
+                self.channel_group.as_deref(),
+                rt::param::NameKind::ChannelGroup,
+            )?,
         )?;
-        rt::validate::name(
-            "channel_group",
-            channel_group,
-            rt::validate::NameKind::ChannelGroup,
-        )?;
-        rt::validate::required_one_of(&[("channels", !channels.is_empty())])?;
+        rt::validate::required_one_of(&[("channels", channels.is_some())])?;
         let path = {
             let subscribe_key = rt::encoding::component(
                 self.client.config().subscribe_key_value(),
             );
-            let channel_group = rt::encoding::component(channel_group);
+            let channel_group = rt::param::path_segment(channel_group);
             format!(
                 "/v1/channel-registration/sub-key/{subscribe_key}/channel-group/{channel_group}"
             )
@@ -90,11 +89,7 @@ impl RemoveChannelFromChannelGroup {
             path,
         );
         request.set_idempotent(true);
-        if !channels.is_empty() {
-            request
-                .push_encoded("remove", rt::encoding::query_names(channels.as_slice()));
-        }
-
+        request.push_query("remove", channels);
         Ok(request)
     }
 

@@ -45,20 +45,19 @@ impl RemoveChannelGroup {
 
     /// The request exactly as it will be sent (before the client adds `uuid`, `pnsdk`, `auth` and the signature), after checking every parameter. No I/O happens here; useful for logging and tests.
     pub fn build_request(&self) -> Result<rt::request::Request, rt::Error> {
-        let channel_group = rt::validate::required(
+        let channel_group = rt::param::require(
             "channel_group",
-            self.channel_group.as_deref(),
-        )?;
-        rt::validate::name(
-            "channel_group",
-            channel_group,
-            rt::validate::NameKind::ChannelGroup,
+            rt::param::name(
+                "channel_group",
+                self.channel_group.as_deref(),
+                rt::param::NameKind::ChannelGroup,
+            )?,
         )?;
         let path = {
             let subscribe_key = rt::encoding::component(
                 self.client.config().subscribe_key_value(),
             );
-            let channel_group = rt::encoding::component(channel_group);
+            let channel_group = rt::param::path_segment(channel_group);
             format!(
                 "/v1/channel-registration/sub-key/{subscribe_key}/channel-group/{channel_group}/remove"
             )

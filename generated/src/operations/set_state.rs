@@ -85,37 +85,39 @@ impl SetState {
 
     /// The request exactly as it will be sent (before the client adds `uuid`, `pnsdk`, `auth` and the signature), after checking every parameter. No I/O happens here; useful for logging and tests.
     pub fn build_request(&self) -> Result<rt::request::Request, rt::Error> {
-        let channels = &self.channels;
-        rt::validate::names(
+        let channels = rt::param::names(
             "channels",
-            channels.as_slice(),
-            rt::validate::NameKind::Channel,
+            &self.channels,
+            rt::param::NameKind::Channel,
+            "",
         )?;
-        let channel_groups = &self.channel_groups;
-        rt::validate::names(
+        let channel_groups = rt::param::names(
             "channel_groups",
-            channel_groups.as_slice(),
-            rt::validate::NameKind::ChannelGroup,
+            &self.channel_groups,
+            rt::param::NameKind::ChannelGroup,
+            "",
         )?;
-        let state = rt::validate::serialized(
+        let state = rt::param::require(
             "state",
-            rt::validate::required("state", self.state.as_ref())?,
+            rt::param::json_object("state", self.state.as_ref(), false)?,
         )?;
-        rt::validate::json_object("state", state)?;
-        let uuid = self.uuid.as_deref().unwrap_or(self.client.config().user_id_value());
-        rt::validate::name("uuid", uuid, rt::validate::NameKind::Uuid)?;
+        let uuid = rt::param::name(
+            "uuid",
+            self.uuid.as_deref().or(Some(self.client.config().user_id_value())),
+            rt::param::NameKind::Uuid,
+        )?;
         rt::validate::required_one_of(
             &[
-                ("channels", !channels.is_empty()),
-                ("channel_groups", !channel_groups.is_empty()),
+                ("channels", channels.is_some()),
+                ("channel_groups", channel_groups.is_some()),
             ],
         )?;
         let path = {
             let subscribe_key = rt::encoding::component(
                 self.client.config().subscribe_key_value(),
             );
-            let channels = rt::encoding::path_names(channels.as_slice());
-            let uuid = rt::encoding::component(uuid);
+            let channels = rt::param::path_segment(channels);
+            let uuid = rt::param::path_segment(uuid);
             format!(
                 "/v2/presence/sub-key/{subscribe_key}/channel/{channels}/uuid/{uuid}/data"
             )
@@ -123,15 +125,8 @@ impl SetState {
 
         let mut request = rt::request::Request::new("set_state", path);
         request.set_idempotent(true);
-        if !channel_groups.is_empty() {
-            request
-                .push_encoded(
-                    "channel-group",
-                    rt::encoding::query_names(channel_groups.as_slice()),
-                );
-        }
-
-        request.push_encoded("state", rt::encoding::component(&state.to_string()));
+        request.push_query("channel-group", channel_groups);
+        request.push_query("state", state);
         Ok(request)
     }
 

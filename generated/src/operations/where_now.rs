@@ -43,13 +43,16 @@ impl WhereNow {
 
     /// The request exactly as it will be sent (before the client adds `uuid`, `pnsdk`, `auth` and the signature), after checking every parameter. No I/O happens here; useful for logging and tests.
     pub fn build_request(&self) -> Result<rt::request::Request, rt::Error> {
-        let uuid = self.uuid.as_deref().unwrap_or(self.client.config().user_id_value());
-        rt::validate::name("uuid", uuid, rt::validate::NameKind::Uuid)?;
+        let uuid = rt::param::name(
+            "uuid",
+            self.uuid.as_deref().or(Some(self.client.config().user_id_value())),
+            rt::param::NameKind::Uuid,
+        )?;
         let path = {
             let subscribe_key = rt::encoding::component(
                 self.client.config().subscribe_key_value(),
             );
-            let uuid = rt::encoding::component(uuid);
+            let uuid = rt::param::path_segment(uuid);
             format!("/v2/presence/sub-key/{subscribe_key}/uuid/{uuid}")
         };
 

@@ -23,8 +23,7 @@ pub struct Reply {
 
 impl Reply {
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", self.body))
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", self.body))
     }
 }
 
@@ -35,14 +34,8 @@ impl TestServer {
 
     pub async fn start_with(config: ServerConfig) -> Self {
         let clock = ManualClock::new(T0_MS);
-        let server = PresenceServer::start(config.with_clock(clock.clone()))
-            .await
-            .expect("server starts");
-        Self {
-            server,
-            clock,
-            client: plain_http_client(),
-        }
+        let server = PresenceServer::start(config.with_clock(clock.clone())).await.expect("server starts");
+        Self { server, clock, client: plain_http_client() }
     }
 
     /// GET `path_and_query` (sent exactly as given, no re-encoding).
@@ -52,25 +45,12 @@ impl TestServer {
 
     pub async fn request(&self, method: reqwest::Method, path_and_query: &str) -> Reply {
         let url = format!("{}{}", self.server.url(), path_and_query);
-        let resp = self
-            .client
-            .request(method, url)
-            .send()
-            .await
-            .expect("request sent");
+        let resp = self.client.request(method, url).send().await.expect("request sent");
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
-        let content_type = headers
-            .get("content-type")
-            .map(|v| v.to_str().unwrap().to_owned())
-            .unwrap_or_default();
+        let content_type = headers.get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
         let body = resp.text().await.expect("body read");
-        Reply {
-            status,
-            content_type,
-            headers,
-            body,
-        }
+        Reply { status, content_type, headers, body }
     }
 
     /// GET and assert a 200 with exactly `expected` as body.
@@ -81,11 +61,7 @@ impl TestServer {
     }
 
     pub async fn heartbeat(&self, sub: &str, channels: &str, uuid: &str, extra: &str) {
-        let r = self
-            .get(&format!(
-                "/v2/presence/sub-key/{sub}/channel/{channels}/heartbeat?uuid={uuid}{extra}"
-            ))
-            .await;
+        let r = self.get(&format!("/v2/presence/sub-key/{sub}/channel/{channels}/heartbeat?uuid={uuid}{extra}")).await;
         assert_eq!(r.status, 200, "heartbeat {channels} {uuid}: {}", r.body);
         assert_eq!(r.body, HEARTBEAT_OK);
     }
@@ -93,8 +69,7 @@ impl TestServer {
 
 pub const HEARTBEAT_OK: &str = r#"{"message":"OK","service":"Presence","status":200}"#;
 pub const LEAVE_OK: &str = r#"{"action":"leave","message":"OK","service":"Presence","status":200}"#;
-pub const REGISTRY_OK: &str =
-    r#"{"error":false,"message":"OK","service":"channel-registry","status":200}"#;
+pub const REGISTRY_OK: &str = r#"{"error":false,"message":"OK","service":"channel-registry","status":200}"#;
 pub const PRESENCE_CT: &str = "text/javascript; charset=\"UTF-8\"";
 
 /// A plain-HTTP reqwest client. Installs the ring crypto provider first: in a

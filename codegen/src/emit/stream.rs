@@ -1,0 +1,198 @@
+//! Emits, for an operation whose spec declares `stream`, the builder's
+//! `subscribe()` / `subscribe_from()` / `decode_response()`, its
+//! `rt::stream::LongPoll` impl with the one-pass item decoder, and the
+//! union enum items decode to. The runtime runs the long-poll loop.
+
+use proc_macro2::{Ident, TokenStream};
+use quote::{format_ident, quote};
+
+use super::decode::emit_object;
+use super::doc;
+use crate::ir::{JsonObject, JsonValue, Missing, Operation, StreamModel, TypeModel, UnionModel};
+
+/// The builder's stream methods and its `LongPoll` impl.
+pub(super) fn stream_methods(op: &Operation, stream: &StreamModel) -> TokenStream {
+    let builder = format_ident!("{}", op.builder);
+    let item = format_ident!("{}", stream.item);
+    let subscribe_doc = doc(&format!(
+        "Starts the subscription: a stream of [`{}`] items, from now on. Checks every parameter first; \
+         a bad one is the stream's only item. See [`rt::stream::Subscription`] for reconnects, \
+         de-duplication and how the stream ends.",
+        stream.item
+    ));
+    let from_doc = doc(
+        "Resumes from `cursor` (a previous subscription's [`cursor`](rt::stream::Subscription::cursor)) \
+         without a handshake, so that nothing delivered since then is missed.",
+    );
+    let decode_doc = doc(&format!(
+        "Decodes one raw answer (status and body bytes) exactly as the subscription would: its cursor \
+         and each item, decoded on its own. Never panics, whatever the bytes. Useful to replay recorded \
+         answers."
+    ));
+    let decoder = item_decoder(stream);
+    quote! {
+        impl #builder {
+            #subscribe_doc
+            pub fn subscribe(self) -> rt::stream::Subscription<Self> {
+                rt::stream::Subscription::new(self)
+            }
+
+            #from_doc
+            pub fn subscribe_from(self, cursor: rt::stream::Cursor) -> rt::stream::Subscription<Self> {
+                rt::stream::Subscription::starting_at(self, Some(cursor))
+            }
+
+            #decode_doc
+            pub fn decode_response(
+                &self,
+                http_status: u16,
+                body: impl AsRef<[u8]>,
+            ) -> Result<rt::stream::Answer<#item>, rt::Error> {
+                rt::stream::decode_answer(http_status, body.as_ref(), <Self as rt::stream::LongPoll>::decode_item)
+            }
+        }
+
+        impl rt::stream::LongPoll for #builder {
+            type Item = #item;
+
+            fn client(&self) -> &std::sync::Arc<rt::Client> {
+                &self.client
+            }
+
+            fn build_request(&self) -> Result<rt::request::Request, rt::Error> {
+                #builder::build_request(self)
+            }
+
+            #decoder
+        }
+    }
+}
+
+/// `decode_item`: the item's wire struct (every key any variant reads), one
+/// serde pass, then a match on the discriminator.
+fn item_decoder(stream: &StreamModel) -> TokenStream {
+    let item_ty = format_ident!("{}", stream.item);
+    let wire = format_ident!("{}Item", stream.item);
+    let mut definitions = Vec::new();
+    emit_object(&stream.root, &wire, false, &mut definitions);
+    let at = |path: &[usize]| access(&stream.root, path);
+    let dedup = stream.dedup.iter().map(|path| {
+        let value = at(path);
+        quote!(#value.as_deref())
+    });
+    let normalize = stream.unless_equal.iter().map(|(value, other)| {
+        let (value, other) = (at(value), at(other));
+        quote!(#value = rt::stream::unless_equal(#value.take(), #other.as_deref());)
+    });
+    let discriminator = at(&stream.discriminator);
+    let discriminator_key = key_of(&stream.root, &stream.discriminator);
+    let arms = stream.variants.iter().map(|variant| {
+        let value = &variant.value;
+        let name = format_ident!("{}", variant.name);
+        let ty = format_ident!("{}", variant.ty);
+        let fields = variant.fields.iter().map(|read| {
+            let field = format_ident!("{}", read.field);
+            let key = &read.key;
+            let raw = at(&read.at);
+            let mut value = match read.missing {
+                Missing::Error => quote!(rt::stream::required(#key, #raw, json)?),
+                Missing::None => quote!(#raw),
+                Missing::Default => quote!(#raw.unwrap_or_default()),
+            };
+            if read.decimal_string {
+                value = quote!(rt::stream::decimal(#key, &#value, json)?);
+            }
+            if let Some(suffix) = &read.strip_suffix {
+                value = match read.missing {
+                    Missing::None => quote!(#value.map(|value| rt::stream::strip_suffix(value, #suffix))),
+                    Missing::Error | Missing::Default => quote!(rt::stream::strip_suffix(#value, #suffix)),
+                };
+            }
+            quote!(#field: #value)
+        });
+        quote!(#value => #item_ty::#name(#ty { #(#fields,)* }))
+    });
+    let other = format_ident!("{}", stream.other);
+    let other_field = format_ident!("{}", stream.other_field);
+    let docs = doc("Decodes one item of an answer's `m` from its JSON text, in one pass.");
+    quote! {
+        #docs
+        fn decode_item(json: &str) -> Result<rt::stream::Decoded<#item_ty>, rt::Error> {
+            #(#definitions)*
+            let mut item: #wire = rt::stream::parse_item(json)?;
+            let key = rt::stream::dedup_key(&[#(#dedup),*]);
+            #(#normalize)*
+            let discriminator = rt::stream::required(#discriminator_key, #discriminator.take(), json)?;
+            let item = match discriminator.as_str() {
+                #(#arms,)*
+                _ => #item_ty::#other { #other_field: discriminator.clone(), item: rt::stream::raw_json(json)? },
+            };
+            Ok(rt::stream::Decoded { item, key })
+        }
+    }
+}
+
+/// `item.d.uuid`: the wire struct's field names along `path`.
+fn access(root: &JsonObject, path: &[usize]) -> TokenStream {
+    let mut object = root;
+    let mut names: Vec<Ident> = Vec::new();
+    for &position in path {
+        names.push(format_ident!("{}", object.field_names()[position]));
+        if let JsonValue::Object(inner) = &object.keys[position].1 {
+            object = inner;
+        }
+    }
+    quote!(item #(.#names)*)
+}
+
+/// The dotted wire path of `path`, e.g. `d.action`.
+fn key_of(root: &JsonObject, path: &[usize]) -> String {
+    let mut object = root;
+    let mut keys = Vec::new();
+    for &position in path {
+        keys.push(object.keys[position].0.clone());
+        if let JsonValue::Object(inner) = &object.keys[position].1 {
+            object = inner;
+        }
+    }
+    keys.join(".")
+}
+
+/// The union's enum: one tuple variant per value, holding its struct, and
+/// the catch-all.
+pub(super) fn union_type(t: &TypeModel, union: &UnionModel) -> TokenStream {
+    let mut text = t.docs.clone();
+    if let Some(python) = &t.python {
+        text.push_str(&format!("\n\nPython SDK equivalent: `{python}`."));
+    }
+    let docs = doc(&text);
+    let name = format_ident!("{}", t.name);
+    let variants = union.variants.iter().map(|v| {
+        let docs = doc(&format!("`{}` = `{}`: {}", union.discriminator, v.value, v.docs));
+        let variant = format_ident!("{}", v.name);
+        let ty = format_ident!("{}", v.ty);
+        quote!(#docs #variant(#ty))
+    });
+    let other = format_ident!("{}", union.other);
+    let other_field = format_ident!("{}", union.other_field);
+    let other_docs = doc(&format!(
+        "Any other `{}`: a kind of item this version does not know, kept whole rather than dropped or mistaken for another.",
+        union.discriminator
+    ));
+    let other_value_docs = doc(&format!("The `{}` value.", union.discriminator));
+    quote! {
+        #docs
+        #[derive(Debug, Clone, PartialEq)]
+        #[non_exhaustive]
+        pub enum #name {
+            #(#variants,)*
+            #other_docs
+            #other {
+                #other_value_docs
+                #other_field: String,
+                /// The whole item, as JSON.
+                item: serde_json::Value,
+            },
+        }
+    }
+}

@@ -1,0 +1,331 @@
+//! Long-polled operations (`stream`): checks the union their items decode
+//! to, and plans the item's wire form: every key any variant reads, in one
+//! tree, so an item is decoded in one typed serde pass and then dispatched
+//! on its discriminator.
+
+use marked_yaml::Spanned;
+
+use super::envelope::{JsonObject, JsonValue};
+use super::{Field, ItemField, TypeModel, TypeRef, UnionModel, Variant, is_pascal_case};
+use crate::diagnostics::Reporter;
+use crate::spec;
+
+/// How a stream's items are read.
+#[derive(Debug, Clone)]
+pub struct StreamModel {
+    /// The union type items decode to.
+    pub item: String,
+    /// Every key read from an item, as a tree; each leaf is optional on the
+    /// wire (a variant that needs it says so when it is missing).
+    pub root: JsonObject,
+    /// Key positions of the discriminator.
+    pub discriminator: Vec<usize>,
+    /// Key positions of each value identifying a redelivery.
+    pub dedup: Vec<Vec<usize>>,
+    /// Values cleared before dispatch when equal to another: (value, other).
+    pub unless_equal: Vec<(Vec<usize>, Vec<usize>)>,
+    /// How each variant's struct is filled.
+    pub variants: Vec<VariantRead>,
+    /// The catch-all variant, holding the discriminator and the item's JSON.
+    pub other: String,
+    /// Its field holding the discriminator value (the path's last key).
+    pub other_field: String,
+}
+
+/// One variant's struct, field by field.
+#[derive(Debug, Clone)]
+pub struct VariantRead {
+    /// Discriminator value.
+    pub value: String,
+    /// Variant name.
+    pub name: String,
+    /// Struct type.
+    pub ty: String,
+    /// Every field of the struct.
+    pub fields: Vec<ItemRead>,
+}
+
+/// How one field is read from the item.
+#[derive(Debug, Clone)]
+pub struct ItemRead {
+    /// Field name.
+    pub field: String,
+    /// Key positions of its value.
+    pub at: Vec<usize>,
+    /// Its dotted path, for error messages.
+    pub key: String,
+    /// What a missing value means.
+    pub missing: Missing,
+    /// One trailing suffix removed.
+    pub strip_suffix: Option<String>,
+    /// A `u64` sent as a string of digits.
+    pub decimal_string: bool,
+}
+
+/// What a missing (or `null`) value means for a field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missing {
+    /// The item is not this variant's shape: a decode error naming the key.
+    Error,
+    /// `None` (an `option<T>` field).
+    None,
+    /// The type's empty value (`default_if_missing`).
+    Default,
+}
+
+const DECIMAL_STRING: &str = "decimal_string";
+
+/// Checks a field's stream-item attributes; `None` when it has no `from`.
+pub(super) fn item_field(r: &mut Reporter<'_>, ctx: &str, f: &spec::FieldSpec, ty: &TypeRef) -> Option<ItemField> {
+    let Some(from) = &f.from else {
+        let stray = [f.none_if_equals.as_ref(), f.encoding.as_ref()].into_iter().flatten().next();
+        if let Some(stray) = stray {
+            r.error(stray.span(), ctx, "`none_if_equals` and `encoding` need `from` (stream item fields)");
+        } else if f.strip_suffix.is_some() {
+            r.error(f.name.span(), ctx, "`strip_suffix` needs `from` (stream item fields)");
+        }
+        return None;
+    };
+    check_path(r, ctx, from);
+    let is_string = matches!(ty, TypeRef::String) || *ty == TypeRef::Option(Box::new(TypeRef::String));
+    if f.strip_suffix.is_some() && !is_string {
+        r.error(f.ty.span(), ctx, "`strip_suffix` applies to `string` and `option<string>` fields");
+    }
+    if let Some(other) = &f.none_if_equals {
+        check_path(r, ctx, other);
+        if *ty != TypeRef::Option(Box::new(TypeRef::String)) {
+            r.error(other.span(), ctx, "`none_if_equals` applies to `option<string>` fields");
+        }
+    }
+    let decimal_string = match &f.encoding {
+        Some(encoding) if encoding.as_str() == DECIMAL_STRING => {
+            if *ty != TypeRef::U64 {
+                r.error(encoding.span(), ctx, "`encoding: decimal_string` applies to `u64` fields");
+            }
+            true
+        }
+        Some(encoding) => {
+            r.error(encoding.span(), ctx, format!("unknown field encoding `{}`; expected decimal_string", encoding.as_str()));
+            false
+        }
+        None => false,
+    };
+    if !ty.named().is_empty() {
+        r.error(f.ty.span(), ctx, "a stream item field holds string, u64, bool, json, list<…> or option<…> values");
+    }
+    Some(ItemField {
+        from: from.to_string(),
+        strip_suffix: f.strip_suffix.clone(),
+        none_if_equals: f.none_if_equals.as_ref().map(|o| o.to_string()),
+        decimal_string,
+    })
+}
+
+fn check_path(r: &mut Reporter<'_>, ctx: &str, path: &Spanned<String>) {
+    if path.split('.').any(str::is_empty) {
+        r.error(path.span(), ctx, format!("`{}` is not a dotted path of keys", path.as_str()));
+    }
+}
+
+/// Checks a union's names and values.
+pub(super) fn lower_union(r: &mut Reporter<'_>, ctx: &str, u: &spec::UnionSpec) -> UnionModel {
+    check_path(r, ctx, &u.discriminator);
+    let mut variants: Vec<Variant> = Vec::new();
+    for v in std::iter::once(&u.other).chain(u.variants.iter().map(|v| &v.name)) {
+        if !is_pascal_case(v) {
+            r.error(v.span(), ctx, format!("variant name `{}` must be PascalCase", v.as_str()));
+        }
+    }
+    if u.variants.is_empty() {
+        r.error(u.discriminator.span(), ctx, "a union needs at least one variant");
+    }
+    for v in &u.variants {
+        if variants.iter().any(|known| known.value == *v.value) {
+            r.error(v.value.span(), ctx, format!("discriminator value `{}` is given twice", v.value.as_str()));
+        }
+        if variants.iter().any(|known| known.name == *v.name) || *v.name == *u.other {
+            r.error(v.name.span(), ctx, format!("variant name `{}` is used twice", v.name.as_str()));
+        }
+        variants.push(Variant {
+            value: v.value.to_string(),
+            name: v.name.to_string(),
+            ty: v.ty.to_string(),
+            docs: v.docs.trim().to_owned(),
+        });
+    }
+    let last = u.discriminator.rsplit('.').next().unwrap_or_default();
+    let mut other_field: String = last.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
+    if !super::is_snake_case(&other_field) || other_field == "item" {
+        other_field = "value".to_owned();
+    }
+    UnionModel { discriminator: u.discriminator.to_string(), other: u.other.to_string(), other_field, variants }
+}
+
+/// Checks a `stream` against its item union, gives each variant's struct the
+/// union's common fields, and plans the item's wire tree.
+pub(super) fn plan(
+    r: &mut Reporter<'_>,
+    ctx: &str,
+    spec: &spec::StreamSpec,
+    spec_types: &[spec::TypeSpec],
+    types: &mut [TypeModel],
+) -> Option<StreamModel> {
+    let before = r.count();
+    let Some(union_type) = types.iter().find(|t| t.name == *spec.item).cloned() else {
+        r.error(spec.item.span(), ctx, format!("stream item `{}` is not a type of this operation", spec.item.as_str()));
+        return None;
+    };
+    let Some(union) = &union_type.union else {
+        r.error(spec.item.span(), ctx, format!("stream item `{}` must be a `union` type", spec.item.as_str()));
+        return None;
+    };
+    let union_spec = spec_types.iter().find(|t| t.name == *spec.item).and_then(|t| t.union.as_ref())?;
+    for field in union_type.fields.iter().filter(|f| f.item.is_none()) {
+        r.error(spec.item.span(), ctx, format!("union `{}` field `{}` needs `from`", union_type.name, field.name));
+    }
+
+    let mut root = JsonObject::default();
+    let mut leaf = |r: &mut Reporter<'_>, span: &marked_yaml::Span, path: &str, wire: TypeRef, who: &str| {
+        let segments: Vec<&str> = path.split('.').collect();
+        match insert_shared(&mut root, &segments, &wire) {
+            Ok(at) => Some(at),
+            Err(clash) => {
+                r.error(span, ctx, format!("variant field clash: {who} reads `{path}` as {}, {clash}", describe(&wire)));
+                None
+            }
+        }
+    };
+    let discriminator = leaf(r, union_spec.discriminator.span(), &union.discriminator, TypeRef::String, "the discriminator");
+    let mut dedup = Vec::new();
+    for path in &spec.dedup_on {
+        check_path(r, ctx, path);
+        dedup.extend(leaf(r, path.span(), path, TypeRef::String, "`dedup_on`"));
+    }
+
+    let mut variants = Vec::new();
+    let mut unless_equal = Vec::new();
+    for (variant, variant_spec) in union.variants.iter().zip(&union_spec.variants) {
+        let Some(index) = types.iter().position(|t| t.name == variant.ty) else {
+            r.error(variant_spec.ty.span(), ctx, format!("variant type `{}` is not a type of this operation", variant.ty));
+            continue;
+        };
+        if types[index].union.is_some() {
+            r.error(variant_spec.ty.span(), ctx, format!("variant type `{}` is itself a union", variant.ty));
+            continue;
+        }
+        // The union's fields come first in every variant's struct.
+        let own = std::mem::take(&mut types[index].fields);
+        let mut fields: Vec<Field> = union_type.fields.clone();
+        for field in own {
+            if fields.iter().any(|f| f.name == field.name) {
+                r.error(
+                    variant_spec.ty.span(),
+                    ctx,
+                    format!("variant field clash: `{}` has a field `{}`, which every variant of `{}` already has", variant.ty, field.name, union_type.name),
+                );
+            }
+            fields.push(field);
+        }
+        let type_spec = spec_types.iter().find(|t| t.name.as_str() == variant.ty);
+        let mut reads = Vec::new();
+        for field in &fields {
+            let span = type_spec
+                .and_then(|t| t.fields.iter().find(|f| f.name.as_str() == field.name))
+                .map(|f| f.name.span())
+                .unwrap_or(variant_spec.ty.span());
+            let Some(item) = &field.item else {
+                r.error(span, ctx, format!("field `{}.{}` needs `from` (its path in the item)", variant.ty, field.name));
+                continue;
+            };
+            let who = format!("`{}.{}`", variant.ty, field.name);
+            let Some(at) = leaf(r, span, &item.from, wire_base(field, item), &who) else { continue };
+            if let Some(other) = &item.none_if_equals
+                && let Some(other_at) = leaf(r, span, other, TypeRef::String, &who)
+                && !unless_equal.iter().any(|(value, _)| *value == at)
+            {
+                unless_equal.push((at.clone(), other_at));
+            }
+            let missing = if matches!(field.ty, TypeRef::Option(_)) {
+                Missing::None
+            } else if field.default_if_missing {
+                Missing::Default
+            } else {
+                Missing::Error
+            };
+            reads.push(ItemRead {
+                field: field.name.clone(),
+                at,
+                key: item.from.clone(),
+                missing,
+                strip_suffix: item.strip_suffix.clone(),
+                decimal_string: item.decimal_string,
+            });
+        }
+        types[index].fields = fields;
+        variants.push(VariantRead { value: variant.value.clone(), name: variant.name.clone(), ty: variant.ty.clone(), fields: reads });
+    }
+    (r.count() == before).then(|| StreamModel {
+        item: union_type.name.clone(),
+        root,
+        discriminator: discriminator.unwrap_or_default(),
+        dedup,
+        unless_equal,
+        variants,
+        other: union.other.clone(),
+        other_field: union.other_field.clone(),
+    })
+}
+
+/// The value's type on the wire, before it is made optional.
+fn wire_base(field: &Field, item: &ItemField) -> TypeRef {
+    if item.decimal_string {
+        return TypeRef::String;
+    }
+    match &field.ty {
+        TypeRef::Option(inner) => (**inner).clone(),
+        other => other.clone(),
+    }
+}
+
+fn describe(ty: &TypeRef) -> String {
+    match ty {
+        TypeRef::String => "a string".to_owned(),
+        TypeRef::U64 => "a u64".to_owned(),
+        TypeRef::Bool => "a bool".to_owned(),
+        TypeRef::Json => "any JSON".to_owned(),
+        TypeRef::List(inner) => format!("a list of {}", describe(inner)),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Adds an optional leaf of type `wire` at `segments`, or finds the same one
+/// already there; the positions leading to it, or what it clashes with.
+fn insert_shared(object: &mut JsonObject, segments: &[&str], wire: &TypeRef) -> Result<Vec<usize>, String> {
+    let Some((first, rest)) = segments.split_first() else { return Err("an empty path".to_owned()) };
+    let leaf = TypeRef::Option(Box::new(wire.clone()));
+    let position = match object.keys.iter().position(|(key, _)| key == first) {
+        Some(position) => position,
+        None => {
+            let value = if rest.is_empty() {
+                JsonValue::Leaf { ty: leaf.clone(), default: true }
+            } else {
+                JsonValue::Object(JsonObject::default())
+            };
+            object.keys.push(((*first).to_owned(), value));
+            object.keys.len() - 1
+        }
+    };
+    match (&mut object.keys[position].1, rest.is_empty()) {
+        (JsonValue::Leaf { ty, .. }, true) if *ty == leaf => Ok(vec![position]),
+        (JsonValue::Leaf { ty: TypeRef::Option(other), .. }, true) => {
+            Err(format!("another reads it as {}", describe(other)))
+        }
+        (JsonValue::Leaf { .. }, _) => Err(format!("another reads `{first}` whole")),
+        (JsonValue::Object(_), true) => Err("another reads keys inside it".to_owned()),
+        (JsonValue::Object(inner), false) => {
+            let mut at = vec![position];
+            at.extend(insert_shared(inner, rest, wire)?);
+            Ok(at)
+        }
+    }
+}

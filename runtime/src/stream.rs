@@ -1,0 +1,394 @@
+//! Long-poll streams: operations whose spec declares `stream` get
+//! `subscribe()`, a [`Stream`] of the items PubNub's subscribe long-poll
+//! delivers (PROTOCOL.md §9). The generated code says how to build the
+//! request and decode one item ([`LongPoll`]); this module runs the loop:
+//! handshake, long-poll from the cursor, reconnect, de-duplicate.
+//!
+//! Every answer is `{"t": {"t": "<timetoken>", "r": <region>}, "m": [item, …]}`;
+//! the next poll sends `tt` and `tr` from `t`.
+
+use std::collections::{HashSet, VecDeque};
+use std::future::Future;
+use std::hash::{Hash, Hasher};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+pub use futures_core::Stream;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::body::{self, WireFlag, WireStatus};
+use crate::request::Request;
+use crate::{Client, Error};
+
+/// A request builder whose answers are long-polled items. Implemented by
+/// generated code for operations whose spec declares `stream`.
+pub trait LongPoll: Clone + Send + Unpin + 'static {
+    /// One item of an answer (the spec's `stream.item` type).
+    type Item: Send + Unpin + 'static;
+
+    /// The client the polls are sent with.
+    fn client(&self) -> &Arc<Client>;
+
+    /// The request of a handshake, checked; the stream adds the cursor.
+    fn build_request(&self) -> Result<Request, Error>;
+
+    /// Decodes one item of an answer's `m` from its JSON text, with the
+    /// key that identifies a redelivery of the same item.
+    fn decode_item(json: &str) -> Result<Decoded<Self::Item>, Error>;
+}
+
+/// One decoded item and its de-duplication key.
+#[derive(Debug)]
+pub struct Decoded<T> {
+    /// The item.
+    pub item: T,
+    /// Equal for two deliveries of the same item (see [`dedup_key`]).
+    pub key: u64,
+}
+
+/// Where a subscription stands: the `t` of the last answer, sent back as
+/// `tt` and `tr` by the next poll.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct Cursor {
+    /// The timetoken, exactly as the server sent it (a 17-digit string).
+    pub timetoken: String,
+    /// The region.
+    pub region: u32,
+}
+
+impl Cursor {
+    /// The timetoken as a number, when it is one (it always is from PubNub;
+    /// a stream never fails because it is not).
+    pub fn timetoken_value(&self) -> Option<u64> {
+        self.timetoken.parse().ok()
+    }
+}
+
+/// One decoded answer: the cursor for the next poll and the items, each
+/// decoded on its own so that one bad item does not hide the others.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Answer<T> {
+    /// The answer's `t`.
+    pub cursor: Cursor,
+    /// The answer's `m`, in order.
+    pub items: Vec<Result<Decoded<T>, Error>>,
+}
+
+#[derive(Deserialize)]
+struct AnswerBody {
+    #[serde(default)]
+    status: WireStatus,
+    #[serde(default)]
+    error: WireFlag,
+    t: CursorBody,
+    #[serde(default)]
+    m: Vec<Box<RawValue>>,
+}
+
+crate::envelope_error_fields!(AnswerBody);
+
+#[derive(Deserialize)]
+struct CursorBody {
+    t: Timetoken,
+    #[serde(default)]
+    r: u32,
+}
+
+/// `t.t` is a string of digits; a number is accepted too (and kept as its text).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Timetoken {
+    Text(String),
+    Number(u64),
+}
+
+/// Decodes a subscribe answer: an error status or body gives its
+/// [`Error`]; otherwise the cursor and every item, decoded with `decode`.
+/// Never panics, whatever the bytes.
+pub fn decode_answer<T>(
+    http_status: u16,
+    body: &[u8],
+    decode: impl Fn(&str) -> Result<Decoded<T>, Error>,
+) -> Result<Answer<T>, Error> {
+    let answer: AnswerBody = body::parse_envelope(http_status, body)?;
+    let timetoken = match answer.t.t {
+        Timetoken::Text(text) => text,
+        Timetoken::Number(number) => number.to_string(),
+    };
+    let items = answer.m.iter().map(|item| decode(item.get())).collect();
+    Ok(Answer { cursor: Cursor { timetoken, region: answer.t.r }, items })
+}
+
+/// Parses one item's JSON text into its generated wire type.
+pub fn parse_item<W: for<'de> Deserialize<'de>>(json: &str) -> Result<W, Error> {
+    serde_json::from_str(json).map_err(|err| Error::decode(format!("item does not have the expected shape: {err}"), json))
+}
+
+/// A value the item must carry, or the error naming its key.
+pub fn required<T>(key: &'static str, value: Option<T>, json: &str) -> Result<T, Error> {
+    value.ok_or_else(|| Error::decode(format!("item has no `{key}`"), json))
+}
+
+/// `value` without one trailing `suffix` (`lobby-pnpres` → `lobby`).
+pub fn strip_suffix(mut value: String, suffix: &str) -> String {
+    if !suffix.is_empty() && value.ends_with(suffix) {
+        value.truncate(value.len() - suffix.len());
+    }
+    value
+}
+
+/// `value`, or `None` when it equals `other` (compared as sent).
+pub fn unless_equal(value: Option<String>, other: Option<&str>) -> Option<String> {
+    value.filter(|value| Some(value.as_str()) != other)
+}
+
+/// A `u64` sent as a string of digits (a timetoken).
+pub fn decimal(key: &'static str, value: &str, json: &str) -> Result<u64, Error> {
+    value.parse().map_err(|_| Error::decode(format!("`{key}` is not a decimal number: `{value}`"), json))
+}
+
+/// The item's whole JSON, for the catch-all variant of a union.
+pub fn raw_json(json: &str) -> Result<serde_json::Value, Error> {
+    serde_json::from_str(json).map_err(|err| Error::decode(format!("item is not JSON: {err}"), json))
+}
+
+/// A redelivery key from the values that identify an item.
+pub fn dedup_key(parts: &[Option<&str>]) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    parts.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// How long a long-poll may stay open before the client gives up on it:
+/// the server answers within 280 s, every PubNub SDK waits 310 s.
+pub const DEFAULT_LONG_POLL_TIMEOUT: Duration = Duration::from_secs(310);
+
+/// Items remembered to spot redeliveries.
+const DEDUP_MEMORY: usize = 1024;
+
+type PollFuture = Pin<Box<dyn Future<Output = (Result<(u16, Vec<u8>), Error>, Option<Duration>)> + Send>>;
+
+/// A live subscription: a [`Stream`] of the items a long-polled operation
+/// delivers, in the order the server sends them.
+///
+/// - It handshakes (`tt=0`), then polls from the cursor each answer gives.
+///   Nothing is dropped for being older than the cursor: the server's
+///   cursor is not an event's time (PROTOCOL.md §9.2).
+/// - Connect errors, timeouts, `429` and `5xx` (as a status or inside a 200)
+///   are retried forever from the same cursor, so no item is lost, waiting
+///   as the client's [`crate::RetryPolicy`] says (exponential, `Retry-After`
+///   honoured, capped at its `max_delay`); each is logged at `warn`.
+/// - Any other error answer (`400`, `403`…) ends the stream with that error
+///   as its last item. A body or item that does not decode is an error item;
+///   the stream goes on.
+/// - The same item delivered twice (the same key, see [`LongPoll::decode_item`])
+///   is yielded once; the last 1,024 keys are remembered.
+/// - Dropping it ends the long-poll at once (the request is cancelled).
+///
+/// It is `Send` and `Unpin`, and `next()` is cancel-safe: an item is never
+/// lost by dropping a pending `next()`.
+#[must_use = "a subscription does nothing until polled"]
+pub struct Subscription<P: LongPoll> {
+    poll: P,
+    cursor: Option<Cursor>,
+    ready: VecDeque<Result<P::Item, Error>>,
+    in_flight: Option<PollFuture>,
+    waiting: Option<Pin<Box<tokio::time::Sleep>>>,
+    failures: u32,
+    seen: HashSet<u64>,
+    seen_order: VecDeque<u64>,
+    done: bool,
+    span: tracing::Span,
+}
+
+impl<P: LongPoll> Subscription<P> {
+    /// A subscription that starts with a handshake.
+    pub fn new(poll: P) -> Self {
+        Self::starting_at(poll, None)
+    }
+
+    /// A subscription that polls from `cursor` (from [`Subscription::cursor`]
+    /// of an earlier one) without a handshake, so that nothing since then is
+    /// missed; `None` handshakes.
+    pub fn starting_at(poll: P, cursor: Option<Cursor>) -> Self {
+        let span = match poll.build_request() {
+            Ok(request) => tracing::info_span!("presence_subscription", path = %request.path()),
+            Err(_) => tracing::info_span!("presence_subscription"),
+        };
+        Subscription {
+            poll,
+            cursor,
+            ready: VecDeque::new(),
+            in_flight: None,
+            waiting: None,
+            failures: 0,
+            seen: HashSet::new(),
+            seen_order: VecDeque::new(),
+            done: false,
+            span,
+        }
+    }
+
+    /// The cursor of the last answer (`None` before the handshake answers).
+    pub fn cursor(&self) -> Option<&Cursor> {
+        self.cursor.as_ref()
+    }
+
+    /// The next item, or `None` once the stream has ended (no need for a
+    /// `Stream` extension trait).
+    pub async fn next(&mut self) -> Option<Result<P::Item, Error>> {
+        std::future::poll_fn(|cx| Pin::new(&mut *self).poll_next(cx)).await
+    }
+
+    fn start_poll(&mut self) -> Result<(), Error> {
+        let mut request = self.poll.build_request()?;
+        match &self.cursor {
+            Some(cursor) => {
+                request.push_query("tt", Some(crate::encoding::component(&cursor.timetoken)));
+                request.push_query("tr", Some(cursor.region.to_string()));
+            }
+            None => request.push_query("tt", Some("0".to_owned())),
+        }
+        let client = Arc::clone(self.poll.client());
+        let timeout = client.config().long_poll_timeout;
+        tracing::debug!(parent: &self.span, cursor = ?self.cursor.as_ref().map(|c| &c.timetoken), "poll");
+        self.in_flight = Some(Box::pin(async move { client.send_once(&request, timeout).await }));
+        Ok(())
+    }
+
+    /// Takes one answer: queues its items or decides how to go on.
+    fn handle(&mut self, outcome: Result<(u16, Vec<u8>), Error>, retry_after: Option<Duration>) {
+        let answer = outcome.and_then(|(status, body)| decode_answer(status, &body, P::decode_item));
+        match answer {
+            Ok(answer) => {
+                self.failures = 0;
+                tracing::debug!(parent: &self.span, items = answer.items.len(), cursor = %answer.cursor.timetoken, "answer");
+                self.cursor = Some(answer.cursor);
+                for item in answer.items {
+                    match item {
+                        Ok(decoded) if self.remember(decoded.key) => self.ready.push_back(Ok(decoded.item)),
+                        Ok(_) => tracing::debug!(parent: &self.span, "redelivered item skipped"),
+                        Err(err) => self.ready.push_back(Err(err)),
+                    }
+                }
+            }
+            Err(err) if err.is_retryable() || matches!(err, Error::Decode { .. }) => {
+                self.failures = self.failures.saturating_add(1);
+                let policy = &self.poll.client().config().retry_policy;
+                let delay = policy.delay(self.failures, retry_after, crate::retry::random());
+                tracing::warn!(parent: &self.span, error = %err, failures = self.failures,
+                    delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX), "reconnecting");
+                if matches!(err, Error::Decode { .. }) {
+                    self.ready.push_back(Err(err));
+                }
+                self.waiting = Some(Box::pin(tokio::time::sleep(delay)));
+            }
+            Err(err) => {
+                tracing::warn!(parent: &self.span, error = %err, "subscription ended");
+                self.ready.push_back(Err(err));
+                self.done = true;
+            }
+        }
+    }
+
+    /// Records `key`; false when it was seen recently.
+    fn remember(&mut self, key: u64) -> bool {
+        if !self.seen.insert(key) {
+            return false;
+        }
+        self.seen_order.push_back(key);
+        if self.seen_order.len() > DEDUP_MEMORY
+            && let Some(oldest) = self.seen_order.pop_front()
+        {
+            self.seen.remove(&oldest);
+        }
+        true
+    }
+}
+
+impl<P: LongPoll> std::fmt::Debug for Subscription<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscription")
+            .field("cursor", &self.cursor)
+            .field("queued", &self.ready.len())
+            .field("polling", &self.in_flight.is_some())
+            .field("done", &self.done)
+            .finish()
+    }
+}
+
+impl<P: LongPoll> Stream for Subscription<P> {
+    type Item = Result<P::Item, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        loop {
+            if let Some(item) = this.ready.pop_front() {
+                return Poll::Ready(Some(item));
+            }
+            if this.done {
+                return Poll::Ready(None);
+            }
+            if let Some(waiting) = &mut this.waiting {
+                if waiting.as_mut().poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                this.waiting = None;
+            }
+            if this.in_flight.is_none()
+                && let Err(err) = this.start_poll()
+            {
+                this.done = true;
+                return Poll::Ready(Some(Err(err)));
+            }
+            let Some(in_flight) = &mut this.in_flight else { continue };
+            let Poll::Ready((outcome, retry_after)) = in_flight.as_mut().poll(cx) else { return Poll::Pending };
+            this.in_flight = None;
+            this.handle(outcome, retry_after);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(json: &str) -> Result<Decoded<String>, Error> {
+        Ok(Decoded { item: json.to_owned(), key: dedup_key(&[Some(json)]) })
+    }
+
+    #[test]
+    fn answers_decode_their_cursor_and_each_item() {
+        let body = br#"{"t":{"t":"17579704036791392","r":43},"m":[{"a":1},{"b":2}]}"#;
+        let answer = decode_answer(200, body, item).unwrap();
+        assert_eq!(answer.cursor, Cursor { timetoken: "17579704036791392".to_owned(), region: 43 });
+        assert_eq!(answer.cursor.timetoken_value(), Some(17579704036791392));
+        let items: Vec<String> = answer.items.into_iter().map(|i| i.unwrap().item).collect();
+        assert_eq!(items, [r#"{"a":1}"#, r#"{"b":2}"#]);
+    }
+
+    #[test]
+    fn odd_cursors_and_error_bodies_never_panic() {
+        let answer = decode_answer(200, br#"{"t":{"t":"not-a-number"},"m":[]}"#, item).unwrap();
+        assert_eq!(answer.cursor.timetoken_value(), None);
+        let err = decode_answer(403, br#"{"status":403,"error":true,"message":"Forbidden"}"#, item).unwrap_err();
+        assert_eq!(err.status(), Some(403));
+        assert!(matches!(decode_answer(200, b"<html>", item), Err(Error::Decode { .. })));
+        assert!(matches!(decode_answer(200, br#"{"m":[]}"#, item), Err(Error::Decode { .. })));
+    }
+
+    #[test]
+    fn derived_values() {
+        assert_eq!(strip_suffix("lobby-pnpres".to_owned(), "-pnpres"), "lobby");
+        assert_eq!(strip_suffix("lobby".to_owned(), "-pnpres"), "lobby");
+        assert_eq!(unless_equal(Some("a".to_owned()), Some("a")), None);
+        assert_eq!(unless_equal(Some("g".to_owned()), Some("a")).as_deref(), Some("g"));
+        assert!(decimal("p.t", "12x", "{}").is_err());
+        assert_ne!(dedup_key(&[Some("a"), None]), dedup_key(&[None, Some("a")]));
+    }
+}
