@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use presence_tests::{Reply, ScriptedServer};
-use pubnub_presence::{Error, PubNub, runtime::encoding};
+use pubnub_presence::{Error, PresenceEvent, PubNub, runtime::encoding};
 use serde_json::{Value, json};
 
 /// A recorded request, decoded.
@@ -287,7 +287,7 @@ async fn recorded_responses_decode_correctly() {
         let server = ScriptedServer::start().await;
         server.reply(Reply { status: rec.status, content_type: rec.content_type.clone(), body: rec.body.clone() });
         let Some(outcome) = replay(&rec, &server).await else {
-            // Subscribe responses carrying presence events: not an operation of this SDK.
+            // Subscribe answers: checked by `recorded_subscribe_answers_decode_to_the_right_events`.
             assert!(rec.path.iter().any(|s| s == "subscribe"), "{}: unrecognised request {:?}", rec.name, rec.path);
             skipped.push(rec.name);
             continue;
@@ -317,4 +317,125 @@ async fn recorded_responses_decode_correctly() {
     }
     println!("checked {} recordings, skipped {} subscribe recordings: {skipped:?}", checked.len(), skipped.len());
     assert_eq!(checked.len(), 31, "expected the 31 presence recordings of PROTOCOL.md §6, checked {checked:?}");
+}
+
+/// The fields every presence event carries, and the action-specific ones, as
+/// the SDK decoded them: compared with the recorded item field by field.
+fn event_json(event: &PresenceEvent) -> Value {
+    let common = |action: &str, channel: &str, subscription: &Option<String>, timetoken: u64, timestamp: u64, precise: Option<u64>, occupancy: u64| {
+        json!({"action": action, "channel": channel, "subscription": subscription, "timetoken": timetoken,
+               "timestamp": timestamp, "precise_timestamp": precise, "occupancy": occupancy})
+    };
+    let mut value = match event {
+        PresenceEvent::Join(e) => {
+            let mut v = common("join", &e.channel, &e.subscription, e.timetoken, e.timestamp, e.precise_timestamp, e.occupancy);
+            v["uuid"] = json!(e.uuid);
+            v["state"] = json!(e.state);
+            v
+        }
+        PresenceEvent::Leave(e) => {
+            let mut v = common("leave", &e.channel, &e.subscription, e.timetoken, e.timestamp, e.precise_timestamp, e.occupancy);
+            v["uuid"] = json!(e.uuid);
+            v["state"] = json!(e.state);
+            v
+        }
+        PresenceEvent::Timeout(e) => {
+            let mut v = common("timeout", &e.channel, &e.subscription, e.timetoken, e.timestamp, e.precise_timestamp, e.occupancy);
+            v["uuid"] = json!(e.uuid);
+            v["state"] = json!(e.state);
+            v
+        }
+        PresenceEvent::StateChange(e) => {
+            let mut v = common("state-change", &e.channel, &e.subscription, e.timetoken, e.timestamp, e.precise_timestamp, e.occupancy);
+            v["uuid"] = json!(e.uuid);
+            v["state"] = json!(e.state);
+            v
+        }
+        PresenceEvent::Interval(e) => {
+            let mut v = common("interval", &e.channel, &e.subscription, e.timetoken, e.timestamp, e.precise_timestamp, e.occupancy);
+            v["joined"] = json!(e.joined);
+            v["left"] = json!(e.left);
+            v["timed_out"] = json!(e.timed_out);
+            v["here_now_refresh"] = json!(e.here_now_refresh);
+            v
+        }
+        other => panic!("no recording holds an unknown action: {other:?}"),
+    };
+    value.as_object_mut().unwrap().retain(|_, v| !v.is_null());
+    value
+}
+
+/// What the recorded item says the event is (PROTOCOL.md §9.9's mapping),
+/// derived from the JSON independently of the SDK's decoder.
+fn expected_event(item: &Value) -> Value {
+    let c = item["c"].as_str().unwrap();
+    let strip = |s: &str| s.strip_suffix("-pnpres").unwrap_or(s).to_owned();
+    let subscription = item["b"].as_str().filter(|b| *b != c).map(strip);
+    let d = &item["d"];
+    let action = d["action"].as_str().unwrap();
+    let mut value = json!({
+        "action": action, "channel": strip(c), "subscription": subscription,
+        "timetoken": item["p"]["t"].as_str().unwrap().parse::<u64>().unwrap(),
+        "timestamp": d["timestamp"], "precise_timestamp": d["precise_timestamp"], "occupancy": d["occupancy"],
+    });
+    if action == "interval" {
+        for (wire, field) in [("join", "joined"), ("leave", "left"), ("timeout", "timed_out")] {
+            value[field] = if d[wire].is_null() { json!([]) } else { d[wire].clone() };
+        }
+        value["here_now_refresh"] = json!(d["here_now_refresh"].as_bool().unwrap_or(false));
+    } else {
+        value["uuid"] = d["uuid"].clone();
+        value["state"] = d["data"].clone();
+    }
+    value.as_object_mut().unwrap().retain(|_, v| !v.is_null());
+    value
+}
+
+/// Every recorded subscribe answer (PROTOCOL.md §9.10) decodes through the
+/// presence-events decoder: the cursor as sent, each event of the right
+/// kind with every field as the recording says, and the 403 as an error
+/// naming the channel.
+#[test]
+#[ignore = "needs PRESENCE_RECORDED_DIR pointing at the recorded responses"]
+fn recorded_subscribe_answers_decode_to_the_right_events() {
+    let dir = std::env::var("PRESENCE_RECORDED_DIR")
+        .expect("set PRESENCE_RECORDED_DIR to the directory of recorded *.json responses");
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|err| panic!("{dir}: {err}"))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    paths.sort();
+    let pubnub = PubNub::new(pubnub_presence::Config::new("demo").user_id("conformance"));
+    let (mut checked, mut events) = (Vec::new(), 0);
+    for path in paths {
+        let rec = load(&path);
+        if !rec.path.iter().any(|s| s == "subscribe") {
+            continue;
+        }
+        let answer = pubnub.presence_events().channels("x").decode_response(rec.status, rec.body.as_bytes());
+        if rec.status >= 400 {
+            let err = answer.expect_err(&rec.name);
+            assert_eq!(err.status(), Some(rec.status), "{}", rec.name);
+            assert!(err.to_string().contains("Forbidden"), "{}: {err}", rec.name);
+            let Error::Api { body, .. } = &err else { panic!("{}: {err:?}", rec.name) };
+            assert!(body.contains("not-permitted-channel"), "{}: the 403 names the channel", rec.name);
+            checked.push(rec.name);
+            continue;
+        }
+        let answer = answer.unwrap_or_else(|err| panic!("{}: {err:?}", rec.name));
+        assert_eq!(answer.cursor.timetoken, rec.json["t"]["t"].as_str().unwrap(), "{}", rec.name);
+        assert_eq!(u64::from(answer.cursor.region), rec.json["t"]["r"].as_u64().unwrap(), "{}", rec.name);
+        let items = rec.json["m"].as_array().unwrap();
+        assert_eq!(answer.items.len(), items.len(), "{}", rec.name);
+        for (decoded, item) in answer.items.iter().zip(items) {
+            let decoded = decoded.as_ref().unwrap_or_else(|err| panic!("{}: {err:?}", rec.name));
+            assert_eq!(event_json(&decoded.item), expected_event(item), "{}", rec.name);
+            events += 1;
+        }
+        checked.push(rec.name);
+    }
+    println!("checked {} subscribe recordings, {events} events: {checked:?}", checked.len());
+    assert_eq!(checked.len(), 19, "expected the 19 subscribe recordings of PROTOCOL.md §9.10, checked {checked:?}");
+    assert_eq!(events, 12, "one event in each of the 12 presence_event_* recordings");
 }

@@ -31,6 +31,8 @@ pub struct Api {
     pub client_docs: String,
     /// Operations, sorted by name.
     pub operations: Vec<Operation>,
+    /// Hand-written modules copied from `inlineable/<name>.rs`.
+    pub inlineable: Vec<String>,
 }
 
 /// One operation (one generated file).
@@ -520,6 +522,12 @@ pub fn lower(
             "lowercase letters, digits, `-` and `_`, starting with a letter",
         );
         check_name(&mut r, &api.spec.client.name, "client", is_pascal_case, "PascalCase");
+        for file in &api.spec.inlineable {
+            let module = file.strip_suffix(".rs").unwrap_or_default();
+            if !is_snake_case(module) || module == "operations" || module == "lib" {
+                r.error(file.span(), "", format!("inlineable `{}` must be `<snake_case>.rs` (not lib or operations)", file.as_str()));
+            }
+        }
         for value in &api.spec.config_values {
             if check_name(&mut r, &value.name, "config value", is_snake_case, "snake_case")
                 && !RUNTIME_CONFIG_VALUES.contains(&value.name.as_str())
@@ -598,6 +606,7 @@ pub fn lower(
         client_name: api.spec.client.name.to_string(),
         client_docs: api.spec.client.docs.clone(),
         operations,
+        inlineable: api.spec.inlineable.iter().map(|f| f.trim_end_matches(".rs").to_owned()).collect(),
     })
 }
 

@@ -157,9 +157,23 @@ pub fn generate(root: &Path) -> Result<Vec<GeneratedFile>, GenerateError> {
     for name in names {
         endpoints.push(SpecSource { path: format!("spec/endpoints/{name}"), text: read(dir.join(&name))? });
     }
+    let mut inlineable = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(root.join("inlineable")) {
+        let mut names: Vec<String> = entries
+            .filter_map(|entry| entry.ok())
+            .map(|entry| entry.file_name().to_string_lossy().into_owned())
+            .filter(|name| name.ends_with(".rs"))
+            .collect();
+        names.sort();
+        for name in names {
+            let text = read(root.join("inlineable").join(&name))?;
+            inlineable.push((name, text));
+        }
+    }
     let templates = Templates {
         cargo_toml: read(root.join("templates/Cargo.toml.tera"))?,
         readme: read(root.join("templates/README.md.tera"))?,
+        inlineable,
     };
     generate_from_sources(&api, &endpoints, &templates)
 }

@@ -23,6 +23,11 @@ pub struct ApiSpec {
     pub client: ClientSpec,
     /// Configuration values path templates may use, e.g. `subscribe_key`.
     pub config_values: Vec<ConfigValueSpec>,
+    /// Hand-written modules under `inlineable/` copied into the crate as
+    /// they are (each `<name>.rs` becomes `src/<name>.rs`, its public items
+    /// re-exported): code built on the generated operations, not on the wire.
+    #[serde(default)]
+    pub inlineable: Vec<Spanned<String>>,
 }
 
 /// The generated client type.

@@ -57,7 +57,11 @@ example: |
 ";
 
 fn templates() -> Templates {
-    Templates { cargo_toml: "[package]\nname = \"{{ package }}\"\n".into(), readme: "# {{ package }}\n".into() }
+    Templates {
+        cargo_toml: "[package]\nname = \"{{ package }}\"\n".into(),
+        readme: "# {{ package }}\n".into(),
+        inlineable: Vec::new(),
+    }
 }
 
 /// Generates from the given endpoint files; returns the diagnostics, one per line.

@@ -51,6 +51,11 @@
 
 pub mod operations;
 
+mod join;
+
+#[doc(inline)]
+pub use join::*;
+
 /// The hand-written runtime this crate is generated against.
 pub use pubnub_presence_runtime as runtime;
 

@@ -17,6 +17,11 @@ pub fn lib_rs(api: &Api) -> TokenStream {
         names.extend(op.types.iter().map(|t| format_ident!("{}", t.name)));
         quote!(#[doc(inline)] pub use operations::#module::{#(#names),*};)
     });
+    // Hand-written modules copied in; their public items read as the crate's own.
+    let inlineable = api.inlineable.iter().map(|module| {
+        let module = format_ident!("{}", module);
+        quote!(mod #module; #[doc(inline)] pub use #module::*;)
+    });
     let methods = api.operations.iter().map(|op| {
         let method = format_ident!("{}", op.name);
         let builder = format_ident!("{}", op.builder);
@@ -39,6 +44,7 @@ pub fn lib_rs(api: &Api) -> TokenStream {
         #![warn(missing_docs)]
 
         pub mod operations;
+        #(#inlineable)*
 
         /// The hand-written runtime this crate is generated against.
         pub use pubnub_presence_runtime as runtime;

@@ -1,0 +1,183 @@
+//! Presence events end to end: the generated SDK's `presence_events()`
+//! stream and `join()` handle against the local presence server, over real
+//! HTTP, with the server's clock driven by hand (timeouts and intervals
+//! happen when the test says, never by waiting).
+
+use std::time::Duration;
+
+use presence_server::{ManualClock, PresenceServer, ServerConfig};
+use pubnub_presence::{Config, Error, PresenceEvent, PubNub};
+use serde_json::json;
+use tokio::sync::mpsc;
+
+struct World {
+    server: PresenceServer,
+    clock: ManualClock,
+}
+
+impl World {
+    async fn start(config: ServerConfig) -> Self {
+        let clock = ManualClock::starting_now();
+        let server = PresenceServer::start(config.with_clock(clock.clone())).await.unwrap();
+        World { server, clock }
+    }
+
+    fn client(&self, user: &str) -> PubNub {
+        PubNub::new(Config::new("sub-events").user_id(user).origin(self.server.url()))
+    }
+
+    /// Waits (bounded) until `n` subscribe polls are held by the server: the
+    /// watchers have handshaken and are long-polling, so anything from now
+    /// on reaches them.
+    async fn until_held(&self, n: usize) {
+        until(|| self.server.held_polls() >= n, "the watchers to be long-polling").await;
+    }
+}
+
+/// Polls `ready` until true; panics after 10 s (a deadline, not a timing assumption).
+async fn until(mut ready: impl FnMut() -> bool, what: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !ready() {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Runs a subscription in a task and hands its items over a channel.
+fn watch(events: pubnub_presence::PresenceEvents) -> mpsc::UnboundedReceiver<Result<PresenceEvent, Error>> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let mut stream = events.subscribe();
+    tokio::spawn(async move {
+        while let Some(item) = stream.next().await {
+            if tx.send(item).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+async fn next(rx: &mut mpsc::UnboundedReceiver<Result<PresenceEvent, Error>>) -> PresenceEvent {
+    let item = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await.expect("an event within 10 s");
+    item.expect("the stream goes on").expect("an event, not an error")
+}
+
+#[tokio::test]
+async fn a_watcher_sees_join_state_change_leave_and_timeout_on_channels_and_groups() {
+    let world = World::start(ServerConfig::default()).await;
+    let (alice, bob, carol) = (world.client("alice"), world.client("bob"), world.client("carol"));
+    alice.add_channel_to_channel_group().channel_group("friends").channels("den").await.unwrap();
+    let mut events = watch(alice.presence_events().channels("lobby").channel_groups("friends"));
+    world.until_held(1).await;
+
+    bob.heartbeat().channels("lobby").await.unwrap();
+    let PresenceEvent::Join(join) = next(&mut events).await else { panic!("expected bob's join") };
+    assert_eq!((join.uuid.as_str(), join.channel.as_str(), join.occupancy), ("bob", "lobby", 1));
+    assert_eq!(join.subscription, None, "the channel itself was watched");
+    assert!(join.timetoken > 0 && join.timestamp > 0 && join.precise_timestamp.is_some());
+
+    bob.set_state().channels("lobby").state(json!({"mood": "busy"})).await.unwrap();
+    let PresenceEvent::StateChange(change) = next(&mut events).await else { panic!("expected a state change") };
+    assert_eq!((change.uuid.as_str(), change.state), ("bob", Some(json!({"mood": "busy"}))));
+
+    bob.leave().channels("lobby").await.unwrap();
+    let PresenceEvent::Leave(leave) = next(&mut events).await else { panic!("expected bob's leave") };
+    assert_eq!((leave.uuid.as_str(), leave.channel.as_str(), leave.occupancy), ("bob", "lobby", 0));
+
+    carol.heartbeat().channels("den").heartbeat(20).await.unwrap();
+    let PresenceEvent::Join(join) = next(&mut events).await else { panic!("expected carol's join") };
+    assert_eq!((join.uuid.as_str(), join.channel.as_str()), ("carol", "den"));
+    assert_eq!(join.subscription.as_deref(), Some("friends"), "matched through the group");
+
+    world.clock.advance(Duration::from_secs(21));
+    let PresenceEvent::Timeout(timeout) = next(&mut events).await else { panic!("expected carol's timeout") };
+    assert_eq!((timeout.uuid.as_str(), timeout.channel.as_str(), timeout.occupancy), ("carol", "den", 0));
+    assert_eq!(timeout.subscription.as_deref(), Some("friends"));
+    assert!(events.try_recv().is_err(), "nothing else happened");
+}
+
+#[tokio::test]
+async fn a_join_handle_keeps_the_user_present_across_timeouts_and_dropping_it_leaves() {
+    let world = World::start(ServerConfig::default()).await;
+    let (watcher, dave) = (world.client("watcher"), world.client("dave"));
+    let mut events = watch(watcher.presence_events().channels("lobby"));
+    world.until_held(1).await;
+
+    let presence = dave
+        .join()
+        .channels("lobby")
+        .state(json!({"mood": "happy"}))
+        .timeout(Duration::from_secs(20))
+        .heartbeat_interval(Duration::from_millis(20))
+        .await
+        .unwrap();
+    let PresenceEvent::Join(join) = next(&mut events).await else { panic!("expected dave's join") };
+    assert_eq!(join.uuid, "dave");
+
+    // Four rounds of 15 s (60 s of server time, three presence timeouts),
+    // each ending only after heartbeats the server saw after the advance.
+    for _ in 0..4 {
+        let sent = presence.heartbeats();
+        world.clock.advance(Duration::from_secs(15));
+        until(|| presence.heartbeats() >= sent + 2, "two more heartbeats").await;
+    }
+    let lobby = watcher.here_now().channels("lobby").include_state(true).await.unwrap();
+    let occupants = &lobby.channels["lobby"].occupants;
+    assert_eq!(occupants.len(), 1);
+    assert_eq!(occupants[0].state, Some(json!({"mood": "happy"})), "heartbeats carry the state");
+
+    presence.set_state("lobby", json!({"mood": "busy"})).await.unwrap();
+    let PresenceEvent::StateChange(change) = next(&mut events).await else { panic!("expected a state change") };
+    assert_eq!(change.state, Some(json!({"mood": "busy"})));
+    let sent = presence.heartbeats();
+    until(|| presence.heartbeats() >= sent + 2, "heartbeats after set_state").await;
+    let state = watcher.get_state().channels("lobby").uuid("dave").await.unwrap();
+    assert_eq!(state.channels["lobby"], json!({"mood": "busy"}), "a heartbeat never undoes set_state");
+
+    drop(presence);
+    let PresenceEvent::Leave(leave) = next(&mut events).await else { panic!("expected dave's leave") };
+    assert_eq!((leave.uuid.as_str(), leave.occupancy), ("dave", 0));
+    assert!(events.try_recv().is_err(), "no timeout, no second join: {:?}", events.try_recv());
+}
+
+#[tokio::test]
+async fn busy_channels_send_interval_events_with_deltas() {
+    let world = World::start(ServerConfig::default().with_interval_mode(1, Duration::from_secs(10))).await;
+    let watcher = world.client("watcher");
+    let mut events = watch(watcher.presence_events().channels("arena"));
+    world.until_held(1).await;
+    for user in ["u1", "u2", "u3"] {
+        world.client(user).heartbeat().channels("arena").await.unwrap();
+    }
+    world.clock.advance(Duration::from_secs(10));
+    let mut joined = Vec::new();
+    // The first join may come as a plain event (one occupant is not above
+    // announce max); the rest arrive as interval deltas.
+    loop {
+        match next(&mut events).await {
+            PresenceEvent::Join(join) => joined.push(join.uuid),
+            PresenceEvent::Interval(interval) => {
+                assert_eq!((interval.channel.as_str(), interval.occupancy), ("arena", 3));
+                assert!(!interval.here_now_refresh);
+                joined.extend(interval.joined);
+                break;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    joined.sort();
+    assert_eq!(joined, ["u1", "u2", "u3"]);
+}
+
+#[tokio::test]
+async fn bad_input_is_the_only_item_and_nothing_is_sent() {
+    let world = World::start(ServerConfig::default()).await;
+    let pubnub = world.client("x");
+    let mut none = pubnub.presence_events().subscribe();
+    let err = none.next().await.unwrap().unwrap_err();
+    assert!(matches!(err, Error::InvalidInput { parameter: "channels", .. }), "{err:?}");
+    assert!(none.next().await.is_none());
+    let mut bad = pubnub.presence_events().channel_groups("a,b").subscribe();
+    assert!(matches!(bad.next().await, Some(Err(Error::InvalidInput { parameter: "channel_groups", .. }))));
+    assert_eq!(world.server.held_polls(), 0);
+}
