@@ -181,3 +181,80 @@ async fn bad_input_is_the_only_item_and_nothing_is_sent() {
     assert!(matches!(bad.next().await, Some(Err(Error::InvalidInput { parameter: "channel_groups", .. }))));
     assert_eq!(world.server.held_polls(), 0);
 }
+
+/// A join item as the server sends it.
+fn join_item(uuid: &str, p_t: &str) -> String {
+    format!(
+        r#"{{"a":"5","f":0,"p":{{"t":"{p_t}","r":2}},"k":"demo","c":"lobby-pnpres","d":{{"action":"join","uuid":"{uuid}","timestamp":1757969438,"occupancy":1}},"b":"lobby-pnpres"}}"#
+    )
+}
+
+fn answer(t: &str, items: &[String]) -> String {
+    format!(r#"{{"t":{{"t":"{t}","r":1}},"m":[{}]}}"#, items.join(","))
+}
+
+/// Every fault of a long-poll, in one scripted session: the stream reconnects
+/// from its cursor after each transient one, reports a garbage body as an
+/// error item and goes on, keeps an event older than the cursor, yields a
+/// redelivered event once, and ends with the 403.
+#[tokio::test]
+async fn the_stream_reconnects_from_its_cursor_through_every_transient_fault() {
+    use presence_tests::{Fault, FaultServer};
+    let server = FaultServer::start(vec![
+        Fault::respond(200, answer("100", &[])),
+        Fault::Drop,
+        Fault::respond(503, r#"{"status":503,"error":true,"message":"Service Unavailable"}"#),
+        Fault::Respond {
+            status: 429,
+            headers: vec![("Retry-After".to_owned(), "0".to_owned())],
+            body: r#"{"status":429,"error":true,"message":"Too Many Requests"}"#.to_owned(),
+        },
+        Fault::Stall { body_prefix: r#"{"t":"#.to_owned() },
+        Fault::respond(200, "<html>captive portal</html>"),
+        Fault::respond(200, answer("200", &[join_item("old", "50")])),
+        Fault::respond(200, answer("300", &[join_item("old", "50"), join_item("new", "250")])),
+        Fault::respond(
+            403,
+            r#"{"message":"Forbidden","payload":{"channels":["lobby"]},"error":true,"service":"Access Manager","status":403}"#,
+        ),
+    ])
+    .await;
+    let fast = pubnub_presence::RetryPolicy::exponential(3)
+        .initial_delay(Duration::from_millis(1))
+        .max_delay(Duration::from_millis(5))
+        .jitter(false);
+    let pubnub = PubNub::new(
+        Config::new("demo")
+            .user_id("watcher")
+            .origin(server.url())
+            .retry_policy(fast)
+            .long_poll_timeout(Duration::from_millis(300)),
+    );
+    let mut stream = pubnub.presence_events().channels("lobby").subscribe();
+    let mut items = Vec::new();
+    while let Some(item) = tokio::time::timeout(Duration::from_secs(10), stream.next()).await.expect("bounded") {
+        items.push(item);
+    }
+    let [garbage, old, new, forbidden] = items.try_into().unwrap_or_else(|items: Vec<_>| panic!("{items:#?}"));
+    assert!(matches!(garbage, Err(Error::Decode { .. })), "{garbage:?}");
+    let Ok(PresenceEvent::Join(old)) = old else { panic!("{old:?}") };
+    assert_eq!((old.uuid.as_str(), old.timetoken), ("old", 50), "older than the cursor, and kept");
+    let Ok(PresenceEvent::Join(new)) = new else { panic!("{new:?}") };
+    assert_eq!(new.uuid, "new", "the redelivered `old` was skipped");
+    let forbidden = forbidden.unwrap_err();
+    assert_eq!(forbidden.status(), Some(403));
+    let Error::Api { body, .. } = &forbidden else { panic!("{forbidden:?}") };
+    assert!(body.contains(r#""channels":["lobby"]"#), "the 403 names the channels");
+
+    let cursors: Vec<String> = server
+        .targets()
+        .iter()
+        .map(|target| {
+            let query = target.split_once('?').map(|(_, q)| q).unwrap_or_default();
+            let pick = |key: &str| query.split('&').find_map(|kv| kv.strip_prefix(key)).unwrap_or("-").to_owned();
+            format!("{}/{}", pick("tt="), pick("tr="))
+        })
+        .collect();
+    assert!(server.targets().iter().all(|t| t.starts_with("/v2/subscribe/demo/lobby-pnpres/0?")), "{:?}", server.targets());
+    assert_eq!(cursors, ["0/-", "100/1", "100/1", "100/1", "100/1", "100/1", "100/1", "200/1", "300/1"]);
+}
