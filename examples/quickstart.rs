@@ -2,14 +2,16 @@
 //!
 //! Starts the local presence server in-process (with a clock we control),
 //! points two SDK clients at it and walks through every operation: heartbeat,
-//! here_now, state, where_now, channel groups, leave, and expiry.
+//! here_now, state, where_now, channel groups, leave, and expiry, while a
+//! watcher task prints the presence events (join, state-change, leave,
+//! timeout) as they happen.
 //!
 //! Run with `cargo run --example quickstart`.
 
 use std::time::Duration;
 
 use presence_server::{ManualClock, PresenceServer, ServerConfig};
-use pubnub_presence::{Config, Error, PubNub};
+use pubnub_presence::{Config, Error, PresenceEvent, PubNub};
 use serde_json::json;
 
 #[tokio::main(flavor = "current_thread")]
@@ -21,6 +23,33 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let client = |user: &str| PubNub::new(Config::new("demo").user_id(user).origin(server.url()));
     let (alice, bob) = (client("alice"), client("bob"));
+
+    // A watcher: presence events on `lobby`, printed as they arrive. Watching
+    // does not make `watcher` present.
+    let mut events = client("watcher").presence_events().channels("lobby").subscribe();
+    let (seen_tx, mut seen) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Some(event) = events.next().await {
+            let line = match event {
+                Ok(PresenceEvent::Join(e)) => format!("{} joined {} ({} here)", e.uuid, e.channel, e.occupancy),
+                Ok(PresenceEvent::Leave(e)) => format!("{} left {} ({} here)", e.uuid, e.channel, e.occupancy),
+                Ok(PresenceEvent::Timeout(e)) => format!("{} timed out of {} ({} here)", e.uuid, e.channel, e.occupancy),
+                Ok(PresenceEvent::StateChange(e)) => {
+                    format!("{} is now {} on {}", e.uuid, e.state.unwrap_or_default(), e.channel)
+                }
+                Ok(other) => format!("{other:?}"),
+                Err(err) => format!("error: {err}"),
+            };
+            println!("  [event] {line}");
+            if seen_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    // Wait until the watcher is long-polling, so it sees everything from here on.
+    while server.held_polls() == 0 {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
 
     // Heartbeats make users present; a state can travel with the heartbeat.
     alice.heartbeat().channels(["lobby", "game-1"]).heartbeat(60).await?;
@@ -72,6 +101,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let after = alice.here_now().await?;
     println!("61 s later: {} users online anywhere", after.total_occupancy);
     assert_eq!(after.total_occupancy, 0);
+
+    // The watcher saw lobby's story: two joins, a state change, a leave, a timeout.
+    for _ in 0..5 {
+        tokio::time::timeout(Duration::from_secs(10), seen.recv()).await?.ok_or("the watcher stopped")?;
+    }
 
     // Bad input is refused before any I/O, naming the parameter.
     match alice.here_now().channels("lobby").limit(5000).await {

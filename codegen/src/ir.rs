@@ -783,7 +783,7 @@ fn lower_endpoint(
         None => {
             for (t, ts) in types.iter().zip(&spec.types) {
                 if let (Some(_), Some(u)) = (&t.union, &ts.union) {
-                    r.error(u.discriminator.span(), &ctx, format!("union `{}` is only for `stream` items", t.name));
+                    r.error(u.other.span(), &ctx, format!("union `{}` is only for `stream` items", t.name));
                 }
             }
             None

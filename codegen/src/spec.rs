@@ -269,8 +269,10 @@ pub struct TypeSpec {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UnionSpec {
-    /// Dotted path of the string that chooses the variant, e.g. `d.action`.
-    pub discriminator: Spanned<String>,
+    /// Dotted path of the string that chooses the variant, e.g. `d.action`
+    /// (required; optional here so that its absence is reported at the union).
+    #[serde(default)]
+    pub discriminator: Option<Spanned<String>>,
     /// Name of the catch-all variant for any other value (it keeps the
     /// value and the item's JSON).
     pub other: Spanned<String>,

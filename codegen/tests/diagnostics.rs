@@ -215,3 +215,109 @@ fn pagination_that_does_not_fit_the_operation() {
     )
     }));
 }
+
+/// A small valid long-polled operation with a two-variant union.
+const STREAM: &str = "\
+operation: events
+builder: Events
+summary: Watch.
+method: GET
+idempotent: true
+paths:
+  - template: /v2/subscribe/{subscribe_key}/{channels}/0
+params:
+  - name: channels
+    type: names
+    in: path
+    suffix: -pnpres
+    docs: Channels.
+stream:
+  item: Event
+  dedup_on: [p.t, c]
+types:
+  - name: Event
+    docs: An event.
+    union:
+      discriminator: d.action
+      other: Other
+      variants:
+        - value: join
+          name: Join
+          type: JoinEvent
+          docs: Joined.
+        - value: leave
+          name: Leave
+          type: LeaveEvent
+          docs: Left.
+    fields:
+      - name: channel
+        type: string
+        from: c
+        strip_suffix: -pnpres
+        docs: The channel.
+  - name: JoinEvent
+    docs: Joined.
+    fields:
+      - name: uuid
+        type: string
+        from: d.uuid
+        docs: Who.
+  - name: LeaveEvent
+    docs: Left.
+    fields:
+      - name: uuid
+        type: string
+        from: d.uuid
+        docs: Who.
+example: |
+  let _ = pubnub.events().channels(\"a\").subscribe();
+";
+
+fn stream(edit: impl Fn(&str) -> String) -> String {
+    diagnostics(&[("spec/endpoints/events.yaml", edit(STREAM))])
+}
+
+#[test]
+fn the_base_stream_spec_is_valid() {
+    let api = SpecSource { path: "spec/api.yaml".into(), text: API.into() };
+    let endpoint = SpecSource { path: "spec/endpoints/events.yaml".into(), text: STREAM.into() };
+    let files = codegen::generate_from_sources(&api, &[endpoint], &templates()).unwrap();
+    let events = files.iter().find(|f| f.path == "src/operations/events.rs").unwrap();
+    assert!(events.contents.contains("pub enum Event"), "{}", events.contents);
+}
+
+#[test]
+fn union_mistakes() {
+    insta::assert_snapshot!(stream(|s| s
+        // The same discriminator value twice: the union does not lower, so
+        // the stream built on it reports nothing more (no cascade).
+        .replacen("value: leave", "value: join", 1)));
+}
+
+#[test]
+fn a_variant_type_that_does_not_exist_and_a_field_without_from() {
+    insta::assert_snapshot!(stream(|s| s
+        .replacen("type: LeaveEvent\n", "type: GoneEvent\n", 1)
+        .replace("        from: d.uuid\n        docs: Who.\nexample", "        docs: Who.\nexample")));
+}
+
+#[test]
+fn variant_field_clash() {
+    insta::assert_snapshot!(stream(|s| s
+        // `LeaveEvent` reads `d.uuid` as a u64 where `JoinEvent` reads a
+        // string, and repeats the union's own `channel`.
+        .replace(
+            "        type: string\n        from: d.uuid\n        docs: Who.\nexample",
+            "        type: u64\n        from: d.uuid\n        docs: Who.\n      - name: channel\n        type: string\n        from: c\n        docs: Again.\nexample",
+        )));
+}
+
+#[test]
+fn missing_discriminator() {
+    insta::assert_snapshot!(stream(|s| s.replace("      discriminator: d.action\n", "")));
+}
+
+#[test]
+fn a_stream_item_that_is_not_a_union() {
+    insta::assert_snapshot!(stream(|s| s.replace("  item: Event", "  item: JoinEvent")));
+}

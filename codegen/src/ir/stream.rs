@@ -129,7 +129,16 @@ fn check_path(r: &mut Reporter<'_>, ctx: &str, path: &Spanned<String>) {
 
 /// Checks a union's names and values.
 pub(super) fn lower_union(r: &mut Reporter<'_>, ctx: &str, u: &spec::UnionSpec) -> UnionModel {
-    check_path(r, ctx, &u.discriminator);
+    let discriminator = match &u.discriminator {
+        Some(discriminator) => {
+            check_path(r, ctx, discriminator);
+            discriminator.to_string()
+        }
+        None => {
+            r.error(u.other.span(), ctx, "a union needs a `discriminator`: the dotted path of the string that chooses the variant");
+            String::new()
+        }
+    };
     let mut variants: Vec<Variant> = Vec::new();
     for v in std::iter::once(&u.other).chain(u.variants.iter().map(|v| &v.name)) {
         if !is_pascal_case(v) {
@@ -137,7 +146,7 @@ pub(super) fn lower_union(r: &mut Reporter<'_>, ctx: &str, u: &spec::UnionSpec) 
         }
     }
     if u.variants.is_empty() {
-        r.error(u.discriminator.span(), ctx, "a union needs at least one variant");
+        r.error(u.other.span(), ctx, "a union needs at least one variant");
     }
     for v in &u.variants {
         if variants.iter().any(|known| known.value == *v.value) {
@@ -153,12 +162,12 @@ pub(super) fn lower_union(r: &mut Reporter<'_>, ctx: &str, u: &spec::UnionSpec) 
             docs: v.docs.trim().to_owned(),
         });
     }
-    let last = u.discriminator.rsplit('.').next().unwrap_or_default();
+    let last = discriminator.rsplit('.').next().unwrap_or_default();
     let mut other_field: String = last.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
     if !super::is_snake_case(&other_field) || other_field == "item" {
         other_field = "value".to_owned();
     }
-    UnionModel { discriminator: u.discriminator.to_string(), other: u.other.to_string(), other_field, variants }
+    UnionModel { discriminator, other: u.other.to_string(), other_field, variants }
 }
 
 /// Checks a `stream` against its item union, gives each variant's struct the
@@ -172,7 +181,10 @@ pub(super) fn plan(
 ) -> Option<StreamModel> {
     let before = r.count();
     let Some(union_type) = types.iter().find(|t| t.name == *spec.item).cloned() else {
-        r.error(spec.item.span(), ctx, format!("stream item `{}` is not a type of this operation", spec.item.as_str()));
+        // A type that failed to lower has been reported already.
+        if !spec_types.iter().any(|t| t.name.as_str() == spec.item.as_str()) {
+            r.error(spec.item.span(), ctx, format!("stream item `{}` is not a type of this operation", spec.item.as_str()));
+        }
         return None;
     };
     let Some(union) = &union_type.union else {
@@ -195,7 +207,8 @@ pub(super) fn plan(
             }
         }
     };
-    let discriminator = leaf(r, union_spec.discriminator.span(), &union.discriminator, TypeRef::String, "the discriminator");
+    let discriminator_span = union_spec.discriminator.as_ref().map_or(union_spec.other.span(), |d| d.span());
+    let discriminator = leaf(r, discriminator_span, &union.discriminator, TypeRef::String, "the discriminator");
     let mut dedup = Vec::new();
     for path in &spec.dedup_on {
         check_path(r, ctx, path);
