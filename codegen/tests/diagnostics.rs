@@ -298,7 +298,7 @@ fn union_mistakes() {
 fn a_variant_type_that_does_not_exist_and_a_field_without_from() {
     insta::assert_snapshot!(stream(|s| s
         .replacen("type: LeaveEvent\n", "type: GoneEvent\n", 1)
-        .replace("        from: d.uuid\n        docs: Who.\nexample", "        docs: Who.\nexample")));
+        .replace("        from: d.uuid\n        docs: Who.\n  - name: LeaveEvent", "        docs: Who.\n  - name: LeaveEvent")));
 }
 
 #[test]
