@@ -33,7 +33,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let line = match event {
                 Ok(PresenceEvent::Join(e)) => format!("{} joined {} ({} here)", e.uuid, e.channel, e.occupancy),
                 Ok(PresenceEvent::Leave(e)) => format!("{} left {} ({} here)", e.uuid, e.channel, e.occupancy),
-                Ok(PresenceEvent::Timeout(e)) => format!("{} timed out of {} ({} here)", e.uuid, e.channel, e.occupancy),
+                Ok(PresenceEvent::Timeout(e)) => {
+                    format!("{} timed out of {} ({} here)", e.uuid, e.channel, e.occupancy)
+                }
                 Ok(PresenceEvent::StateChange(e)) => {
                     format!("{} is now {} on {}", e.uuid, e.state.unwrap_or_default(), e.channel)
                 }

@@ -109,7 +109,10 @@ impl Join {
         let mut states = serde_json::Map::new();
         match self.state {
             Some(Err(err)) => {
-                return Err(Error::InvalidInput { parameter: "state", rule: format!("could not be serialized to JSON: {err}") });
+                return Err(Error::InvalidInput {
+                    parameter: "state",
+                    rule: format!("could not be serialized to JSON: {err}"),
+                });
             }
             Some(Ok(state)) => {
                 for name in self.channels.iter().chain(&self.channel_groups) {
@@ -207,8 +210,10 @@ impl Presence {
     /// Sets the user's state on one of the joined channels or groups; later
     /// heartbeats carry it.
     pub async fn set_state(&self, channel: &str, state: impl serde::Serialize) -> Result<(), Error> {
-        let value = serde_json::to_value(state)
-            .map_err(|err| Error::InvalidInput { parameter: "state", rule: format!("could not be serialized to JSON: {err}") })?;
+        let value = serde_json::to_value(state).map_err(|err| Error::InvalidInput {
+            parameter: "state",
+            rule: format!("could not be serialized to JSON: {err}"),
+        })?;
         let request = self.inner.pubnub.set_state().state(value.clone());
         let request = if self.inner.channel_groups.iter().any(|g| g == channel) {
             request.channel_groups(channel)

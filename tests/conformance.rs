@@ -322,37 +322,76 @@ async fn recorded_responses_decode_correctly() {
 /// The fields every presence event carries, and the action-specific ones, as
 /// the SDK decoded them: compared with the recorded item field by field.
 fn event_json(event: &PresenceEvent) -> Value {
-    let common = |action: &str, channel: &str, subscription: &Option<String>, timetoken: u64, timestamp: u64, precise: Option<u64>, occupancy: u64| {
+    let common = |action: &str,
+                  channel: &str,
+                  subscription: &Option<String>,
+                  timetoken: u64,
+                  timestamp: u64,
+                  precise: Option<u64>,
+                  occupancy: u64| {
         json!({"action": action, "channel": channel, "subscription": subscription, "timetoken": timetoken,
                "timestamp": timestamp, "precise_timestamp": precise, "occupancy": occupancy})
     };
     let mut value = match event {
         PresenceEvent::Join(e) => {
-            let mut v = common("join", &e.channel, &e.subscription, e.timetoken, e.timestamp, e.precise_timestamp, e.occupancy);
+            let mut v =
+                common("join", &e.channel, &e.subscription, e.timetoken, e.timestamp, e.precise_timestamp, e.occupancy);
             v["uuid"] = json!(e.uuid);
             v["state"] = json!(e.state);
             v
         }
         PresenceEvent::Leave(e) => {
-            let mut v = common("leave", &e.channel, &e.subscription, e.timetoken, e.timestamp, e.precise_timestamp, e.occupancy);
+            let mut v = common(
+                "leave",
+                &e.channel,
+                &e.subscription,
+                e.timetoken,
+                e.timestamp,
+                e.precise_timestamp,
+                e.occupancy,
+            );
             v["uuid"] = json!(e.uuid);
             v["state"] = json!(e.state);
             v
         }
         PresenceEvent::Timeout(e) => {
-            let mut v = common("timeout", &e.channel, &e.subscription, e.timetoken, e.timestamp, e.precise_timestamp, e.occupancy);
+            let mut v = common(
+                "timeout",
+                &e.channel,
+                &e.subscription,
+                e.timetoken,
+                e.timestamp,
+                e.precise_timestamp,
+                e.occupancy,
+            );
             v["uuid"] = json!(e.uuid);
             v["state"] = json!(e.state);
             v
         }
         PresenceEvent::StateChange(e) => {
-            let mut v = common("state-change", &e.channel, &e.subscription, e.timetoken, e.timestamp, e.precise_timestamp, e.occupancy);
+            let mut v = common(
+                "state-change",
+                &e.channel,
+                &e.subscription,
+                e.timetoken,
+                e.timestamp,
+                e.precise_timestamp,
+                e.occupancy,
+            );
             v["uuid"] = json!(e.uuid);
             v["state"] = json!(e.state);
             v
         }
         PresenceEvent::Interval(e) => {
-            let mut v = common("interval", &e.channel, &e.subscription, e.timetoken, e.timestamp, e.precise_timestamp, e.occupancy);
+            let mut v = common(
+                "interval",
+                &e.channel,
+                &e.subscription,
+                e.timetoken,
+                e.timestamp,
+                e.precise_timestamp,
+                e.occupancy,
+            );
             v["joined"] = json!(e.joined);
             v["left"] = json!(e.left);
             v["timed_out"] = json!(e.timed_out);

@@ -255,6 +255,10 @@ async fn the_stream_reconnects_from_its_cursor_through_every_transient_fault() {
             format!("{}/{}", pick("tt="), pick("tr="))
         })
         .collect();
-    assert!(server.targets().iter().all(|t| t.starts_with("/v2/subscribe/demo/lobby-pnpres/0?")), "{:?}", server.targets());
+    assert!(
+        server.targets().iter().all(|t| t.starts_with("/v2/subscribe/demo/lobby-pnpres/0?")),
+        "{:?}",
+        server.targets()
+    );
     assert_eq!(cursors, ["0/-", "100/1", "100/1", "100/1", "100/1", "100/1", "100/1", "200/1", "300/1"]);
 }

@@ -525,7 +525,11 @@ pub fn lower(
         for file in &api.spec.inlineable {
             let module = file.strip_suffix(".rs").unwrap_or_default();
             if !is_snake_case(module) || module == "operations" || module == "lib" {
-                r.error(file.span(), "", format!("inlineable `{}` must be `<snake_case>.rs` (not lib or operations)", file.as_str()));
+                r.error(
+                    file.span(),
+                    "",
+                    format!("inlineable `{}` must be `<snake_case>.rs` (not lib or operations)", file.as_str()),
+                );
             }
         }
         for value in &api.spec.config_values {

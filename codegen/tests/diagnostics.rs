@@ -296,20 +296,23 @@ fn union_mistakes() {
 
 #[test]
 fn a_variant_type_that_does_not_exist_and_a_field_without_from() {
-    insta::assert_snapshot!(stream(|s| s
-        .replacen("type: LeaveEvent\n", "type: GoneEvent\n", 1)
-        .replace("        from: d.uuid\n        docs: Who.\n  - name: LeaveEvent", "        docs: Who.\n  - name: LeaveEvent")));
+    insta::assert_snapshot!(stream(|s| s.replacen("type: LeaveEvent\n", "type: GoneEvent\n", 1).replace(
+        "        from: d.uuid\n        docs: Who.\n  - name: LeaveEvent",
+        "        docs: Who.\n  - name: LeaveEvent"
+    )));
 }
 
 #[test]
 fn variant_field_clash() {
-    insta::assert_snapshot!(stream(|s| s
+    insta::assert_snapshot!(stream(|s| {
+        s
         // `LeaveEvent` reads `d.uuid` as a u64 where `JoinEvent` reads a
         // string, and repeats the union's own `channel`.
         .replace(
             "        type: string\n        from: d.uuid\n        docs: Who.\nexample",
             "        type: u64\n        from: d.uuid\n        docs: Who.\n      - name: channel\n        type: string\n        from: c\n        docs: Again.\nexample",
-        )));
+        )
+    }));
 }
 
 #[test]

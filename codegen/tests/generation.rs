@@ -43,12 +43,11 @@ fn generate_with(endpoint: &str, edit: impl Fn(&str) -> String) -> Vec<codegen::
         endpoints.push(codegen::SpecSource { path, text });
     }
     endpoints.sort_by(|a, b| a.path.cmp(&b.path));
-    let templates =
-        codegen::Templates {
-            cargo_toml: read("templates/Cargo.toml.tera"),
-            readme: read("templates/README.md.tera"),
-            inlineable: vec![("join.rs".to_owned(), read("inlineable/join.rs"))],
-        };
+    let templates = codegen::Templates {
+        cargo_toml: read("templates/Cargo.toml.tera"),
+        readme: read("templates/README.md.tera"),
+        inlineable: vec![("join.rs".to_owned(), read("inlineable/join.rs"))],
+    };
     codegen::generate_from_sources(&api, &endpoints, &templates).unwrap_or_else(|err| panic!("{err}"))
 }
 

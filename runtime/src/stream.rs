@@ -126,7 +126,8 @@ pub fn decode_answer<T>(
 
 /// Parses one item's JSON text into its generated wire type.
 pub fn parse_item<W: for<'de> Deserialize<'de>>(json: &str) -> Result<W, Error> {
-    serde_json::from_str(json).map_err(|err| Error::decode(format!("item does not have the expected shape: {err}"), json))
+    serde_json::from_str(json)
+        .map_err(|err| Error::decode(format!("item does not have the expected shape: {err}"), json))
 }
 
 /// A value the item must carry, or the error naming its key.

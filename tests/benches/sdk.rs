@@ -116,6 +116,64 @@ fn decode_table() {
     println!();
 }
 
+/// A subscribe answer with `events` presence events (a mix of the five actions, 2025 shapes).
+fn events_body(events: usize) -> String {
+    let items: Vec<String> = (0..events)
+        .map(|i| {
+            let d = match i % 5 {
+                0 => format!(r#"{{"action":"join","uuid":"user-{i}","timestamp":1757969438,"precise_timestamp":1757969438505,"occupancy":{i}}}"#),
+                1 => format!(r#"{{"action":"leave","uuid":"user-{i}","timestamp":1757969438,"precise_timestamp":1757969438505,"occupancy":{i}}}"#),
+                2 => format!(r#"{{"action":"timeout","uuid":"user-{i}","timestamp":1757969438,"precise_timestamp":1757969438505,"data":{{}},"occupancy":{i}}}"#),
+                3 => format!(r#"{{"action":"state-change","uuid":"user-{i}","timestamp":1757969438,"data":{{"mood":"busy","level":{i}}},"occupancy":{i}}}"#),
+                _ => format!(r#"{{"action":"interval","timestamp":1757969438,"occupancy":{i},"join":["a-{i}","b-{i}"],"leave":["c-{i}"]}}"#),
+            };
+            format!(
+                r#"{{"a":"5","f":0,"p":{{"t":"1757970403679{i:04}","r":23}},"k":"demo","c":"lobby-pnpres","u":{{"pn_action":"join","pn_channel":"lobby","pn_ispresence":1}},"d":{d},"b":"lobby-pnpres"}}"#
+            )
+        })
+        .collect();
+    format!(r#"{{"t":{{"t":"17579704036791392","r":43}},"m":[{}]}}"#, items.join(","))
+}
+
+fn events_table() {
+    let pubnub = PubNub::new(Config::new("demo").user_id("bench"));
+    let builder = pubnub.presence_events().channels("lobby");
+    println!("## Decode: subscribe answer → presence events vs serde_json::Value (µs, median [min–max])\n");
+    println!("| answer | bytes | serde_json::Value | SDK decode | SDK / Value |");
+    println!("|---|---:|---:|---:|---:|");
+    for events in [1, 100] {
+        let body = events_body(events);
+        let answer = builder.decode_response(200, body.as_bytes()).unwrap();
+        assert!(answer.items.iter().all(Result::is_ok), "every event decodes");
+        let (mut value, mut sdk) = (Vec::new(), Vec::new());
+        for _ in 0..5 {
+            for _ in 0..400 {
+                let start = Instant::now();
+                parse_with_value(body.as_bytes());
+                value.push(start.elapsed().as_secs_f64() * 1e6);
+            }
+            for _ in 0..400 {
+                let start = Instant::now();
+                black_box(builder.decode_response(200, black_box(body.as_bytes())).unwrap());
+                sdk.push(start.elapsed().as_secs_f64() * 1e6);
+            }
+        }
+        let (value, sdk) = (summary(&value), summary(&sdk));
+        println!(
+            "| {events} event(s) | {} | {:.1} [{:.1}–{:.1}] | {:.1} [{:.1}–{:.1}] | {:.2}× |",
+            body.len(),
+            value.0,
+            value.1,
+            value.2,
+            sdk.0,
+            sdk.1,
+            sdk.2,
+            sdk.0 / value.0
+        );
+    }
+    println!();
+}
+
 /// `BENCH_PROFILE=decode:N`: decode case N (0–3) `BENCH_CALLS` times (default
 /// 20) each way, for `valgrind --tool=callgrind` to count instructions per
 /// call of `parse_with_value` and `decode_with_sdk`.
@@ -348,7 +406,7 @@ fn sdk_runtime_path(sdk: &PubNub, request: &pubnub_presence::runtime::request::R
 
 fn main() {
     let secs: f64 = std::env::var("BENCH_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(1.0);
-    // `BENCH_ONLY=decode` or `BENCH_ONLY=requests` runs one table.
+    // `BENCH_ONLY=decode`, `events` or `requests` runs one table.
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
     if let Ok(which) = std::env::var("BENCH_PROFILE") {
         match which.strip_prefix("decode:") {
@@ -359,6 +417,9 @@ fn main() {
     }
     if only.is_empty() || only == "decode" {
         decode_table();
+    }
+    if only.is_empty() || only == "events" {
+        events_table();
     }
     if only.is_empty() || only == "requests" {
         request_table(secs);

@@ -105,7 +105,11 @@ pub(super) fn item_field(r: &mut Reporter<'_>, ctx: &str, f: &spec::FieldSpec, t
             true
         }
         Some(encoding) => {
-            r.error(encoding.span(), ctx, format!("unknown field encoding `{}`; expected decimal_string", encoding.as_str()));
+            r.error(
+                encoding.span(),
+                ctx,
+                format!("unknown field encoding `{}`; expected decimal_string", encoding.as_str()),
+            );
             false
         }
         None => false,
@@ -135,7 +139,11 @@ pub(super) fn lower_union(r: &mut Reporter<'_>, ctx: &str, u: &spec::UnionSpec) 
             discriminator.to_string()
         }
         None => {
-            r.error(u.other.span(), ctx, "a union needs a `discriminator`: the dotted path of the string that chooses the variant");
+            r.error(
+                u.other.span(),
+                ctx,
+                "a union needs a `discriminator`: the dotted path of the string that chooses the variant",
+            );
             String::new()
         }
     };
@@ -163,7 +171,8 @@ pub(super) fn lower_union(r: &mut Reporter<'_>, ctx: &str, u: &spec::UnionSpec) 
         });
     }
     let last = discriminator.rsplit('.').next().unwrap_or_default();
-    let mut other_field: String = last.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
+    let mut other_field: String =
+        last.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
     if !super::is_snake_case(&other_field) || other_field == "item" {
         other_field = "value".to_owned();
     }
@@ -183,7 +192,11 @@ pub(super) fn plan(
     let Some(union_type) = types.iter().find(|t| t.name == *spec.item).cloned() else {
         // A type that failed to lower has been reported already.
         if !spec_types.iter().any(|t| t.name.as_str() == spec.item.as_str()) {
-            r.error(spec.item.span(), ctx, format!("stream item `{}` is not a type of this operation", spec.item.as_str()));
+            r.error(
+                spec.item.span(),
+                ctx,
+                format!("stream item `{}` is not a type of this operation", spec.item.as_str()),
+            );
         }
         return None;
     };
@@ -202,7 +215,11 @@ pub(super) fn plan(
         match insert_shared(&mut root, &segments, &wire) {
             Ok(at) => Some(at),
             Err(clash) => {
-                r.error(span, ctx, format!("variant field clash: {who} reads `{path}` as {}, {clash}", describe(&wire)));
+                r.error(
+                    span,
+                    ctx,
+                    format!("variant field clash: {who} reads `{path}` as {}, {clash}", describe(&wire)),
+                );
                 None
             }
         }
@@ -219,7 +236,11 @@ pub(super) fn plan(
     let mut unless_equal = Vec::new();
     for (variant, variant_spec) in union.variants.iter().zip(&union_spec.variants) {
         let Some(index) = types.iter().position(|t| t.name == variant.ty) else {
-            r.error(variant_spec.ty.span(), ctx, format!("variant type `{}` is not a type of this operation", variant.ty));
+            r.error(
+                variant_spec.ty.span(),
+                ctx,
+                format!("variant type `{}` is not a type of this operation", variant.ty),
+            );
             continue;
         };
         if types[index].union.is_some() {
@@ -234,7 +255,10 @@ pub(super) fn plan(
                 r.error(
                     variant_spec.ty.span(),
                     ctx,
-                    format!("variant field clash: `{}` has a field `{}`, which every variant of `{}` already has", variant.ty, field.name, union_type.name),
+                    format!(
+                        "variant field clash: `{}` has a field `{}`, which every variant of `{}` already has",
+                        variant.ty, field.name, union_type.name
+                    ),
                 );
             }
             fields.push(field);
@@ -247,7 +271,11 @@ pub(super) fn plan(
                 .map(|f| f.name.span())
                 .unwrap_or(variant_spec.ty.span());
             let Some(item) = &field.item else {
-                r.error(span, ctx, format!("field `{}.{}` needs `from` (its path in the item)", variant.ty, field.name));
+                r.error(
+                    span,
+                    ctx,
+                    format!("field `{}.{}` needs `from` (its path in the item)", variant.ty, field.name),
+                );
                 continue;
             };
             let who = format!("`{}.{}`", variant.ty, field.name);
@@ -275,7 +303,12 @@ pub(super) fn plan(
             });
         }
         types[index].fields = fields;
-        variants.push(VariantRead { value: variant.value.clone(), name: variant.name.clone(), ty: variant.ty.clone(), fields: reads });
+        variants.push(VariantRead {
+            value: variant.value.clone(),
+            name: variant.name.clone(),
+            ty: variant.ty.clone(),
+            fields: reads,
+        });
     }
     (r.count() == before).then(|| StreamModel {
         item: union_type.name.clone(),
