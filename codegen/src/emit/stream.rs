@@ -23,11 +23,10 @@ pub(super) fn stream_methods(op: &Operation, stream: &StreamModel) -> TokenStrea
     let from_doc =
         doc("Resumes from `cursor` (a previous subscription's [`cursor`](rt::stream::Subscription::cursor)) \
          without a handshake, so that nothing delivered since then is missed.");
-    let decode_doc = doc(
-        "Decodes one raw answer (status and body bytes) exactly as the subscription would: its cursor \
+    let decode_doc =
+        doc("Decodes one raw answer (status and body bytes) exactly as the subscription would: its cursor \
          and each item, decoded on its own. Never panics, whatever the bytes. Useful to replay recorded \
-         answers."
-    );
+         answers.");
     let decoder = item_decoder(stream);
     quote! {
         impl #builder {
