@@ -33,6 +33,8 @@ pub struct Api {
     pub operations: Vec<Operation>,
     /// Hand-written modules copied from `inlineable/<name>.rs`.
     pub inlineable: Vec<String>,
+    /// The runtime crate's path relative to the generated crate.
+    pub runtime_path: String,
 }
 
 /// One operation (one generated file).
@@ -611,6 +613,7 @@ pub fn lower(
         client_docs: api.spec.client.docs.clone(),
         operations,
         inlineable: api.spec.inlineable.iter().map(|f| f.trim_end_matches(".rs").to_owned()).collect(),
+        runtime_path: api.spec.runtime_path.clone().unwrap_or_else(|| "../runtime".to_owned()),
     })
 }
 

@@ -139,8 +139,30 @@ pub fn generate_from_sources(
     emit::emit(&model, templates).map_err(GenerateError::Other)
 }
 
-/// Reads `spec/` and `templates/` under `root` and generates every file.
+/// Reads `spec/`, `inlineable/` and `templates/` under `root` and generates every file.
 pub fn generate(root: &Path) -> Result<Vec<GeneratedFile>, GenerateError> {
+    generate_in(root, root)
+}
+
+/// The fixture crates: each directory under `codegen/fixtures/` with a
+/// `spec/`, generated into its own `generated/` with the workspace's
+/// templates (repository-relative paths).
+pub fn fixtures(root: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(root.join("codegen/fixtures")) else { return Vec::new() };
+    let mut dirs: Vec<PathBuf> = entries
+        .filter_map(|entry| entry.ok())
+        .map(|entry| entry.path())
+        .filter(|path| path.join("spec/api.yaml").is_file())
+        .filter_map(|path| path.strip_prefix(root).ok().map(Path::to_path_buf))
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+/// Reads `spec/` and `inlineable/` under `spec_root` and `templates/` under
+/// `templates_root`, and generates every file.
+pub fn generate_in(spec_root: &Path, templates_root: &Path) -> Result<Vec<GeneratedFile>, GenerateError> {
+    let root = spec_root;
     let read = |path: PathBuf| {
         std::fs::read_to_string(&path).map_err(|err| GenerateError::Other(format!("{}: {err}", path.display())))
     };
@@ -171,8 +193,8 @@ pub fn generate(root: &Path) -> Result<Vec<GeneratedFile>, GenerateError> {
         }
     }
     let templates = Templates {
-        cargo_toml: read(root.join("templates/Cargo.toml.tera"))?,
-        readme: read(root.join("templates/README.md.tera"))?,
+        cargo_toml: read(templates_root.join("templates/Cargo.toml.tera"))?,
+        readme: read(templates_root.join("templates/README.md.tera"))?,
         inlineable,
     };
     generate_from_sources(&api, &endpoints, &templates)

@@ -1,12 +1,14 @@
-//! `cargo run -p codegen` regenerates `generated/` from `spec/`;
-//! `cargo run -p codegen -- --check` only reports stale files (exit 1).
+//! `cargo run -p codegen` regenerates `generated/` from `spec/`, and each
+//! fixture crate under `codegen/fixtures/`; `cargo run -p codegen -- --check`
+//! only reports stale files (exit 1).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: codegen [--check] [--root DIR]
 
-Regenerates generated/ from spec/ and templates/ (DIR defaults to the workspace root).
+Regenerates generated/ from spec/, inlineable/ and templates/ (DIR defaults to the
+workspace root), and each fixture crate codegen/fixtures/<name>/generated/ from its spec/.
   --check   write nothing; list stale files and exit 1 if there are any";
 
 fn main() -> ExitCode {
@@ -27,28 +29,47 @@ fn main() -> ExitCode {
             other => return usage_error(&format!("unknown argument `{other}`")),
         }
     }
-    let files = match codegen::generate(&root) {
-        Ok(files) => files,
-        Err(err) => {
-            eprintln!("{err}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let out_dir = root.join("generated");
-    if check {
-        let stale = codegen::stale_files(&out_dir, &files);
-        if stale.is_empty() {
-            println!("generated/ is up to date ({} files)", files.len());
-            return ExitCode::SUCCESS;
-        }
-        eprintln!("generated/ is stale; run `cargo run -p codegen` to update:");
-        for path in stale {
-            eprintln!("  generated/{path}");
-        }
-        return ExitCode::FAILURE;
+    let mut targets = vec![PathBuf::new()];
+    targets.extend(codegen::fixtures(&root));
+    let mut failed = false;
+    for target in targets {
+        let spec_root = root.join(&target);
+        let files = match codegen::generate_in(&spec_root, &root) {
+            Ok(files) => files,
+            Err(err) => {
+                eprintln!(
+                    "{}{err}",
+                    if target.as_os_str().is_empty() { String::new() } else { format!("{}: ", target.display()) }
+                );
+                return ExitCode::FAILURE;
+            }
+        };
+        let out = target.join("generated");
+        let ok = if check { report_stale(&root, &out, &files) } else { write(&root, &out, &files) };
+        failed |= !ok;
     }
+    if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+}
+
+/// `--check`: lists the files of `out` that differ; true when none do.
+fn report_stale(root: &Path, out: &Path, files: &[codegen::GeneratedFile]) -> bool {
+    let stale = codegen::stale_files(&root.join(out), files);
+    if stale.is_empty() {
+        println!("{}/ is up to date ({} files)", out.display(), files.len());
+        return true;
+    }
+    eprintln!("{}/ is stale; run `cargo run -p codegen` to update:", out.display());
+    for path in stale {
+        eprintln!("  {}/{path}", out.display());
+    }
+    false
+}
+
+/// Writes the files that changed and removes leftovers; true on success.
+fn write(root: &Path, out: &Path, files: &[codegen::GeneratedFile]) -> bool {
+    let out_dir = root.join(out);
     let mut written = 0;
-    for file in &files {
+    for file in files {
         let path = out_dir.join(&file.path);
         if std::fs::read_to_string(&path).is_ok_and(|existing| existing == file.contents) {
             continue;
@@ -57,24 +78,24 @@ fn main() -> ExitCode {
             && let Err(err) = std::fs::create_dir_all(parent)
         {
             eprintln!("{}: {err}", parent.display());
-            return ExitCode::FAILURE;
+            return false;
         }
         if let Err(err) = std::fs::write(&path, &file.contents) {
             eprintln!("{}: {err}", path.display());
-            return ExitCode::FAILURE;
+            return false;
         }
-        println!("wrote generated/{}", file.path);
+        println!("wrote {}/{}", out.display(), file.path);
         written += 1;
     }
-    for leftover in codegen::leftovers(&out_dir, &files) {
+    for leftover in codegen::leftovers(&out_dir, files) {
         if let Err(err) = std::fs::remove_file(out_dir.join(&leftover)) {
-            eprintln!("generated/{leftover}: {err}");
-            return ExitCode::FAILURE;
+            eprintln!("{}/{leftover}: {err}", out.display());
+            return false;
         }
-        println!("removed generated/{leftover}");
+        println!("removed {}/{leftover}", out.display());
     }
-    println!("{} files generated, {written} changed", files.len());
-    ExitCode::SUCCESS
+    println!("{}/: {} files generated, {written} changed", out.display(), files.len());
+    true
 }
 
 fn usage_error(message: &str) -> ExitCode {

@@ -139,4 +139,18 @@ impl Error {
     pub(crate) fn decode(message: impl std::fmt::Display, body: &str) -> Self {
         Error::Decode { message: message.to_string(), body: body.to_owned() }
     }
+
+    /// A copy for a second reader (a transport error's source, which cannot
+    /// be cloned, is left out; its message is kept).
+    pub(crate) fn duplicate(&self) -> Self {
+        match self {
+            Error::InvalidInput { parameter, rule } => Error::InvalidInput { parameter, rule: rule.clone() },
+            Error::Api { status, message, service, body } => {
+                Error::Api { status: *status, message: message.clone(), service: service.clone(), body: body.clone() }
+            }
+            Error::Timeout { kind, timeout } => Error::Timeout { kind: *kind, timeout: *timeout },
+            Error::Transport { message, .. } => Error::Transport { message: message.clone(), source: None },
+            Error::Decode { message, body } => Error::Decode { message: message.clone(), body: body.clone() },
+        }
+    }
 }

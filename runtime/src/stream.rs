@@ -201,6 +201,7 @@ pub struct Subscription<P: LongPoll> {
     in_flight: Option<PollFuture>,
     waiting: Option<Pin<Box<tokio::time::Sleep>>>,
     failures: u32,
+    reconnected: bool,
     seen: HashSet<u64>,
     seen_order: VecDeque<u64>,
     done: bool,
@@ -228,6 +229,7 @@ impl<P: LongPoll> Subscription<P> {
             in_flight: None,
             waiting: None,
             failures: 0,
+            reconnected: false,
             seen: HashSet::new(),
             seen_order: VecDeque::new(),
             done: false,
@@ -238,6 +240,46 @@ impl<P: LongPoll> Subscription<P> {
     /// The cursor of the last answer (`None` before the handshake answers).
     pub fn cursor(&self) -> Option<&Cursor> {
         self.cursor.as_ref()
+    }
+
+    /// Handshakes now, unless the subscription already has a cursor, and
+    /// returns the cursor: every item after it will be yielded. Retries like
+    /// the polls do; a `400`/`403` (or bad input) is returned, and is the
+    /// stream's last item too. Lets a caller read a snapshot knowing that
+    /// nothing after the cursor can be missed.
+    pub async fn handshake(&mut self) -> Result<Cursor, Error> {
+        loop {
+            if let Some(cursor) = &self.cursor {
+                return Ok(cursor.clone());
+            }
+            if self.done {
+                return Err(match self.ready.back() {
+                    Some(Err(err)) => err.duplicate(),
+                    _ => Error::Transport { message: "the subscription has ended".to_owned(), source: None },
+                });
+            }
+            if let Some(waiting) = self.waiting.take() {
+                waiting.await;
+            }
+            if self.in_flight.is_none()
+                && let Err(err) = self.start_poll()
+            {
+                self.done = true;
+                self.ready.push_back(Err(err.duplicate()));
+                return Err(err);
+            }
+            if let Some(in_flight) = self.in_flight.take() {
+                let (outcome, retry_after) = in_flight.await;
+                self.handle(outcome, retry_after);
+            }
+        }
+    }
+
+    /// Whether the subscription reconnected after a failure since this was
+    /// last asked (then resets it): events may have been lost in a gap the
+    /// server could not cover, so a caller keeping state may re-read it.
+    pub fn take_reconnected(&mut self) -> bool {
+        std::mem::take(&mut self.reconnected)
     }
 
     /// The next item, or `None` once the stream has ended (no need for a
@@ -267,6 +309,7 @@ impl<P: LongPoll> Subscription<P> {
         let answer = outcome.and_then(|(status, body)| decode_answer(status, &body, P::decode_item));
         match answer {
             Ok(answer) => {
+                self.reconnected |= self.failures > 0;
                 self.failures = 0;
                 tracing::debug!(parent: &self.span, items = answer.items.len(), cursor = %answer.cursor.timetoken, "answer");
                 self.cursor = Some(answer.cursor);

@@ -126,6 +126,7 @@ fn template_context(api: &Api) -> tera::Context {
     context.insert("version", &api.version);
     context.insert("description", &api.description);
     context.insert("client", &api.client_name);
+    context.insert("runtime_path", &api.runtime_path);
     let operations: Vec<std::collections::BTreeMap<&str, String>> = api
         .operations
         .iter()
@@ -135,7 +136,14 @@ fn template_context(api: &Api) -> tera::Context {
                 ("builder", op.builder.clone()),
                 ("summary", op.summary.clone()),
                 ("python", op.python.clone().unwrap_or_default()),
-                ("result", op.result.as_ref().map(|r| r.ty.clone()).unwrap_or_else(|| "()".to_owned())),
+                (
+                    "result",
+                    match (&op.stream, &op.result) {
+                        (Some(stream), _) => format!("subscribe(): Stream<Result<{}, Error>>", stream.item),
+                        (None, Some(result)) => result.ty.clone(),
+                        (None, None) => "()".to_owned(),
+                    },
+                ),
             ])
         })
         .collect();
