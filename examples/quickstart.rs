@@ -48,15 +48,28 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
     });
-    // Wait until the watcher is long-polling, so it sees everything from here on.
+    // Wait until the watcher is long-polling, so it sees everything from here
+    // on. (The view below needs no such wait: it handshakes before its snapshot.)
     while server.held_polls() == 0 {
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
+
+    // A live member list of `lobby`: snapshot + events, always current.
+    let mut lobby_view = client("viewer").presence_view().channels("lobby").include_state(true).await?;
 
     // Heartbeats make users present; a state can travel with the heartbeat.
     alice.heartbeat().channels(["lobby", "game-1"]).heartbeat(60).await?;
     bob.heartbeat().channels("lobby").state(json!({"lobby": {"mood": "curious"}})).await?;
     alice.set_state().channels("lobby").state(json!({"mood": "happy", "level": 7})).await?;
+
+    // The view catches up from the events (reads never touch the network).
+    while lobby_view.occupancy("lobby") < 2 || lobby_view.members("lobby").iter().any(|m| m.state.is_none()) {
+        tokio::time::timeout(Duration::from_secs(10), lobby_view.changes().next()).await?;
+    }
+    println!("\npresence_view(lobby): {} members", lobby_view.occupancy("lobby"));
+    for member in lobby_view.members("lobby") {
+        println!("  {:<6} state {}", member.uuid, member.state.unwrap_or_default());
+    }
 
     let lobby = alice.here_now().channels("lobby").include_state(true).await?;
     println!("\nhere_now(lobby): {} present", lobby.total_occupancy);
@@ -108,6 +121,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for _ in 0..5 {
         tokio::time::timeout(Duration::from_secs(10), seen.recv()).await?.ok_or("the watcher stopped")?;
     }
+
+    while lobby_view.occupancy("lobby") > 0 {
+        tokio::time::timeout(Duration::from_secs(10), lobby_view.changes().next()).await?;
+    }
+    println!("presence_view(lobby) after they came and went: {} members", lobby_view.occupancy("lobby"));
+    drop(lobby_view);
 
     // Bad input is refused before any I/O, naming the parameter.
     match alice.here_now().channels("lobby").limit(5000).await {

@@ -56,6 +56,11 @@ mod join;
 #[doc(inline)]
 pub use join::*;
 
+mod presence_view;
+
+#[doc(inline)]
+pub use presence_view::*;
+
 /// The hand-written runtime this crate is generated against.
 pub use pubnub_presence_runtime as runtime;
 
