@@ -6,6 +6,7 @@
 //! stale files without writing.
 
 pub mod diagnostics;
+pub mod diff;
 pub mod emit;
 pub mod ir;
 pub mod spec;
@@ -139,6 +140,28 @@ pub fn generate_from_sources(
     emit::emit(&model, templates).map_err(GenerateError::Other)
 }
 
+/// The spec files under `root` as the loader takes them: `spec/api.yaml`
+/// first, then `spec/endpoints/*.yaml` sorted by name.
+pub fn spec_sources(root: &Path) -> Result<(SpecSource, Vec<SpecSource>), GenerateError> {
+    let read = |path: PathBuf| {
+        std::fs::read_to_string(&path).map_err(|err| GenerateError::Other(format!("{}: {err}", path.display())))
+    };
+    let api = SpecSource { path: "spec/api.yaml".to_owned(), text: read(root.join("spec/api.yaml"))? };
+    let dir = root.join("spec/endpoints");
+    let entries = std::fs::read_dir(&dir).map_err(|err| GenerateError::Other(format!("{}: {err}", dir.display())))?;
+    let mut names: Vec<String> = entries
+        .filter_map(|entry| entry.ok())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".yaml"))
+        .collect();
+    names.sort();
+    let mut endpoints = Vec::new();
+    for name in names {
+        endpoints.push(SpecSource { path: format!("spec/endpoints/{name}"), text: read(dir.join(&name))? });
+    }
+    Ok((api, endpoints))
+}
+
 /// Reads `spec/`, `inlineable/` and `templates/` under `root` and generates every file.
 pub fn generate(root: &Path) -> Result<Vec<GeneratedFile>, GenerateError> {
     generate_in(root, root)
@@ -162,42 +185,36 @@ pub fn fixtures(root: &Path) -> Vec<PathBuf> {
 /// Reads `spec/` and `inlineable/` under `spec_root` and `templates/` under
 /// `templates_root`, and generates every file.
 pub fn generate_in(spec_root: &Path, templates_root: &Path) -> Result<Vec<GeneratedFile>, GenerateError> {
-    let root = spec_root;
     let read = |path: PathBuf| {
         std::fs::read_to_string(&path).map_err(|err| GenerateError::Other(format!("{}: {err}", path.display())))
     };
-    let api = SpecSource { path: "spec/api.yaml".to_owned(), text: read(root.join("spec/api.yaml"))? };
-    let dir = root.join("spec/endpoints");
-    let entries = std::fs::read_dir(&dir).map_err(|err| GenerateError::Other(format!("{}: {err}", dir.display())))?;
-    let mut names: Vec<String> = entries
-        .filter_map(|entry| entry.ok())
-        .map(|entry| entry.file_name().to_string_lossy().into_owned())
-        .filter(|name| name.ends_with(".yaml"))
-        .collect();
-    names.sort();
-    let mut endpoints = Vec::new();
-    for name in names {
-        endpoints.push(SpecSource { path: format!("spec/endpoints/{name}"), text: read(dir.join(&name))? });
-    }
-    let mut inlineable = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(root.join("inlineable")) {
-        let mut names: Vec<String> = entries
-            .filter_map(|entry| entry.ok())
-            .map(|entry| entry.file_name().to_string_lossy().into_owned())
-            .filter(|name| name.ends_with(".rs"))
-            .collect();
-        names.sort();
-        for name in names {
-            let text = read(root.join("inlineable").join(&name))?;
-            inlineable.push((name, text));
-        }
-    }
+    let (api, endpoints) = spec_sources(spec_root)?;
     let templates = Templates {
         cargo_toml: read(templates_root.join("templates/Cargo.toml.tera"))?,
         readme: read(templates_root.join("templates/README.md.tera"))?,
-        inlineable,
+        inlineable: inlineable_sources(spec_root)?,
     };
     generate_from_sources(&api, &endpoints, &templates)
+}
+
+/// The `.rs` files under `root/inlineable/` (none when it does not exist):
+/// (file name, text), sorted by name.
+pub fn inlineable_sources(root: &Path) -> Result<Vec<(String, String)>, GenerateError> {
+    let Ok(entries) = std::fs::read_dir(root.join("inlineable")) else { return Ok(Vec::new()) };
+    let mut names: Vec<String> = entries
+        .filter_map(|entry| entry.ok())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".rs"))
+        .collect();
+    names.sort();
+    let mut sources = Vec::new();
+    for name in names {
+        let path = root.join("inlineable").join(&name);
+        let text =
+            std::fs::read_to_string(&path).map_err(|err| GenerateError::Other(format!("{}: {err}", path.display())))?;
+        sources.push((name, text));
+    }
+    Ok(sources)
 }
 
 /// Compares generated files with `out_dir`: returns the paths (relative to

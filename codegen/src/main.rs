@@ -6,18 +6,31 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: codegen [--check] [--root DIR]
+       codegen diff [GIT-REF] [--changelog] [--root DIR]
 
 Regenerates generated/ from spec/, inlineable/ and templates/ (DIR defaults to the
 workspace root), and each fixture crate codegen/fixtures/<name>/generated/ from its spec/.
-  --check   write nothing; list stale files and exit 1 if there are any";
+  --check      write nothing; list stale files and exit 1 if there are any
+
+diff compares spec/ with its state at GIT-REF (default: the last tag, else HEAD) and
+classifies each change (breaking, additive, wire-only, docs-only) with the version bump
+it needs; exit 1 only for a breaking change without that bump.
+  --changelog  also write the entry for the new version into CHANGELOG.md";
 
 fn main() -> ExitCode {
     let mut check = false;
+    let mut diff: Option<Option<String>> = None;
+    let mut changelog = false;
     let mut root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--check" => check = true,
+            "diff" if diff.is_none() => diff = Some(None),
+            "--changelog" => changelog = true,
+            reference if matches!(diff, Some(None)) && !reference.starts_with('-') => {
+                diff = Some(Some(reference.to_owned()))
+            }
             "--root" => match args.next() {
                 Some(dir) => root = PathBuf::from(dir),
                 None => return usage_error("--root needs a directory"),
@@ -28,6 +41,12 @@ fn main() -> ExitCode {
             }
             other => return usage_error(&format!("unknown argument `{other}`")),
         }
+    }
+    if let Some(reference) = diff {
+        return run_diff(&root, reference, changelog);
+    }
+    if changelog {
+        return usage_error("--changelog goes with `diff`");
     }
     let mut targets = vec![PathBuf::new()];
     targets.extend(codegen::fixtures(&root));
@@ -96,6 +115,73 @@ fn write(root: &Path, out: &Path, files: &[codegen::GeneratedFile]) -> bool {
     }
     println!("{}/: {} files generated, {written} changed", out.display(), files.len());
     true
+}
+
+/// `codegen diff`: the report, the verdict, and with `--changelog` the entry.
+fn run_diff(root: &Path, reference: Option<String>, changelog: bool) -> ExitCode {
+    let reference = reference.unwrap_or_else(|| {
+        git(root, &["describe", "--tags", "--abbrev=0"])
+            .map(|tag| tag.trim().to_owned())
+            .unwrap_or_else(|_| "HEAD".to_owned())
+    });
+    let old = match spec_at(root, &reference).and_then(codegen::diff::Revision::load) {
+        Ok(old) => old,
+        Err(err) => {
+            eprintln!("the spec at `{reference}` does not load:\n{err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let new = match codegen::spec_sources(root) {
+        Ok((api, endpoints)) => codegen::diff::Revision::load(std::iter::once(api).chain(endpoints).collect()),
+        Err(err) => Err(err.to_string()),
+    };
+    let new = match new {
+        Ok(new) => new,
+        Err(err) => {
+            eprintln!("spec/ does not load:\n{err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let changes = codegen::diff::compare(&old, &new);
+    let (report, held) = codegen::diff::report(&old, &new, &changes);
+    println!("spec/ compared with `{reference}`:\n\n{report}");
+    if changelog && !changes.is_empty() {
+        let path = root.join("CHANGELOG.md");
+        let existing = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Changelog\n".to_owned());
+        let entry = codegen::diff::changelog_entry(&new.api.version, &changes);
+        if let Err(err) = std::fs::write(&path, codegen::diff::insert_entry(&existing, &new.api.version, &entry)) {
+            eprintln!("{}: {err}", path.display());
+            return ExitCode::FAILURE;
+        }
+        println!("wrote the {} entry of CHANGELOG.md", new.api.version);
+    }
+    if held { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+}
+
+/// The spec files as they are at `reference`.
+fn spec_at(root: &Path, reference: &str) -> Result<Vec<codegen::SpecSource>, String> {
+    let show = |path: &str| git(root, &["show", &format!("{reference}:{path}")]);
+    let mut sources = vec![codegen::SpecSource { path: "spec/api.yaml".to_owned(), text: show("spec/api.yaml")? }];
+    let listing = git(root, &["ls-tree", "--name-only", reference, "spec/endpoints/"])?;
+    let mut paths: Vec<&str> = listing.lines().filter(|p| p.ends_with(".yaml")).collect();
+    paths.sort_unstable();
+    for path in paths {
+        sources.push(codegen::SpecSource { path: path.to_owned(), text: show(path)? });
+    }
+    Ok(sources)
+}
+
+fn git(root: &Path, args: &[&str]) -> Result<String, String> {
+    let output = std::process::Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(args)
+        .output()
+        .map_err(|err| format!("git {}: {err}", args.join(" ")))?;
+    if !output.status.success() {
+        return Err(format!("git {}: {}", args.join(" "), String::from_utf8_lossy(&output.stderr).trim()));
+    }
+    String::from_utf8(output.stdout).map_err(|err| format!("git {}: {err}", args.join(" ")))
 }
 
 fn usage_error(message: &str) -> ExitCode {

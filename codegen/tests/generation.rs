@@ -59,7 +59,7 @@ fn generate_with(endpoint: &str, edit: impl Fn(&str) -> String) -> Vec<codegen::
     let templates = codegen::Templates {
         cargo_toml: read("templates/Cargo.toml.tera"),
         readme: read("templates/README.md.tera"),
-        inlineable: vec![("join.rs".to_owned(), read("inlineable/join.rs"))],
+        inlineable: codegen::inlineable_sources(root()).unwrap(),
     };
     codegen::generate_from_sources(&api, &endpoints, &templates).unwrap_or_else(|err| panic!("{err}"))
 }

@@ -1,0 +1,545 @@
+//! `cargo run -p codegen -- diff [<git-ref>]`: what an edit of `spec/`
+//! does to the generated crate's users. Both specs go through the same
+//! loader (validated IRs); every difference is classified by one rule of
+//! [`RULES`], which also says the semver bump it needs.
+
+use std::fmt;
+
+use crate::ir::{Api, DefaultValue, Operation, Param, ParamKind, TypeModel};
+use crate::{SpecSource, load};
+
+/// How a change affects the crate's users.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Class {
+    /// Code that compiled (or worked) before may not now.
+    Breaking,
+    /// Something new; existing code is unaffected.
+    Additive,
+    /// The Rust API is unchanged but what is sent or read on the wire is not.
+    WireOnly,
+    /// Documentation only.
+    DocsOnly,
+}
+
+impl fmt::Display for Class {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Class::Breaking => "breaking",
+            Class::Additive => "additive",
+            Class::WireOnly => "wire-only",
+            Class::DocsOnly => "docs-only",
+        })
+    }
+}
+
+/// One classification rule (the table in docs/SPEC.md lists the same).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rule {
+    /// Stable id, shown in reports.
+    pub id: &'static str,
+    /// Its class.
+    pub class: Class,
+    /// When it applies.
+    pub when: &'static str,
+}
+
+const fn rule(id: &'static str, class: Class, when: &'static str) -> Rule {
+    Rule { id, class, when }
+}
+
+/// Every rule, in the order reports list classes.
+pub const RULES: &[Rule] = &[
+    rule("operation-removed", Class::Breaking, "an operation is removed (a rename is a removal and an addition)"),
+    rule("builder-renamed", Class::Breaking, "an operation's builder type is renamed"),
+    rule("parameter-removed", Class::Breaking, "a parameter is removed or renamed"),
+    rule("parameter-added-required", Class::Breaking, "a required parameter is added"),
+    rule("parameter-made-required", Class::Breaking, "an optional parameter becomes required"),
+    rule("parameter-type-changed", Class::Breaking, "a parameter's type changes, or its bounds narrow"),
+    rule("parameter-default-changed", Class::Breaking, "a default changes, so unchanged code sends another request"),
+    rule("rule-added", Class::Breaking, "a rule across parameters is added (calls that passed may now fail)"),
+    rule("result-changed", Class::Breaking, "an operation's result type (or stream item) changes, or it stops paging"),
+    rule("type-removed", Class::Breaking, "a result type is removed or renamed"),
+    rule("field-removed", Class::Breaking, "a result field is removed or renamed"),
+    rule("field-type-changed", Class::Breaking, "a result field's type changes"),
+    rule("variant-removed", Class::Breaking, "a union variant is removed or renamed"),
+    rule(
+        "crate-renamed",
+        Class::Breaking,
+        "the package or the client type is renamed, or an inlineable module removed",
+    ),
+    rule("operation-added", Class::Additive, "an operation is added"),
+    rule("parameter-added", Class::Additive, "an optional parameter is added"),
+    rule("parameter-made-optional", Class::Additive, "a required parameter becomes optional"),
+    rule("parameter-bounds-widened", Class::Additive, "a parameter's bounds widen"),
+    rule("rule-removed", Class::Additive, "a rule across parameters is removed"),
+    rule("type-added", Class::Additive, "a result type is added"),
+    rule("field-added", Class::Additive, "a result field is added (result types are `#[non_exhaustive]`)"),
+    rule("variant-added", Class::Additive, "a union variant is added (unions are `#[non_exhaustive]`)"),
+    rule("paging-added", Class::Additive, "an operation starts paging (`pages()`, `all_pages()`)"),
+    rule("inlineable-added", Class::Additive, "an inlineable module is added"),
+    rule("parameter-wire-changed", Class::WireOnly, "a parameter's wire name, location, encoding or suffix changes"),
+    rule("path-changed", Class::WireOnly, "an operation's path templates change"),
+    rule("retry-changed", Class::WireOnly, "an operation becomes (non-)idempotent, so it is (not) retried"),
+    rule(
+        "decoding-changed",
+        Class::WireOnly,
+        "a response is read differently: shapes, keys, paths, defaults, dedup, paging",
+    ),
+    rule("docs-changed", Class::DocsOnly, "documentation, summaries, examples or Python names change"),
+];
+
+fn rule_by(id: &str) -> Rule {
+    *RULES.iter().find(|rule| rule.id == id).unwrap_or_else(|| panic!("no rule `{id}`"))
+}
+
+/// One difference between the two specs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// The rule that classifies it.
+    pub rule: Rule,
+    /// Where: `file:line` in the new spec (or the old one for a removal).
+    pub at: String,
+    /// What changed, in words.
+    pub message: String,
+}
+
+/// A spec at one revision: its sources (to locate lines) and its IR.
+pub struct Revision {
+    /// `spec/api.yaml` and `spec/endpoints/*.yaml`.
+    pub sources: Vec<SpecSource>,
+    /// The validated model.
+    pub api: Api,
+}
+
+impl Revision {
+    /// Loads sources (the first is `spec/api.yaml`) through the generator's loader.
+    pub fn load(sources: Vec<SpecSource>) -> Result<Self, String> {
+        let (api, endpoints) = sources.split_first().ok_or("no spec/api.yaml")?;
+        let model = load(api, endpoints)
+            .map_err(|diagnostics| diagnostics.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))?;
+        Ok(Revision { sources, api: model })
+    }
+
+    /// `file:line` of the first line containing the last of `needles`, each
+    /// searched after the previous one (e.g. the type, then its field).
+    fn locate(&self, file: &str, needles: &[String]) -> String {
+        let Some(source) = self.sources.iter().find(|s| s.path == file) else { return file.to_owned() };
+        let mut line = 0;
+        for needle in needles {
+            match source.text.lines().enumerate().skip(line).find(|(_, text)| text.contains(needle.as_str())) {
+                Some((found, _)) => line = found,
+                None => break,
+            }
+        }
+        format!("{file}:{}", line + 1)
+    }
+}
+
+/// Everything that differs from `old` to `new`, breaking changes first.
+pub fn compare(old: &Revision, new: &Revision) -> Vec<Change> {
+    let mut out = Vec::new();
+    let mut push = |id: &str, at: String, message: String| out.push(Change { rule: rule_by(id), at, message });
+    let api_file = "spec/api.yaml".to_owned();
+    let (a, b) = (&old.api, &new.api);
+    if a.package != b.package {
+        push(
+            "crate-renamed",
+            new.locate(&api_file, &["package:".into()]),
+            format!("package `{}` is now `{}`", a.package, b.package),
+        );
+    }
+    if a.client_name != b.client_name {
+        push(
+            "crate-renamed",
+            new.locate(&api_file, &["client:".into()]),
+            format!("client `{}` is now `{}`", a.client_name, b.client_name),
+        );
+    }
+    if a.docs != b.docs || a.client_docs != b.client_docs || a.description != b.description {
+        push("docs-changed", new.locate(&api_file, &["docs:".into()]), "crate or client docs".to_owned());
+    }
+    for module in a.inlineable.iter().filter(|m| !b.inlineable.contains(m)) {
+        push(
+            "crate-renamed",
+            old.locate(&api_file, &[format!("{module}.rs")]),
+            format!("inlineable `{module}` removed"),
+        );
+    }
+    for module in b.inlineable.iter().filter(|m| !a.inlineable.contains(m)) {
+        push(
+            "inlineable-added",
+            new.locate(&api_file, &[format!("{module}.rs")]),
+            format!("inlineable `{module}` added"),
+        );
+    }
+    for op in &a.operations {
+        match b.operations.iter().find(|o| o.name == op.name) {
+            Some(now) => compare_operation(old, new, op, now, &mut push),
+            None => push(
+                "operation-removed",
+                old.locate(&op.source, &["operation:".into()]),
+                format!("operation `{}` removed", op.name),
+            ),
+        }
+    }
+    for op in b.operations.iter().filter(|o| !a.operations.iter().any(|x| x.name == o.name)) {
+        push(
+            "operation-added",
+            new.locate(&op.source, &["operation:".into()]),
+            format!("operation `{}` added", op.name),
+        );
+    }
+    // Breaking first; within a class, by file and line.
+    let position = |change: &Change| {
+        let (file, line) = change.at.rsplit_once(':').unwrap_or((&change.at, "0"));
+        (change.rule.class, file.to_owned(), line.parse::<usize>().unwrap_or(0))
+    };
+    out.sort_by_key(position);
+    out
+}
+
+fn compare_operation(
+    old: &Revision,
+    new: &Revision,
+    a: &Operation,
+    b: &Operation,
+    push: &mut impl FnMut(&str, String, String),
+) {
+    let name = &b.name;
+    let file = &b.source;
+    let at = |needles: &[String]| new.locate(file, needles);
+    if a.builder != b.builder {
+        push(
+            "builder-renamed",
+            at(&["builder:".into()]),
+            format!("`{name}`: builder `{}` is now `{}`", a.builder, b.builder),
+        );
+    }
+    if (&a.summary, &a.docs, &a.python, &a.example) != (&b.summary, &b.docs, &b.python, &b.example) {
+        push("docs-changed", at(&["summary:".into()]), format!("`{name}`: summary, docs, Python name or example"));
+    }
+    if a.idempotent != b.idempotent {
+        push(
+            "retry-changed",
+            at(&["idempotent:".into()]),
+            format!("`{name}`: idempotent {} → {}", a.idempotent, b.idempotent),
+        );
+    }
+    if format!("{:?}", a.paths) != format!("{:?}", b.paths) {
+        push("path-changed", at(&["paths:".into()]), format!("`{name}`: path templates"));
+    }
+    for param in &a.params {
+        match b.params.iter().find(|p| p.name == param.name) {
+            Some(now) => compare_param(name, param, now, &at(&["params:".into(), format!("name: {}", now.name)]), push),
+            None => push(
+                "parameter-removed",
+                old.locate(&a.source, &["params:".into(), format!("name: {}", param.name)]),
+                format!("`{name}`: parameter `{}` removed", param.name),
+            ),
+        }
+    }
+    for param in b.params.iter().filter(|p| !a.params.iter().any(|x| x.name == p.name)) {
+        let id = if param.default == DefaultValue::Required { "parameter-added-required" } else { "parameter-added" };
+        push(
+            id,
+            at(&["params:".into(), format!("name: {}", param.name)]),
+            format!("`{name}`: parameter `{}` added", param.name),
+        );
+    }
+    let rules = |op: &Operation| op.rules.iter().map(|r| format!("{r:?}")).collect::<Vec<_>>();
+    let (ra, rb) = (rules(a), rules(b));
+    if rb.iter().any(|r| !ra.contains(r)) {
+        push("rule-added", at(&["rules:".into()]), format!("`{name}`: a rule across parameters"));
+    }
+    if ra.iter().any(|r| !rb.contains(r)) {
+        push("rule-removed", at(&["rules:".into()]), format!("`{name}`: a rule across parameters removed"));
+    }
+    let output = |op: &Operation| match (&op.result, &op.stream) {
+        (_, Some(stream)) => format!("stream of {}", stream.item),
+        (Some(result), None) => result.ty.clone(),
+        (None, None) => "()".to_owned(),
+    };
+    if output(a) != output(b) {
+        push(
+            "result-changed",
+            at(&["result:".into()]),
+            format!("`{name}`: returns {} instead of {}", output(b), output(a)),
+        );
+    } else {
+        let shapes = |op: &Operation| {
+            format!("{:?}{:?}", op.result.as_ref().map(|r| &r.shapes), op.stream.as_ref().map(|s| (&s.dedup, &s.root)))
+        };
+        if shapes(a) != shapes(b) {
+            push("decoding-changed", at(&["result:".into()]), format!("`{name}`: how the response is read"));
+        }
+    }
+    match (&a.pagination, &b.pagination) {
+        (None, Some(_)) => push("paging-added", at(&["pagination:".into()]), format!("`{name}`: pages")),
+        (Some(_), None) => push("result-changed", at(&["operation:".into()]), format!("`{name}`: no longer pages")),
+        (Some(x), Some(y)) if format!("{x:?}") != format!("{y:?}") => {
+            push("decoding-changed", at(&["pagination:".into()]), format!("`{name}`: paging"))
+        }
+        _ => {}
+    }
+    for ty in &a.types {
+        match b.types.iter().find(|t| t.name == ty.name) {
+            Some(now) => compare_type(
+                name,
+                ty,
+                now,
+                &|needles: &[String]| {
+                    let mut all = vec!["types:".to_owned(), format!("name: {}", now.name)];
+                    all.extend_from_slice(needles);
+                    new.locate(file, &all)
+                },
+                push,
+            ),
+            None => push(
+                "type-removed",
+                old.locate(&a.source, &["types:".into(), format!("name: {}", ty.name)]),
+                format!("`{name}`: type `{}` removed", ty.name),
+            ),
+        }
+    }
+    for ty in b.types.iter().filter(|t| !a.types.iter().any(|x| x.name == t.name)) {
+        push(
+            "type-added",
+            at(&["types:".into(), format!("name: {}", ty.name)]),
+            format!("`{name}`: type `{}` added", ty.name),
+        );
+    }
+}
+
+fn compare_param(op: &str, a: &Param, b: &Param, at: &str, push: &mut impl FnMut(&str, String, String)) {
+    let what = format!("`{op}`: parameter `{}`", b.name);
+    if a.docs != b.docs {
+        push("docs-changed", at.to_owned(), format!("{what} docs"));
+    }
+    if a.location != b.location {
+        push(
+            "parameter-wire-changed",
+            at.to_owned(),
+            format!("{what} travels as {:?} instead of {:?}", b.location, a.location),
+        );
+    }
+    match (&a.kind, &b.kind) {
+        (ParamKind::U32 { min: a_min, max: a_max }, ParamKind::U32 { min: b_min, max: b_max }) => {
+            let (lo_a, lo_b) = (a_min.unwrap_or(0), b_min.unwrap_or(0));
+            let (hi_a, hi_b) = (a_max.unwrap_or(u32::MAX), b_max.unwrap_or(u32::MAX));
+            if lo_b > lo_a || hi_b < hi_a {
+                push(
+                    "parameter-type-changed",
+                    at.to_owned(),
+                    format!("{what} bounds narrow to {lo_b}..={hi_b} from {lo_a}..={hi_a}"),
+                );
+            } else if (lo_b, hi_b) != (lo_a, hi_a) {
+                push(
+                    "parameter-bounds-widened",
+                    at.to_owned(),
+                    format!("{what} bounds widen to {lo_b}..={hi_b} from {lo_a}..={hi_a}"),
+                );
+            }
+        }
+        (ParamKind::Names { kind: ka, suffix: sa }, ParamKind::Names { kind: kb, suffix: sb }) => {
+            if ka != kb {
+                push("parameter-type-changed", at.to_owned(), format!("{what} names are {kb:?} instead of {ka:?}"));
+            }
+            if sa != sb {
+                push("parameter-wire-changed", at.to_owned(), format!("{what} suffix `{sb}` instead of `{sa}`"));
+            }
+        }
+        (ParamKind::Flag { send_when: x }, ParamKind::Flag { send_when: y }) if x != y => {
+            push("parameter-wire-changed", at.to_owned(), format!("{what} encoding (sent when {y} instead of {x})"));
+        }
+        (x, y) if std::mem::discriminant(x) != std::mem::discriminant(y) || x != y => {
+            if !matches!((x, y), (ParamKind::Flag { .. }, ParamKind::Flag { .. })) {
+                push("parameter-type-changed", at.to_owned(), format!("{what} is {y:?} instead of {x:?}"));
+            }
+        }
+        _ => {}
+    }
+    match (&a.default, &b.default) {
+        (x, y) if x == y => {}
+        (_, DefaultValue::Required) => {
+            push("parameter-made-required", at.to_owned(), format!("{what} is now required"))
+        }
+        (DefaultValue::Required, _) => {
+            push("parameter-made-optional", at.to_owned(), format!("{what} is now optional"))
+        }
+        (x, y) => push("parameter-default-changed", at.to_owned(), format!("{what} default {y:?} instead of {x:?}")),
+    }
+}
+
+fn compare_type(
+    op: &str,
+    a: &TypeModel,
+    b: &TypeModel,
+    at: &dyn Fn(&[String]) -> String,
+    push: &mut impl FnMut(&str, String, String),
+) {
+    let what = format!("`{op}`: type `{}`", b.name);
+    if (&a.docs, &a.python) != (&b.docs, &b.python) {
+        push("docs-changed", at(&[]), format!("{what} docs"));
+    }
+    if a.from_string != b.from_string {
+        push("decoding-changed", at(&["from_string".into()]), format!("{what} bare-string form"));
+    }
+    for field in &a.fields {
+        match b.fields.iter().find(|f| f.name == field.name) {
+            None => push("field-removed", at(&[]), format!("{what}: field `{}` removed", field.name)),
+            Some(now) => {
+                let here = at(&[format!("name: {}", now.name)]);
+                if field.ty != now.ty {
+                    push(
+                        "field-type-changed",
+                        here.clone(),
+                        format!("{what}: field `{}` is {:?} instead of {:?}", now.name, now.ty, field.ty),
+                    );
+                }
+                if (&field.wire_name, field.default_if_missing, field.map_key, &field.item)
+                    != (&now.wire_name, now.default_if_missing, now.map_key, &now.item)
+                {
+                    push("decoding-changed", here.clone(), format!("{what}: field `{}` is read differently", now.name));
+                }
+                if field.docs != now.docs {
+                    push("docs-changed", here, format!("{what}: field `{}` docs", now.name));
+                }
+            }
+        }
+    }
+    for field in b.fields.iter().filter(|f| !a.fields.iter().any(|x| x.name == f.name)) {
+        push("field-added", at(&[format!("name: {}", field.name)]), format!("{what}: field `{}` added", field.name));
+    }
+    let variants = |t: &TypeModel| t.union.as_ref().map(|u| u.variants.clone()).unwrap_or_default();
+    let (va, vb) = (variants(a), variants(b));
+    for v in &va {
+        match vb.iter().find(|x| x.name == v.name) {
+            None => push("variant-removed", at(&["variants:".into()]), format!("{what}: variant `{}` removed", v.name)),
+            Some(now) if (&now.value, &now.ty) != (&v.value, &v.ty) => {
+                let id = if now.ty != v.ty { "result-changed" } else { "decoding-changed" };
+                push(id, at(&[format!("name: {}", now.name)]), format!("{what}: variant `{}` changed", now.name));
+            }
+            Some(now) if now.docs != v.docs => push(
+                "docs-changed",
+                at(&[format!("name: {}", now.name)]),
+                format!("{what}: variant `{}` docs", now.name),
+            ),
+            Some(_) => {}
+        }
+    }
+    for v in vb.iter().filter(|v| !va.iter().any(|x| x.name == v.name)) {
+        push("variant-added", at(&[format!("name: {}", v.name)]), format!("{what}: variant `{}` added", v.name));
+    }
+}
+
+/// A version as `major.minor.patch`.
+pub fn parse_version(text: &str) -> Option<(u64, u64, u64)> {
+    let mut parts = text.trim().split(['-', '+']).next()?.split('.').map(|p| p.parse::<u64>().ok());
+    Some((parts.next()??, parts.next()??, parts.next()??))
+}
+
+/// The smallest version after `from` that the changes allow (Cargo's rules:
+/// below 1.0 the first non-zero part is the major one).
+pub fn required_version(from: (u64, u64, u64), changes: &[Change]) -> (u64, u64, u64) {
+    let worst = changes.iter().map(|c| c.rule.class).min();
+    let (major, minor, patch) = from;
+    match worst {
+        None | Some(Class::DocsOnly) => from,
+        Some(Class::Breaking) if major > 0 => (major + 1, 0, 0),
+        Some(Class::Breaking) if minor > 0 => (0, minor + 1, 0),
+        Some(Class::Breaking) => (0, 0, patch + 1),
+        Some(Class::Additive | Class::WireOnly) if major > 0 => (major, minor + 1, 0),
+        Some(Class::Additive | Class::WireOnly) => (0, minor, patch + 1),
+    }
+}
+
+/// The report: each change, then the version verdict. Returns the text and
+/// whether a breaking change lacks its bump.
+pub fn report(old: &Revision, new: &Revision, changes: &[Change]) -> (String, bool) {
+    let mut text = String::new();
+    if changes.is_empty() {
+        text.push_str("no changes to the generated crate's API, wire or docs\n");
+    }
+    for change in changes {
+        text.push_str(&format!(
+            "{:<9}  {}  {} [{}]\n",
+            change.rule.class.to_string(),
+            change.at,
+            change.message,
+            change.rule.id
+        ));
+    }
+    let (Some(from), Some(to)) = (parse_version(&old.api.version), parse_version(&new.api.version)) else {
+        text.push_str(&format!("\nversion {} → {}: not semver\n", old.api.version, new.api.version));
+        return (text, true);
+    };
+    let needed = required_version(from, changes);
+    let fmt = |(a, b, c): (u64, u64, u64)| format!("{a}.{b}.{c}");
+    let breaking = changes.iter().any(|c| c.rule.class == Class::Breaking);
+    let worst = changes.iter().map(|c| c.rule.class).min().map_or("no".to_owned(), |c| c.to_string());
+    let held = breaking && to < needed;
+    text.push_str(&format!(
+        "\n{} `{}`: {worst} changes; version {} → {}; needs {}{}\n",
+        if held { "HELD" } else { "ok" },
+        new.api.package,
+        fmt(from),
+        fmt(to),
+        if needed == from { "no bump".to_owned() } else { format!("at least {}", fmt(needed)) },
+        if held {
+            " (a breaking change without the bump it needs)"
+        } else if to < needed {
+            " (bump it when releasing)"
+        } else {
+            ""
+        },
+    ));
+    (text, held)
+}
+
+/// The CHANGELOG.md entry for `version`.
+pub fn changelog_entry(version: &str, changes: &[Change]) -> String {
+    let mut entry = format!("## {version}\n");
+    let sections: [(&str, &dyn Fn(&Change) -> bool); 4] = [
+        ("Added", &|c| c.rule.class == Class::Additive),
+        ("Changed", &|c| {
+            c.rule.class == Class::Breaking && !c.rule.id.ends_with("-removed") || c.rule.class == Class::DocsOnly
+        }),
+        ("Removed", &|c| c.rule.class == Class::Breaking && c.rule.id.ends_with("-removed")),
+        ("Wire changes", &|c| c.rule.class == Class::WireOnly),
+    ];
+    for (title, belongs) in sections {
+        let lines: Vec<String> = changes
+            .iter()
+            .filter(|c| belongs(c))
+            .map(|c| format!("- {}{}\n", c.message, if c.rule.class == Class::Breaking { " (breaking)" } else { "" }))
+            .collect();
+        if !lines.is_empty() {
+            entry.push_str(&format!("\n### {title}\n\n"));
+            entry.extend(lines);
+        }
+    }
+    entry
+}
+
+/// `changelog` with `entry` in place of any entry for the same version,
+/// newest first under the title.
+pub fn insert_entry(changelog: &str, version: &str, entry: &str) -> String {
+    let header = format!("## {version}\n");
+    let mut out = String::new();
+    let mut rest = changelog;
+    // Keep everything before the first `## ` heading (the title and preamble).
+    let first = rest.find("\n## ").map_or(rest.len(), |i| i + 1);
+    out.push_str(&rest[..first]);
+    if !out.is_empty() && !out.ends_with("\n\n") {
+        out.push('\n');
+    }
+    out.push_str(entry);
+    out.push('\n');
+    rest = &rest[first..];
+    // Drop an older entry for this version.
+    if let Some(stripped) = rest.strip_prefix(&header) {
+        rest = stripped.find("\n## ").map_or("", |i| &stripped[i + 1..]);
+    }
+    out.push_str(rest);
+    out
+}

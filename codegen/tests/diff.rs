@@ -1,0 +1,392 @@
+//! `codegen diff`: each classification rule on a pair of specs (a base
+//! spec and an edit of it), the report pinned by a snapshot; every rule of
+//! `diff::RULES` is exercised here and listed in docs/SPEC.md.
+
+use std::collections::BTreeSet;
+
+use codegen::SpecSource;
+use codegen::diff::{self, Change, Revision};
+
+const API: &str = "\
+package: demo-presence
+version: 0.3.1
+description: d
+docs: d
+client:
+  name: Client
+  docs: d
+config_values:
+  - name: subscribe_key
+  - name: user_id
+";
+
+const WHERE_NOW: &str = "\
+operation: where_now
+builder: WhereNow
+summary: Where a user is.
+method: GET
+idempotent: true
+paths:
+  - template: /v2/presence/sub-key/{subscribe_key}/uuid/{uuid}
+params:
+  - name: uuid
+    type: uuid
+    in: path
+    default_from_config: user_id
+    docs: The user.
+  - name: limit
+    type: u32
+    in: query
+    default: 10
+    min: 0
+    max: 100
+    docs: A bound.
+  - name: verbose
+    type: bool
+    in: query
+    encoding: flag_if_true
+    default: false
+    docs: More.
+result:
+  type: WhereNowResult
+  shapes:
+    - name: body
+      fields:
+        - field: channels
+          from: payload.channels
+types:
+  - name: WhereNowResult
+    docs: Channels.
+    fields:
+      - name: channels
+        type: list<string>
+        docs: The channels.
+example: |
+  let _ = pubnub.where_now().await?;
+";
+
+const EVENTS: &str = "\
+operation: events
+builder: Events
+summary: Watch.
+method: GET
+idempotent: true
+paths:
+  - template: /v2/subscribe/{subscribe_key}/{channels}/0
+params:
+  - name: channels
+    type: names
+    in: path
+    suffix: -pnpres
+    docs: Channels.
+rules:
+  - required_one_of: [channels]
+stream:
+  item: Event
+types:
+  - name: Event
+    docs: An event.
+    union:
+      discriminator: d.action
+      other: Other
+      variants:
+        - value: join
+          name: Join
+          type: JoinEvent
+          docs: Joined.
+        - value: leave
+          name: Leave
+          type: LeaveEvent
+          docs: Left.
+    fields:
+      - name: channel
+        type: string
+        from: c
+        docs: The channel.
+  - name: JoinEvent
+    docs: Joined.
+    fields:
+      - name: uuid
+        type: string
+        from: d.uuid
+        docs: Who.
+  - name: LeaveEvent
+    docs: Left.
+    fields:
+      - name: uuid
+        type: string
+        from: d.uuid
+        docs: Who.
+example: |
+  let _ = pubnub.events().channels(\"a\").subscribe();
+";
+
+fn revision(api: &str, where_now: &str, events: &str) -> Revision {
+    Revision::load(vec![
+        SpecSource { path: "spec/api.yaml".into(), text: api.into() },
+        SpecSource { path: "spec/endpoints/events.yaml".into(), text: events.into() },
+        SpecSource { path: "spec/endpoints/where_now.yaml".into(), text: where_now.into() },
+    ])
+    .unwrap_or_else(|err| panic!("{err}"))
+}
+
+/// One case: a name, the spec before, the spec after (api, where_now, events).
+type Spec = (String, String, String);
+
+fn base() -> Spec {
+    (API.to_owned(), WHERE_NOW.to_owned(), EVENTS.to_owned())
+}
+
+fn edit(api: impl Fn(&str) -> String, where_now: impl Fn(&str) -> String, events: impl Fn(&str) -> String) -> Spec {
+    (api(API), where_now(WHERE_NOW), events(EVENTS))
+}
+
+fn same(s: &str) -> String {
+    s.to_owned()
+}
+
+fn load((api, where_now, events): &Spec) -> Revision {
+    revision(api, where_now, events)
+}
+
+/// A spec whose result is a paged map, for the paging rules.
+fn paged(with_paging: bool) -> Spec {
+    let where_now = WHERE_NOW
+        .replace("  - name: verbose\n", "  - name: offset\n    type: u32\n    in: query\n    docs: Skip.\n  - name: verbose\n")
+        .replace("        - field: channels\n          from: payload.channels", "        - field: rooms\n          from: payload.rooms")
+        .replace(
+            "      - name: channels\n        type: list<string>\n        docs: The channels.",
+            "      - name: rooms\n        type: map<Room>\n        docs: Rooms.\n  - name: Room\n    docs: R.\n    fields:\n      - name: size\n        type: u64\n        docs: S.\n      - name: people\n        type: list<string>\n        default_if_missing: true\n        docs: P.",
+        );
+    let where_now = if with_paging {
+        where_now.replace(
+            "example:",
+            "pagination:\n  limit: limit\n  offset: offset\n  entries: rooms\n  items: people\n  total: size\nexample:",
+        )
+    } else {
+        where_now
+    };
+    (API.to_owned(), where_now, EVENTS.to_owned())
+}
+
+/// Every case: (snapshot name, old spec, new spec).
+fn cases() -> Vec<(&'static str, Spec, Spec)> {
+    let required = WHERE_NOW.replace("    default_from_config: user_id\n", "    required: true\n");
+    let with_required = (API.to_owned(), required.clone(), EVENTS.to_owned());
+    let no_rule = EVENTS.replace("rules:\n  - required_one_of: [channels]\n", "");
+    let with_inlineable = API.replace("config_values:", "inlineable: [extra.rs]\nconfig_values:");
+    vec![
+        (
+            "a_pure_reordering_of_yaml_keys_is_no_change",
+            base(),
+            edit(
+                same,
+                |s| {
+                    s.replace(
+                        "    in: query\n    default: 10\n    min: 0\n    max: 100\n    docs: A bound.",
+                        "    docs: A bound.\n    max: 100\n    min: 0\n    default: 10\n    in: query",
+                    )
+                },
+                same,
+            ),
+        ),
+        (
+            "an_operation_renamed_is_removed_and_added",
+            base(),
+            edit(
+                same,
+                |s| {
+                    s.replace("operation: where_now", "operation: where_is")
+                        .replace("pubnub.where_now()", "pubnub.where_is()")
+                },
+                same,
+            ),
+        ),
+        ("a_builder_renamed", base(), edit(same, |s| s.replace("builder: WhereNow", "builder: WhereIsUser"), same)),
+        (
+            "parameters_removed_added_and_made_required",
+            base(),
+            edit(
+                same,
+                |s| {
+                    s
+            // `verbose` renamed to `detailed`: removed + added.
+            .replace("name: verbose", "name: detailed")
+            .replace("params:\n", "params:\n  - name: token\n    type: name\n    in: query\n    required: true\n    docs: T.\n")
+            .replace("    default_from_config: user_id\n", "    required: true\n")
+                },
+                same,
+            ),
+        ),
+        ("a_parameter_made_optional", with_required.clone(), base()),
+        (
+            "a_parameter_type_changed",
+            with_required,
+            (API.to_owned(), required.replace("type: uuid", "type: name"), EVENTS.to_owned()),
+        ),
+        (
+            "bounds_narrowed_default_changed_and_wire_name_changed",
+            base(),
+            edit(
+                same,
+                |s| {
+                    s.replace("    max: 100\n", "    max: 50\n")
+                        .replace("    default: 10\n", "    default: 20\n")
+                        .replace("    encoding: flag_if_true\n", "    wire_name: detail\n    encoding: flag_if_true\n")
+                },
+                same,
+            ),
+        ),
+        ("bounds_widened", base(), edit(same, |s| s.replace("    max: 100\n", "    max: 1000\n"), same)),
+        (
+            "a_result_type_renamed",
+            base(),
+            edit(
+                same,
+                |s| {
+                    s.replace("type: WhereNowResult", "type: WhereResult")
+                        .replace("name: WhereNowResult", "name: WhereResult")
+                },
+                same,
+            ),
+        ),
+        (
+            "fields_added_and_read_differently",
+            base(),
+            edit(
+                same,
+                |s| {
+                    s
+            .replace("        type: list<string>\n", "        type: list<string>\n        wire_name: chans\n")
+            .replace("      - name: channels\n", "      - name: total\n        type: u64\n        default_if_missing: true\n        docs: New.\n      - name: channels\n")
+            .replace("          from: payload.channels\n", "          from: payload.channels\n        - field: total\n          from: payload.total\n          default_if_missing: true\n")
+                },
+                |s| {
+                    s.replace(
+                        "        from: d.uuid\n        docs: Who.\n  - name: LeaveEvent",
+                        "        from: d.uid\n        docs: Who.\n  - name: LeaveEvent",
+                    )
+                },
+            ),
+        ),
+        (
+            "fields_removed_and_retyped",
+            base(),
+            edit(same, same, |s| {
+                s
+            .replace("  - name: LeaveEvent\n    docs: Left.\n    fields:\n      - name: uuid\n        type: string\n", "  - name: LeaveEvent\n    docs: Left.\n    fields:\n      - name: uuid\n        type: option<string>\n")
+            .replace("    fields:\n      - name: channel\n        type: string\n        from: c\n        docs: The channel.\n", "")
+            }),
+        ),
+        (
+            "variants_paths_retries_and_docs",
+            base(),
+            edit(
+                same,
+                |s| {
+                    s.replace("idempotent: true", "idempotent: false")
+                        .replace("/uuid/{uuid}", "/user/{uuid}")
+                        .replace("summary: Where a user is.", "summary: Where a user is, now.")
+                },
+                |s| {
+                    s.replace(
+                        "        - value: leave\n          name: Leave\n",
+                        "        - value: left\n          name: Left\n",
+                    )
+                },
+            ),
+        ),
+        ("a_rule_removed", base(), (API.to_owned(), WHERE_NOW.to_owned(), no_rule.clone())),
+        ("a_rule_added", (API.to_owned(), WHERE_NOW.to_owned(), no_rule), base()),
+        ("paging_added", paged(false), paged(true)),
+        ("paging_removed", paged(true), paged(false)),
+        (
+            "the_crate_renamed_with_its_bump",
+            base(),
+            edit(
+                |s| {
+                    s.replace("package: demo-presence", "package: demo-presence-two")
+                        .replace("version: 0.3.1", "version: 0.4.0")
+                },
+                same,
+                same,
+            ),
+        ),
+        ("an_inlineable_module_added", base(), (with_inlineable.clone(), WHERE_NOW.to_owned(), EVENTS.to_owned())),
+        ("an_inlineable_module_removed", (with_inlineable, WHERE_NOW.to_owned(), EVENTS.to_owned()), base()),
+    ]
+}
+
+/// Each case's report is pinned; together the cases exercise every rule,
+/// and docs/SPEC.md lists every rule.
+#[test]
+fn every_rule_on_a_spec_pair() {
+    let mut seen = BTreeSet::new();
+    for (name, old, new) in cases() {
+        let (old, new) = (load(&old), load(&new));
+        let changes = diff::compare(&old, &new);
+        seen.extend(changes.iter().map(|c| c.rule.id));
+        insta::assert_snapshot!(name, diff::report(&old, &new, &changes).0);
+    }
+    let missing: Vec<&str> = diff::RULES.iter().map(|r| r.id).filter(|id| !seen.contains(id)).collect();
+    assert!(missing.is_empty(), "rules no case exercises: {missing:?}");
+    let spec_md = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/SPEC.md")).unwrap();
+    let undocumented: Vec<&str> =
+        diff::RULES.iter().map(|r| r.id).filter(|id| !spec_md.contains(&format!("| `{id}` |"))).collect();
+    assert!(undocumented.is_empty(), "docs/SPEC.md lacks rules {undocumented:?}");
+}
+
+#[test]
+fn an_additive_change_is_not_held_even_without_a_bump() {
+    let (old, new) = (load(&base()), load(&edit(same, |s| s.replace("    max: 100\n", "    max: 200\n"), same)));
+    let (text, held) = diff::report(&old, &new, &diff::compare(&old, &new));
+    assert!(!held && text.contains("needs at least 0.3.2"), "{text}");
+}
+
+#[test]
+fn breaking_changes_are_held_until_the_version_says_so() {
+    let removed = WHERE_NOW.replace("  - name: verbose\n    type: bool\n    in: query\n    encoding: flag_if_true\n    default: false\n    docs: More.\n", "");
+    let old = load(&base());
+    let new = revision(API, &removed, EVENTS);
+    let (text, held) = diff::report(&old, &new, &diff::compare(&old, &new));
+    assert!(held && text.contains("HELD") && text.contains("needs at least 0.4.0"), "{text}");
+    let bumped = revision(&API.replace("version: 0.3.1", "version: 0.4.0"), &removed, EVENTS);
+    let (text, held) = diff::report(&old, &bumped, &diff::compare(&old, &bumped));
+    assert!(!held, "{text}");
+}
+
+#[test]
+fn semver_rules_before_and_after_1_0() {
+    use codegen::diff::required_version;
+    let change = |id: &str| Change {
+        rule: *diff::RULES.iter().find(|r| r.id == id).unwrap(),
+        at: String::new(),
+        message: String::new(),
+    };
+    let breaking = [change("field-removed")];
+    let additive = [change("field-added")];
+    let wire = [change("path-changed")];
+    let docs = [change("docs-changed")];
+    assert_eq!(required_version((1, 2, 3), &breaking), (2, 0, 0));
+    assert_eq!(required_version((1, 2, 3), &additive), (1, 3, 0));
+    assert_eq!(required_version((1, 2, 3), &wire), (1, 3, 0));
+    assert_eq!(required_version((1, 2, 3), &docs), (1, 2, 3));
+    assert_eq!(required_version((0, 2, 3), &breaking), (0, 3, 0));
+    assert_eq!(required_version((0, 2, 3), &additive), (0, 2, 4));
+    assert_eq!(required_version((0, 0, 3), &breaking), (0, 0, 4));
+}
+
+#[test]
+fn the_changelog_entry_replaces_an_older_one_for_the_same_version() {
+    let old = revision(API, WHERE_NOW, EVENTS);
+    let new = revision(
+        &API.replace("version: 0.3.1", "version: 0.4.0"),
+        &WHERE_NOW.replace("name: verbose", "name: detailed"),
+        EVENTS,
+    );
+    let entry = diff::changelog_entry("0.4.0", &diff::compare(&old, &new));
+    let first = diff::insert_entry("# Changelog\n\n## 0.3.1\n\n- older\n", "0.4.0", &entry);
+    let again = diff::insert_entry(&first, "0.4.0", &entry);
+    assert_eq!(first, again, "re-running `--changelog` replaces the entry");
+    insta::assert_snapshot!(first);
+}
