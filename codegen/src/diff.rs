@@ -351,10 +351,10 @@ fn compare_param(op: &str, a: &Param, b: &Param, at: &str, push: &mut impl FnMut
         (ParamKind::Flag { send_when: x }, ParamKind::Flag { send_when: y }) if x != y => {
             push("parameter-wire-changed", at.to_owned(), format!("{what} encoding (sent when {y} instead of {x})"));
         }
-        (x, y) if std::mem::discriminant(x) != std::mem::discriminant(y) || x != y => {
-            if !matches!((x, y), (ParamKind::Flag { .. }, ParamKind::Flag { .. })) {
-                push("parameter-type-changed", at.to_owned(), format!("{what} is {y:?} instead of {x:?}"));
-            }
+        // Two flags differ only in when they are sent (above).
+        (ParamKind::Flag { .. }, ParamKind::Flag { .. }) => {}
+        (x, y) if x != y => {
+            push("parameter-type-changed", at.to_owned(), format!("{what} is {y:?} instead of {x:?}"));
         }
         _ => {}
     }
@@ -499,7 +499,8 @@ pub fn report(old: &Revision, new: &Revision, changes: &[Change]) -> (String, bo
 /// The CHANGELOG.md entry for `version`.
 pub fn changelog_entry(version: &str, changes: &[Change]) -> String {
     let mut entry = format!("## {version}\n");
-    let sections: [(&str, &dyn Fn(&Change) -> bool); 4] = [
+    type Belongs<'a> = &'a dyn Fn(&Change) -> bool;
+    let sections: [(&str, Belongs); 4] = [
         ("Added", &|c| c.rule.class == Class::Additive),
         ("Changed", &|c| {
             c.rule.class == Class::Breaking && !c.rule.id.ends_with("-removed") || c.rule.class == Class::DocsOnly

@@ -146,14 +146,27 @@ fn run_diff(root: &Path, reference: Option<String>, changelog: bool) -> ExitCode
     let (report, held) = codegen::diff::report(&old, &new, &changes);
     println!("spec/ compared with `{reference}`:\n\n{report}");
     if changelog && !changes.is_empty() {
+        // Under the version the change needs when spec/api.yaml was not bumped yet.
+        let version =
+            match (codegen::diff::parse_version(&old.api.version), codegen::diff::parse_version(&new.api.version)) {
+                (Some(from), Some(to)) => {
+                    let needed = codegen::diff::required_version(from, &changes);
+                    let (a, b, c) = to.max(needed);
+                    format!("{a}.{b}.{c}")
+                }
+                _ => new.api.version.clone(),
+            };
         let path = root.join("CHANGELOG.md");
         let existing = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Changelog\n".to_owned());
-        let entry = codegen::diff::changelog_entry(&new.api.version, &changes);
-        if let Err(err) = std::fs::write(&path, codegen::diff::insert_entry(&existing, &new.api.version, &entry)) {
+        let entry = codegen::diff::changelog_entry(&version, &changes);
+        if let Err(err) = std::fs::write(&path, codegen::diff::insert_entry(&existing, &version, &entry)) {
             eprintln!("{}: {err}", path.display());
             return ExitCode::FAILURE;
         }
-        println!("wrote the {} entry of CHANGELOG.md", new.api.version);
+        println!("wrote the {version} entry of CHANGELOG.md");
+        if version != new.api.version {
+            println!("set `version: {version}` in spec/api.yaml when releasing");
+        }
     }
     if held { ExitCode::FAILURE } else { ExitCode::SUCCESS }
 }
