@@ -68,6 +68,9 @@ pub use pubnub_presence_runtime as runtime;
 pub use pubnub_presence_runtime::{Config, Error, IntoNames, RetryPolicy, TimeoutKind};
 
 #[doc(inline)]
+pub use pubnub_presence_runtime::stream::{Answer, Cursor, Subscription};
+
+#[doc(inline)]
 pub use operations::add_channel_to_channel_group::AddChannelToChannelGroup;
 
 #[doc(inline)]

@@ -227,7 +227,7 @@ impl PresenceView {
         read(&self.shared).synced
     }
 
-    /// The changes, as they are applied: a [`Stream`] (or `.next().await`).
+    /// The changes, as they are applied: a `futures_core::Stream` (or `.next().await`).
     /// An error item reports a stream error; after a `400`/`403` the
     /// stream ends and the view stops changing.
     pub fn changes(&mut self) -> &mut Changes {
@@ -241,7 +241,7 @@ impl Drop for PresenceView {
     }
 }
 
-/// The changes of a [`PresenceView`]: a [`Stream`] of [`PresenceChange`]s.
+/// The changes of a [`PresenceView`]: a `futures_core::Stream` of [`PresenceChange`]s.
 #[derive(Debug)]
 pub struct Changes {
     receiver: mpsc::UnboundedReceiver<Result<PresenceChange, Error>>,

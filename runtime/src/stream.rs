@@ -174,7 +174,7 @@ const DEDUP_MEMORY: usize = 1024;
 
 type PollFuture = Pin<Box<dyn Future<Output = (Result<(u16, Vec<u8>), Error>, Option<Duration>)> + Send>>;
 
-/// A live subscription: a [`Stream`] of the items a long-polled operation
+/// A live subscription: a `futures_core::Stream` of the items a long-polled operation
 /// delivers, in the order the server sends them.
 ///
 /// - It handshakes (`tt=0`), then polls from the cursor each answer gives.

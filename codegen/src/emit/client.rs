@@ -17,6 +17,15 @@ pub fn lib_rs(api: &Api) -> TokenStream {
         names.extend(op.types.iter().map(|t| format_ident!("{}", t.name)));
         quote!(#[doc(inline)] pub use operations::#module::{#(#names),*};)
     });
+    // A long-polled operation's stream types, named from the crate root.
+    let stream_types = if api.operations.iter().any(|op| op.stream.is_some()) {
+        quote! {
+            #[doc(inline)]
+            pub use pubnub_presence_runtime::stream::{Answer, Cursor, Subscription};
+        }
+    } else {
+        quote!()
+    };
     // Hand-written modules copied in; their public items read as the crate's own.
     let inlineable = api.inlineable.iter().map(|module| {
         let module = format_ident!("{}", module);
@@ -50,6 +59,7 @@ pub fn lib_rs(api: &Api) -> TokenStream {
         pub use pubnub_presence_runtime as runtime;
         #[doc(inline)]
         pub use pubnub_presence_runtime::{Config, Error, IntoNames, RetryPolicy, TimeoutKind};
+        #stream_types
         #(#reexports)*
 
         #client_docs

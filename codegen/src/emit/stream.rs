@@ -16,12 +16,11 @@ pub(super) fn stream_methods(op: &Operation, stream: &StreamModel) -> TokenStrea
     let item = format_ident!("{}", stream.item);
     let subscribe_doc = doc(&format!(
         "Starts the subscription: a stream of [`{}`] items, from now on. Checks every parameter first; \
-         a bad one is the stream's only item. See [`rt::stream::Subscription`] for reconnects, \
+         a bad one is the stream's only item. See [`Subscription`](crate::Subscription) for reconnects, \
          de-duplication and how the stream ends.",
         stream.item
     ));
-    let from_doc =
-        doc("Resumes from `cursor` (a previous subscription's [`cursor`](rt::stream::Subscription::cursor)) \
+    let from_doc = doc("Resumes from `cursor` (a previous subscription's [`cursor`](crate::Subscription::cursor)) \
          without a handshake, so that nothing delivered since then is missed.");
     let decode_doc =
         doc("Decodes one raw answer (status and body bytes) exactly as the subscription would: its cursor \

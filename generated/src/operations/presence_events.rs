@@ -114,12 +114,12 @@ impl PresenceEvents {
 }
 
 impl PresenceEvents {
-    /// Starts the subscription: a stream of [`PresenceEvent`] items, from now on. Checks every parameter first; a bad one is the stream's only item. See [`rt::stream::Subscription`] for reconnects, de-duplication and how the stream ends.
+    /// Starts the subscription: a stream of [`PresenceEvent`] items, from now on. Checks every parameter first; a bad one is the stream's only item. See [`Subscription`](crate::Subscription) for reconnects, de-duplication and how the stream ends.
     pub fn subscribe(self) -> rt::stream::Subscription<Self> {
         rt::stream::Subscription::new(self)
     }
 
-    /// Resumes from `cursor` (a previous subscription's [`cursor`](rt::stream::Subscription::cursor)) without a handshake, so that nothing delivered since then is missed.
+    /// Resumes from `cursor` (a previous subscription's [`cursor`](crate::Subscription::cursor)) without a handshake, so that nothing delivered since then is missed.
     pub fn subscribe_from(
         self,
         cursor: rt::stream::Cursor,
