@@ -47,6 +47,7 @@
 
 mod bodies;
 pub mod clock;
+mod dashboard;
 mod events;
 mod handlers;
 mod json;
@@ -116,6 +117,9 @@ pub struct ServerConfig {
     /// Most subscribe polls held at once; past it a poll is answered 429.
     /// Default 50,000.
     pub max_held_polls: usize,
+    /// Serve the live dashboard page at `/` (and its list of subscribe keys
+    /// at `/dashboard/keys`). Default `true`.
+    pub dashboard: bool,
     /// The region (`t.r`, `p.r`) in every timetoken; 1..=127 (JS SDKs reject 0). Default 1.
     pub region: u8,
 }
@@ -135,6 +139,7 @@ impl Default for ServerConfig {
             announce_max: 20,
             presence_interval: Duration::from_secs(10),
             max_held_polls: 50_000,
+            dashboard: true,
             region: 1,
         }
     }
@@ -155,12 +160,19 @@ impl fmt::Debug for ServerConfig {
             .field("announce_max", &self.announce_max)
             .field("presence_interval", &self.presence_interval)
             .field("max_held_polls", &self.max_held_polls)
+            .field("dashboard", &self.dashboard)
             .field("region", &self.region)
             .finish()
     }
 }
 
 impl ServerConfig {
+    /// Serves (or not) the dashboard page at `/`.
+    pub fn with_dashboard(mut self, dashboard: bool) -> Self {
+        self.dashboard = dashboard;
+        self
+    }
+
     /// Sets the address to bind.
     pub fn with_listen(mut self, addr: SocketAddr) -> Self {
         self.listen = addr;
@@ -386,6 +398,8 @@ async fn dispatch(State(inner): State<Arc<Inner>>, req: Request) -> Response<Bod
         *resp.status_mut() = StatusCode::OK;
         reply::add_common_headers(resp.headers_mut());
         resp
+    } else if let Some(page) = dashboard::serve(&inner, &method, uri.path()) {
+        page
     } else {
         let reply = handlers::handle(&inner, &method, uri.path(), uri.query().unwrap_or("")).await;
         let status = reply.status();

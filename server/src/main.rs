@@ -3,7 +3,7 @@
 //! ```text
 //! cargo run -p presence-server -- [--listen 127.0.0.1:8090] [--secret-key KEY]
 //!     [--publish-key KEY] [--presence-timeout SECS] [--long-poll-timeout SECS]
-//!     [--announce-max N] [--presence-interval SECS] [--max-held-polls N] [--verbose]
+//!     [--announce-max N] [--presence-interval SECS] [--max-held-polls N] [--no-dashboard] [--verbose]
 //! ```
 //!
 //! Logs one line per request at debug level (`--verbose` or `RUST_LOG=debug`); stops cleanly on Ctrl-C.
@@ -30,6 +30,7 @@ OPTIONS:
     --announce-max N          above N occupants a channel sends interval events [default: 20]
     --presence-interval SECS  period of interval events [default: 10]
     --max-held-polls N        subscribe polls held at once before answering 429 [default: 50000]
+    --no-dashboard            do not serve the live dashboard page at /
     -v, --verbose             log every request (same as RUST_LOG=debug)
     -h, --help                print this help
 ";
@@ -60,6 +61,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
         match name.as_str() {
             "-h" | "--help" => return Ok(None),
             "-v" | "--verbose" => level = Level::DEBUG,
+            "--no-dashboard" => config = config.with_dashboard(false),
             "--listen" => {
                 let v = value("--listen")?;
                 let addr: SocketAddr = v.parse().map_err(|e| format!("invalid --listen address {v:?}: {e}"))?;
@@ -126,6 +128,7 @@ fn main() -> ExitCode {
         let ctrl_c = tokio::spawn(tokio::signal::ctrl_c());
         tokio::task::yield_now().await;
         let signed = args.config.secret_key.is_some();
+        let dashboard = args.config.dashboard;
         let server = match PresenceServer::start(args.config).await {
             Ok(s) => s,
             Err(e) => {
@@ -139,6 +142,9 @@ fn main() -> ExitCode {
             server.origin(),
             if signed { ", signed requests required" } else { "" }
         );
+        if dashboard {
+            tracing::info!("dashboard: {}/ (who is online, live; --no-dashboard turns it off)", server.url());
+        }
         match ctrl_c.await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => eprintln!("error: cannot wait for Ctrl-C: {e}"),

@@ -610,6 +610,13 @@ impl Store {
         )
     }
 
+    /// Every subscribe key in use, sorted.
+    pub(crate) fn sub_keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self.keyspaces.read().unwrap_or_else(|e| e.into_inner()).keys().cloned().collect();
+        keys.sort();
+        keys
+    }
+
     fn all(&self) -> Vec<Arc<RwLock<Keyspace>>> {
         self.keyspaces.read().unwrap_or_else(|e| e.into_inner()).values().cloned().collect()
     }

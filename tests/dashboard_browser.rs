@@ -1,0 +1,251 @@
+//! The presence server's dashboard in a real headless Chromium, driven over
+//! WebDriver (chromedriver; HTTP + JSON, so no client library beyond
+//! reqwest). Users are made present with the SDK; the test reads the DOM.
+//!
+//! Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs them),
+//! so it is ignored by `cargo test --workspace`:
+//!
+//! ```sh
+//! cargo test -p presence-tests --test dashboard_browser -- --ignored
+//! DASHBOARD_SCREENSHOT=docs/dashboard.png cargo test -p presence-tests --test dashboard_browser -- --ignored
+//! ```
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use presence_server::{PresenceServer, ServerConfig};
+use pubnub_presence::{Config, PubNub};
+use serde_json::{Value, json};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// One chromedriver process and one browser session.
+struct Browser {
+    http: reqwest::Client,
+    session: String,
+    driver: Child,
+}
+
+impl Browser {
+    async fn start() -> Browser {
+        for path in [CHROMIUM, CHROMEDRIVER] {
+            assert!(std::path::Path::new(path).exists(), "{path} is missing: apt-get install chromium chromium-driver");
+        }
+        let port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap().port()
+        };
+        let driver = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        // reqwest is built without a default TLS provider here (as in the SDK's runtime).
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::new();
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while http.get(format!("{base}/status")).send().await.is_err() {
+            assert!(tokio::time::Instant::now() < deadline, "chromedriver did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        // The flags the machine's notes give for a closed network.
+        let args = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--window-size=1400,900",
+        ];
+        let capabilities = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {"binary": CHROMIUM, "args": args},
+        }}});
+        let mut browser = Browser { http, session: String::new(), driver };
+        let created = browser.call("POST", &format!("{base}/session"), capabilities).await;
+        browser.session = format!("{base}/session/{}", created["sessionId"].as_str().expect("a session id"));
+        browser
+    }
+
+    async fn call(&self, method: &str, url: &str, body: Value) -> Value {
+        let request = match method {
+            "POST" => self.http.post(url).header("content-type", "application/json").body(body.to_string()),
+            _ => self.http.get(url),
+        };
+        let text = request.send().await.expect("chromedriver answers").text().await.unwrap();
+        let reply: Value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("chromedriver said {text}"));
+        assert!(reply["value"]["error"].is_null(), "WebDriver error: {reply}");
+        reply["value"].clone()
+    }
+
+    async fn open(&self, url: &str) {
+        self.call("POST", &format!("{}/url", self.session), json!({ "url": url })).await;
+    }
+
+    /// Runs `body` (a function body that returns a value) in the page.
+    async fn run(&self, body: &str) -> Value {
+        self.call("POST", &format!("{}/execute/sync", self.session), json!({"script": body, "args": []})).await
+    }
+
+    /// Waits (at most 10 s) until `condition` (a JS expression) is true in the page.
+    async fn until(&self, condition: &str, what: &str) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            if self.run(&format!("return Boolean({condition});")).await == json!(true) {
+                return;
+            }
+            if tokio::time::Instant::now() > deadline {
+                let page = self.run("return document.body.innerText;").await;
+                panic!("timed out waiting for {what}; the page shows:\n{}", page.as_str().unwrap_or_default());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn screenshot(&self) -> Vec<u8> {
+        let encoded = self.call("GET", &format!("{}/screenshot", self.session), Value::Null).await;
+        base64_decode(encoded.as_str().expect("base64 PNG"))
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn base64_decode(text: &str) -> Vec<u8> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        b'/' => 63,
+        other => panic!("not base64: {other}"),
+    };
+    let bytes: Vec<u8> = text.bytes().filter(|c| *c != b'=' && !c.is_ascii_whitespace()).collect();
+    let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
+    for chunk in bytes.chunks(4) {
+        let mut n = 0u32;
+        for (i, c) in chunk.iter().enumerate() {
+            n |= u32::from(value(*c)) << (18 - 6 * i);
+        }
+        out.extend_from_slice(&n.to_be_bytes()[1..chunk.len()]);
+    }
+    out
+}
+
+fn user(server: &PresenceServer, uuid: &str) -> PubNub {
+    PubNub::new(Config::new("demo").user_id(uuid).origin(server.url()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Chromium and chromedriver (Debian's chromium, chromium-driver)"]
+async fn the_dashboard_shows_presence_live_in_a_real_browser() {
+    let server = PresenceServer::start(ServerConfig::default()).await.unwrap();
+    let browser = Browser::start().await;
+    browser.open(&server.url()).await;
+
+    // An empty server says so, with the command that makes someone present.
+    browser.until("document.getElementById('nobody')", "the empty state").await;
+    let hint = browser.run("return document.getElementById('nobody').innerText;").await;
+    assert!(hint.as_str().unwrap().contains("/heartbeat?uuid=alice"), "{hint}");
+
+    let (alice, bob, carol) = (user(&server, "alice"), user(&server, "bob"), user(&server, "carol"));
+    alice.heartbeat().channels(["lobby", "den"]).state(json!({"lobby": {"mood": "happy"}})).await.unwrap();
+    bob.heartbeat().channels("lobby").await.unwrap();
+    alice.add_channel_to_channel_group().channel_group("friends").channels(["lobby", "den"]).await.unwrap();
+
+    browser
+        .until("document.querySelector('[data-channel=\"lobby\"] .count')?.textContent === '2'", "lobby with 2")
+        .await;
+    browser.until("document.querySelector('[data-group=\"friends\"]')?.innerText.includes('den')", "the group").await;
+    browser.run("document.querySelector('[data-channel=\"lobby\"]').click(); return null;").await;
+    browser.until("document.querySelector('#occupants [data-uuid=\"bob\"]')", "lobby's occupants").await;
+    let alice_row = browser.run("return document.querySelector('#occupants [data-uuid=\"alice\"]').innerText;").await;
+    assert!(alice_row.as_str().unwrap().contains("\"mood\": \"happy\""), "state as pretty JSON: {alice_row}");
+
+    // Live, without reload: alice changes her state, carol joins and leaves.
+    alice.set_state().channels("lobby").state(json!({"mood": "busy", "level": 7})).await.unwrap();
+    browser
+        .until(
+            "document.querySelector('#events [data-action=\"state-change\"][data-uuid=\"alice\"]')",
+            "alice's state line",
+        )
+        .await;
+    browser
+        .until(
+            "document.querySelector('#occupants [data-uuid=\"alice\"]').innerText.includes('busy')",
+            "alice's new state",
+        )
+        .await;
+    carol.heartbeat().channels("lobby").await.unwrap();
+    browser
+        .until("document.querySelector('#events [data-action=\"join\"][data-uuid=\"carol\"]')", "carol's join line")
+        .await;
+    browser.until("document.querySelector('#occupants [data-uuid=\"carol\"]')", "carol in the list").await;
+    browser
+        .until("document.querySelector('[data-channel=\"lobby\"] .count').textContent === '3'", "lobby with 3")
+        .await;
+    let shot = browser.screenshot().await;
+    carol.leave().channels("lobby").await.unwrap();
+    browser
+        .until("document.querySelector('#events [data-action=\"leave\"][data-uuid=\"carol\"]')", "carol's leave line")
+        .await;
+    browser.until("!document.querySelector('#occupants [data-uuid=\"carol\"]')", "carol gone from the list").await;
+    let newest = browser.run("return document.querySelector('#events li').dataset.action;").await;
+    assert_eq!(newest, json!("leave"), "newest first");
+
+    let path = std::env::var("DASHBOARD_SCREENSHOT")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../target/dashboard.png").to_owned());
+    assert_eq!(&shot[..8], b"\x89PNG\r\n\x1a\n");
+    std::fs::write(&path, &shot).unwrap();
+    println!("screenshot: {path} ({} bytes)", shot.len());
+
+    // Scale: 10,000 occupants page through here_now; 1,000 channels list.
+    // One HTTP client for the crowd: 10,000 SDK clients, one connection pool.
+    let shared = reqwest::Client::new();
+    let crowd = user(&server, "crowd");
+    let mut tasks = Vec::new();
+    for i in 0..10_000 {
+        let config =
+            Config::new("demo").user_id(format!("fan-{i:05}")).origin(server.url()).http_client(shared.clone());
+        let pubnub = PubNub::new(config);
+        tasks.push(tokio::spawn(async move { pubnub.heartbeat().channels("stadium").await }));
+        if tasks.len() == 200 {
+            for task in tasks.drain(..) {
+                task.await.unwrap().unwrap();
+            }
+        }
+    }
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    for i in 0..1_000 {
+        crowd.heartbeat().channels(format!("room-{i:04}")).await.unwrap();
+    }
+    browser
+        .until("document.querySelector('[data-channel=\"stadium\"] .count')?.textContent === '10000'", "the stadium")
+        .await;
+    browser.until("document.querySelectorAll('#channels li').length === 1003", "1,003 channels listed").await;
+    browser.run("document.querySelector('[data-channel=\"stadium\"]').click(); return null;").await;
+    browser.until("document.getElementById('page').textContent === 'page 1 of 100'", "the first page").await;
+    let rows = browser.run("return document.querySelectorAll('#occupants li').length;").await;
+    assert_eq!(rows, json!(100), "one page of 100 rendered, not 10,000");
+    browser.run("document.getElementById('next').click(); return null;").await;
+    browser.until("document.getElementById('page').textContent === 'page 2 of 100'", "the second page").await;
+    browser.until("document.querySelector('#occupants [data-uuid=\"fan-00100\"]')", "page 2's first fan").await;
+
+    // Unreachable: the banner says so and keeps retrying.
+    server.shutdown().await;
+    browser.until("document.getElementById('banner').classList.contains('shown')", "the offline banner").await;
+    let banner = browser.run("return document.getElementById('banner').innerText;").await;
+    assert!(banner.as_str().unwrap().contains("Server unreachable"), "{banner}");
+}
