@@ -24,7 +24,9 @@ async fn the_page_and_the_keys_in_use() {
 #[tokio::test]
 async fn no_dashboard_means_no_page() {
     let t = TestServer::start_with(ServerConfig::default().with_dashboard(false)).await;
-    assert_eq!(t.get("/").await.status, 404);
+    let page = t.get("/").await;
+    assert_eq!(page.status, 404);
+    assert_eq!(page.body, r#"{"error":1,"message":"Not Found","service":"Presence","status":404}"#);
     assert_eq!(t.get("/dashboard/keys").await.status, 404);
     // The protocol is unaffected.
     t.heartbeat("demo", "lobby", "alice", "").await;
