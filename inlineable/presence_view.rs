@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::task::{Context, Poll};
 
@@ -23,12 +24,17 @@ impl PubNub {
     ///
     /// Awaiting the builder handshakes the event stream first, then takes
     /// the here_now snapshot (all pages), so no event between the two is
-    /// lost; events already reflected in the snapshot change nothing. The
+    /// lost. Events from before the snapshot are applied again,
+    /// idempotently: a join of a member the snapshot has, or a leave of one
+    /// it lacks, changes nothing (a leave and a rejoin that both happened
+    /// before the snapshot show as a brief `Left` and `Joined`). The
     /// view then applies every event in the background and re-synchronises
     /// from here_now (emitting the difference as one
     /// [`PresenceChange::Resynced`]) on `here_now_refresh`, after a
     /// reconnect, or when an event's `occupancy` disagrees with the view.
-    /// Needs a Tokio runtime.
+    /// Needs a Tokio runtime. Like the event stream, the handshake retries
+    /// while the server is unreachable; bound the wait with
+    /// `tokio::time::timeout` if you need to.
     ///
     /// ```no_run
     /// # async fn example(pubnub: pubnub_presence::PubNub) -> Result<(), pubnub_presence::Error> {
@@ -102,9 +108,11 @@ impl PresenceViewBuilder {
         let snapshot = source.snapshot().await?;
         let shared = Arc::new(RwLock::new(Members::default()));
         write(&shared).replace(&snapshot);
-        let (changes_tx, changes_rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(run(subscription, source, Arc::clone(&shared), changes_tx));
-        Ok(PresenceView { shared, changes: Changes { receiver: changes_rx }, task })
+        let (sender, receiver) = mpsc::unbounded_channel();
+        let listening = Arc::new(AtomicBool::new(false));
+        let changes = ChangeSender { sender, listening: Arc::clone(&listening) };
+        let task = tokio::spawn(run(subscription, source, Arc::clone(&shared), changes));
+        Ok(PresenceView { shared, changes: Changes { receiver, listening }, task })
     }
 }
 
@@ -225,9 +233,12 @@ impl PresenceView {
     }
 
     /// The changes, as they are applied: a `futures_core::Stream` (or `.next().await`).
-    /// An error item reports a stream error; after a `400`/`403` the
-    /// stream ends and the view stops changing.
+    /// Changes are queued from the first call on (a view that is only read
+    /// queues nothing), so drain it once you call it. An error item reports
+    /// a stream or resync error; after a `400`/`403` the stream ends and
+    /// the view stops changing.
     pub fn changes(&mut self) -> &mut Changes {
+        self.changes.listening.store(true, Ordering::Relaxed);
         &mut self.changes
     }
 }
@@ -242,6 +253,26 @@ impl Drop for PresenceView {
 #[derive(Debug)]
 pub struct Changes {
     receiver: mpsc::UnboundedReceiver<Result<PresenceChange, Error>>,
+    listening: Arc<AtomicBool>,
+}
+
+/// The task's end of [`Changes`]: queues only once someone listens.
+struct ChangeSender {
+    sender: mpsc::UnboundedSender<Result<PresenceChange, Error>>,
+    listening: Arc<AtomicBool>,
+}
+
+impl ChangeSender {
+    /// Queues `change` if the view listens; false once the view is gone.
+    fn send(&self, change: Result<PresenceChange, Error>) -> bool {
+        if self.sender.is_closed() {
+            return false;
+        }
+        if self.listening.load(Ordering::Relaxed) {
+            let _ = self.sender.send(change);
+        }
+        true
+    }
 }
 
 impl Changes {
@@ -262,7 +293,10 @@ impl Stream for Changes {
 #[derive(Debug, Default)]
 struct Members {
     channels: BTreeMap<String, BTreeMap<String, Option<Value>>>,
+    /// Not re-synchronising right now.
     synced: bool,
+    /// The first snapshot is in (later ones report their difference).
+    initialized: bool,
 }
 
 impl Members {
@@ -291,9 +325,10 @@ impl Members {
                 }
             }
         }
-        let first = !self.synced;
+        let first = !self.initialized;
         self.channels = next;
         self.synced = true;
+        self.initialized = true;
         let changed = !(joined.is_empty() && left.is_empty() && updated.is_empty());
         (changed && !first).then_some(PresenceChange::Resynced { joined, left, updated })
     }
@@ -322,7 +357,10 @@ impl Members {
         };
         let Some((channel, occupancy)) = channel_of(event) else { return (changes, false) };
         let members = self.channels.entry(channel.clone()).or_default();
-        let kept = |state: &Option<Value>| if include_state { state.clone() } else { None };
+        // `{}` is no state, as here_now shows it.
+        let kept = |state: &Option<Value>| {
+            state.clone().filter(|state| include_state && state.as_object().is_none_or(|object| !object.is_empty()))
+        };
         let join = |members: &mut BTreeMap<String, Option<Value>>,
                     uuid: &str,
                     state: Option<Value>,
@@ -450,7 +488,7 @@ async fn run(
     mut subscription: Subscription<PresenceEvents>,
     source: Source,
     shared: Arc<RwLock<Members>>,
-    changes: mpsc::UnboundedSender<Result<PresenceChange, Error>>,
+    changes: ChangeSender,
 ) {
     loop {
         // A reconnect is noticed even when its first answer brings no event.
@@ -466,8 +504,7 @@ async fn run(
             Some(None) => return,
             None => resync = true,
             Some(Some(Ok(event))) => {
-                let (applied, disagrees) = write(&shared).apply(&event, source.include_state);
-                let mut applied = applied;
+                let (mut applied, disagrees) = write(&shared).apply(&event, source.include_state);
                 // A join tells no state (PubNub sends none for a state set
                 // before joining): read it, so the view matches here_now.
                 if source.include_state {
@@ -489,35 +526,45 @@ async fn run(
                     }
                 }
                 for change in applied {
-                    if changes.send(Ok(change)).is_err() {
+                    if !changes.send(Ok(change)) {
                         return;
                     }
                 }
                 resync |= disagrees;
             }
             Some(Some(Err(err))) => {
-                if changes.send(Err(err)).is_err() {
+                // An item that did not decode is an event the view missed.
+                resync |= matches!(err, Error::Decode { .. });
+                if !changes.send(Err(err)) {
                     return;
                 }
             }
         }
-        if resync {
-            write(&shared).synced = false;
-            match source.snapshot().await {
-                Ok(snapshot) => {
-                    let difference = write(&shared).replace(&snapshot);
-                    if let Some(difference) = difference
-                        && changes.send(Ok(difference)).is_err()
-                    {
-                        return;
-                    }
+        if resync && !resynchronise(&source, &shared, &changes).await {
+            return;
+        }
+    }
+}
+
+/// Re-reads here_now until it answers (backing off 1 s … 30 s, reporting the
+/// first failure) and reports the difference; false once the view is gone.
+async fn resynchronise(source: &Source, shared: &RwLock<Members>, changes: &ChangeSender) -> bool {
+    write(shared).synced = false;
+    let mut delay = std::time::Duration::from_secs(1);
+    let mut reported = false;
+    loop {
+        match source.snapshot().await {
+            Ok(snapshot) => {
+                let difference = write(shared).replace(&snapshot);
+                return difference.is_none_or(|difference| changes.send(Ok(difference)));
+            }
+            Err(err) => {
+                if !reported && !changes.send(Err(err)) {
+                    return false;
                 }
-                Err(err) => {
-                    write(&shared).synced = true;
-                    if changes.send(Err(err)).is_err() {
-                        return;
-                    }
-                }
+                reported = true;
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(std::time::Duration::from_secs(30));
             }
         }
     }
@@ -590,7 +637,10 @@ mod tests {
             changes,
             [PresenceChange::Left { channel: "demo".into(), uuid: "david".into(), reason: LeaveReason::Timeout }]
         );
+        // As the view's task does: not synced while it re-reads here_now.
+        view.synced = false;
         let resynced = view.replace(&snapshot("demo", &["eve"])).unwrap();
+        assert!(view.synced);
         let PresenceChange::Resynced { joined, left, updated } = resynced else { panic!("{resynced:?}") };
         assert_eq!(joined["demo"], ["eve"]);
         assert!(left.is_empty() && updated.is_empty());

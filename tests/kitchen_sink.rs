@@ -119,7 +119,9 @@ fn paging_and_a_stream_union() {
                 {"c":"r-w","b":"r-w","p":{"t":"7"},"d":{"kind":"came","who":"ann","count":2}},
                 {"c":"r-w","b":"grp-w","p":{"t":"8"},"d":{"kind":"went-away","who":"bob","friends":["c"]}},
                 {"c":"r-w","p":{"t":"9"},"d":{"kind":"sneezed","who":"cy"}},
-                {"c":"r-w","p":{"t":"x"},"d":{"kind":"came","who":"dee"}}
+                {"c":"r-w","p":{"t":"x"},"d":{"kind":"came","who":"dee"}},
+                {"c":"r-w","p":{"t":"11"},"d":{"kind":"waved","who":5}},
+                {"c":"r-w","p":{"t":"12"},"d":{"kind":"came","who":5}}
             ]}"#,
         )
         .unwrap();
@@ -134,4 +136,7 @@ fn paging_and_a_stream_union() {
     let Ok(Happening::Unknown { kind, item }) = &items[2] else { panic!("{:?}", items[2]) };
     assert_eq!((kind.as_str(), &item["d"]["who"]), ("sneezed", &json!("cy")));
     assert!(matches!(&items[3], Err(Error::Decode { message, .. }) if message.contains("p.t")), "{:?}", items[3]);
+    // A key of another type than a known kind reads: fine for an unknown kind, an error for a known one.
+    assert!(matches!(&items[4], Ok(Happening::Unknown { kind, .. }) if kind == "waved"), "{:?}", items[4]);
+    assert!(matches!(&items[5], Err(Error::Decode { .. })), "{:?}", items[5]);
 }

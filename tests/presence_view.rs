@@ -93,7 +93,7 @@ async fn settle(view: &PresenceView, observer: &PubNub, step: usize, what: &str)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_view_equals_here_now_after_every_step_of_a_random_walk() {
     let seed: u64 = std::env::var("VIEW_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x5EED);
-    let steps: usize = std::env::var("VIEW_STEPS").ok().and_then(|s| s.parse().ok()).unwrap_or(400);
+    let steps: usize = std::env::var("VIEW_STEPS").ok().and_then(|s| s.parse().ok()).unwrap_or(2000);
     let world = World::start().await;
     let observer = world.client("observer", Duration::from_secs(300));
     observer.add_channel_to_channel_group().channel_group("grp").channels(GROUPED).await.unwrap();
@@ -156,6 +156,12 @@ async fn the_view_equals_here_now_after_every_step_of_a_random_walk() {
             }
             _ => "quiet",
         };
+        if step % 100 == 0 {
+            // Forced reconnect: the server's clock stands still, so the view's
+            // 250 ms long-poll times out and it reconnects (and re-synchronises).
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            *counts.entry("reconnect").or_default() += 1;
+        }
         *counts.entry(what).or_default() += 1;
         // Every step lets the interval pass: interval-mode channels report,
         // and users who stay quiet long enough time out.

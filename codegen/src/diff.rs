@@ -522,25 +522,34 @@ pub fn changelog_entry(version: &str, changes: &[Change]) -> String {
     entry
 }
 
-/// `changelog` with `entry` in place of any entry for the same version,
-/// newest first under the title.
-pub fn insert_entry(changelog: &str, version: &str, entry: &str) -> String {
-    let header = format!("## {version}\n");
-    let mut out = String::new();
-    let mut rest = changelog;
-    // Keep everything before the first `## ` heading (the title and preamble).
-    let first = rest.find("\n## ").map_or(rest.len(), |i| i + 1);
-    out.push_str(&rest[..first]);
+/// `changelog` with `entry` first under the title (and preamble). Entries
+/// that `entry` supersedes are dropped: the same version's, and those for
+/// which `unreleased` says yes (drafts above the last release, which this
+/// entry, covering every change since that release, replaces).
+pub fn insert_entry(changelog: &str, version: &str, entry: &str, unreleased: impl Fn(&str) -> bool) -> String {
+    let changelog = changelog.replace("\r\n", "\n");
+    // Split into the preamble and `## ` sections.
+    let mut starts: Vec<usize> = changelog.match_indices("\n## ").map(|(i, _)| i + 1).collect();
+    if changelog.starts_with("## ") {
+        starts.insert(0, 0);
+    }
+    let preamble_end = starts.first().copied().unwrap_or(changelog.len());
+    let mut out = changelog[..preamble_end].to_owned();
     if !out.is_empty() && !out.ends_with("\n\n") {
-        out.push('\n');
+        out.push_str(if out.ends_with('\n') { "\n" } else { "\n\n" });
     }
     out.push_str(entry);
     out.push('\n');
-    rest = &rest[first..];
-    // Drop an older entry for this version.
-    if let Some(stripped) = rest.strip_prefix(&header) {
-        rest = stripped.find("\n## ").map_or("", |i| &stripped[i + 1..]);
+    for (n, start) in starts.iter().enumerate() {
+        let end = starts.get(n + 1).copied().unwrap_or(changelog.len());
+        let section = &changelog[*start..end];
+        // `## 0.2.0`, `## 0.2.0 - 2026-11-29`, `## [0.2.0]`: the version is the first word.
+        let heading = section.lines().next().unwrap_or_default().trim_start_matches("## ");
+        let section_version = heading.split_whitespace().next().unwrap_or_default().trim_matches(['[', ']']);
+        if section_version == version || unreleased(section_version) {
+            continue;
+        }
+        out.push_str(section);
     }
-    out.push_str(rest);
     out
 }

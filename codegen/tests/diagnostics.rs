@@ -316,6 +316,18 @@ fn variant_field_clash() {
 }
 
 #[test]
+fn a_type_for_two_variants_a_field_reading_the_discriminator_or_a_path_twice() {
+    insta::assert_snapshot!(stream(|s| {
+        s
+        .replacen("type: LeaveEvent\n", "type: JoinEvent\n", 1)
+        .replace(
+            "        from: d.uuid\n        docs: Who.\n  - name: LeaveEvent",
+            "        from: d.uuid\n        docs: Who.\n      - name: kind\n        type: string\n        from: d.action\n        docs: K.\n      - name: id\n        type: string\n        from: d.uuid\n        docs: Again.\n  - name: LeaveEvent",
+        )
+    }));
+}
+
+#[test]
 fn missing_discriminator() {
     insta::assert_snapshot!(stream(|s| s.replace("      discriminator: d.action\n", "")));
 }

@@ -385,8 +385,12 @@ fn the_changelog_entry_replaces_an_older_one_for_the_same_version() {
         EVENTS,
     );
     let entry = diff::changelog_entry("0.4.0", &diff::compare(&old, &new));
-    let first = diff::insert_entry("# Changelog\n\n## 0.3.1\n\n- older\n", "0.4.0", &entry);
-    let again = diff::insert_entry(&first, "0.4.0", &entry);
+    let first = diff::insert_entry("# Changelog\n\n## 0.3.1\n\n- older\n", "0.4.0", &entry, |_| false);
+    let again = diff::insert_entry(&first, "0.4.0", &entry, |_| false);
     assert_eq!(first, again, "re-running `--changelog` replaces the entry");
+    // An entry for a draft version above the release is superseded, wherever it is.
+    let drafts = "# Changelog\n\n## 0.3.2 - draft\n\n- a patch\n\n## 0.3.1\n\n- older\n";
+    let superseded = diff::insert_entry(drafts, "0.4.0", &entry, |v| v == "0.3.2");
+    assert_eq!(superseded, first, "the 0.3.2 draft is gone");
     insta::assert_snapshot!(first);
 }

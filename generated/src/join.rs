@@ -130,6 +130,7 @@ impl Join {
             channel_groups: self.channel_groups,
             timeout: seconds,
             states: Mutex::new(states),
+            gate: tokio::sync::Mutex::new(false),
             heartbeats: AtomicU64::new(0),
         });
         inner.heartbeat().await?;
@@ -163,11 +164,19 @@ struct Inner {
     /// Each channel's and group's state, sent with every heartbeat so that a
     /// heartbeat never undoes a `set_state`.
     states: Mutex<serde_json::Map<String, serde_json::Value>>,
+    /// Held while a heartbeat, a state change or the leave is on the wire,
+    /// so they reach the server one at a time and in order; `true` once left,
+    /// after which no heartbeat is sent (one would make the user present again).
+    gate: tokio::sync::Mutex<bool>,
     heartbeats: AtomicU64,
 }
 
 impl Inner {
     async fn heartbeat(&self) -> Result<(), Error> {
+        let left = self.gate.lock().await;
+        if *left {
+            return Ok(());
+        }
         let states = self.states.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
         let mut request = self
             .pubnub
@@ -179,11 +188,18 @@ impl Inner {
             request = request.state(states);
         }
         request.await?;
+        drop(left);
         self.heartbeats.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 
+    /// Leaves once: after any heartbeat on the wire has been answered.
     async fn leave(&self) -> Result<(), Error> {
+        let mut left = self.gate.lock().await;
+        if *left {
+            return Ok(());
+        }
+        *left = true;
         self.pubnub.leave().channels(self.channels.as_slice()).channel_groups(self.channel_groups.as_slice()).await
     }
 }
@@ -223,6 +239,8 @@ impl Presence {
         } else {
             request.channels(channel)
         };
+        // No heartbeat (carrying the old state) can be on the wire meanwhile.
+        let _gate = self.inner.gate.lock().await;
         request.await?;
         self.inner.states.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(channel.to_owned(), value);
         Ok(())
@@ -235,24 +253,31 @@ impl Presence {
 
     /// Stops heartbeating and leaves every channel and group now.
     pub async fn leave(mut self) -> Result<(), Error> {
+        // Leave first: it waits for a heartbeat on the wire to be answered,
+        // and none is sent after it. Only then stop the (idle) task.
+        let left = self.inner.leave().await;
         if let Some(task) = self.task.take() {
             task.abort();
         }
-        self.inner.leave().await
+        left
     }
 }
 
 impl Drop for Presence {
     fn drop(&mut self) {
         let Some(task) = self.task.take() else { return };
-        task.abort();
         let inner = Arc::clone(&self.inner);
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move {
-                if let Err(err) = inner.leave().await {
-                    tracing::warn!(error = %err, "leave after dropping a Presence handle failed");
-                }
-            });
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    if let Err(err) = inner.leave().await {
+                        tracing::warn!(error = %err, "leave after dropping a Presence handle failed");
+                    }
+                    task.abort();
+                });
+            }
+            // No runtime left to leave with: stop heartbeating; the server times the user out.
+            Err(_) => task.abort(),
         }
     }
 }

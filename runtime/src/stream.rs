@@ -45,8 +45,9 @@ pub trait LongPoll: Clone + Send + Unpin + 'static {
 pub struct Decoded<T> {
     /// The item.
     pub item: T,
-    /// Equal for two deliveries of the same item (see [`dedup_key`]).
-    pub key: u64,
+    /// Equal for two deliveries of the same item (see [`dedup_key`]);
+    /// `None` when the item cannot be told apart (never skipped).
+    pub key: Option<u64>,
 }
 
 /// Where a subscription stands: the `t` of the last answer, sent back as
@@ -158,6 +159,24 @@ pub fn raw_json(json: &str) -> Result<serde_json::Value, Error> {
     serde_json::from_str(json).map_err(|err| Error::decode(format!("item is not JSON: {err}"), json))
 }
 
+/// An item whose keys do not have the types the known variants read: when
+/// its discriminator (at `path`) is none of `known`, it is still a valid
+/// item of a kind this version does not know, for the catch-all variant
+/// (its discriminator value and whole JSON); otherwise `error` stands.
+pub fn unknown_kind(
+    json: &str,
+    error: Error,
+    path: &[&str],
+    known: &[&str],
+) -> Result<(String, serde_json::Value), Error> {
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(json) else { return Err(error) };
+    let discriminator = path.iter().try_fold(&value, |at, key| at.get(key)).and_then(serde_json::Value::as_str);
+    match discriminator {
+        Some(kind) if !known.contains(&kind) => Ok((kind.to_owned(), value)),
+        _ => Err(error),
+    }
+}
+
 /// A redelivery key from the values that identify an item.
 pub fn dedup_key(parts: &[Option<&str>]) -> u64 {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
@@ -181,9 +200,12 @@ type PollFuture = Pin<Box<dyn Future<Output = (Result<(u16, Vec<u8>), Error>, Op
 ///   Nothing is dropped for being older than the cursor: the server's
 ///   cursor is not an event's time (PROTOCOL.md §9.2).
 /// - Connect errors, timeouts, `429` and `5xx` (as a status or inside a 200)
-///   are retried forever from the same cursor, so no item is lost, waiting
-///   as the client's [`crate::RetryPolicy`] says (exponential, `Retry-After`
-///   honoured, capped at its `max_delay`); each is logged at `warn`.
+///   are retried forever from the same cursor, waiting as the client's
+///   [`crate::RetryPolicy`] says (exponential, `Retry-After` honoured, capped
+///   at its `max_delay`); each is logged at `warn`. No item is lost as long
+///   as the server still holds it (PubNub keeps about 100 per subscriber,
+///   for up to 20 minutes); after a long outage [`Subscription::take_reconnected`]
+///   tells a caller keeping state to re-read it.
 /// - Any other error answer (`400`, `403`…) ends the stream with that error
 ///   as its last item. A body or item that does not decode is an error item;
 ///   the stream goes on.
@@ -247,32 +269,32 @@ impl<P: LongPoll> Subscription<P> {
     /// the polls do; a `400`/`403` (or bad input) is returned, and is the
     /// stream's last item too. Lets a caller read a snapshot knowing that
     /// nothing after the cursor can be missed.
+    ///
+    /// Cancel-safe like `next()`: dropping it keeps the poll in flight.
     pub async fn handshake(&mut self) -> Result<Cursor, Error> {
-        loop {
-            if let Some(cursor) = &self.cursor {
-                return Ok(cursor.clone());
+        std::future::poll_fn(|cx| {
+            loop {
+                if let Some(cursor) = &self.cursor {
+                    return Poll::Ready(Ok(cursor.clone()));
+                }
+                if self.done {
+                    return Poll::Ready(Err(match self.ready.back() {
+                        Some(Err(err)) => err.duplicate(),
+                        _ => Error::Transport { message: "the subscription has ended".to_owned(), source: None },
+                    }));
+                }
+                match self.poll_answer(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(Ok(())) => {}
+                    Poll::Ready(Err(err)) => {
+                        self.done = true;
+                        self.ready.push_back(Err(err.duplicate()));
+                        return Poll::Ready(Err(err));
+                    }
+                }
             }
-            if self.done {
-                return Err(match self.ready.back() {
-                    Some(Err(err)) => err.duplicate(),
-                    _ => Error::Transport { message: "the subscription has ended".to_owned(), source: None },
-                });
-            }
-            if let Some(waiting) = self.waiting.take() {
-                waiting.await;
-            }
-            if self.in_flight.is_none()
-                && let Err(err) = self.start_poll()
-            {
-                self.done = true;
-                self.ready.push_back(Err(err.duplicate()));
-                return Err(err);
-            }
-            if let Some(in_flight) = self.in_flight.take() {
-                let (outcome, retry_after) = in_flight.await;
-                self.handle(outcome, retry_after);
-            }
-        }
+        })
+        .await
     }
 
     /// Whether the subscription reconnected after a failure since this was
@@ -286,6 +308,28 @@ impl<P: LongPoll> Subscription<P> {
     /// `Stream` extension trait).
     pub async fn next(&mut self) -> Option<Result<P::Item, Error>> {
         std::future::poll_fn(|cx| Pin::new(&mut *self).poll_next(cx)).await
+    }
+
+    /// Drives the backoff timer and the poll in flight (starting one when
+    /// idle) until one answer is handled. Both stay in `self` while pending,
+    /// so dropping the caller loses nothing. `Err`: the request is invalid.
+    fn poll_answer(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        if let Some(waiting) = &mut self.waiting {
+            if waiting.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            self.waiting = None;
+        }
+        if self.in_flight.is_none()
+            && let Err(err) = self.start_poll()
+        {
+            return Poll::Ready(Err(err));
+        }
+        let Some(in_flight) = &mut self.in_flight else { return Poll::Ready(Ok(())) };
+        let Poll::Ready((outcome, retry_after)) = in_flight.as_mut().poll(cx) else { return Poll::Pending };
+        self.in_flight = None;
+        self.handle(outcome, retry_after);
+        Poll::Ready(Ok(()))
     }
 
     fn start_poll(&mut self) -> Result<(), Error> {
@@ -309,13 +353,16 @@ impl<P: LongPoll> Subscription<P> {
         let answer = outcome.and_then(|(status, body)| decode_answer(status, &body, P::decode_item));
         match answer {
             Ok(answer) => {
-                self.reconnected |= self.failures > 0;
+                // A handshake that needed retries is not a gap: nothing came before it.
+                self.reconnected |= self.failures > 0 && self.cursor.is_some();
                 self.failures = 0;
                 tracing::debug!(parent: &self.span, items = answer.items.len(), cursor = %answer.cursor.timetoken, "answer");
                 self.cursor = Some(answer.cursor);
                 for item in answer.items {
                     match item {
-                        Ok(decoded) if self.remember(decoded.key) => self.ready.push_back(Ok(decoded.item)),
+                        Ok(decoded) if decoded.key.is_none_or(|key| self.remember(key)) => {
+                            self.ready.push_back(Ok(decoded.item))
+                        }
                         Ok(_) => tracing::debug!(parent: &self.span, "redelivered item skipped"),
                         Err(err) => self.ready.push_back(Err(err)),
                     }
@@ -378,22 +425,14 @@ impl<P: LongPoll> Stream for Subscription<P> {
             if this.done {
                 return Poll::Ready(None);
             }
-            if let Some(waiting) = &mut this.waiting {
-                if waiting.as_mut().poll(cx).is_pending() {
-                    return Poll::Pending;
+            match this.poll_answer(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(err)) => {
+                    this.done = true;
+                    return Poll::Ready(Some(Err(err)));
                 }
-                this.waiting = None;
             }
-            if this.in_flight.is_none()
-                && let Err(err) = this.start_poll()
-            {
-                this.done = true;
-                return Poll::Ready(Some(Err(err)));
-            }
-            let Some(in_flight) = &mut this.in_flight else { continue };
-            let Poll::Ready((outcome, retry_after)) = in_flight.as_mut().poll(cx) else { return Poll::Pending };
-            this.in_flight = None;
-            this.handle(outcome, retry_after);
         }
     }
 }
@@ -403,7 +442,7 @@ mod tests {
     use super::*;
 
     fn item(json: &str) -> Result<Decoded<String>, Error> {
-        Ok(Decoded { item: json.to_owned(), key: dedup_key(&[Some(json)]) })
+        Ok(Decoded { item: json.to_owned(), key: Some(dedup_key(&[Some(json)])) })
     }
 
     #[test]
@@ -434,5 +473,10 @@ mod tests {
         assert_eq!(unless_equal(Some("g".to_owned()), Some("a")).as_deref(), Some("g"));
         assert!(decimal("p.t", "12x", "{}").is_err());
         assert_ne!(dedup_key(&[Some("a"), None]), dedup_key(&[None, Some("a")]));
+        let wrong = || Error::decode("wrong types", "{}");
+        let unknown = r#"{"d":{"action":"moved","occupancy":"many"}}"#;
+        assert_eq!(unknown_kind(unknown, wrong(), &["d", "action"], &["join"]).unwrap().0, "moved");
+        let known = r#"{"d":{"action":"join","occupancy":"many"}}"#;
+        assert!(unknown_kind(known, wrong(), &["d", "action"], &["join"]).is_err(), "a known kind stays an error");
     }
 }

@@ -73,10 +73,19 @@ fn item_decoder(stream: &StreamModel) -> TokenStream {
     let mut definitions = Vec::new();
     emit_object(&stream.root, &wire, false, &mut definitions);
     let at = |path: &[usize]| access(&stream.root, path);
-    let dedup = stream.dedup.iter().map(|path| {
-        let value = at(path);
-        quote!(#value.as_deref())
-    });
+    let dedup: Vec<TokenStream> = stream
+        .dedup
+        .iter()
+        .map(|path| {
+            let value = at(path);
+            quote!(#value.as_deref())
+        })
+        .collect();
+    // Without `dedup_on` no two items can be told apart: none is skipped.
+    let key = if dedup.is_empty() { quote!(None) } else { quote!(Some(rt::stream::dedup_key(&[#(#dedup),*]))) };
+    let known: Vec<&str> = stream.variants.iter().map(|v| v.value.as_str()).collect();
+    let path_keys = key_of(&stream.root, &stream.discriminator);
+    let path_keys: Vec<&str> = path_keys.split('.').collect();
     let normalize = stream.unless_equal.iter().map(|(value, other)| {
         let (value, other) = (at(value), at(other));
         quote!(#value = rt::stream::unless_equal(#value.take(), #other.as_deref());)
@@ -111,13 +120,21 @@ fn item_decoder(stream: &StreamModel) -> TokenStream {
     });
     let other = format_ident!("{}", stream.other);
     let other_field = format_ident!("{}", stream.other_field);
+    // An item whose keys have other types than the known kinds read is still
+    // fine for an unknown kind: it becomes the catch-all, not an error.
     let docs = doc("Decodes one item of an answer's `m` from its JSON text, in one pass.");
     quote! {
         #docs
         fn decode_item(json: &str) -> Result<rt::stream::Decoded<#item_ty>, rt::Error> {
             #(#definitions)*
-            let mut item: #wire = rt::stream::parse_item(json)?;
-            let key = rt::stream::dedup_key(&[#(#dedup),*]);
+            let mut item: #wire = match rt::stream::parse_item(json) {
+                Ok(item) => item,
+                Err(error) => {
+                    let (#other_field, item) = rt::stream::unknown_kind(json, error, &[#(#path_keys),*], &[#(#known),*])?;
+                    return Ok(rt::stream::Decoded { item: #item_ty::#other { #other_field, item }, key: None });
+                }
+            };
+            let key = #key;
             #(#normalize)*
             let discriminator = rt::stream::required(#discriminator_key, #discriminator.take(), json)?;
             let item = match discriminator.as_str() {

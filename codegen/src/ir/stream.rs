@@ -234,7 +234,17 @@ pub(super) fn plan(
 
     let mut variants = Vec::new();
     let mut unless_equal = Vec::new();
+    let mut used_types: Vec<&str> = Vec::new();
     for (variant, variant_spec) in union.variants.iter().zip(&union_spec.variants) {
+        if used_types.contains(&variant.ty.as_str()) {
+            r.error(
+                variant_spec.ty.span(),
+                ctx,
+                format!("variant type `{}` is used by two variants; give each variant its own type", variant.ty),
+            );
+            continue;
+        }
+        used_types.push(&variant.ty);
         let Some(index) = types.iter().position(|t| t.name == variant.ty) else {
             r.error(
                 variant_spec.ty.span(),
@@ -260,11 +270,12 @@ pub(super) fn plan(
                         variant.ty, field.name, union_type.name
                     ),
                 );
+                continue;
             }
             fields.push(field);
         }
         let type_spec = spec_types.iter().find(|t| t.name.as_str() == variant.ty);
-        let mut reads = Vec::new();
+        let mut reads: Vec<ItemRead> = Vec::new();
         for field in &fields {
             let span = type_spec
                 .and_then(|t| t.fields.iter().find(|f| f.name.as_str() == field.name))
@@ -279,6 +290,18 @@ pub(super) fn plan(
                 continue;
             };
             let who = format!("`{}.{}`", variant.ty, field.name);
+            if item.from == union.discriminator {
+                r.error(
+                    span,
+                    ctx,
+                    format!("{who} reads the discriminator `{}`: the variant already says which it is", item.from),
+                );
+                continue;
+            }
+            if let Some(other) = reads.iter().find(|read| read.key == item.from) {
+                r.error(span, ctx, format!("{who} reads `{}`, which `{}` already reads", item.from, other.field));
+                continue;
+            }
             let Some(at) = leaf(r, span, &item.from, wire_base(field, item), &who) else { continue };
             if let Some(other) = &item.none_if_equals
                 && let Some(other_at) = leaf(r, span, other, TypeRef::String, &who)

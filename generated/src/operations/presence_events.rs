@@ -195,14 +195,34 @@ impl rt::stream::LongPoll for PresenceEvents {
             b: Option<String>,
         }
 
-        let mut item: PresenceEventItem = rt::stream::parse_item(json)?;
-        let key = rt::stream::dedup_key(
-            &[
-                item.p.t.as_deref(),
-                item.c.as_deref(),
-                item.d.action.as_deref(),
-                item.d.uuid.as_deref(),
-            ],
+        let mut item: PresenceEventItem = match rt::stream::parse_item(json) {
+            Ok(item) => item,
+            Err(error) => {
+                let (action, item) = rt::stream::unknown_kind(
+                    json,
+                    error,
+                    &["d", "action"],
+                    &["join", "leave", "timeout", "state-change", "interval"],
+                )?;
+                return Ok(rt::stream::Decoded {
+                    item: PresenceEvent::Other {
+                        action,
+                        item,
+                    },
+                    key: None,
+                });
+            }
+        };
+
+        let key = Some(
+            rt::stream::dedup_key(
+                &[
+                    item.p.t.as_deref(),
+                    item.c.as_deref(),
+                    item.d.action.as_deref(),
+                    item.d.uuid.as_deref(),
+                ],
+            ),
         );
         item.b = rt::stream::unless_equal(item.b.take(), item.c.as_deref());
         let discriminator = rt::stream::required(
