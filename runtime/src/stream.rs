@@ -209,7 +209,7 @@ type PollFuture = Pin<Box<dyn Future<Output = (Result<(u16, Vec<u8>), Error>, Op
 /// - Any other error answer (`400`, `403`…) ends the stream with that error
 ///   as its last item. A body or item that does not decode is an error item;
 ///   the stream goes on.
-/// - The same item delivered twice (the same key, see [`LongPoll::decode_item`])
+/// - The same item delivered twice (the same values of the spec's `dedup_on`)
 ///   is yielded once; the last 1,024 keys are remembered.
 /// - Dropping it ends the long-poll at once (the request is cancelled).
 ///
