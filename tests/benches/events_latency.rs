@@ -11,6 +11,9 @@ use pubnub_presence::{Config, PresenceEvent, PubNub};
 
 const EVENTS: usize = 200;
 
+/// Who, what, when: a cause sent or an event received.
+type Log = Arc<Mutex<Vec<(String, &'static str, Instant)>>>;
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
@@ -21,8 +24,8 @@ async fn run(watchers: usize) -> Vec<f64> {
     let client =
         |user: &str| PubNub::new(Config::new("bench").user_id(user).origin(server.url()).http_client(http.clone()));
     // When each event's cause was sent, by (uuid, action); and every arrival.
-    let sent: Arc<Mutex<Vec<(String, &'static str, Instant)>>> = Arc::default();
-    let arrived: Arc<Mutex<Vec<(String, &'static str, Instant)>>> = Arc::default();
+    let sent: Log = Arc::default();
+    let arrived: Log = Arc::default();
     let mut tasks = Vec::new();
     for w in 0..watchers {
         let mut stream = client(&format!("watcher-{w}")).presence_events().channels("lobby").subscribe();
