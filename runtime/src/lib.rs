@@ -37,6 +37,3 @@ pub use error::{Error, TimeoutKind};
 pub use names::IntoNames;
 pub use retry::RetryPolicy;
 pub use transport::Client;
-
-/// Re-exported so generated code and users agree on the JSON value type.
-pub use serde_json::Value as JsonValue;
