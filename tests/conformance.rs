@@ -322,85 +322,27 @@ async fn recorded_responses_decode_correctly() {
 /// The fields every presence event carries, and the action-specific ones, as
 /// the SDK decoded them: compared with the recorded item field by field.
 fn event_json(event: &PresenceEvent) -> Value {
-    let common = |action: &str,
-                  channel: &str,
-                  subscription: &Option<String>,
-                  timetoken: u64,
-                  timestamp: u64,
-                  precise: Option<u64>,
-                  occupancy: u64| {
-        json!({"action": action, "channel": channel, "subscription": subscription, "timetoken": timetoken,
-               "timestamp": timestamp, "precise_timestamp": precise, "occupancy": occupancy})
-    };
-    let mut value = match event {
-        PresenceEvent::Join(e) => {
-            let mut v =
-                common("join", &e.channel, &e.subscription, e.timetoken, e.timestamp, e.precise_timestamp, e.occupancy);
-            v["uuid"] = json!(e.uuid);
-            v["state"] = json!(e.state);
-            v
-        }
-        PresenceEvent::Leave(e) => {
-            let mut v = common(
-                "leave",
-                &e.channel,
-                &e.subscription,
-                e.timetoken,
-                e.timestamp,
-                e.precise_timestamp,
-                e.occupancy,
-            );
-            v["uuid"] = json!(e.uuid);
-            v["state"] = json!(e.state);
-            v
-        }
-        PresenceEvent::Timeout(e) => {
-            let mut v = common(
-                "timeout",
-                &e.channel,
-                &e.subscription,
-                e.timetoken,
-                e.timestamp,
-                e.precise_timestamp,
-                e.occupancy,
-            );
-            v["uuid"] = json!(e.uuid);
-            v["state"] = json!(e.state);
-            v
-        }
-        PresenceEvent::StateChange(e) => {
-            let mut v = common(
-                "state-change",
-                &e.channel,
-                &e.subscription,
-                e.timetoken,
-                e.timestamp,
-                e.precise_timestamp,
-                e.occupancy,
-            );
-            v["uuid"] = json!(e.uuid);
-            v["state"] = json!(e.state);
-            v
-        }
-        PresenceEvent::Interval(e) => {
-            let mut v = common(
-                "interval",
-                &e.channel,
-                &e.subscription,
-                e.timetoken,
-                e.timestamp,
-                e.precise_timestamp,
-                e.occupancy,
-            );
-            v["joined"] = json!(e.joined);
-            v["left"] = json!(e.left);
-            v["timed_out"] = json!(e.timed_out);
-            v["here_now_refresh"] = json!(e.here_now_refresh);
-            v
-        }
+    // The common fields, the action and the action's own fields.
+    macro_rules! common {
+        ($e:expr, $action:expr) => {
+            json!({"action": $action, "channel": $e.channel, "subscription": $e.subscription, "timetoken": $e.timetoken,
+                   "timestamp": $e.timestamp, "precise_timestamp": $e.precise_timestamp, "occupancy": $e.occupancy})
+        };
+    }
+    let (mut value, own) = match event {
+        PresenceEvent::Join(e) => (common!(e, "join"), json!({"uuid": e.uuid, "state": e.state})),
+        PresenceEvent::Leave(e) => (common!(e, "leave"), json!({"uuid": e.uuid, "state": e.state})),
+        PresenceEvent::Timeout(e) => (common!(e, "timeout"), json!({"uuid": e.uuid, "state": e.state})),
+        PresenceEvent::StateChange(e) => (common!(e, "state-change"), json!({"uuid": e.uuid, "state": e.state})),
+        PresenceEvent::Interval(e) => (
+            common!(e, "interval"),
+            json!({"joined": e.joined, "left": e.left, "timed_out": e.timed_out, "here_now_refresh": e.here_now_refresh}),
+        ),
         other => panic!("no recording holds an unknown action: {other:?}"),
     };
-    value.as_object_mut().unwrap().retain(|_, v| !v.is_null());
+    let object = value.as_object_mut().unwrap();
+    object.extend(own.as_object().unwrap().clone());
+    object.retain(|_, v| !v.is_null());
     value
 }
 

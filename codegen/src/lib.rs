@@ -148,13 +148,7 @@ pub fn spec_sources(root: &Path) -> Result<(SpecSource, Vec<SpecSource>), Genera
     };
     let api = SpecSource { path: "spec/api.yaml".to_owned(), text: read(root.join("spec/api.yaml"))? };
     let dir = root.join("spec/endpoints");
-    let entries = std::fs::read_dir(&dir).map_err(|err| GenerateError::Other(format!("{}: {err}", dir.display())))?;
-    let mut names: Vec<String> = entries
-        .filter_map(|entry| entry.ok())
-        .map(|entry| entry.file_name().to_string_lossy().into_owned())
-        .filter(|name| name.ends_with(".yaml"))
-        .collect();
-    names.sort();
+    let names = files_ending(&dir, ".yaml").map_err(|err| GenerateError::Other(format!("{}: {err}", dir.display())))?;
     let mut endpoints = Vec::new();
     for name in names {
         endpoints.push(SpecSource { path: format!("spec/endpoints/{name}"), text: read(dir.join(&name))? });
@@ -200,13 +194,7 @@ pub fn generate_in(spec_root: &Path, templates_root: &Path) -> Result<Vec<Genera
 /// The `.rs` files under `root/inlineable/` (none when it does not exist):
 /// (file name, text), sorted by name.
 pub fn inlineable_sources(root: &Path) -> Result<Vec<(String, String)>, GenerateError> {
-    let Ok(entries) = std::fs::read_dir(root.join("inlineable")) else { return Ok(Vec::new()) };
-    let mut names: Vec<String> = entries
-        .filter_map(|entry| entry.ok())
-        .map(|entry| entry.file_name().to_string_lossy().into_owned())
-        .filter(|name| name.ends_with(".rs"))
-        .collect();
-    names.sort();
+    let Ok(names) = files_ending(&root.join("inlineable"), ".rs") else { return Ok(Vec::new()) };
     let mut sources = Vec::new();
     for name in names {
         let path = root.join("inlineable").join(&name);
@@ -215,6 +203,17 @@ pub fn inlineable_sources(root: &Path) -> Result<Vec<(String, String)>, Generate
         sources.push((name, text));
     }
     Ok(sources)
+}
+
+/// The names of the files in `dir` ending in `suffix`, sorted.
+fn files_ending(dir: &Path, suffix: &str) -> std::io::Result<Vec<String>> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)?
+        .filter_map(|entry| entry.ok())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(suffix))
+        .collect();
+    names.sort();
+    Ok(names)
 }
 
 /// Compares generated files with `out_dir`: returns the paths (relative to

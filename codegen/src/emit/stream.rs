@@ -92,32 +92,68 @@ fn item_decoder(stream: &StreamModel) -> TokenStream {
     });
     let discriminator = at(&stream.discriminator);
     let discriminator_key = key_of(&stream.root, &stream.discriminator);
-    let arms = stream.variants.iter().map(|variant| {
-        let value = &variant.value;
-        let name = format_ident!("{}", variant.name);
-        let ty = format_ident!("{}", variant.ty);
-        let fields = variant.fields.iter().map(|read| {
-            let field = format_ident!("{}", read.field);
-            let key = &read.key;
-            let raw = at(&read.at);
-            let mut value = match read.missing {
-                Missing::Error => quote!(rt::stream::required(#key, #raw, json)?),
-                Missing::None => quote!(#raw),
-                Missing::Default => quote!(#raw.unwrap_or_default()),
+    // One field's value, read from the item (each path is moved out once).
+    let read_value = |read: &crate::ir::ItemRead| {
+        let key = &read.key;
+        let raw = at(&read.at);
+        let mut value = match read.missing {
+            Missing::Error => quote!(rt::stream::required(#key, #raw, json)?),
+            Missing::None => quote!(#raw),
+            Missing::Default => quote!(#raw.unwrap_or_default()),
+        };
+        if read.decimal_string {
+            value = quote!(rt::stream::decimal(#key, &#value, json)?);
+        }
+        if let Some(suffix) = &read.strip_suffix {
+            value = match read.missing {
+                Missing::None => quote!(#value.map(|value| rt::stream::strip_suffix(value, #suffix))),
+                Missing::Error | Missing::Default => quote!(rt::stream::strip_suffix(#value, #suffix)),
             };
-            if read.decimal_string {
-                value = quote!(rt::stream::decimal(#key, &#value, json)?);
+        }
+        value
+    };
+    let common_names: Vec<proc_macro2::Ident> =
+        stream.common.iter().map(|read| format_ident!("{}", read.field)).collect();
+    let common_values = stream.common.iter().map(read_value);
+    let builds: Vec<TokenStream> = stream
+        .variants
+        .iter()
+        .map(|variant| {
+            let name = format_ident!("{}", variant.name);
+            let ty = format_ident!("{}", variant.ty);
+            let own = variant.fields.iter().map(|read| {
+                let field = format_ident!("{}", read.field);
+                let value = read_value(read);
+                quote!(#field: #value)
+            });
+            quote!(#item_ty::#name(#ty { #(#common_names,)* #(#own,)* }))
+        })
+        .collect();
+    // The known kinds read the union's fields first, then their own; the
+    // last known kind takes the inner match's `_` (the outer one is exhaustive).
+    let known_arm = match builds.split_last() {
+        // `ir::lower` rejects a union without variants; were there none, every kind is the catch-all.
+        None => quote!(),
+        Some((last, first)) => {
+            let choose = if first.is_empty() {
+                quote!(#last)
+            } else {
+                let first_values = &known[..first.len()];
+                quote! {
+                    match kind {
+                        #(#first_values => #first,)*
+                        _ => #last,
+                    }
+                }
+            };
+            quote! {
+                kind @ (#(#known)|*) => {
+                    #(let #common_names = #common_values;)*
+                    #choose
+                }
             }
-            if let Some(suffix) = &read.strip_suffix {
-                value = match read.missing {
-                    Missing::None => quote!(#value.map(|value| rt::stream::strip_suffix(value, #suffix))),
-                    Missing::Error | Missing::Default => quote!(rt::stream::strip_suffix(#value, #suffix)),
-                };
-            }
-            quote!(#field: #value)
-        });
-        quote!(#value => #item_ty::#name(#ty { #(#fields,)* }))
-    });
+        }
+    };
     let other = format_ident!("{}", stream.other);
     let other_field = format_ident!("{}", stream.other_field);
     // An item whose keys have other types than the known kinds read is still
@@ -138,7 +174,7 @@ fn item_decoder(stream: &StreamModel) -> TokenStream {
             #(#normalize)*
             let discriminator = rt::stream::required(#discriminator_key, #discriminator.take(), json)?;
             let item = match discriminator.as_str() {
-                #(#arms,)*
+                #known_arm
                 _ => #item_ty::#other { #other_field: discriminator.clone(), item: rt::stream::raw_json(json)? },
             };
             Ok(rt::stream::Decoded { item, key })
@@ -175,11 +211,7 @@ fn key_of(root: &JsonObject, path: &[usize]) -> String {
 /// The union's enum: one tuple variant per value, holding its struct, and
 /// the catch-all.
 pub(super) fn union_type(t: &TypeModel, union: &UnionModel) -> TokenStream {
-    let mut text = t.docs.clone();
-    if let Some(python) = &t.python {
-        text.push_str(&format!("\n\nPython SDK equivalent: `{python}`."));
-    }
-    let docs = doc(&text);
+    let docs = super::types::type_docs(t);
     let name = format_ident!("{}", t.name);
     let variants = union.variants.iter().map(|v| {
         let docs = doc(&format!("`{}` = `{}`: {}", union.discriminator, v.value, v.docs));

@@ -142,12 +142,17 @@ pub(super) fn decoded_types(op: &Operation) -> Vec<String> {
     found
 }
 
-pub(super) fn result_type(op: &Operation, t: &TypeModel, decoded: bool) -> TokenStream {
+/// A result type's docs, with its Python SDK equivalent.
+pub(super) fn type_docs(t: &TypeModel) -> TokenStream {
     let mut text = t.docs.clone();
     if let Some(python) = &t.python {
         text.push_str(&format!("\n\nPython SDK equivalent: `{python}`."));
     }
-    let docs = doc(&text);
+    doc(&text)
+}
+
+pub(super) fn result_type(op: &Operation, t: &TypeModel, decoded: bool) -> TokenStream {
+    let docs = type_docs(t);
     let name = format_ident!("{}", t.name);
     let fields = t.fields.iter().map(|f| {
         let docs = doc(&f.docs);

@@ -24,7 +24,9 @@ pub struct StreamModel {
     pub dedup: Vec<Vec<usize>>,
     /// Values cleared before dispatch when equal to another: (value, other).
     pub unless_equal: Vec<(Vec<usize>, Vec<usize>)>,
-    /// How each variant's struct is filled.
+    /// The union's own fields, read once whatever the variant.
+    pub common: Vec<ItemRead>,
+    /// How each variant's struct is filled, beyond the common fields.
     pub variants: Vec<VariantRead>,
     /// The catch-all variant, holding the discriminator and the item's JSON.
     pub other: String,
@@ -41,7 +43,7 @@ pub struct VariantRead {
     pub name: String,
     /// Struct type.
     pub ty: String,
-    /// Every field of the struct.
+    /// Its own fields (the union's common fields come first in the struct).
     pub fields: Vec<ItemRead>,
 }
 
@@ -333,12 +335,19 @@ pub(super) fn plan(
             fields: reads,
         });
     }
+    // Every variant starts with the union's fields, read the same way: read them once.
+    let common_count = union_type.fields.len();
+    let common = variants.first().map(|v| v.fields[..common_count.min(v.fields.len())].to_vec()).unwrap_or_default();
+    for variant in &mut variants {
+        variant.fields.drain(..common_count.min(variant.fields.len()));
+    }
     (r.count() == before).then(|| StreamModel {
         item: union_type.name.clone(),
         root,
         discriminator: discriminator.unwrap_or_default(),
         dedup,
         unless_equal,
+        common,
         variants,
         other: union.other.clone(),
         other_field: union.other_field.clone(),

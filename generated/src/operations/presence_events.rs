@@ -231,156 +231,98 @@ impl rt::stream::LongPoll for PresenceEvents {
             json,
         )?;
         let item = match discriminator.as_str() {
-            "join" => {
-                PresenceEvent::Join(JoinEvent {
-                    channel: rt::stream::strip_suffix(
-                        rt::stream::required("c", item.c, json)?,
-                        "-pnpres",
-                    ),
-                    subscription: item
-                        .b
-                        .map(|value| rt::stream::strip_suffix(value, "-pnpres")),
-                    timetoken: rt::stream::decimal(
-                        "p.t",
-                        &rt::stream::required("p.t", item.p.t, json)?,
-                        json,
-                    )?,
-                    timestamp: rt::stream::required(
-                        "d.timestamp",
-                        item.d.timestamp,
-                        json,
-                    )?,
-                    precise_timestamp: item.d.precise_timestamp,
-                    occupancy: rt::stream::required(
-                        "d.occupancy",
-                        item.d.occupancy,
-                        json,
-                    )?,
-                    uuid: rt::stream::required("d.uuid", item.d.uuid, json)?,
-                    state: item.d.data,
-                })
-            }
+            kind @ ("join" | "leave" | "timeout" | "state-change" | "interval") => {
+                let channel = rt::stream::strip_suffix(
+                    rt::stream::required("c", item.c, json)?,
+                    "-pnpres",
+                );
+                let subscription = item
+                    .b
+                    .map(|value| rt::stream::strip_suffix(value, "-pnpres"));
+                let timetoken = rt::stream::decimal(
+                    "p.t",
+                    &rt::stream::required("p.t", item.p.t, json)?,
+                    json,
+                )?;
+                let timestamp = rt::stream::required(
+                    "d.timestamp",
+                    item.d.timestamp,
+                    json,
+                )?;
+                let precise_timestamp = item.d.precise_timestamp;
+                let occupancy = rt::stream::required(
+                    "d.occupancy",
+                    item.d.occupancy,
+                    json,
+                )?;
+                match kind {
+                    "join" => {
+                        PresenceEvent::Join(JoinEvent {
+                            channel,
+                            subscription,
+                            timetoken,
+                            timestamp,
+                            precise_timestamp,
+                            occupancy,
+                            uuid: rt::stream::required("d.uuid", item.d.uuid, json)?,
+                            state: item.d.data,
+                        })
+                    }
 
-            "leave" => {
-                PresenceEvent::Leave(LeaveEvent {
-                    channel: rt::stream::strip_suffix(
-                        rt::stream::required("c", item.c, json)?,
-                        "-pnpres",
-                    ),
-                    subscription: item
-                        .b
-                        .map(|value| rt::stream::strip_suffix(value, "-pnpres")),
-                    timetoken: rt::stream::decimal(
-                        "p.t",
-                        &rt::stream::required("p.t", item.p.t, json)?,
-                        json,
-                    )?,
-                    timestamp: rt::stream::required(
-                        "d.timestamp",
-                        item.d.timestamp,
-                        json,
-                    )?,
-                    precise_timestamp: item.d.precise_timestamp,
-                    occupancy: rt::stream::required(
-                        "d.occupancy",
-                        item.d.occupancy,
-                        json,
-                    )?,
-                    uuid: rt::stream::required("d.uuid", item.d.uuid, json)?,
-                    state: item.d.data,
-                })
-            }
+                    "leave" => {
+                        PresenceEvent::Leave(LeaveEvent {
+                            channel,
+                            subscription,
+                            timetoken,
+                            timestamp,
+                            precise_timestamp,
+                            occupancy,
+                            uuid: rt::stream::required("d.uuid", item.d.uuid, json)?,
+                            state: item.d.data,
+                        })
+                    }
 
-            "timeout" => {
-                PresenceEvent::Timeout(TimeoutEvent {
-                    channel: rt::stream::strip_suffix(
-                        rt::stream::required("c", item.c, json)?,
-                        "-pnpres",
-                    ),
-                    subscription: item
-                        .b
-                        .map(|value| rt::stream::strip_suffix(value, "-pnpres")),
-                    timetoken: rt::stream::decimal(
-                        "p.t",
-                        &rt::stream::required("p.t", item.p.t, json)?,
-                        json,
-                    )?,
-                    timestamp: rt::stream::required(
-                        "d.timestamp",
-                        item.d.timestamp,
-                        json,
-                    )?,
-                    precise_timestamp: item.d.precise_timestamp,
-                    occupancy: rt::stream::required(
-                        "d.occupancy",
-                        item.d.occupancy,
-                        json,
-                    )?,
-                    uuid: rt::stream::required("d.uuid", item.d.uuid, json)?,
-                    state: item.d.data,
-                })
-            }
+                    "timeout" => {
+                        PresenceEvent::Timeout(TimeoutEvent {
+                            channel,
+                            subscription,
+                            timetoken,
+                            timestamp,
+                            precise_timestamp,
+                            occupancy,
+                            uuid: rt::stream::required("d.uuid", item.d.uuid, json)?,
+                            state: item.d.data,
+                        })
+                    }
 
-            "state-change" => {
-                PresenceEvent::StateChange(StateChangeEvent {
-                    channel: rt::stream::strip_suffix(
-                        rt::stream::required("c", item.c, json)?,
-                        "-pnpres",
-                    ),
-                    subscription: item
-                        .b
-                        .map(|value| rt::stream::strip_suffix(value, "-pnpres")),
-                    timetoken: rt::stream::decimal(
-                        "p.t",
-                        &rt::stream::required("p.t", item.p.t, json)?,
-                        json,
-                    )?,
-                    timestamp: rt::stream::required(
-                        "d.timestamp",
-                        item.d.timestamp,
-                        json,
-                    )?,
-                    precise_timestamp: item.d.precise_timestamp,
-                    occupancy: rt::stream::required(
-                        "d.occupancy",
-                        item.d.occupancy,
-                        json,
-                    )?,
-                    uuid: rt::stream::required("d.uuid", item.d.uuid, json)?,
-                    state: item.d.data,
-                })
-            }
+                    "state-change" => {
+                        PresenceEvent::StateChange(StateChangeEvent {
+                            channel,
+                            subscription,
+                            timetoken,
+                            timestamp,
+                            precise_timestamp,
+                            occupancy,
+                            uuid: rt::stream::required("d.uuid", item.d.uuid, json)?,
+                            state: item.d.data,
+                        })
+                    }
 
-            "interval" => {
-                PresenceEvent::Interval(IntervalEvent {
-                    channel: rt::stream::strip_suffix(
-                        rt::stream::required("c", item.c, json)?,
-                        "-pnpres",
-                    ),
-                    subscription: item
-                        .b
-                        .map(|value| rt::stream::strip_suffix(value, "-pnpres")),
-                    timetoken: rt::stream::decimal(
-                        "p.t",
-                        &rt::stream::required("p.t", item.p.t, json)?,
-                        json,
-                    )?,
-                    timestamp: rt::stream::required(
-                        "d.timestamp",
-                        item.d.timestamp,
-                        json,
-                    )?,
-                    precise_timestamp: item.d.precise_timestamp,
-                    occupancy: rt::stream::required(
-                        "d.occupancy",
-                        item.d.occupancy,
-                        json,
-                    )?,
-                    joined: item.d.join.unwrap_or_default(),
-                    left: item.d.leave.unwrap_or_default(),
-                    timed_out: item.d.timeout.unwrap_or_default(),
-                    here_now_refresh: item.d.here_now_refresh.unwrap_or_default(),
-                })
+                    _ => {
+                        PresenceEvent::Interval(IntervalEvent {
+                            channel,
+                            subscription,
+                            timetoken,
+                            timestamp,
+                            precise_timestamp,
+                            occupancy,
+                            joined: item.d.join.unwrap_or_default(),
+                            left: item.d.leave.unwrap_or_default(),
+                            timed_out: item.d.timeout.unwrap_or_default(),
+                            here_now_refresh: item.d.here_now_refresh.unwrap_or_default(),
+                        })
+                    }
+                }
             }
 
             _ => {
