@@ -45,13 +45,26 @@ async fn each_request_is_traced_without_secrets() {
         .publish_key("pub")
         .secret_key("SECRET-KEY-456");
     let debug = format!("{config:?}");
-    PubNub::new(config).where_now().await.unwrap();
+    let pubnub = PubNub::new(config);
+    pubnub.where_now().await.unwrap();
+
+    // A presence-events subscription: its span names the presence channels,
+    // and a poll, an answer and a reconnect are each logged.
+    server.push(Fault::respond(200, r#"{"t":{"t":"100","r":1},"m":[]}"#));
+    server.push(Fault::respond(503, UNAVAILABLE));
+    server.push(Fault::respond(403, r#"{"status":403,"error":true,"message":"Forbidden","service":"Access Manager"}"#));
+    let mut events = pubnub.presence_events().channels("lobby").subscribe();
+    let last = events.next().await.expect("the 403 ends the stream");
+    assert_eq!(last.unwrap_err().status(), Some(403));
 
     let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
     assert!(text.contains("presence_request{operation=\"where_now\""), "{text}");
     assert!(text.contains("attempt=1") && text.contains("status=503"), "{text}");
     assert!(text.contains("attempt=2") && text.contains("elapsed_ms"), "{text}");
     assert!(text.contains("auth=[redacted]") && text.contains("signature=[redacted]"), "{text}");
+    assert!(text.contains("presence_subscription{path=/v2/subscribe/demo/lobby-pnpres/0}"), "{text}");
+    assert!(text.contains("poll") && text.contains("answer") && text.contains("reconnecting"), "{text}");
+    assert!(text.contains("subscription ended"), "{text}");
     for secret in ["AUTH-SECRET-123", "SECRET-KEY-456"] {
         assert!(!text.contains(secret), "secret in logs: {text}");
         assert!(!debug.contains(secret), "secret in Debug: {debug}");
