@@ -170,6 +170,15 @@ async fn busy_channels_send_interval_events_with_deltas() {
 }
 
 #[tokio::test]
+async fn join_refuses_a_short_timeout_naming_it_before_any_request() {
+    let world = World::start(ServerConfig::default()).await;
+    let err = world.client("x").join().channels("lobby").timeout(Duration::from_secs(5)).await.unwrap_err();
+    assert!(matches!(&err, Error::InvalidInput { parameter: "timeout", .. }), "{err:?}");
+    let here = world.client("y").here_now().channels("lobby").await.unwrap();
+    assert_eq!(here.total_occupancy, 0, "nothing was sent");
+}
+
+#[tokio::test]
 async fn bad_input_is_the_only_item_and_nothing_is_sent() {
     let world = World::start(ServerConfig::default()).await;
     let pubnub = world.client("x");

@@ -17,6 +17,9 @@ use crate::{Error, IntoNames, PubNub};
 /// The presence timeout `join()` announces unless told otherwise (the server's default).
 pub const DEFAULT_PRESENCE_TIMEOUT: Duration = Duration::from_secs(300);
 
+/// The shortest presence timeout, in seconds (the heartbeat's `min`; PubNub's SDKs refuse less).
+const MIN_PRESENCE_TIMEOUT_SECS: u32 = 20;
+
 impl PubNub {
     /// Be present on channels and channel groups, with optional state, until
     /// the returned [`Presence`] handle leaves or is dropped.
@@ -102,6 +105,13 @@ impl Join {
 
     async fn send(self) -> Result<Presence, Error> {
         let seconds = u32::try_from(self.timeout.as_secs()).unwrap_or(u32::MAX);
+        // The heartbeat's own bound, named as the caller set it.
+        if seconds < MIN_PRESENCE_TIMEOUT_SECS {
+            return Err(Error::InvalidInput {
+                parameter: "timeout",
+                rule: format!("must be at least {MIN_PRESENCE_TIMEOUT_SECS} s, got {} s", self.timeout.as_secs()),
+            });
+        }
         let interval = self.interval.unwrap_or(Duration::from_secs(u64::from(seconds / 2).saturating_sub(1).max(1)));
         if interval.is_zero() || interval >= self.timeout {
             return Err(Error::InvalidInput {
