@@ -222,3 +222,31 @@ async fn changes_report_joins_leaves_timeouts_and_state_and_dropping_the_view_en
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
+
+/// In interval mode many users join in one event, which carries no state:
+/// the view reads their states (set before they joined) and matches here_now.
+#[tokio::test]
+async fn joiners_in_one_interval_event_get_their_state() {
+    let world = World::start().await;
+    let viewer = world.client("viewer", Duration::from_secs(300));
+    let mut view = viewer.presence_view().channels("hall").include_state(true).await.unwrap();
+    let _ = view.changes();
+    let users: Vec<PubNub> = (0..6).map(|i| world.client(&format!("p{i}"), Duration::from_secs(300))).collect();
+    for (i, user) in users.iter().enumerate() {
+        // State first, presence after: PubNub's join then carries no state.
+        user.set_state().channels("hall").state(json!({"seat": i})).await.unwrap();
+    }
+    for user in &users {
+        user.heartbeat().channels("hall").heartbeat(TIMEOUT_SECS).await.unwrap();
+    }
+    world.clock.advance(INTERVAL);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while view.members("hall").iter().filter(|m| m.state.is_some()).count() < 6 {
+        assert!(tokio::time::Instant::now() < deadline, "the view has {:?}", view.members("hall"));
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let truth = viewer.here_now().channels("hall").include_state(true).await.unwrap();
+    let expected: BTreeMap<String, Option<Value>> =
+        truth.channels["hall"].occupants.iter().map(|o| (o.uuid.clone(), o.state.clone())).collect();
+    assert_eq!(view.snapshot()["hall"], expected);
+}

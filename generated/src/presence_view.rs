@@ -360,10 +360,7 @@ impl Members {
         };
         let Some((channel, occupancy)) = channel_of(event) else { return (changes, false) };
         let members = self.channels.entry(channel.clone()).or_default();
-        // `{}` is no state, as here_now shows it.
-        let kept = |state: &Option<Value>| {
-            state.clone().filter(|state| include_state && state.as_object().is_none_or(|object| !object.is_empty()))
-        };
+        let kept = |state: &Option<Value>| if include_state { no_empty(state.clone()) } else { None };
         let join = |members: &mut BTreeMap<String, Option<Value>>,
                     uuid: &str,
                     state: Option<Value>,
@@ -462,15 +459,23 @@ impl Source {
             .await
     }
 
+    /// Every member's state on one channel (all pages).
+    async fn states_on(&self, channel: &str) -> Result<BTreeMap<String, Option<Value>>, Error> {
+        let answer = self.pubnub.here_now().channels(channel).include_state(true).all_pages().await?;
+        let occupants = answer.channels.get(channel).map(|entry| entry.occupants.as_slice()).unwrap_or_default();
+        Ok(occupants.iter().map(|occupant| (occupant.uuid.clone(), no_empty(occupant.state.clone()))).collect())
+    }
+
     /// One member's state on one channel; `None` for none (`{}`), as here_now shows it.
     async fn state_of(&self, channel: &str, uuid: &str) -> Result<Option<Value>, Error> {
         let answer = self.pubnub.get_state().channels(channel).uuid(uuid).await?;
-        Ok(answer
-            .channels
-            .get(channel)
-            .filter(|state| state.as_object().is_none_or(|object| !object.is_empty()))
-            .cloned())
+        Ok(no_empty(answer.channels.get(channel).cloned()))
     }
+}
+
+/// `{}` is no state, as here_now shows it.
+fn no_empty(state: Option<Value>) -> Option<Value> {
+    state.filter(|state| state.as_object().is_none_or(|object| !object.is_empty()))
 }
 
 /// Whether the view holds a state for `uuid` on `channel`.
@@ -511,19 +516,32 @@ async fn run(
                 // A join tells no state (PubNub sends none for a state set
                 // before joining): read it, so the view matches here_now.
                 if source.include_state {
-                    let stateless: Vec<(String, String)> = applied
-                        .iter()
-                        .filter_map(|change| match change {
-                            PresenceChange::Joined { channel, uuid } if !has_state(&shared, channel, uuid) => {
-                                Some((channel.clone(), uuid.clone()))
+                    // By channel: one `get_state` for a lone joiner, one here_now page
+                    // walk for many (an interval event's deltas).
+                    let mut stateless: BTreeMap<String, Vec<String>> = BTreeMap::new();
+                    for change in &applied {
+                        if let PresenceChange::Joined { channel, uuid } = change
+                            && !has_state(&shared, channel, uuid)
+                        {
+                            stateless.entry(channel.clone()).or_default().push(uuid.clone());
+                        }
+                    }
+                    for (channel, uuids) in stateless {
+                        let states = match uuids.as_slice() {
+                            [uuid] => source
+                                .state_of(&channel, uuid)
+                                .await
+                                .map(|state| BTreeMap::from([(uuid.clone(), state)])),
+                            _ => source.states_on(&channel).await,
+                        };
+                        match states {
+                            Ok(mut states) => {
+                                for uuid in &uuids {
+                                    let state = states.remove(uuid).flatten();
+                                    applied.extend(write(&shared).set_state(&channel, uuid, state));
+                                }
                             }
-                            _ => None,
-                        })
-                        .collect();
-                    for (channel, uuid) in stateless {
-                        match source.state_of(&channel, &uuid).await {
-                            Ok(state) => applied.extend(write(&shared).set_state(&channel, &uuid, state)),
-                            // The snapshot will have it.
+                            // The snapshot will have them.
                             Err(_) => resync = true,
                         }
                     }
