@@ -47,50 +47,120 @@ const fn rule(id: &'static str, class: Class, when: &'static str) -> Rule {
     Rule { id, class, when }
 }
 
+/// An operation is removed (a rename is a removal and an addition).
+pub const OPERATION_REMOVED: Rule =
+    rule("operation-removed", Class::Breaking, "an operation is removed (a rename is a removal and an addition)");
+/// An operation's builder type is renamed.
+pub const BUILDER_RENAMED: Rule = rule("builder-renamed", Class::Breaking, "an operation's builder type is renamed");
+/// A parameter is removed or renamed.
+pub const PARAMETER_REMOVED: Rule = rule("parameter-removed", Class::Breaking, "a parameter is removed or renamed");
+/// A required parameter is added.
+pub const PARAMETER_ADDED_REQUIRED: Rule =
+    rule("parameter-added-required", Class::Breaking, "a required parameter is added");
+/// An optional parameter becomes required.
+pub const PARAMETER_MADE_REQUIRED: Rule =
+    rule("parameter-made-required", Class::Breaking, "an optional parameter becomes required");
+/// A parameter's type changes, or its bounds narrow.
+pub const PARAMETER_TYPE_CHANGED: Rule =
+    rule("parameter-type-changed", Class::Breaking, "a parameter's type changes, or its bounds narrow");
+/// A default changes, so unchanged code sends another request.
+pub const PARAMETER_DEFAULT_CHANGED: Rule =
+    rule("parameter-default-changed", Class::Breaking, "a default changes, so unchanged code sends another request");
+/// A rule across parameters is added (calls that passed may now fail).
+pub const RULE_ADDED: Rule =
+    rule("rule-added", Class::Breaking, "a rule across parameters is added (calls that passed may now fail)");
+/// An operation's result type (or stream item) changes, or it stops paging.
+pub const RESULT_CHANGED: Rule =
+    rule("result-changed", Class::Breaking, "an operation's result type (or stream item) changes, or it stops paging");
+/// A result type is removed or renamed.
+pub const TYPE_REMOVED: Rule = rule("type-removed", Class::Breaking, "a result type is removed or renamed");
+/// A result field is removed or renamed.
+pub const FIELD_REMOVED: Rule = rule("field-removed", Class::Breaking, "a result field is removed or renamed");
+/// A result field's type changes.
+pub const FIELD_TYPE_CHANGED: Rule = rule("field-type-changed", Class::Breaking, "a result field's type changes");
+/// A union variant is removed or renamed.
+pub const VARIANT_REMOVED: Rule = rule("variant-removed", Class::Breaking, "a union variant is removed or renamed");
+/// The package or the client type is renamed, or an inlineable module removed.
+pub const CRATE_RENAMED: Rule = rule(
+    "crate-renamed",
+    Class::Breaking,
+    "the package or the client type is renamed, or an inlineable module removed",
+);
+/// An operation is added.
+pub const OPERATION_ADDED: Rule = rule("operation-added", Class::Additive, "an operation is added");
+/// An optional parameter is added.
+pub const PARAMETER_ADDED: Rule = rule("parameter-added", Class::Additive, "an optional parameter is added");
+/// A required parameter becomes optional.
+pub const PARAMETER_MADE_OPTIONAL: Rule =
+    rule("parameter-made-optional", Class::Additive, "a required parameter becomes optional");
+/// A parameter's bounds widen.
+pub const PARAMETER_BOUNDS_WIDENED: Rule =
+    rule("parameter-bounds-widened", Class::Additive, "a parameter's bounds widen");
+/// A rule across parameters is removed.
+pub const RULE_REMOVED: Rule = rule("rule-removed", Class::Additive, "a rule across parameters is removed");
+/// A result type is added.
+pub const TYPE_ADDED: Rule = rule("type-added", Class::Additive, "a result type is added");
+/// A result field is added (result types are `#[non_exhaustive]`).
+pub const FIELD_ADDED: Rule =
+    rule("field-added", Class::Additive, "a result field is added (result types are `#[non_exhaustive]`)");
+/// A union variant is added (unions are `#[non_exhaustive]`).
+pub const VARIANT_ADDED: Rule =
+    rule("variant-added", Class::Additive, "a union variant is added (unions are `#[non_exhaustive]`)");
+/// An operation starts paging (`pages()`, `all_pages()`).
+pub const PAGING_ADDED: Rule =
+    rule("paging-added", Class::Additive, "an operation starts paging (`pages()`, `all_pages()`)");
+/// An inlineable module is added.
+pub const INLINEABLE_ADDED: Rule = rule("inlineable-added", Class::Additive, "an inlineable module is added");
+/// A parameter's wire name, location, encoding or suffix changes.
+pub const PARAMETER_WIRE_CHANGED: Rule =
+    rule("parameter-wire-changed", Class::WireOnly, "a parameter's wire name, location, encoding or suffix changes");
+/// An operation's path templates change.
+pub const PATH_CHANGED: Rule = rule("path-changed", Class::WireOnly, "an operation's path templates change");
+/// An operation becomes (non-)idempotent, so it is (not) retried.
+pub const RETRY_CHANGED: Rule =
+    rule("retry-changed", Class::WireOnly, "an operation becomes (non-)idempotent, so it is (not) retried");
+/// A response is read differently: shapes, keys, paths, defaults, dedup, paging.
+pub const DECODING_CHANGED: Rule = rule(
+    "decoding-changed",
+    Class::WireOnly,
+    "a response is read differently: shapes, keys, paths, defaults, dedup, paging",
+);
+/// Documentation, summaries, examples or Python names change.
+pub const DOCS_CHANGED: Rule =
+    rule("docs-changed", Class::DocsOnly, "documentation, summaries, examples or Python names change");
+
 /// Every rule, in the order reports list classes.
 pub const RULES: &[Rule] = &[
-    rule("operation-removed", Class::Breaking, "an operation is removed (a rename is a removal and an addition)"),
-    rule("builder-renamed", Class::Breaking, "an operation's builder type is renamed"),
-    rule("parameter-removed", Class::Breaking, "a parameter is removed or renamed"),
-    rule("parameter-added-required", Class::Breaking, "a required parameter is added"),
-    rule("parameter-made-required", Class::Breaking, "an optional parameter becomes required"),
-    rule("parameter-type-changed", Class::Breaking, "a parameter's type changes, or its bounds narrow"),
-    rule("parameter-default-changed", Class::Breaking, "a default changes, so unchanged code sends another request"),
-    rule("rule-added", Class::Breaking, "a rule across parameters is added (calls that passed may now fail)"),
-    rule("result-changed", Class::Breaking, "an operation's result type (or stream item) changes, or it stops paging"),
-    rule("type-removed", Class::Breaking, "a result type is removed or renamed"),
-    rule("field-removed", Class::Breaking, "a result field is removed or renamed"),
-    rule("field-type-changed", Class::Breaking, "a result field's type changes"),
-    rule("variant-removed", Class::Breaking, "a union variant is removed or renamed"),
-    rule(
-        "crate-renamed",
-        Class::Breaking,
-        "the package or the client type is renamed, or an inlineable module removed",
-    ),
-    rule("operation-added", Class::Additive, "an operation is added"),
-    rule("parameter-added", Class::Additive, "an optional parameter is added"),
-    rule("parameter-made-optional", Class::Additive, "a required parameter becomes optional"),
-    rule("parameter-bounds-widened", Class::Additive, "a parameter's bounds widen"),
-    rule("rule-removed", Class::Additive, "a rule across parameters is removed"),
-    rule("type-added", Class::Additive, "a result type is added"),
-    rule("field-added", Class::Additive, "a result field is added (result types are `#[non_exhaustive]`)"),
-    rule("variant-added", Class::Additive, "a union variant is added (unions are `#[non_exhaustive]`)"),
-    rule("paging-added", Class::Additive, "an operation starts paging (`pages()`, `all_pages()`)"),
-    rule("inlineable-added", Class::Additive, "an inlineable module is added"),
-    rule("parameter-wire-changed", Class::WireOnly, "a parameter's wire name, location, encoding or suffix changes"),
-    rule("path-changed", Class::WireOnly, "an operation's path templates change"),
-    rule("retry-changed", Class::WireOnly, "an operation becomes (non-)idempotent, so it is (not) retried"),
-    rule(
-        "decoding-changed",
-        Class::WireOnly,
-        "a response is read differently: shapes, keys, paths, defaults, dedup, paging",
-    ),
-    rule("docs-changed", Class::DocsOnly, "documentation, summaries, examples or Python names change"),
+    OPERATION_REMOVED,
+    BUILDER_RENAMED,
+    PARAMETER_REMOVED,
+    PARAMETER_ADDED_REQUIRED,
+    PARAMETER_MADE_REQUIRED,
+    PARAMETER_TYPE_CHANGED,
+    PARAMETER_DEFAULT_CHANGED,
+    RULE_ADDED,
+    RESULT_CHANGED,
+    TYPE_REMOVED,
+    FIELD_REMOVED,
+    FIELD_TYPE_CHANGED,
+    VARIANT_REMOVED,
+    CRATE_RENAMED,
+    OPERATION_ADDED,
+    PARAMETER_ADDED,
+    PARAMETER_MADE_OPTIONAL,
+    PARAMETER_BOUNDS_WIDENED,
+    RULE_REMOVED,
+    TYPE_ADDED,
+    FIELD_ADDED,
+    VARIANT_ADDED,
+    PAGING_ADDED,
+    INLINEABLE_ADDED,
+    PARAMETER_WIRE_CHANGED,
+    PATH_CHANGED,
+    RETRY_CHANGED,
+    DECODING_CHANGED,
+    DOCS_CHANGED,
 ];
-
-fn rule_by(id: &str) -> Rule {
-    *RULES.iter().find(|rule| rule.id == id).unwrap_or_else(|| panic!("no rule `{id}`"))
-}
 
 /// One difference between the two specs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -138,36 +208,32 @@ impl Revision {
 /// Everything that differs from `old` to `new`, breaking changes first.
 pub fn compare(old: &Revision, new: &Revision) -> Vec<Change> {
     let mut out = Vec::new();
-    let mut push = |id: &str, at: String, message: String| out.push(Change { rule: rule_by(id), at, message });
+    let mut push = |rule: Rule, at: String, message: String| out.push(Change { rule, at, message });
     let api_file = "spec/api.yaml".to_owned();
     let (a, b) = (&old.api, &new.api);
     if a.package != b.package {
         push(
-            "crate-renamed",
+            CRATE_RENAMED,
             new.locate(&api_file, &["package:".into()]),
             format!("package `{}` is now `{}`", a.package, b.package),
         );
     }
     if a.client_name != b.client_name {
         push(
-            "crate-renamed",
+            CRATE_RENAMED,
             new.locate(&api_file, &["client:".into()]),
             format!("client `{}` is now `{}`", a.client_name, b.client_name),
         );
     }
     if a.docs != b.docs || a.client_docs != b.client_docs || a.description != b.description {
-        push("docs-changed", new.locate(&api_file, &["docs:".into()]), "crate or client docs".to_owned());
+        push(DOCS_CHANGED, new.locate(&api_file, &["docs:".into()]), "crate or client docs".to_owned());
     }
     for module in a.inlineable.iter().filter(|m| !b.inlineable.contains(m)) {
-        push(
-            "crate-renamed",
-            old.locate(&api_file, &[format!("{module}.rs")]),
-            format!("inlineable `{module}` removed"),
-        );
+        push(CRATE_RENAMED, old.locate(&api_file, &[format!("{module}.rs")]), format!("inlineable `{module}` removed"));
     }
     for module in b.inlineable.iter().filter(|m| !a.inlineable.contains(m)) {
         push(
-            "inlineable-added",
+            INLINEABLE_ADDED,
             new.locate(&api_file, &[format!("{module}.rs")]),
             format!("inlineable `{module}` added"),
         );
@@ -176,18 +242,14 @@ pub fn compare(old: &Revision, new: &Revision) -> Vec<Change> {
         match b.operations.iter().find(|o| o.name == op.name) {
             Some(now) => compare_operation(old, new, op, now, &mut push),
             None => push(
-                "operation-removed",
+                OPERATION_REMOVED,
                 old.locate(&op.source, &["operation:".into()]),
                 format!("operation `{}` removed", op.name),
             ),
         }
     }
     for op in b.operations.iter().filter(|o| !a.operations.iter().any(|x| x.name == o.name)) {
-        push(
-            "operation-added",
-            new.locate(&op.source, &["operation:".into()]),
-            format!("operation `{}` added", op.name),
-        );
+        push(OPERATION_ADDED, new.locate(&op.source, &["operation:".into()]), format!("operation `{}` added", op.name));
     }
     // Breaking first; within a class, by file and line.
     let position = |change: &Change| {
@@ -203,43 +265,43 @@ fn compare_operation(
     new: &Revision,
     a: &Operation,
     b: &Operation,
-    push: &mut impl FnMut(&str, String, String),
+    push: &mut impl FnMut(Rule, String, String),
 ) {
     let name = &b.name;
     let file = &b.source;
     let at = |needles: &[String]| new.locate(file, needles);
     if a.builder != b.builder {
         push(
-            "builder-renamed",
+            BUILDER_RENAMED,
             at(&["builder:".into()]),
             format!("`{name}`: builder `{}` is now `{}`", a.builder, b.builder),
         );
     }
     if (&a.summary, &a.docs, &a.python, &a.example) != (&b.summary, &b.docs, &b.python, &b.example) {
-        push("docs-changed", at(&["summary:".into()]), format!("`{name}`: summary, docs, Python name or example"));
+        push(DOCS_CHANGED, at(&["summary:".into()]), format!("`{name}`: summary, docs, Python name or example"));
     }
     if a.idempotent != b.idempotent {
         push(
-            "retry-changed",
+            RETRY_CHANGED,
             at(&["idempotent:".into()]),
             format!("`{name}`: idempotent {} → {}", a.idempotent, b.idempotent),
         );
     }
     if format!("{:?}", a.paths) != format!("{:?}", b.paths) {
-        push("path-changed", at(&["paths:".into()]), format!("`{name}`: path templates"));
+        push(PATH_CHANGED, at(&["paths:".into()]), format!("`{name}`: path templates"));
     }
     for param in &a.params {
         match b.params.iter().find(|p| p.name == param.name) {
             Some(now) => compare_param(name, param, now, &at(&["params:".into(), format!("name: {}", now.name)]), push),
             None => push(
-                "parameter-removed",
+                PARAMETER_REMOVED,
                 old.locate(&a.source, &["params:".into(), format!("name: {}", param.name)]),
                 format!("`{name}`: parameter `{}` removed", param.name),
             ),
         }
     }
     for param in b.params.iter().filter(|p| !a.params.iter().any(|x| x.name == p.name)) {
-        let id = if param.default == DefaultValue::Required { "parameter-added-required" } else { "parameter-added" };
+        let id = if param.default == DefaultValue::Required { PARAMETER_ADDED_REQUIRED } else { PARAMETER_ADDED };
         push(
             id,
             at(&["params:".into(), format!("name: {}", param.name)]),
@@ -249,10 +311,10 @@ fn compare_operation(
     let rules = |op: &Operation| op.rules.iter().map(|r| format!("{r:?}")).collect::<Vec<_>>();
     let (ra, rb) = (rules(a), rules(b));
     if rb.iter().any(|r| !ra.contains(r)) {
-        push("rule-added", at(&["rules:".into()]), format!("`{name}`: a rule across parameters"));
+        push(RULE_ADDED, at(&["rules:".into()]), format!("`{name}`: a rule across parameters"));
     }
     if ra.iter().any(|r| !rb.contains(r)) {
-        push("rule-removed", at(&["rules:".into()]), format!("`{name}`: a rule across parameters removed"));
+        push(RULE_REMOVED, at(&["rules:".into()]), format!("`{name}`: a rule across parameters removed"));
     }
     let output = |op: &Operation| match (&op.result, &op.stream) {
         (_, Some(stream)) => format!("stream of {}", stream.item),
@@ -261,7 +323,7 @@ fn compare_operation(
     };
     if output(a) != output(b) {
         push(
-            "result-changed",
+            RESULT_CHANGED,
             at(&["result:".into()]),
             format!("`{name}`: returns {} instead of {}", output(b), output(a)),
         );
@@ -270,14 +332,14 @@ fn compare_operation(
             format!("{:?}{:?}", op.result.as_ref().map(|r| &r.shapes), op.stream.as_ref().map(|s| (&s.dedup, &s.root)))
         };
         if shapes(a) != shapes(b) {
-            push("decoding-changed", at(&["result:".into()]), format!("`{name}`: how the response is read"));
+            push(DECODING_CHANGED, at(&["result:".into()]), format!("`{name}`: how the response is read"));
         }
     }
     match (&a.pagination, &b.pagination) {
-        (None, Some(_)) => push("paging-added", at(&["pagination:".into()]), format!("`{name}`: pages")),
-        (Some(_), None) => push("result-changed", at(&["operation:".into()]), format!("`{name}`: no longer pages")),
+        (None, Some(_)) => push(PAGING_ADDED, at(&["pagination:".into()]), format!("`{name}`: pages")),
+        (Some(_), None) => push(RESULT_CHANGED, at(&["operation:".into()]), format!("`{name}`: no longer pages")),
         (Some(x), Some(y)) if format!("{x:?}") != format!("{y:?}") => {
-            push("decoding-changed", at(&["pagination:".into()]), format!("`{name}`: paging"))
+            push(DECODING_CHANGED, at(&["pagination:".into()]), format!("`{name}`: paging"))
         }
         _ => {}
     }
@@ -295,7 +357,7 @@ fn compare_operation(
                 push,
             ),
             None => push(
-                "type-removed",
+                TYPE_REMOVED,
                 old.locate(&a.source, &["types:".into(), format!("name: {}", ty.name)]),
                 format!("`{name}`: type `{}` removed", ty.name),
             ),
@@ -303,21 +365,21 @@ fn compare_operation(
     }
     for ty in b.types.iter().filter(|t| !a.types.iter().any(|x| x.name == t.name)) {
         push(
-            "type-added",
+            TYPE_ADDED,
             at(&["types:".into(), format!("name: {}", ty.name)]),
             format!("`{name}`: type `{}` added", ty.name),
         );
     }
 }
 
-fn compare_param(op: &str, a: &Param, b: &Param, at: &str, push: &mut impl FnMut(&str, String, String)) {
+fn compare_param(op: &str, a: &Param, b: &Param, at: &str, push: &mut impl FnMut(Rule, String, String)) {
     let what = format!("`{op}`: parameter `{}`", b.name);
     if a.docs != b.docs {
-        push("docs-changed", at.to_owned(), format!("{what} docs"));
+        push(DOCS_CHANGED, at.to_owned(), format!("{what} docs"));
     }
     if a.location != b.location {
         push(
-            "parameter-wire-changed",
+            PARAMETER_WIRE_CHANGED,
             at.to_owned(),
             format!("{what} travels as {:?} instead of {:?}", b.location, a.location),
         );
@@ -328,13 +390,13 @@ fn compare_param(op: &str, a: &Param, b: &Param, at: &str, push: &mut impl FnMut
             let (hi_a, hi_b) = (a_max.unwrap_or(u32::MAX), b_max.unwrap_or(u32::MAX));
             if lo_b > lo_a || hi_b < hi_a {
                 push(
-                    "parameter-type-changed",
+                    PARAMETER_TYPE_CHANGED,
                     at.to_owned(),
                     format!("{what} bounds narrow to {lo_b}..={hi_b} from {lo_a}..={hi_a}"),
                 );
             } else if (lo_b, hi_b) != (lo_a, hi_a) {
                 push(
-                    "parameter-bounds-widened",
+                    PARAMETER_BOUNDS_WIDENED,
                     at.to_owned(),
                     format!("{what} bounds widen to {lo_b}..={hi_b} from {lo_a}..={hi_a}"),
                 );
@@ -342,31 +404,27 @@ fn compare_param(op: &str, a: &Param, b: &Param, at: &str, push: &mut impl FnMut
         }
         (ParamKind::Names { kind: ka, suffix: sa }, ParamKind::Names { kind: kb, suffix: sb }) => {
             if ka != kb {
-                push("parameter-type-changed", at.to_owned(), format!("{what} names are {kb:?} instead of {ka:?}"));
+                push(PARAMETER_TYPE_CHANGED, at.to_owned(), format!("{what} names are {kb:?} instead of {ka:?}"));
             }
             if sa != sb {
-                push("parameter-wire-changed", at.to_owned(), format!("{what} suffix `{sb}` instead of `{sa}`"));
+                push(PARAMETER_WIRE_CHANGED, at.to_owned(), format!("{what} suffix `{sb}` instead of `{sa}`"));
             }
         }
         (ParamKind::Flag { send_when: x }, ParamKind::Flag { send_when: y }) if x != y => {
-            push("parameter-wire-changed", at.to_owned(), format!("{what} encoding (sent when {y} instead of {x})"));
+            push(PARAMETER_WIRE_CHANGED, at.to_owned(), format!("{what} encoding (sent when {y} instead of {x})"));
         }
         // Two flags differ only in when they are sent (above).
         (ParamKind::Flag { .. }, ParamKind::Flag { .. }) => {}
         (x, y) if x != y => {
-            push("parameter-type-changed", at.to_owned(), format!("{what} is {y:?} instead of {x:?}"));
+            push(PARAMETER_TYPE_CHANGED, at.to_owned(), format!("{what} is {y:?} instead of {x:?}"));
         }
         _ => {}
     }
     match (&a.default, &b.default) {
         (x, y) if x == y => {}
-        (_, DefaultValue::Required) => {
-            push("parameter-made-required", at.to_owned(), format!("{what} is now required"))
-        }
-        (DefaultValue::Required, _) => {
-            push("parameter-made-optional", at.to_owned(), format!("{what} is now optional"))
-        }
-        (x, y) => push("parameter-default-changed", at.to_owned(), format!("{what} default {y:?} instead of {x:?}")),
+        (_, DefaultValue::Required) => push(PARAMETER_MADE_REQUIRED, at.to_owned(), format!("{what} is now required")),
+        (DefaultValue::Required, _) => push(PARAMETER_MADE_OPTIONAL, at.to_owned(), format!("{what} is now optional")),
+        (x, y) => push(PARAMETER_DEFAULT_CHANGED, at.to_owned(), format!("{what} default {y:?} instead of {x:?}")),
     }
 }
 
@@ -375,23 +433,23 @@ fn compare_type(
     a: &TypeModel,
     b: &TypeModel,
     at: &dyn Fn(&[String]) -> String,
-    push: &mut impl FnMut(&str, String, String),
+    push: &mut impl FnMut(Rule, String, String),
 ) {
     let what = format!("`{op}`: type `{}`", b.name);
     if (&a.docs, &a.python) != (&b.docs, &b.python) {
-        push("docs-changed", at(&[]), format!("{what} docs"));
+        push(DOCS_CHANGED, at(&[]), format!("{what} docs"));
     }
     if a.from_string != b.from_string {
-        push("decoding-changed", at(&["from_string".into()]), format!("{what} bare-string form"));
+        push(DECODING_CHANGED, at(&["from_string".into()]), format!("{what} bare-string form"));
     }
     for field in &a.fields {
         match b.fields.iter().find(|f| f.name == field.name) {
-            None => push("field-removed", at(&[]), format!("{what}: field `{}` removed", field.name)),
+            None => push(FIELD_REMOVED, at(&[]), format!("{what}: field `{}` removed", field.name)),
             Some(now) => {
                 let here = at(&[format!("name: {}", now.name)]);
                 if field.ty != now.ty {
                     push(
-                        "field-type-changed",
+                        FIELD_TYPE_CHANGED,
                         here.clone(),
                         format!("{what}: field `{}` is {:?} instead of {:?}", now.name, now.ty, field.ty),
                     );
@@ -399,36 +457,34 @@ fn compare_type(
                 if (&field.wire_name, field.default_if_missing, field.map_key, &field.item)
                     != (&now.wire_name, now.default_if_missing, now.map_key, &now.item)
                 {
-                    push("decoding-changed", here.clone(), format!("{what}: field `{}` is read differently", now.name));
+                    push(DECODING_CHANGED, here.clone(), format!("{what}: field `{}` is read differently", now.name));
                 }
                 if field.docs != now.docs {
-                    push("docs-changed", here, format!("{what}: field `{}` docs", now.name));
+                    push(DOCS_CHANGED, here, format!("{what}: field `{}` docs", now.name));
                 }
             }
         }
     }
     for field in b.fields.iter().filter(|f| !a.fields.iter().any(|x| x.name == f.name)) {
-        push("field-added", at(&[format!("name: {}", field.name)]), format!("{what}: field `{}` added", field.name));
+        push(FIELD_ADDED, at(&[format!("name: {}", field.name)]), format!("{what}: field `{}` added", field.name));
     }
     let variants = |t: &TypeModel| t.union.as_ref().map(|u| u.variants.clone()).unwrap_or_default();
     let (va, vb) = (variants(a), variants(b));
     for v in &va {
         match vb.iter().find(|x| x.name == v.name) {
-            None => push("variant-removed", at(&["variants:".into()]), format!("{what}: variant `{}` removed", v.name)),
+            None => push(VARIANT_REMOVED, at(&["variants:".into()]), format!("{what}: variant `{}` removed", v.name)),
             Some(now) if (&now.value, &now.ty) != (&v.value, &v.ty) => {
-                let id = if now.ty != v.ty { "result-changed" } else { "decoding-changed" };
+                let id = if now.ty != v.ty { RESULT_CHANGED } else { DECODING_CHANGED };
                 push(id, at(&[format!("name: {}", now.name)]), format!("{what}: variant `{}` changed", now.name));
             }
-            Some(now) if now.docs != v.docs => push(
-                "docs-changed",
-                at(&[format!("name: {}", now.name)]),
-                format!("{what}: variant `{}` docs", now.name),
-            ),
+            Some(now) if now.docs != v.docs => {
+                push(DOCS_CHANGED, at(&[format!("name: {}", now.name)]), format!("{what}: variant `{}` docs", now.name))
+            }
             Some(_) => {}
         }
     }
     for v in vb.iter().filter(|v| !va.iter().any(|x| x.name == v.name)) {
-        push("variant-added", at(&[format!("name: {}", v.name)]), format!("{what}: variant `{}` added", v.name));
+        push(VARIANT_ADDED, at(&[format!("name: {}", v.name)]), format!("{what}: variant `{}` added", v.name));
     }
 }
 

@@ -4,18 +4,9 @@
 
 use codegen::{SpecSource, Templates};
 
-const API: &str = "\
-package: demo-presence
-version: 0.0.1
-description: d
-docs: d
-client:
-  name: Client
-  docs: d
-config_values:
-  - name: subscribe_key
-  - name: user_id
-";
+mod common;
+
+use common::API;
 
 const ENDPOINT: &str = "\
 operation: where_now

@@ -7,18 +7,9 @@ use std::collections::BTreeSet;
 use codegen::SpecSource;
 use codegen::diff::{self, Change, Revision};
 
-const API: &str = "\
-package: demo-presence
-version: 0.3.1
-description: d
-docs: d
-client:
-  name: Client
-  docs: d
-config_values:
-  - name: subscribe_key
-  - name: user_id
-";
+mod common;
+
+use common::API;
 
 const WHERE_NOW: &str = "\
 operation: where_now

@@ -49,6 +49,7 @@
 
 #![warn(missing_docs)]
 
+#[rustfmt::skip]
 pub mod operations;
 
 mod join;
@@ -65,49 +66,62 @@ pub use presence_view::*;
 pub use pubnub_presence_runtime as runtime;
 
 #[doc(inline)]
+#[rustfmt::skip]
 pub use pubnub_presence_runtime::{Config, Error, IntoNames, RetryPolicy, TimeoutKind};
 
 #[doc(inline)]
+#[rustfmt::skip]
 pub use pubnub_presence_runtime::stream::{Answer, Cursor, Subscription};
 
 #[doc(inline)]
+#[rustfmt::skip]
 pub use operations::add_channel_to_channel_group::AddChannelToChannelGroup;
 
 #[doc(inline)]
+#[rustfmt::skip]
 pub use operations::get_state::{GetState, GetStateResult};
 
 #[doc(inline)]
+#[rustfmt::skip]
 pub use operations::heartbeat::Heartbeat;
 
 #[doc(inline)]
+#[rustfmt::skip]
 pub use operations::here_now::{
     HereNow, HereNowResult, HereNowChannelData, HereNowOccupantData,
 };
 
 #[doc(inline)]
+#[rustfmt::skip]
 pub use operations::leave::Leave;
 
 #[doc(inline)]
+#[rustfmt::skip]
 pub use operations::list_channels_in_channel_group::{
     ListChannelsInChannelGroup, ChannelGroupListResult,
 };
 
 #[doc(inline)]
+#[rustfmt::skip]
 pub use operations::presence_events::{
     PresenceEvents, PresenceEvent, JoinEvent, LeaveEvent, TimeoutEvent, StateChangeEvent,
     IntervalEvent,
 };
 
 #[doc(inline)]
+#[rustfmt::skip]
 pub use operations::remove_channel_from_channel_group::RemoveChannelFromChannelGroup;
 
 #[doc(inline)]
+#[rustfmt::skip]
 pub use operations::remove_channel_group::RemoveChannelGroup;
 
 #[doc(inline)]
+#[rustfmt::skip]
 pub use operations::set_state::{SetState, SetStateResult};
 
 #[doc(inline)]
+#[rustfmt::skip]
 pub use operations::where_now::{WhereNow, WhereNowResult};
 
 /// A Presence client. Cheap to clone (an `Arc` inside); share one per application.
@@ -121,10 +135,12 @@ pub use operations::where_now::{WhereNow, WhereNowResult};
 /// # Ok::<(), pubnub_presence::Error>(())
 /// ```
 #[derive(Debug, Clone)]
+#[rustfmt::skip]
 pub struct PubNub {
     client: std::sync::Arc<pubnub_presence_runtime::Client>,
 }
 
+#[rustfmt::skip]
 impl PubNub {
     /// Creates a client. Nothing is sent until an operation is awaited;
     /// configuration problems (an empty `user_id`, say) are reported by

@@ -218,6 +218,9 @@ type PollFuture = Pin<Box<dyn Future<Output = (Result<(u16, Vec<u8>), Error>, Op
 #[must_use = "a subscription does nothing until polled"]
 pub struct Subscription<P: LongPoll> {
     poll: P,
+    /// The request every poll starts from, built and checked once; a bad
+    /// one is reported by the first poll.
+    request: Result<Request, Error>,
     cursor: Option<Cursor>,
     ready: VecDeque<Result<P::Item, Error>>,
     in_flight: Option<PollFuture>,
@@ -240,12 +243,14 @@ impl<P: LongPoll> Subscription<P> {
     /// of an earlier one) without a handshake, so that nothing since then is
     /// missed; `None` handshakes.
     pub fn starting_at(poll: P, cursor: Option<Cursor>) -> Self {
-        let span = match poll.build_request() {
+        let request = poll.build_request();
+        let span = match &request {
             Ok(request) => tracing::info_span!("presence_subscription", path = %request.path()),
             Err(_) => tracing::info_span!("presence_subscription"),
         };
         Subscription {
             poll,
+            request,
             cursor,
             ready: VecDeque::new(),
             in_flight: None,
@@ -333,7 +338,10 @@ impl<P: LongPoll> Subscription<P> {
     }
 
     fn start_poll(&mut self) -> Result<(), Error> {
-        let mut request = self.poll.build_request()?;
+        let mut request = match &self.request {
+            Ok(request) => request.clone(),
+            Err(invalid) => return Err(invalid.duplicate()),
+        };
         match &self.cursor {
             Some(cursor) => {
                 request.push_query("tt", Some(crate::encoding::component(&cursor.timetoken)));

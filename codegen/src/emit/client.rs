@@ -15,12 +15,13 @@ pub fn lib_rs(api: &Api) -> TokenStream {
         let module = format_ident!("{}", op.name);
         let mut names = vec![format_ident!("{}", op.builder)];
         names.extend(op.types.iter().map(|t| format_ident!("{}", t.name)));
-        quote!(#[doc(inline)] pub use operations::#module::{#(#names),*};)
+        quote!(#[doc(inline)] #[rustfmt::skip] pub use operations::#module::{#(#names),*};)
     });
     // A long-polled operation's stream types, named from the crate root.
     let stream_types = if api.operations.iter().any(|op| op.stream.is_some()) {
         quote! {
             #[doc(inline)]
+            #[rustfmt::skip]
             pub use pubnub_presence_runtime::stream::{Answer, Cursor, Subscription};
         }
     } else {
@@ -47,27 +48,34 @@ pub fn lib_rs(api: &Api) -> TokenStream {
         }
     });
     // `#[doc(inline)]`: the crate page shows the runtime's items as its own,
-    // not as `pub use` lines.
+    // not as `pub use` lines. `#[rustfmt::skip]`: prettyplease formatted this
+    // file and `codegen -- --check` pins it, so `cargo fmt --all` leaves the
+    // generated items (and, through `mod operations`, their files) alone; the
+    // inlineable modules are hand-written and rustfmt-formatted.
     quote! {
         #crate_docs
         #![warn(missing_docs)]
 
+        #[rustfmt::skip]
         pub mod operations;
         #(#inlineable)*
 
         /// The hand-written runtime this crate is generated against.
         pub use pubnub_presence_runtime as runtime;
         #[doc(inline)]
+        #[rustfmt::skip]
         pub use pubnub_presence_runtime::{Config, Error, IntoNames, RetryPolicy, TimeoutKind};
         #stream_types
         #(#reexports)*
 
         #client_docs
         #[derive(Debug, Clone)]
+        #[rustfmt::skip]
         pub struct #client {
             client: std::sync::Arc<pubnub_presence_runtime::Client>,
         }
 
+        #[rustfmt::skip]
         impl #client {
             /// Creates a client. Nothing is sent until an operation is awaited;
             /// configuration problems (an empty `user_id`, say) are reported by

@@ -94,18 +94,7 @@ pub(super) fn render_envelope(op: &Operation, shape: &Shape) -> RenderedEnvelope
             let name = format_ident!("{}", f.field);
             let read = match read {
                 Read::Const => quote!(),
-                Read::At(path) => {
-                    // The wire's own names: `envelope.payload.channels`.
-                    let mut object = &shape.envelope.root;
-                    let mut names = Vec::new();
-                    for &position in path {
-                        names.push(key_idents(object)[position].clone());
-                        if let JsonValue::Object(inner) = &object.keys[position].1 {
-                            object = inner;
-                        }
-                    }
-                    quote!(envelope #(.#names)*)
-                }
+                Read::At(path) => field_access(quote!(envelope), &shape.envelope.root, path),
                 // The whole-body type's wire value, rebuilt from its fields at the root.
                 Read::WholeBody { ty, fields } => {
                     let wire = format_ident!("{}Wire", ty);
@@ -133,6 +122,12 @@ pub(super) fn render_envelope(op: &Operation, shape: &Shape) -> RenderedEnvelope
 }
 
 /// The object's field names (planned in the IR) as identifiers.
+/// `base.payload.channels`: the wire's own names along key positions `path`.
+pub(super) fn field_access(base: TokenStream, root: &JsonObject, path: &[usize]) -> TokenStream {
+    let names = root.field_path(path).into_iter().map(|name| format_ident!("{}", name));
+    quote!(#base #(.#names)*)
+}
+
 fn key_idents(object: &JsonObject) -> Vec<proc_macro2::Ident> {
     object.field_names().iter().map(|name| format_ident!("{}", name)).collect()
 }

@@ -3,12 +3,12 @@
 //! `rt::stream::LongPoll` impl with the one-pass item decoder, and the
 //! union enum items decode to. The runtime runs the long-poll loop.
 
-use proc_macro2::{Ident, TokenStream};
+use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use super::decode::emit_object;
+use super::decode::{emit_object, field_access};
 use super::doc;
-use crate::ir::{JsonObject, JsonValue, Missing, Operation, StreamModel, TypeModel, UnionModel};
+use crate::ir::{Missing, Operation, StreamModel, TypeModel, UnionModel};
 
 /// The builder's stream methods and its `LongPoll` impl.
 pub(super) fn stream_methods(op: &Operation, stream: &StreamModel) -> TokenStream {
@@ -72,7 +72,7 @@ fn item_decoder(stream: &StreamModel) -> TokenStream {
     let wire = format_ident!("{}Item", stream.item);
     let mut definitions = Vec::new();
     emit_object(&stream.root, &wire, false, &mut definitions);
-    let at = |path: &[usize]| access(&stream.root, path);
+    let at = |path: &[usize]| field_access(quote!(item), &stream.root, path);
     let dedup: Vec<TokenStream> = stream
         .dedup
         .iter()
@@ -84,14 +84,13 @@ fn item_decoder(stream: &StreamModel) -> TokenStream {
     // Without `dedup_on` no two items can be told apart: none is skipped.
     let key = if dedup.is_empty() { quote!(None) } else { quote!(Some(rt::stream::dedup_key(&[#(#dedup),*]))) };
     let known: Vec<&str> = stream.variants.iter().map(|v| v.value.as_str()).collect();
-    let path_keys = key_of(&stream.root, &stream.discriminator);
-    let path_keys: Vec<&str> = path_keys.split('.').collect();
+    let path_keys: Vec<&str> = stream.discriminator_key.split('.').collect();
     let normalize = stream.unless_equal.iter().map(|(value, other)| {
         let (value, other) = (at(value), at(other));
         quote!(#value = rt::stream::unless_equal(#value.take(), #other.as_deref());)
     });
     let discriminator = at(&stream.discriminator);
-    let discriminator_key = key_of(&stream.root, &stream.discriminator);
+    let discriminator_key = &stream.discriminator_key;
     // One field's value, read from the item (each path is moved out once).
     let read_value = |read: &crate::ir::ItemRead| {
         let key = &read.key;
@@ -180,32 +179,6 @@ fn item_decoder(stream: &StreamModel) -> TokenStream {
             Ok(rt::stream::Decoded { item, key })
         }
     }
-}
-
-/// `item.d.uuid`: the wire struct's field names along `path`.
-fn access(root: &JsonObject, path: &[usize]) -> TokenStream {
-    let mut object = root;
-    let mut names: Vec<Ident> = Vec::new();
-    for &position in path {
-        names.push(format_ident!("{}", object.field_names()[position]));
-        if let JsonValue::Object(inner) = &object.keys[position].1 {
-            object = inner;
-        }
-    }
-    quote!(item #(.#names)*)
-}
-
-/// The dotted wire path of `path`, e.g. `d.action`.
-fn key_of(root: &JsonObject, path: &[usize]) -> String {
-    let mut object = root;
-    let mut keys = Vec::new();
-    for &position in path {
-        keys.push(object.keys[position].0.clone());
-        if let JsonValue::Object(inner) = &object.keys[position].1 {
-            object = inner;
-        }
-    }
-    keys.join(".")
 }
 
 /// The union's enum: one tuple variant per value, holding its struct, and

@@ -86,6 +86,20 @@ impl JsonObject {
         taken.split_off(ERROR_KEYS.len())
     }
 
+    /// The Rust field names (see [`JsonObject::field_names`]) along key
+    /// positions `path`, from this object down: `["payload", "channels"]`.
+    pub fn field_path(&self, path: &[usize]) -> Vec<String> {
+        let mut object = self;
+        let mut names = Vec::new();
+        for &position in path {
+            names.push(object.field_names()[position].clone());
+            if let JsonValue::Object(inner) = &object.keys[position].1 {
+                object = inner;
+            }
+        }
+        names
+    }
+
     /// Adds a leaf at `segments`; returns the key positions leading to it, or
     /// `None` when the key is already read (as a value, or as a value and an object).
     fn insert(&mut self, segments: &[&str], ty: &TypeRef, default: bool) -> Option<Vec<usize>> {

@@ -20,6 +20,8 @@ pub struct StreamModel {
     pub root: JsonObject,
     /// Key positions of the discriminator.
     pub discriminator: Vec<usize>,
+    /// Its dotted path, e.g. `d.action`.
+    pub discriminator_key: String,
     /// Key positions of each value identifying a redelivery.
     pub dedup: Vec<Vec<usize>>,
     /// Values cleared before dispatch when equal to another: (value, other).
@@ -345,6 +347,7 @@ pub(super) fn plan(
         item: union_type.name.clone(),
         root,
         discriminator: discriminator.unwrap_or_default(),
+        discriminator_key: union.discriminator.clone(),
         dedup,
         unless_equal,
         common,
