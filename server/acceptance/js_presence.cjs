@@ -42,6 +42,9 @@ async function main() {
   const watcher = client("watcher");
   watcher.addListener({ presence: (event) => { queue.push(event); if (wake) wake(); } });
   watcher.subscribe({ channels: [CHANNEL], withPresence: true });
+  // The watcher's own join proves its subscription holds a cursor; alice's
+  // join must come after it, or it is (rightly) before what the watcher sees.
+  await expect("join", "watcher");
 
   const alice = client("alice", 60);
   alice.subscribe({ channels: [CHANNEL] });

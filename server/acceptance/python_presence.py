@@ -63,6 +63,9 @@ async def main():
     listener = Listener()
     watcher.add_listener(listener)
     watcher.subscribe().channels(CHANNEL).with_presence().execute()
+    # The watcher's own join proves its subscription holds a cursor; an
+    # event from before that cursor is (rightly) never delivered to it.
+    await expect(listener, "join", "watcher")
 
     alice = client("alice")
     alice.subscribe().channels(CHANNEL).execute()
