@@ -8,9 +8,11 @@
 //!
 //! (a) Event latency: watchers hold polls on `hall-pnpres`; the bench sends a
 //!     heartbeat for a new uuid and times, for every watcher, from just before
-//!     the heartbeat is sent to its poll's answer arriving. The watchers are
-//!     reqwest clients in this process, so their own work (and sharing the
-//!     two cores with the server) is inside the figure.
+//!     the heartbeat is sent to its poll's answer arriving. The watchers run
+//!     in this process, on the same cores as the server, so their own work is
+//!     inside the figure: once as minimal raw-socket HTTP/1.1 clients (one
+//!     write, one read, a JSON parse: close to the server's own latency), once
+//!     as reqwest clients (what an application's HTTP stack adds).
 //! (b) Held polls: a child process (this binary, `BENCH_ROLE=holder`) opens
 //!     N raw TCP connections and sends one subscribe poll on each; once the
 //!     server holds them all, the server process's live heap (counting
@@ -55,10 +57,16 @@ async fn bench(quick: bool) {
     println!();
     println!("| measure | watchers / polls | events | p50 | p99 | max |");
     println!("|---|---:|---:|---:|---:|---:|");
-    for (watchers, rounds) in [(1usize, if quick { 50 } else { 300 }), (1_000, if quick { 5 } else { 30 })] {
-        let latencies = event_latency(watchers, rounds).await;
+    for (client, watchers, rounds) in [
+        (Watcher::RawSocket, 1usize, if quick { 50 } else { 300 }),
+        (Watcher::RawSocket, 1_000, if quick { 5 } else { 30 }),
+        (Watcher::Reqwest, 1, if quick { 50 } else { 300 }),
+        (Watcher::Reqwest, 1_000, if quick { 5 } else { 30 }),
+    ] {
+        let latencies = event_latency(client, watchers, rounds).await;
         println!(
-            "| event latency (heartbeat → poll answered), ms | {watchers} | {rounds} | {:.2} | {:.2} | {:.2} |",
+            "| event latency (heartbeat → poll answered), ms, {} watchers | {watchers} | {rounds} | {:.2} | {:.2} | {:.2} |",
+            client.label(),
             percentile(&latencies, 0.50),
             percentile(&latencies, 0.99),
             latencies.last().copied().unwrap_or(f64::NAN)
@@ -68,8 +76,27 @@ async fn bench(quick: bool) {
     held_polls(polls).await;
 }
 
+/// How a watcher speaks HTTP.
+#[derive(Clone, Copy)]
+enum Watcher {
+    /// One keep-alive socket, the request written by hand, the answer read
+    /// up to its `content-length`.
+    RawSocket,
+    /// A `reqwest::Client`, as an application would poll.
+    Reqwest,
+}
+
+impl Watcher {
+    fn label(self) -> &'static str {
+        match self {
+            Watcher::RawSocket => "raw-socket",
+            Watcher::Reqwest => "reqwest",
+        }
+    }
+}
+
 /// Per (watcher, event) latency in ms, sorted.
-async fn event_latency(watchers: usize, rounds: usize) -> Vec<f64> {
+async fn event_latency(kind: Watcher, watchers: usize, rounds: usize) -> Vec<f64> {
     // No interval mode: every join is its own event.
     let config = ServerConfig::default().with_interval_mode(usize::MAX, Duration::from_secs(10));
     let server = PresenceServer::start(config).await.expect("server");
@@ -94,13 +121,21 @@ async fn event_latency(watchers: usize, rounds: usize) -> Vec<f64> {
         let base = base.clone();
         let tx = tx.clone();
         let mut cursor = start_cursor.clone();
+        let addr = server.local_addr();
         tasks.push(tokio::spawn(async move {
             let mut seen = 0;
+            let mut socket = match kind {
+                Watcher::RawSocket => Some(RawClient::connect(addr).await),
+                Watcher::Reqwest => None,
+            };
             while seen < rounds {
-                let url = format!("{base}/v2/subscribe/bench/hall-pnpres/0?uuid=w{id}&tt={cursor}&tr=1");
-                let body = client.get(url).send().await.unwrap().text().await.unwrap();
+                let target = format!("/v2/subscribe/bench/hall-pnpres/0?uuid=w{id}&tt={cursor}&tr=1");
+                let body = match socket.as_mut() {
+                    Some(socket) => socket.get(&target).await,
+                    None => client.get(format!("{base}{target}")).send().await.unwrap().bytes().await.unwrap().to_vec(),
+                };
                 let arrived = Instant::now();
-                let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+                let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
                 cursor = json["t"]["t"].as_str().unwrap().to_owned();
                 for _ in json["m"].as_array().unwrap() {
                     let _ = tx.send((seen, arrived));
@@ -134,6 +169,41 @@ async fn event_latency(watchers: usize, rounds: usize) -> Vec<f64> {
     server.shutdown().await;
     latencies.sort_by(f64::total_cmp);
     latencies
+}
+
+/// A keep-alive HTTP/1.1 connection that sends GETs and reads the answers.
+struct RawClient {
+    stream: tokio::net::TcpStream,
+    buf: Vec<u8>,
+}
+
+impl RawClient {
+    async fn connect(addr: std::net::SocketAddr) -> Self {
+        let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        stream.set_nodelay(true).unwrap();
+        RawClient { stream, buf: Vec::with_capacity(1024) }
+    }
+
+    /// GETs `target` and returns the body of a 200.
+    async fn get(&mut self, target: &str) -> Vec<u8> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        self.stream.write_all(format!("GET {target} HTTP/1.1\r\nHost: bench\r\n\r\n").as_bytes()).await.unwrap();
+        self.buf.clear();
+        loop {
+            let mut headers = [httparse::EMPTY_HEADER; 16];
+            let mut response = httparse::Response::new(&mut headers);
+            if let httparse::Status::Complete(head) = response.parse(&self.buf).unwrap() {
+                assert_eq!(response.code, Some(200));
+                let length = response.headers.iter().find(|h| h.name.eq_ignore_ascii_case("content-length")).unwrap();
+                let length: usize = std::str::from_utf8(length.value).unwrap().parse().unwrap();
+                if self.buf.len() >= head + length {
+                    return self.buf[head..head + length].to_vec();
+                }
+            }
+            self.buf.reserve(1024);
+            assert!(self.stream.read_buf(&mut self.buf).await.unwrap() > 0, "server closed the connection");
+        }
+    }
 }
 
 /// (b): heap per held poll, and here_now throughput while they are held.

@@ -4,17 +4,17 @@
 //! Everything else the page shows it reads through the protocol itself
 //! (here_now, channel groups, subscribe on `-pnpres`), like any client.
 
-use axum::body::Body;
-use axum::http::{HeaderValue, Method, Response, StatusCode, header};
+use http::Method;
 
 use crate::Inner;
+use crate::reply::Reply;
 
 /// The page, as shipped: HTML, CSS and plain JavaScript, no build step.
 const PAGE: &str = include_str!("dashboard.html");
 
 /// The dashboard's answer to a `GET`/`HEAD` of its paths, or `None` (the
 /// protocol's routes, or the dashboard is off).
-pub(crate) fn serve(inner: &Inner, method: &Method, path: &str) -> Option<Response<Body>> {
+pub(crate) fn serve(inner: &Inner, method: &Method, path: &str) -> Option<Reply> {
     if !inner.config.dashboard || !(method == Method::GET || method == Method::HEAD) {
         return None;
     }
@@ -28,10 +28,5 @@ pub(crate) fn serve(inner: &Inner, method: &Method, path: &str) -> Option<Respon
         }
         _ => return None,
     };
-    let mut response = Response::new(if method == Method::HEAD { Body::empty() } else { Body::from(body) });
-    *response.status_mut() = StatusCode::OK;
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    Some(response)
+    Some(Reply::page(content_type, body))
 }

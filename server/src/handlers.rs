@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use axum::http::{Method, StatusCode};
+use http::{Method, StatusCode};
 use serde_json::Value;
 
 use crate::Inner;

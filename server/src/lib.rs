@@ -47,6 +47,7 @@
 
 mod bodies;
 pub mod clock;
+mod connection;
 mod dashboard;
 mod events;
 mod handlers;
@@ -61,12 +62,8 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use axum::Router;
-use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::http::{Method, Response, StatusCode};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -330,15 +327,8 @@ impl PresenceServer {
             let inner = Arc::clone(&inner);
             tokio::spawn(async move { inner.reap().await })
         };
-        let app = Router::new().fallback(dispatch).with_state(Arc::clone(&inner));
         let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = rx.await;
-                })
-                .await
-        });
+        let task = tokio::spawn(connection::serve(listener, Arc::clone(&inner), rx));
         Ok(PresenceServer { addr, shutdown_tx: Some(tx), task: Some(task), reaper, inner })
     }
 
@@ -386,73 +376,5 @@ impl Drop for PresenceServer {
         }
         self.inner.stop();
         self.reaper.abort();
-    }
-}
-
-async fn dispatch(State(inner): State<Arc<Inner>>, req: Request) -> Response<Body> {
-    let started = Instant::now();
-    let method = req.method().clone();
-    let uri = req.uri().clone();
-    let response = if method == Method::OPTIONS {
-        let mut resp = Response::new(Body::empty());
-        *resp.status_mut() = StatusCode::OK;
-        reply::add_common_headers(resp.headers_mut());
-        resp
-    } else if let Some(page) = dashboard::serve(&inner, &method, uri.path()) {
-        page
-    } else {
-        let reply = handlers::handle(&inner, &method, uri.path(), uri.query().unwrap_or("")).await;
-        let status = reply.status();
-        let mut resp = reply.into_response();
-        if method == Method::HEAD {
-            *resp.body_mut() = Body::empty();
-        }
-        debug_assert_eq!(resp.status(), status);
-        resp
-    };
-    tracing::debug!(
-        "{} {} -> {} ({} us)",
-        method,
-        truncate(&redact_credentials(&uri.to_string()), 512),
-        response.status().as_u16(),
-        started.elapsed().as_micros()
-    );
-    response
-}
-
-/// The request line for logs, with the values of `auth` and `signature` hidden.
-fn redact_credentials(uri: &str) -> String {
-    let Some((path, query)) = uri.split_once('?') else { return uri.to_owned() };
-    let pairs: Vec<String> = query
-        .split('&')
-        .map(|pair| match pair.split_once('=') {
-            Some((key @ ("auth" | "signature"), _)) => format!("{key}=[redacted]"),
-            _ => pair.to_owned(),
-        })
-        .collect();
-    format!("{path}?{}", pairs.join("&"))
-}
-
-fn truncate(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn request_logs_hide_credentials() {
-        assert_eq!(
-            super::redact_credentials(
-                "/v2/presence/sub-key/k/channel/a?uuid=u&auth=SECRET&signature=v2.SIG&timestamp=1"
-            ),
-            "/v2/presence/sub-key/k/channel/a?uuid=u&auth=[redacted]&signature=[redacted]&timestamp=1"
-        );
     }
 }

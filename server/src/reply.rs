@@ -1,8 +1,8 @@
 //! Replies as PubNub sends them: status, content type, the JSON error
-//! shapes of each service, and the headers every response carries.
+//! shapes of each service, the headers every response carries, and their
+//! HTTP/1.1 wire form.
 
-use axum::body::Body;
-use axum::http::{HeaderValue, Response, StatusCode, header};
+use http::StatusCode;
 
 use crate::json::{write_str, write_str_array};
 
@@ -10,15 +10,34 @@ pub(crate) const CT_PRESENCE: &str = "text/javascript; charset=\"UTF-8\"";
 pub(crate) const CT_ACCESS_MANAGER: &str = "text/javascript; charset=UTF-8";
 
 /// An HTTP response in the making: status, content type and body.
+#[derive(Debug)]
 pub(crate) struct Reply {
     status: StatusCode,
-    content_type: &'static str,
+    /// `None` for an answer without a body (a CORS preflight).
+    content_type: Option<&'static str>,
+    /// Whether the CORS headers of the protocol's answers go along (the
+    /// dashboard's own pages do without).
+    cors: bool,
     body: String,
 }
 
 impl Reply {
     pub(crate) fn ok(body: String) -> Self {
-        Self { status: StatusCode::OK, content_type: CT_PRESENCE, body }
+        Self::presence(StatusCode::OK, CT_PRESENCE, body)
+    }
+
+    fn presence(status: StatusCode, content_type: &'static str, body: String) -> Self {
+        Self { status, content_type: Some(content_type), cors: true, body }
+    }
+
+    /// A page of the dashboard (same-origin: no CORS headers).
+    pub(crate) fn page(content_type: &'static str, body: String) -> Self {
+        Self { status: StatusCode::OK, content_type: Some(content_type), cors: false, body }
+    }
+
+    /// The answer to a CORS preflight (`OPTIONS`): the headers, no body.
+    pub(crate) fn preflight() -> Self {
+        Self { status: StatusCode::OK, content_type: None, cors: true, body: String::new() }
     }
 
     /// `{"error":1,"message":…,"service":…,"status":…}`.
@@ -28,7 +47,13 @@ impl Reply {
         body.push_str(",\"service\":");
         write_str(&mut body, service);
         body.push_str(&format!(",\"status\":{}}}", status.as_u16()));
-        Self { status, content_type: CT_PRESENCE, body }
+        Self::presence(status, CT_PRESENCE, body)
+    }
+
+    /// An error of HTTP itself (a malformed request, say), in the Presence
+    /// service's error shape.
+    pub(crate) fn error_status(status: StatusCode, message: &str) -> Self {
+        Self::error(status, "Presence", message)
     }
 
     pub(crate) fn bad_request(message: &str) -> Self {
@@ -39,7 +64,7 @@ impl Reply {
         let mut body = String::from("{\"error\":true,\"message\":");
         write_str(&mut body, message);
         body.push_str(",\"service\":\"channel-registry\",\"status\":400}");
-        Self { status: StatusCode::BAD_REQUEST, content_type: CT_PRESENCE, body }
+        Self::presence(StatusCode::BAD_REQUEST, CT_PRESENCE, body)
     }
 
     /// Access Manager 403 (field order and trailing newline as recorded).
@@ -61,7 +86,7 @@ impl Reply {
             write_str_array(&mut body, prefixed.iter().map(String::as_str));
         }
         body.push_str("},\"error\":true,\"service\":\"Access Manager\",\"status\":403}\n");
-        Self { status: StatusCode::FORBIDDEN, content_type: CT_ACCESS_MANAGER, body }
+        Self::presence(StatusCode::FORBIDDEN, CT_ACCESS_MANAGER, body)
     }
 
     /// The HTTP status of this reply.
@@ -69,25 +94,41 @@ impl Reply {
         self.status
     }
 
-    /// Converts to an HTTP response with PubNub's headers.
-    pub(crate) fn into_response(self) -> Response<Body> {
-        let mut resp = Response::new(Body::from(self.body));
-        *resp.status_mut() = self.status;
-        let h = resp.headers_mut();
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_static(self.content_type));
-        add_common_headers(h);
-        resp
+    /// The body (what a `GET` of the same target would carry).
+    pub(crate) fn body(&self) -> &str {
+        &self.body
+    }
+
+    /// Appends the HTTP/1.1 response: status line, headers (PubNub's, as
+    /// recorded: §0), and the body unless `head_only` (an answer to `HEAD`
+    /// still says the body's length).
+    pub(crate) fn write_http(&self, out: &mut Vec<u8>, head_only: bool, keep_alive: bool) {
+        use std::io::Write;
+        let reason = self.status.canonical_reason().unwrap_or("");
+        // Writing to a Vec cannot fail.
+        let _ = write!(out, "HTTP/1.1 {} {reason}\r\n", self.status.as_u16());
+        if let Some(content_type) = self.content_type {
+            let _ = write!(out, "content-type: {content_type}\r\n");
+        }
+        let _ = write!(out, "content-length: {}\r\n", self.body.len());
+        if self.cors {
+            out.extend_from_slice(CORS_HEADERS.as_bytes());
+        }
+        out.extend_from_slice(b"cache-control: no-cache\r\n");
+        let connection: &[u8] = if keep_alive { b"connection: keep-alive\r\n" } else { b"connection: close\r\n" };
+        out.extend_from_slice(connection);
+        let _ = write!(out, "date: {}\r\n\r\n", httpdate::fmt_http_date(std::time::SystemTime::now()));
+        if !head_only {
+            out.extend_from_slice(self.body.as_bytes());
+        }
     }
 }
 
-/// CORS and cache headers every PubNub presence response carries.
-pub(crate) fn add_common_headers(h: &mut axum::http::HeaderMap) {
-    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
-    h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("OPTIONS, GET, POST"));
-    h.insert(header::ACCESS_CONTROL_ALLOW_CREDENTIALS, HeaderValue::from_static("true"));
-    h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("*"));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-}
+/// The CORS headers every PubNub presence response carries (2025 recordings).
+const CORS_HEADERS: &str = "access-control-allow-origin: *\r\n\
+    access-control-allow-methods: OPTIONS, GET, POST\r\n\
+    access-control-allow-credentials: true\r\n\
+    access-control-expose-headers: *\r\n";
 
 pub(crate) fn registry_ok() -> String {
     r#"{"error":false,"message":"OK","service":"channel-registry","status":200}"#.to_owned()

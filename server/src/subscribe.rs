@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use axum::http::StatusCode;
+use http::StatusCode;
 use serde_json::Value;
 use tokio::sync::Notify;
 

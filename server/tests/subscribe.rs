@@ -37,16 +37,6 @@ impl TestServer {
     }
 }
 
-impl TestServer {
-    /// Waits until the server holds `n` polls (checks every millisecond: a
-    /// condition, not a guess at timing).
-    async fn until_held(&self, n: usize) {
-        while self.server.held_polls() != n {
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
-    }
-}
-
 fn actions(events: &[Value]) -> Vec<(String, String)> {
     events
         .iter()

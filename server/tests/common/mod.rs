@@ -53,6 +53,14 @@ impl TestServer {
         Reply { status, content_type, headers, body }
     }
 
+    /// Waits until the server holds `n` subscribe polls (checks every
+    /// millisecond: a condition, not a guess at timing).
+    pub async fn until_held(&self, n: usize) {
+        while self.server.held_polls() != n {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+    }
+
     /// GET and assert a 200 with exactly `expected` as body.
     pub async fn expect_body(&self, path_and_query: &str, expected: &str) {
         let r = self.get(path_and_query).await;

@@ -1,0 +1,418 @@
+//! The server's HTTP/1.1 connections.
+//!
+//! Every endpoint of the protocol is a `GET` (or `HEAD`, or a CORS `OPTIONS`)
+//! with an empty body, and its answer depends only on the method and the
+//! request target (PROTOCOL.md §0). So the server speaks that much HTTP/1.1
+//! itself: `httparse` (hyper's parser) reads each request head, the answer is
+//! written in one piece, and keep-alive, pipelining and HTTP/1.0 work as
+//! clients expect. What no PubNub client sends is refused plainly: a chunked
+//! request body (501), a body over 64 KiB (413), a head over 64 KiB (431).
+//!
+//! Why not hyper: a held subscribe poll would keep hyper's per-connection
+//! read and write buffers (8 KiB each) for the whole long-poll. Here a
+//! connection keeps no buffer between requests, so 10,000 held polls cost
+//! what their poll state costs (docs/BENCHMARKS.md, heap per held poll).
+
+use std::io;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use http::Method;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::reply::Reply;
+use crate::{Inner, dashboard, handlers};
+
+/// Longest request head (request line and headers) read; the request target
+/// alone may be 32 KiB ([`handlers::MAX_URI_LEN`]).
+const MAX_HEAD: usize = 64 * 1024;
+
+/// Most headers one request may carry.
+const MAX_HEADERS: usize = 64;
+
+/// Largest request body read (and discarded: no endpoint takes one).
+const MAX_BODY: usize = 64 * 1024;
+
+/// What a connection first reserves to read a head into; SDK requests are
+/// a few hundred bytes, longer ones grow the buffer.
+const FIRST_READ: usize = 1024;
+
+/// Accepts connections until `shutdown` fires, then lets each connection end
+/// (idle ones close at once, in-flight requests are answered first) and
+/// returns when all have.
+pub(crate) async fn serve(listener: TcpListener, inner: Arc<Inner>, shutdown: oneshot::Receiver<()>) -> io::Result<()> {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    // Every connection holds a sender; `recv` returns `None` once all are gone.
+    let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let connection = Connection { stream, buf: Vec::new() };
+                    let (inner, stop, alive) = (Arc::clone(&inner), stop_rx.clone(), alive_tx.clone());
+                    tokio::spawn(async move {
+                        connection.run(&inner, stop).await;
+                        drop(alive);
+                    });
+                }
+                Err(e) if is_connection_error(&e) => {}
+                Err(e) => {
+                    // Out of file descriptors, say: wait instead of spinning.
+                    tracing::error!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            },
+        }
+    }
+    drop(listener);
+    stop_tx.send_replace(true);
+    drop(alive_tx);
+    let _ = alive_rx.recv().await;
+    Ok(())
+}
+
+/// Errors of one incoming connection that say nothing about the listener.
+fn is_connection_error(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionRefused | io::ErrorKind::ConnectionAborted | io::ErrorKind::ConnectionReset
+    )
+}
+
+/// One request head, owned (the read buffer is free to go while it is answered).
+#[derive(Debug, PartialEq)]
+struct Head {
+    method: Method,
+    /// Path and query, in origin form (`/v2/...?uuid=a`).
+    target: String,
+    keep_alive: bool,
+    body_len: usize,
+    expect_continue: bool,
+}
+
+/// Why a request could not be read.
+#[derive(Debug)]
+enum Refused {
+    /// The connection failed or closed mid-request: nothing to answer.
+    Gone,
+    /// Answer with this reply, then close (the stream cannot be trusted to
+    /// be at a request boundary any more).
+    Reply(Reply),
+}
+
+impl From<io::Error> for Refused {
+    fn from(_: io::Error) -> Self {
+        Refused::Gone
+    }
+}
+
+struct Connection {
+    stream: TcpStream,
+    /// Bytes read and not yet used: part of a head, or a pipelined request.
+    buf: Vec<u8>,
+}
+
+impl Connection {
+    /// Answers requests until the client closes, asks to close, or the server stops.
+    async fn run(mut self, inner: &Inner, mut stop: watch::Receiver<bool>) {
+        let _ = self.stream.set_nodelay(true);
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            let read = tokio::select! {
+                read = self.read_request() => read,
+                // Shutting down: an idle connection (or a half-sent head) just closes.
+                _ = stop.changed() => return,
+            };
+            let head = match read {
+                Ok(Some(head)) => head,
+                Ok(None) | Err(Refused::Gone) => return,
+                Err(Refused::Reply(reply)) => {
+                    let _ = self.write(&reply, false, false).await;
+                    return;
+                }
+            };
+            if self.buf.is_empty() {
+                // A held poll keeps no read buffer.
+                self.buf = Vec::new();
+            }
+            let reply = {
+                let answering = answer(inner, &head.method, &head.target);
+                tokio::pin!(answering);
+                let pipelined = !self.buf.is_empty();
+                tokio::select! {
+                    biased;
+                    reply = &mut answering => reply,
+                    // The client hung up: drop its request (a held poll frees its slot).
+                    () = hung_up(&self.stream, pipelined) => return,
+                }
+            };
+            let keep_alive = head.keep_alive && !*stop.borrow();
+            if self.write(&reply, head.method == Method::HEAD, keep_alive).await.is_err() || !keep_alive {
+                return;
+            }
+        }
+    }
+
+    /// Reads the next request: its head, then its body (discarded). `None`
+    /// when the client closed the connection between requests.
+    async fn read_request(&mut self) -> Result<Option<Head>, Refused> {
+        let head = loop {
+            if let Some((head, len)) = parse_head(&self.buf)? {
+                self.buf.drain(..len);
+                break head;
+            }
+            if self.buf.len() >= MAX_HEAD {
+                return Err(Refused::Reply(Reply::error_status(
+                    http::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                    "Request Header Fields Too Large",
+                )));
+            }
+            self.buf.reserve(self.buf.len().max(FIRST_READ));
+            if self.stream.read_buf(&mut self.buf).await? == 0 {
+                return if self.buf.is_empty() { Ok(None) } else { Err(Refused::Gone) };
+            }
+        };
+        if head.body_len > 0 {
+            if head.expect_continue {
+                self.stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await?;
+            }
+            self.skip_body(head.body_len).await?;
+        }
+        Ok(Some(head))
+    }
+
+    /// Reads and drops `len` body bytes (buffered ones first).
+    async fn skip_body(&mut self, mut len: usize) -> Result<(), Refused> {
+        let buffered = len.min(self.buf.len());
+        self.buf.drain(..buffered);
+        len -= buffered;
+        let mut scratch = [0u8; 4096];
+        while len > 0 {
+            let want = len.min(scratch.len());
+            let n = self.stream.read(&mut scratch[..want]).await?;
+            if n == 0 {
+                return Err(Refused::Gone);
+            }
+            len -= n;
+        }
+        Ok(())
+    }
+
+    async fn write(&mut self, reply: &Reply, head_only: bool, keep_alive: bool) -> io::Result<()> {
+        let mut out = Vec::with_capacity(512 + if head_only { 0 } else { reply.body().len() });
+        reply.write_http(&mut out, head_only, keep_alive);
+        self.stream.write_all(&out).await?;
+        if !keep_alive {
+            self.stream.shutdown().await?;
+        }
+        Ok(())
+    }
+}
+
+/// Parses a request head from the start of `buf`: `None` when more bytes are
+/// needed, else the head and its length in bytes.
+fn parse_head(buf: &[u8]) -> Result<Option<(Head, usize)>, Refused> {
+    let bad = |message: &str| Refused::Reply(Reply::error_status(http::StatusCode::BAD_REQUEST, message));
+    if buf.is_empty() {
+        return Ok(None);
+    }
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut request = httparse::Request::new(&mut headers);
+    let len = match request.parse(buf) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(httparse::Error::TooManyHeaders) => {
+            return Err(Refused::Reply(Reply::error_status(
+                http::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "Request Header Fields Too Large",
+            )));
+        }
+        Err(_) => return Err(bad("Bad Request")),
+    };
+    let method =
+        request.method.and_then(|m| Method::from_bytes(m.as_bytes()).ok()).ok_or_else(|| bad("Bad Request"))?;
+    let target = origin_form(request.path.unwrap_or_default()).ok_or_else(|| bad("Bad Request"))?;
+    let http11 = request.version == Some(1);
+    let mut keep_alive = http11;
+    let mut body_len: Option<usize> = None;
+    let mut expect_continue = false;
+    for header in request.headers.iter() {
+        let value = std::str::from_utf8(header.value).unwrap_or_default();
+        if header.name.eq_ignore_ascii_case("connection") {
+            for token in value.split(',').map(str::trim) {
+                if token.eq_ignore_ascii_case("close") {
+                    keep_alive = false;
+                } else if token.eq_ignore_ascii_case("keep-alive") && !http11 {
+                    keep_alive = true;
+                }
+            }
+        } else if header.name.eq_ignore_ascii_case("content-length") {
+            let len: usize = value.trim().parse().map_err(|_| bad("Bad Content-Length"))?;
+            if body_len.is_some_and(|earlier| earlier != len) {
+                return Err(bad("Bad Content-Length"));
+            }
+            body_len = Some(len);
+        } else if header.name.eq_ignore_ascii_case("transfer-encoding") {
+            // Without decoding it the next request's start is unknown.
+            return Err(Refused::Reply(Reply::error_status(
+                http::StatusCode::NOT_IMPLEMENTED,
+                "Transfer-Encoding is not supported: no endpoint takes a request body",
+            )));
+        } else if header.name.eq_ignore_ascii_case("expect") {
+            expect_continue = value.trim().eq_ignore_ascii_case("100-continue");
+        }
+    }
+    let body_len = body_len.unwrap_or(0);
+    if body_len > MAX_BODY {
+        return Err(Refused::Reply(Reply::error_status(http::StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large")));
+    }
+    Ok(Some((Head { method, target, keep_alive, body_len, expect_continue }, len)))
+}
+
+/// The request target as `/path?query`: origin form as sent, absolute form
+/// (`http://host/path`, as proxies send) with scheme and authority removed,
+/// `*` (an `OPTIONS *`) as is.
+fn origin_form(target: &str) -> Option<String> {
+    if target.starts_with('/') || target == "*" {
+        return Some(target.to_owned());
+    }
+    let rest = target.strip_prefix("http://").or_else(|| target.strip_prefix("https://"))?;
+    Some(match rest.find(['/', '?']) {
+        Some(at) if rest[at..].starts_with('/') => rest[at..].to_owned(),
+        Some(at) => format!("/{}", &rest[at..]),
+        None => "/".to_owned(),
+    })
+}
+
+/// Resolves when the client closed its side (or the socket failed); never,
+/// when it sent more (a pipelined request) or `pipelined` says it did.
+async fn hung_up(stream: &TcpStream, pipelined: bool) {
+    if !pipelined {
+        let mut probe = [0u8; 1];
+        if matches!(stream.peek(&mut probe).await, Ok(0) | Err(_)) {
+            return;
+        }
+    }
+    std::future::pending::<()>().await;
+}
+
+/// The answer to one request, logged at debug level (credentials hidden).
+async fn answer(inner: &Inner, method: &Method, target: &str) -> Reply {
+    let started = Instant::now();
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let reply = if method == Method::OPTIONS {
+        Reply::preflight()
+    } else if let Some(page) = dashboard::serve(inner, method, path) {
+        page
+    } else {
+        handlers::handle(inner, method, path, query).await
+    };
+    tracing::debug!(
+        "{} {} -> {} ({} us)",
+        method,
+        truncate(&redact_credentials(target), 512),
+        reply.status().as_u16(),
+        started.elapsed().as_micros()
+    );
+    reply
+}
+
+/// The request line for logs, with the values of `auth` and `signature` hidden.
+fn redact_credentials(uri: &str) -> String {
+    let Some((path, query)) = uri.split_once('?') else { return uri.to_owned() };
+    let pairs: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((key @ ("auth" | "signature"), _)) => format!("{key}=[redacted]"),
+            _ => pair.to_owned(),
+        })
+        .collect();
+    format!("{path}?{}", pairs.join("&"))
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(raw: &str) -> Head {
+        match parse_head(raw.as_bytes()) {
+            Ok(Some((head, len))) => {
+                assert_eq!(len, raw.find("\r\n\r\n").unwrap() + 4);
+                head
+            }
+            Ok(None) => panic!("incomplete: {raw:?}"),
+            Err(e) => panic!("refused {raw:?}: {e:?}"),
+        }
+    }
+
+    fn refusal(raw: &str) -> u16 {
+        match parse_head(raw.as_bytes()) {
+            Err(Refused::Reply(reply)) => reply.status().as_u16(),
+            other => panic!("{raw:?} was not refused: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn keep_alive_follows_the_version_and_connection_header() {
+        assert!(head("GET / HTTP/1.1\r\nHost: x\r\n\r\n").keep_alive);
+        assert!(!head("GET / HTTP/1.1\r\nConnection: Close\r\n\r\n").keep_alive);
+        assert!(!head("GET / HTTP/1.0\r\n\r\n").keep_alive);
+        assert!(head("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").keep_alive);
+        assert!(!head("GET / HTTP/1.1\r\nConnection: upgrade, close\r\n\r\n").keep_alive);
+    }
+
+    #[test]
+    fn heads_need_all_their_bytes() {
+        for partial in ["G", "GET /time/0 HTTP/1.1\r\n", "GET / HTTP/1.1\r\nHost: x\r\n\r"] {
+            assert!(matches!(parse_head(partial.as_bytes()), Ok(None)), "{partial:?}");
+        }
+    }
+
+    #[test]
+    fn bodies_are_measured_and_bad_framing_refused() {
+        let h = head("POST /x HTTP/1.1\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
+        assert_eq!((h.method, h.body_len, h.expect_continue), (Method::POST, 5, true));
+        assert_eq!(refusal("POST /x HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n"), 400);
+        assert_eq!(refusal("POST /x HTTP/1.1\r\nContent-Length: -1\r\n\r\n"), 400);
+        assert_eq!(refusal("POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"), 501);
+        assert_eq!(refusal(&format!("POST /x HTTP/1.1\r\nContent-Length: {}\r\n\r\n", MAX_BODY + 1)), 413);
+        let many: String = (0..=MAX_HEADERS).map(|i| format!("X-{i}: v\r\n")).collect();
+        assert_eq!(refusal(&format!("GET / HTTP/1.1\r\n{many}\r\n")), 431);
+        assert_eq!(refusal("GET\0 / HTTP/1.1\r\n\r\n"), 400);
+    }
+
+    #[test]
+    fn targets_become_origin_form() {
+        assert_eq!(head("GET /time/0?uuid=a HTTP/1.1\r\n\r\n").target, "/time/0?uuid=a");
+        assert_eq!(head("GET http://127.0.0.1:8090/time/0?x=1 HTTP/1.1\r\n\r\n").target, "/time/0?x=1");
+        assert_eq!(head("GET http://h?x=1 HTTP/1.1\r\n\r\n").target, "/?x=1");
+        assert_eq!(head("GET http://h HTTP/1.1\r\n\r\n").target, "/");
+        assert_eq!(head("OPTIONS * HTTP/1.1\r\n\r\n").target, "*");
+        assert_eq!(refusal("GET ftp://h/x HTTP/1.1\r\n\r\n"), 400);
+    }
+
+    #[test]
+    fn request_logs_hide_credentials() {
+        assert_eq!(
+            redact_credentials("/v2/presence/sub-key/k/channel/a?uuid=u&auth=SECRET&signature=v2.SIG&timestamp=1"),
+            "/v2/presence/sub-key/k/channel/a?uuid=u&auth=[redacted]&signature=[redacted]&timestamp=1"
+        );
+    }
+}
