@@ -192,7 +192,8 @@ impl Connection {
         let buffered = len.min(self.buf.len());
         self.buf.drain(..buffered);
         len -= buffered;
-        let mut scratch = [0u8; 4096];
+        // On the heap: an array here would sit in every connection's future.
+        let mut scratch = vec![0u8; len.min(4096)];
         while len > 0 {
             let want = len.min(scratch.len());
             let n = self.stream.read(&mut scratch[..want]).await?;

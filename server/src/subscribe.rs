@@ -7,8 +7,8 @@
 //! a subscriber that stops polling costs nothing but its presence, which
 //! times out like any other.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, RwLockWriteGuard};
 
 use http::StatusCode;
 use serde_json::Value;
@@ -85,12 +85,39 @@ pub(crate) async fn subscribe(
         announced_timeout(inner, query)?.map_or_else(|| Timeout::KeepOr(default_timeout(inner)), Timeout::Given);
     let region = inner.store.shared.region;
 
+    // A poll past the limit is refused before it changes anything.
+    let _held = match cursor {
+        Some(_) => Some(HeldPoll::try_new(&inner.held_polls, inner.config.max_held_polls).ok_or_else(|| {
+            Reply::error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Presence",
+                &format!("Too many held subscribe requests: at most {}", inner.config.max_held_polls),
+            )
+        })?),
+        None => None,
+    };
+
     // Subscribing makes the uuid present on its channels and on the members
     // of its groups (presence names aside); every subscribe request counts
-    // as a heartbeat for them.
+    // as a heartbeat for them. A poll then looks for its events and, finding
+    // none, waits, all under this one write lock (a thousand watchers
+    // re-polling at once take it a thousand times, not twice that).
     let now = inner.clock.now_millis();
     let present_groups: Vec<String> = groups.iter().filter(|g| !is_presence_name(g)).cloned().collect();
-    let handshake_cursor = {
+    let deadline = now.saturating_add(crate::handlers::millis(inner.config.long_poll_timeout));
+    let poll = cursor.map(|cursor| Poll {
+        channels: &channels,
+        groups: &groups,
+        present_groups: &present_groups,
+        cursor,
+        region,
+        deadline,
+    });
+    // What the subscription covered when the poll started: the channels it
+    // watches and the channels its groups make it present on.
+    let mut first_members: Option<Members> = None;
+    // The write guard lives in this block only: no await may hold it.
+    let (poll, mut look) = {
         let mut ks = crate::handlers::write(ks_lock);
         ks.fire_due(now);
         let cursor_before = inner.store.shared.timetokens.cursor(now);
@@ -99,79 +126,112 @@ pub(crate) async fn subscribe(
         if let Some(uuid) = uuid {
             ks.subscribe(uuid, &present_on, timeout, &per_channel, now);
         }
-        let own_join = match (cursor, uuid) {
-            (None, Some(uuid)) => own_recent_join(&ks, &watches(&ks, &channels, &groups), uuid, now),
-            _ => None,
-        };
         inner.schedule(ks.next_deadline());
-        own_join.map_or(cursor_before, |join| cursor_before.min(join - 1))
+        let Some(poll) = poll else {
+            let own_join = uuid.and_then(|uuid| own_recent_join(&ks, &watches(&ks, &channels, &groups), uuid, now));
+            let handshake_cursor = own_join.map_or(cursor_before, |join| cursor_before.min(join - 1));
+            return Ok(Reply::ok(answer(handshake_cursor, region, "")));
+        };
+        let look = poll.look(ks, now, &mut first_members);
+        (poll, look)
     };
-    let Some(cursor) = cursor else {
-        return Ok(Reply::ok(answer(handshake_cursor, region, "")));
-    };
-
-    let _held = HeldPoll::try_new(&inner.held_polls, inner.config.max_held_polls).ok_or_else(|| {
-        Reply::error(
-            StatusCode::TOO_MANY_REQUESTS,
-            "Presence",
-            &format!("Too many held subscribe requests: at most {}", inner.config.max_held_polls),
-        )
-    })?;
-    let deadline = now.saturating_add(crate::handlers::millis(inner.config.long_poll_timeout));
-    // What the subscription covered when the poll started: the channels it
-    // watches and the channels its groups make it present on.
-    let mut first_members: Option<(Vec<String>, Vec<String>)> = None;
     loop {
-        let notify = Arc::new(Notify::new());
+        let notify = match look {
+            Look::Answer(reply) => return Ok(reply),
+            Look::Wait(notify) => notify,
+        };
+        let stopping = inner.stopping.notified();
+        tokio::pin!(stopping);
+        stopping.as_mut().enable();
+        if inner.stopped.load(Ordering::SeqCst) {
+            return Ok(poll.nothing());
+        }
+        // A wake-up between the unlock and here is kept as a permit.
+        tokio::select! {
+            () = notify.notified() => {}
+            () = inner.clock.wait_until(poll.deadline) => {}
+            () = &mut stopping => return Ok(poll.nothing()),
+        }
         let now = inner.clock.now_millis();
         // The usual wake-up (an event arrived) only reads: many polls woken
         // by one event answer in parallel, under the shared lock.
         {
             let ks = crate::handlers::read(ks_lock);
-            if ks.next_deadline().is_none_or(|at| at > now) {
-                let (last, messages) = collect(&ks, &watches(&ks, &channels, &groups), cursor);
-                if !messages.is_empty() {
-                    return Ok(Reply::ok(answer(last, region, &messages)));
-                }
+            if ks.next_deadline().is_none_or(|at| at > now)
+                && let Some(reply) = poll.events(&ks, &watches(&ks, &channels, &groups))
+            {
+                return Ok(reply);
             }
         }
-        {
+        look = {
             let mut ks = crate::handlers::write(ks_lock);
             ks.fire_due(now);
-            let watched = watches(&ks, &channels, &groups);
-            let (last, messages) = collect(&ks, &watched, cursor);
-            if !messages.is_empty() {
-                return Ok(Reply::ok(answer(last, region, &messages)));
-            }
-            // A group's members changed while the poll was held: end it, so
-            // the client polls again for the new set (PROTOCOL.md §9.8).
-            let members_now = (watched.iter().map(|w| w.channel.clone()).collect(), ks.expand(&[], &present_groups));
-            let members_changed = *first_members.get_or_insert_with(|| members_now.clone()) != members_now;
-            if now >= deadline || members_changed {
-                // Nothing happened: the same cursor back, as the service does.
-                return Ok(Reply::ok(answer(cursor, region, "")));
-            }
-            for watch in &watched {
-                ks.events.wait_on_channel(&watch.channel, &notify);
-            }
-            for group in &groups {
-                ks.events.wait_on_group(group.strip_suffix(PRESENCE_SUFFIX).unwrap_or(group), &notify);
-            }
-        }
-        let stopping = inner.stopping.notified();
-        tokio::pin!(stopping);
-        stopping.as_mut().enable();
-        if inner.stopped.load(Ordering::SeqCst) {
-            return Ok(Reply::ok(answer(cursor, region, "")));
-        }
-        // A wake-up between the unlock and here is kept as a permit.
-        tokio::select! {
-            () = notify.notified() => {}
-            () = inner.clock.wait_until(deadline) => {}
-            () = &mut stopping => return Ok(Reply::ok(answer(cursor, region, ""))),
-        }
+            poll.look(ks, now, &mut first_members)
+        };
     }
 }
+
+/// A held poll's request, as its looks for events need it.
+struct Poll<'a> {
+    channels: &'a [String],
+    groups: &'a [String],
+    /// The groups that make the uuid present (the non-`-pnpres` ones).
+    present_groups: &'a [String],
+    cursor: u64,
+    region: u8,
+    deadline: u64,
+}
+
+/// What a look under the write lock decided.
+enum Look {
+    Answer(Reply),
+    /// Nothing to answer yet: wait for this to be notified (registered with
+    /// every watched channel and group).
+    Wait(Arc<Notify>),
+}
+
+impl Poll<'_> {
+    /// The answer with the events after the cursor on the `watched`
+    /// channels, if there are any.
+    fn events(&self, ks: &Keyspace, watched: &[Watch]) -> Option<Reply> {
+        let (last, messages) = collect(ks, watched, self.cursor);
+        (!messages.is_empty()).then(|| Reply::ok(answer(last, self.region, &messages)))
+    }
+
+    /// The answer with no events: the same cursor back, as the service does.
+    fn nothing(&self) -> Reply {
+        Reply::ok(answer(self.cursor, self.region, ""))
+    }
+
+    /// Answers with the events after the cursor, or when the poll must end;
+    /// else registers to be woken. Takes the write guard so that it is
+    /// released before the poll waits.
+    fn look(&self, mut ks: RwLockWriteGuard<'_, Keyspace>, now: u64, first_members: &mut Option<Members>) -> Look {
+        let watched = watches(&ks, self.channels, self.groups);
+        if let Some(reply) = self.events(&ks, &watched) {
+            return Look::Answer(reply);
+        }
+        // A group's members changed while the poll was held: end it, so
+        // the client polls again for the new set (PROTOCOL.md §9.8).
+        let members_now = (watched.iter().map(|w| w.channel.clone()).collect(), ks.expand(&[], self.present_groups));
+        let members_changed = *first_members.get_or_insert_with(|| members_now.clone()) != members_now;
+        if now >= self.deadline || members_changed {
+            return Look::Answer(self.nothing());
+        }
+        let notify = Arc::new(Notify::new());
+        for watch in &watched {
+            ks.events.wait_on_channel(&watch.channel, &notify);
+        }
+        for group in self.groups {
+            ks.events.wait_on_group(group.strip_suffix(PRESENCE_SUFFIX).unwrap_or(group), &notify);
+        }
+        Look::Wait(notify)
+    }
+}
+
+/// The channels a poll watches and the channels its groups make it present
+/// on, when it started.
+type Members = (Vec<String>, Vec<String>);
 
 /// `tt` (or Ruby's `t={"t":…}`): `None` for a handshake.
 fn cursor(query: &Query) -> Result<Option<u64>, Reply> {
