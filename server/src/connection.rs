@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use http::Method;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -35,9 +35,9 @@ const MAX_HEADERS: usize = 64;
 /// Largest request body read (and discarded: no endpoint takes one).
 const MAX_BODY: usize = 64 * 1024;
 
-/// What a connection first reserves to read a head into; SDK requests are
-/// a few hundred bytes, longer ones grow the buffer.
-const FIRST_READ: usize = 1024;
+/// Most bytes one read takes; SDK requests are a few hundred bytes, longer
+/// ones take several reads.
+const READ_CHUNK: usize = 4096;
 
 /// Accepts connections until `shutdown` fires, then lets each connection end
 /// (idle ones close at once, in-flight requests are answered first) and
@@ -173,8 +173,7 @@ impl Connection {
                     "Request Header Fields Too Large",
                 )));
             }
-            self.buf.reserve(self.buf.len().max(FIRST_READ));
-            if self.stream.read_buf(&mut self.buf).await? == 0 {
+            if self.read_more().await? == 0 {
                 return if self.buf.is_empty() { Ok(None) } else { Err(Refused::Gone) };
             }
         };
@@ -187,22 +186,38 @@ impl Connection {
         Ok(Some(head))
     }
 
+    /// Appends what the client sent next to the buffer; 0 at the end of the
+    /// stream. An idle connection holds no buffer: bytes land in a stack
+    /// chunk first (not part of the connection's future: no await sees it).
+    async fn read_more(&mut self) -> io::Result<usize> {
+        loop {
+            self.stream.readable().await?;
+            let mut chunk = [0u8; READ_CHUNK];
+            match self.stream.try_read(&mut chunk) {
+                Ok(n) => {
+                    self.buf.extend_from_slice(&chunk[..n]);
+                    return Ok(n);
+                }
+                // Readiness can be stale; wait again.
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
     /// Reads and drops `len` body bytes (buffered ones first).
     async fn skip_body(&mut self, mut len: usize) -> Result<(), Refused> {
-        let buffered = len.min(self.buf.len());
-        self.buf.drain(..buffered);
-        len -= buffered;
-        // On the heap: an array here would sit in every connection's future.
-        let mut scratch = vec![0u8; len.min(4096)];
-        while len > 0 {
-            let want = len.min(scratch.len());
-            let n = self.stream.read(&mut scratch[..want]).await?;
-            if n == 0 {
+        loop {
+            let buffered = len.min(self.buf.len());
+            self.buf.drain(..buffered);
+            len -= buffered;
+            if len == 0 {
+                return Ok(());
+            }
+            if self.read_more().await? == 0 {
                 return Err(Refused::Gone);
             }
-            len -= n;
         }
-        Ok(())
     }
 
     async fn write(&mut self, reply: &Reply, head_only: bool, keep_alive: bool) -> io::Result<()> {
