@@ -10,6 +10,7 @@
 //! DASHBOARD_SCREENSHOT=docs/dashboard.png cargo test -p presence-tests --test dashboard_browser -- --ignored
 //! ```
 
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -36,7 +37,9 @@ impl Browser {
             let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             listener.local_addr().unwrap().port()
         };
+        // Its own process group, so that Drop can end the browsers it started too.
         let driver = Command::new(CHROMEDRIVER)
+            .process_group(0)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -76,6 +79,7 @@ impl Browser {
     async fn call(&self, method: &str, url: &str, body: Value) -> Value {
         let request = match method {
             "POST" => self.http.post(url).header("content-type", "application/json").body(body.to_string()),
+            "DELETE" => self.http.delete(url),
             _ => self.http.get(url),
         };
         let text = request.send().await.expect("chromedriver answers").text().await.unwrap();
@@ -108,6 +112,11 @@ impl Browser {
         }
     }
 
+    /// Ends the session: chromedriver closes the browser.
+    async fn quit(self) {
+        self.call("DELETE", &self.session, Value::Null).await;
+    }
+
     async fn screenshot(&self) -> Vec<u8> {
         let encoded = self.call("GET", &format!("{}/screenshot", self.session), Value::Null).await;
         base64_decode(encoded.as_str().expect("base64 PNG"))
@@ -115,8 +124,11 @@ impl Browser {
 }
 
 impl Drop for Browser {
+    /// Also after a failed test: the driver and every browser process it
+    /// started (one process group) end, none is left running.
     fn drop(&mut self) {
-        let _ = self.driver.kill();
+        let group = format!("-{}", self.driver.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.driver.wait();
     }
 }
@@ -248,4 +260,5 @@ async fn the_dashboard_shows_presence_live_in_a_real_browser() {
     browser.until("document.getElementById('banner').classList.contains('shown')", "the offline banner").await;
     let banner = browser.run("return document.getElementById('banner').innerText;").await;
     assert!(banner.as_str().unwrap().contains("Server unreachable"), "{banner}");
+    browser.quit().await;
 }

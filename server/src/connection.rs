@@ -15,6 +15,7 @@
 
 use std::io;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use http::Method;
@@ -38,6 +39,20 @@ const MAX_BODY: usize = 64 * 1024;
 /// Most bytes one read takes; SDK requests are a few hundred bytes, longer
 /// ones take several reads.
 const READ_CHUNK: usize = 4096;
+
+/// How long a request may take to arrive once its first byte has (a client
+/// that stops halfway is answered 408 and closed). Waiting for the first
+/// byte has no bound: an idle keep-alive connection costs ~2 KiB.
+const READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long writing one answer may take (a client that stops reading must
+/// not hold a task, or a shutdown, forever).
+const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// After a refusal, how long (and how many bytes) the client's unread input
+/// is drained before closing ([`Connection::linger`]).
+const LINGER: Duration = Duration::from_secs(1);
+const LINGER_BYTES: usize = 64 * 1024;
 
 /// Accepts connections until `shutdown` fires, then lets each connection end
 /// (idle ones close at once, in-flight requests are answered first) and
@@ -133,7 +148,9 @@ impl Connection {
                 Ok(Some(head)) => head,
                 Ok(None) | Err(Refused::Gone) => return,
                 Err(Refused::Reply(reply)) => {
-                    let _ = self.write(&reply, false, false).await;
+                    if self.write(&reply, false, false).await.is_ok() {
+                        self.linger().await;
+                    }
                     return;
                 }
             };
@@ -144,15 +161,16 @@ impl Connection {
             let reply = {
                 let answering = answer(inner, &head.method, &head.target);
                 tokio::pin!(answering);
-                let pipelined = !self.buf.is_empty();
                 tokio::select! {
                     biased;
                     reply = &mut answering => reply,
                     // The client hung up: drop its request (a held poll frees its slot).
-                    () = hung_up(&self.stream, pipelined) => return,
+                    () = hung_up(&self.stream, &mut self.buf) => return,
                 }
             };
-            let keep_alive = head.keep_alive && !*stop.borrow();
+            // `stopped` is set before held polls are woken to answer, so
+            // their answers already say `close`.
+            let keep_alive = head.keep_alive && !inner.stopped.load(Ordering::SeqCst) && !*stop.borrow();
             if self.write(&reply, head.method == Method::HEAD, keep_alive).await.is_err() || !keep_alive {
                 return;
             }
@@ -162,6 +180,24 @@ impl Connection {
     /// Reads the next request: its head, then its body (discarded). `None`
     /// when the client closed the connection between requests.
     async fn read_request(&mut self) -> Result<Option<Head>, Refused> {
+        if self.buf.is_empty() && read_into(&self.stream, &mut self.buf).await? == 0 {
+            return Ok(None);
+        }
+        // Usually the whole request came in one read: no timer needed.
+        if let Some((head, len)) = parse_head(&self.buf)?
+            && head.body_len == 0
+        {
+            self.buf.drain(..len);
+            return Ok(Some(head));
+        }
+        match tokio::time::timeout(READ_TIMEOUT, self.read_started_request()).await {
+            Ok(head) => head.map(Some),
+            Err(_) => Err(Refused::Reply(Reply::error_status(http::StatusCode::REQUEST_TIMEOUT, "Request Timeout"))),
+        }
+    }
+
+    /// Reads the rest of a request whose first bytes are in the buffer.
+    async fn read_started_request(&mut self) -> Result<Head, Refused> {
         let head = loop {
             if let Some((head, len)) = parse_head(&self.buf)? {
                 self.buf.drain(..len);
@@ -173,8 +209,8 @@ impl Connection {
                     "Request Header Fields Too Large",
                 )));
             }
-            if self.read_more().await? == 0 {
-                return if self.buf.is_empty() { Ok(None) } else { Err(Refused::Gone) };
+            if read_into(&self.stream, &mut self.buf).await? == 0 {
+                return Err(Refused::Gone);
             }
         };
         if head.body_len > 0 {
@@ -183,26 +219,7 @@ impl Connection {
             }
             self.skip_body(head.body_len).await?;
         }
-        Ok(Some(head))
-    }
-
-    /// Appends what the client sent next to the buffer; 0 at the end of the
-    /// stream. An idle connection holds no buffer: bytes land in a stack
-    /// chunk first (not part of the connection's future: no await sees it).
-    async fn read_more(&mut self) -> io::Result<usize> {
-        loop {
-            self.stream.readable().await?;
-            let mut chunk = [0u8; READ_CHUNK];
-            match self.stream.try_read(&mut chunk) {
-                Ok(n) => {
-                    self.buf.extend_from_slice(&chunk[..n]);
-                    return Ok(n);
-                }
-                // Readiness can be stale; wait again.
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => return Err(e),
-            }
-        }
+        Ok(head)
     }
 
     /// Reads and drops `len` body bytes (buffered ones first).
@@ -214,20 +231,70 @@ impl Connection {
             if len == 0 {
                 return Ok(());
             }
-            if self.read_more().await? == 0 {
+            if read_into(&self.stream, &mut self.buf).await? == 0 {
                 return Err(Refused::Gone);
             }
         }
     }
 
+    /// Writes one answer; without keep-alive, then closes the connection.
     async fn write(&mut self, reply: &Reply, head_only: bool, keep_alive: bool) -> io::Result<()> {
         let mut out = Vec::with_capacity(512 + if head_only { 0 } else { reply.body().len() });
         reply.write_http(&mut out, head_only, keep_alive);
-        self.stream.write_all(&out).await?;
+        // Usually the socket takes it all at once: no timer needed.
+        let written = match self.stream.try_write(&out) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => 0,
+            Err(e) => return Err(e),
+        };
+        if written < out.len() {
+            let timed_out = || io::Error::new(io::ErrorKind::TimedOut, "the client stopped reading");
+            tokio::time::timeout(WRITE_TIMEOUT, self.stream.write_all(&out[written..]))
+                .await
+                .map_err(|_| timed_out())??;
+        }
         if !keep_alive {
             self.stream.shutdown().await?;
         }
         Ok(())
+    }
+
+    /// After a refusal the client may still be sending: drain a little of
+    /// it, so that closing sends a FIN (the client reads the refusal) rather
+    /// than a reset (which may destroy it).
+    async fn linger(&mut self) {
+        self.buf.clear();
+        let _ = tokio::time::timeout(LINGER, async {
+            let mut drained = 0;
+            while drained < LINGER_BYTES {
+                match read_into(&self.stream, &mut self.buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => drained += n,
+                }
+                self.buf.clear();
+            }
+        })
+        .await;
+    }
+}
+
+/// Appends what the client sent next to `buf`; 0 at the end of the stream.
+/// Bytes land in a stack chunk first, so an idle connection holds no buffer
+/// (the chunk is not part of any future: no await sees it). Cancel-safe:
+/// bytes are appended only by the read that returns them.
+async fn read_into(stream: &TcpStream, buf: &mut Vec<u8>) -> io::Result<usize> {
+    loop {
+        stream.readable().await?;
+        let mut chunk = [0u8; READ_CHUNK];
+        match stream.try_read(&mut chunk) {
+            Ok(n) => {
+                buf.extend_from_slice(&chunk[..n]);
+                return Ok(n);
+            }
+            // Readiness can be stale; wait again.
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
+        }
     }
 }
 
@@ -269,7 +336,12 @@ fn parse_head(buf: &[u8]) -> Result<Option<(Head, usize)>, Refused> {
                 }
             }
         } else if header.name.eq_ignore_ascii_case("content-length") {
-            let len: usize = value.trim().parse().map_err(|_| bad("Bad Content-Length"))?;
+            let digits = value.trim();
+            // Digits only: `usize::from_str` would also take `+5`.
+            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(bad("Bad Content-Length"));
+            }
+            let len: usize = digits.parse().map_err(|_| bad("Bad Content-Length"))?;
             if body_len.is_some_and(|earlier| earlier != len) {
                 return Err(bad("Bad Content-Length"));
             }
@@ -281,7 +353,8 @@ fn parse_head(buf: &[u8]) -> Result<Option<(Head, usize)>, Refused> {
                 "Transfer-Encoding is not supported: no endpoint takes a request body",
             )));
         } else if header.name.eq_ignore_ascii_case("expect") {
-            expect_continue = value.trim().eq_ignore_ascii_case("100-continue");
+            // HTTP/1.0 clients know no interim answers.
+            expect_continue = http11 && value.trim().eq_ignore_ascii_case("100-continue");
         }
     }
     let body_len = body_len.unwrap_or(0);
@@ -306,12 +379,12 @@ fn origin_form(target: &str) -> Option<String> {
     })
 }
 
-/// Resolves when the client closed its side (or the socket failed); never,
-/// when it sent more (a pipelined request) or `pipelined` says it did.
-async fn hung_up(stream: &TcpStream, pipelined: bool) {
-    if !pipelined {
-        let mut probe = [0u8; 1];
-        if matches!(stream.peek(&mut probe).await, Ok(0) | Err(_)) {
+/// Resolves when the client closed its side (or the socket failed). What it
+/// sends meanwhile (a pipelined request) is kept in `buf` for later, up to a
+/// head's worth; past that the client is not watched any more.
+async fn hung_up(stream: &TcpStream, buf: &mut Vec<u8>) {
+    while buf.len() < MAX_HEAD {
+        if matches!(read_into(stream, buf).await, Ok(0) | Err(_)) {
             return;
         }
     }
@@ -407,6 +480,8 @@ mod tests {
         assert_eq!((h.method, h.body_len, h.expect_continue), (Method::POST, 5, true));
         assert_eq!(refusal("POST /x HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n"), 400);
         assert_eq!(refusal("POST /x HTTP/1.1\r\nContent-Length: -1\r\n\r\n"), 400);
+        assert_eq!(refusal("POST /x HTTP/1.1\r\nContent-Length: +5\r\n\r\n"), 400);
+        assert!(!head("POST /x HTTP/1.0\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n").expect_continue);
         assert_eq!(refusal("POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"), 501);
         assert_eq!(refusal(&format!("POST /x HTTP/1.1\r\nContent-Length: {}\r\n\r\n", MAX_BODY + 1)), 413);
         let many: String = (0..=MAX_HEADERS).map(|i| format!("X-{i}: v\r\n")).collect();

@@ -158,8 +158,10 @@ async fn a_request_body_is_skipped_and_the_connection_goes_on() {
     c.send("POST /time/0 HTTP/1.1\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n").await;
     let interim = c.response(false).await;
     assert_eq!(interim.status, 100);
-    c.send("abc").await;
+    // The body is skipped: the next request's answer is the next thing read.
+    c.send(&format!("abc{WHERE}")).await;
     assert_eq!(c.response(true).await.status, 200);
+    assert_eq!(c.response(true).await.body, WHERE_BODY);
 }
 
 #[tokio::test]
@@ -193,7 +195,39 @@ async fn a_client_hanging_up_frees_its_held_poll() {
     t.until_held(0).await;
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_request_that_stops_halfway_gets_a_408_after_30_seconds() {
+    let t = TestServer::start().await;
+    let mut c = Conn::open(&t).await;
+    c.send("GET /time/0 HTTP/1.1\r\nHost: t\r\n").await;
+    let started = tokio::time::Instant::now();
+    // No timeout on this read: paused time jumps straight to the server's.
+    let mut answer = String::new();
+    c.stream.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 408 Request Timeout\r\n"), "{answer}");
+    assert!(answer.contains("connection: close\r\n"), "{answer}");
+    assert_eq!(started.elapsed().as_secs(), 30);
+}
+
 #[tokio::test]
+async fn a_poll_keeps_what_its_client_pipelines_and_still_sees_it_hang_up() {
+    let t = TestServer::start().await;
+    let cursor = cursor(&t).await;
+    let mut c = Conn::open(&t).await;
+    c.send(&format!("GET /v2/subscribe/demo/lobby-pnpres/0?uuid=w&tt={cursor} HTTP/1.1\r\n\r\n{TIME}")).await;
+    t.until_held(1).await;
+    // Answered in order: the poll (released by a join), then the pipelined request.
+    t.heartbeat("demo", "lobby", "alice", "").await;
+    assert!(c.response(true).await.body.contains(r#""action":"join""#));
+    assert!(c.response(true).await.body.starts_with('['));
+    let cursor = self::cursor(&t).await;
+    c.send(&format!("GET /v2/subscribe/demo/lobby-pnpres/0?uuid=w&tt={cursor} HTTP/1.1\r\n\r\n{TIME}")).await;
+    t.until_held(1).await;
+    drop(c);
+    t.until_held(0).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_closes_idle_connections_and_answers_held_polls() {
     let t = TestServer::start().await;
     let cursor = cursor(&t).await;

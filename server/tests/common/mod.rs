@@ -56,9 +56,12 @@ impl TestServer {
     /// Waits until the server holds `n` subscribe polls (checks every
     /// millisecond: a condition, not a guess at timing).
     pub async fn until_held(&self, n: usize) {
-        while self.server.held_polls() != n {
-            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
-        }
+        let waited = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+            while self.server.held_polls() != n {
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            }
+        });
+        waited.await.unwrap_or_else(|_| panic!("{} polls held, not {n}", self.server.held_polls()));
     }
 
     /// GET and assert a 200 with exactly `expected` as body.
