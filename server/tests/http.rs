@@ -90,6 +90,16 @@ async fn cursor(t: &TestServer) -> String {
     handshake["t"]["t"].as_str().unwrap().to_owned()
 }
 
+/// Opens a connection and sends a poll on `lobby-pnpres` (then `pipelined`),
+/// and returns once the server holds it.
+async fn hold_poll(t: &TestServer, pipelined: &str) -> Conn {
+    let cursor = cursor(t).await;
+    let mut c = Conn::open(t).await;
+    c.send(&format!("GET /v2/subscribe/demo/lobby-pnpres/0?uuid=w&tt={cursor} HTTP/1.1\r\n\r\n{pipelined}")).await;
+    t.until_held(1).await;
+    c
+}
+
 const TIME: &str = "GET /time/0 HTTP/1.1\r\nHost: t\r\n\r\n";
 const WHERE: &str = "GET /v2/presence/sub-key/demo/uuid/alice HTTP/1.1\r\nHost: t\r\n\r\n";
 const WHERE_BODY: &str = r#"{"message":"OK","payload":{"channels":[]},"service":"Presence","status":200}"#;
@@ -187,10 +197,7 @@ async fn requests_it_cannot_frame_are_refused_and_the_connection_closed() {
 #[tokio::test]
 async fn a_client_hanging_up_frees_its_held_poll() {
     let t = TestServer::start().await;
-    let cursor = cursor(&t).await;
-    let mut c = Conn::open(&t).await;
-    c.send(&format!("GET /v2/subscribe/demo/lobby-pnpres/0?uuid=w&tt={cursor} HTTP/1.1\r\n\r\n")).await;
-    t.until_held(1).await;
+    let c = hold_poll(&t, "").await;
     drop(c);
     t.until_held(0).await;
 }
@@ -212,17 +219,13 @@ async fn a_request_that_stops_halfway_gets_a_408_after_30_seconds() {
 #[tokio::test]
 async fn a_poll_keeps_what_its_client_pipelines_and_still_sees_it_hang_up() {
     let t = TestServer::start().await;
-    let cursor = cursor(&t).await;
-    let mut c = Conn::open(&t).await;
-    c.send(&format!("GET /v2/subscribe/demo/lobby-pnpres/0?uuid=w&tt={cursor} HTTP/1.1\r\n\r\n{TIME}")).await;
-    t.until_held(1).await;
+    let mut c = hold_poll(&t, TIME).await;
     // Answered in order: the poll (released by a join), then the pipelined request.
     t.heartbeat("demo", "lobby", "alice", "").await;
     assert!(c.response(true).await.body.contains(r#""action":"join""#));
     assert!(c.response(true).await.body.starts_with('['));
-    let cursor = self::cursor(&t).await;
-    c.send(&format!("GET /v2/subscribe/demo/lobby-pnpres/0?uuid=w&tt={cursor} HTTP/1.1\r\n\r\n{TIME}")).await;
-    t.until_held(1).await;
+    drop(c);
+    let c = hold_poll(&t, TIME).await;
     drop(c);
     t.until_held(0).await;
 }
@@ -230,13 +233,10 @@ async fn a_poll_keeps_what_its_client_pipelines_and_still_sees_it_hang_up() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_closes_idle_connections_and_answers_held_polls() {
     let t = TestServer::start().await;
-    let cursor = cursor(&t).await;
     let mut idle = Conn::open(&t).await;
     idle.send(TIME).await;
     idle.response(true).await;
-    let mut held = Conn::open(&t).await;
-    held.send(&format!("GET /v2/subscribe/demo/lobby-pnpres/0?uuid=w&tt={cursor} HTTP/1.1\r\n\r\n")).await;
-    t.until_held(1).await;
+    let mut held = hold_poll(&t, "").await;
     tokio::time::timeout(Duration::from_secs(10), t.server.shutdown()).await.expect("shutdown ends");
     assert!(idle.closed_by_server().await);
     let answer = held.response(true).await;
