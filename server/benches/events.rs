@@ -102,7 +102,8 @@ async fn event_latency(kind: Watcher, watchers: usize, rounds: usize) -> Vec<f64
     // The server runs on its own runtime (2 worker threads, as the binary
     // does), like a separate process: the watchers' tasks do not queue in
     // its run queues, the OS shares the cores between the two.
-    let server_runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("server runtime");
+    let server_runtime =
+        tokio::runtime::Builder::new_multi_thread().thread_name("server").enable_all().build().expect("server runtime");
     let server = server_runtime.spawn(PresenceServer::start(config)).await.unwrap().expect("server");
     let base = server.url();
     let client = reqwest::Client::new();
