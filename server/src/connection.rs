@@ -497,6 +497,46 @@ mod tests {
         assert_eq!(head("GET http://h HTTP/1.1\r\n\r\n").target, "/");
         assert_eq!(head("OPTIONS * HTTP/1.1\r\n\r\n").target, "*");
         assert_eq!(refusal("GET ftp://h/x HTTP/1.1\r\n\r\n"), 400);
+        // A target that is not UTF-8 is a 400, not a panic.
+        assert!(matches!(parse_head(b"GET /\xff HTTP/1.1\r\n\r\n"), Err(Refused::Reply(r)) if r.status() == 400));
+    }
+
+    proptest::proptest! {
+        /// Whatever a client sends, reading a head answers, refuses or asks
+        /// for more; it never panics.
+        #[test]
+        fn any_bytes_are_read_without_panicking(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
+            let _ = parse_head(&bytes);
+        }
+
+        /// A well-formed request, cut anywhere, is incomplete until its last
+        /// byte, then yields its target and its exact length.
+        #[test]
+        fn heads_parse_whole_and_only_whole(
+            path in "/[a-z0-9%,/._-]{0,40}",
+            query in "[a-z0-9=&%._-]{0,40}",
+            headers in proptest::collection::vec(("[A-Za-z][A-Za-z0-9-]{0,15}", "[ -~]{0,30}"), 0..8),
+            pipelined in "[ -~]{0,20}",
+        ) {
+            let mut request = format!("GET {path}?{query} HTTP/1.1\r\n");
+            for (name, value) in &headers {
+                if !["connection", "content-length", "transfer-encoding", "expect"].contains(&name.to_ascii_lowercase().as_str()) {
+                    request.push_str(&format!("{name}: {}\r\n", value.trim()));
+                }
+            }
+            request.push_str("\r\n");
+            let whole = request.len();
+            request.push_str(&pipelined);
+            for cut in 0..whole {
+                proptest::prop_assert!(matches!(parse_head(&request.as_bytes()[..cut]), Ok(None)), "complete at {cut}");
+            }
+            let Ok(Some((head, len))) = parse_head(request.as_bytes()) else {
+                return Err(proptest::test_runner::TestCaseError::fail(format!("not parsed: {request:?}")));
+            };
+            proptest::prop_assert_eq!(len, whole);
+            proptest::prop_assert_eq!(head.target, format!("{path}?{query}"));
+            proptest::prop_assert!(head.keep_alive);
+        }
     }
 
     #[test]
