@@ -5,8 +5,12 @@
 //! request target (PROTOCOL.md §0). So the server speaks that much HTTP/1.1
 //! itself: `httparse` (hyper's parser) reads each request head, the answer is
 //! written in one piece, and keep-alive, pipelining and HTTP/1.0 work as
-//! clients expect. What no PubNub client sends is refused plainly: a chunked
-//! request body (501), a body over 64 KiB (413), a head over 64 KiB (431).
+//! clients expect. What no PubNub client sends is refused plainly, in the
+//! Presence error shape, and the connection closed: a malformed head (400),
+//! a chunked request body (501), a body over 64 KiB (413), a head over
+//! 64 KiB or 64 headers (431), a request still incomplete 30 s after its
+//! first byte (408). A client that hangs up ends its request (a held poll
+//! frees its slot at once).
 //!
 //! Why not hyper: a held subscribe poll would keep hyper's per-connection
 //! read and write buffers (8 KiB each) for the whole long-poll. Here a
