@@ -187,21 +187,8 @@ impl Connection {
         if self.buf.is_empty() && read_into(&self.stream, &mut self.buf).await? == 0 {
             return Ok(None);
         }
-        // Usually the whole request came in one read: no timer needed.
-        if let Some((head, len)) = parse_head(&self.buf)?
-            && head.body_len == 0
-        {
-            self.buf.drain(..len);
-            return Ok(Some(head));
-        }
-        match tokio::time::timeout(READ_TIMEOUT, self.read_started_request()).await {
-            Ok(head) => head.map(Some),
-            Err(_) => Err(Refused::Reply(Reply::error_status(http::StatusCode::REQUEST_TIMEOUT, "Request Timeout"))),
-        }
-    }
-
-    /// Reads the rest of a request whose first bytes are in the buffer.
-    async fn read_started_request(&mut self) -> Result<Head, Refused> {
+        // From its first byte, the request has READ_TIMEOUT to arrive.
+        let deadline = tokio::time::Instant::now() + READ_TIMEOUT;
         let head = loop {
             if let Some((head, len)) = parse_head(&self.buf)? {
                 self.buf.drain(..len);
@@ -213,31 +200,34 @@ impl Connection {
                     "Request Header Fields Too Large",
                 )));
             }
-            if read_into(&self.stream, &mut self.buf).await? == 0 {
-                return Err(Refused::Gone);
-            }
+            self.read_more_by(deadline).await?;
         };
         if head.body_len > 0 {
             if head.expect_continue {
                 self.stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await?;
             }
-            self.skip_body(head.body_len).await?;
+            // Reads and drops the body (buffered bytes first).
+            let mut len = head.body_len;
+            loop {
+                let buffered = len.min(self.buf.len());
+                self.buf.drain(..buffered);
+                len -= buffered;
+                if len == 0 {
+                    break;
+                }
+                self.read_more_by(deadline).await?;
+            }
         }
-        Ok(head)
+        Ok(Some(head))
     }
 
-    /// Reads and drops `len` body bytes (buffered ones first).
-    async fn skip_body(&mut self, mut len: usize) -> Result<(), Refused> {
-        loop {
-            let buffered = len.min(self.buf.len());
-            self.buf.drain(..buffered);
-            len -= buffered;
-            if len == 0 {
-                return Ok(());
-            }
-            if read_into(&self.stream, &mut self.buf).await? == 0 {
-                return Err(Refused::Gone);
-            }
+    /// Reads more of a started request. A timer is set only here, when the
+    /// request did not come in one read: the usual request needs none.
+    async fn read_more_by(&mut self, deadline: tokio::time::Instant) -> Result<(), Refused> {
+        match tokio::time::timeout_at(deadline, read_into(&self.stream, &mut self.buf)).await {
+            Ok(Ok(0) | Err(_)) => Err(Refused::Gone),
+            Ok(Ok(_)) => Ok(()),
+            Err(_) => Err(Refused::Reply(Reply::error_status(http::StatusCode::REQUEST_TIMEOUT, "Request Timeout"))),
         }
     }
 

@@ -58,7 +58,7 @@ pub(crate) async fn handle(inner: &Inner, method: &Method, path: &str, raw_query
     }
 
     let ks_lock = inner.store.keyspace(&sub);
-    let changes_presence = route.changes_presence();
+    let changes_presence = route.changes_presence_when_answered();
     let reply = respond(inner, route, &ks_lock, channels, groups, &query, now).await;
     if changes_presence {
         // The write may have added a presence deadline sooner than the reaper's.

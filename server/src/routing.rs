@@ -93,9 +93,10 @@ impl Route<'_> {
     }
 
     /// Whether the endpoint can change who is present (and so the deadlines
-    /// the reaper waits for).
-    pub(crate) fn changes_presence(&self) -> bool {
-        matches!(self, Route::Heartbeat { .. } | Route::Leave { .. } | Route::SetState { .. } | Route::Subscribe { .. })
+    /// the reaper waits for) once it has answered. Subscribe changes them too,
+    /// but tells the reaper itself, before it holds its poll.
+    pub(crate) fn changes_presence_when_answered(&self) -> bool {
+        matches!(self, Route::Heartbeat { .. } | Route::Leave { .. } | Route::SetState { .. })
     }
 
     /// The raw channel segment, when the route has one.

@@ -112,27 +112,27 @@ pub(crate) async fn subscribe(
         cursor,
         region,
         deadline,
+        first_members: None,
     });
-    // What the subscription covered when the poll started: the channels it
-    // watches and the channels its groups make it present on.
-    let mut first_members: Option<Members> = None;
     // The write guard lives in this block only: no await may hold it.
-    let (poll, mut look) = {
+    let (mut poll, mut look) = {
         let mut ks = crate::handlers::write(ks_lock);
         ks.fire_due(now);
         let cursor_before = inner.store.shared.timetokens.cursor(now);
         let present_on = ks.expand(&channels, &present_groups);
-        let per_channel = states_by_channel(&ks, query, &present_on, &present_groups)?;
-        if let Some(uuid) = uuid {
-            ks.subscribe(uuid, &present_on, timeout, &per_channel, now);
+        let states = states_by_channel(&ks, query, &present_on, &present_groups);
+        if let (Some(uuid), Ok(states)) = (uuid, &states) {
+            ks.subscribe(uuid, &present_on, timeout, states, now);
         }
+        // Also when the state was refused: `fire_due` may have moved deadlines.
         inner.schedule(ks.next_deadline());
-        let Some(poll) = poll else {
+        states?;
+        let Some(mut poll) = poll else {
             let own_join = uuid.and_then(|uuid| own_recent_join(&ks, &watches(&ks, &channels, &groups), uuid, now));
             let handshake_cursor = own_join.map_or(cursor_before, |join| cursor_before.min(join - 1));
             return Ok(Reply::ok(answer(handshake_cursor, region, "")));
         };
-        let look = poll.look(ks, now, &mut first_members);
+        let look = poll.look(ks, now);
         (poll, look)
     };
     loop {
@@ -158,7 +158,7 @@ pub(crate) async fn subscribe(
         {
             let ks = crate::handlers::read(ks_lock);
             if ks.next_deadline().is_none_or(|at| at > now)
-                && let Some(reply) = poll.events(&ks, &watches(&ks, &channels, &groups))
+                && let Some(reply) = poll.events(&ks, &poll.watches(&ks))
             {
                 return Ok(reply);
             }
@@ -166,7 +166,7 @@ pub(crate) async fn subscribe(
         look = {
             let mut ks = crate::handlers::write(ks_lock);
             ks.fire_due(now);
-            poll.look(ks, now, &mut first_members)
+            poll.look(ks, now)
         };
     }
 }
@@ -180,6 +180,9 @@ struct Poll<'a> {
     cursor: u64,
     region: u8,
     deadline: u64,
+    /// What the subscription covered at its first look: the channels it
+    /// watches and the channels its groups make it present on.
+    first_members: Option<Members>,
 }
 
 /// What a look under the write lock decided.
@@ -191,6 +194,10 @@ enum Look {
 }
 
 impl Poll<'_> {
+    fn watches(&self, ks: &Keyspace) -> Vec<Watch> {
+        watches(ks, self.channels, self.groups)
+    }
+
     /// The answer with the events after the cursor on the `watched`
     /// channels, if there are any.
     fn events(&self, ks: &Keyspace, watched: &[Watch]) -> Option<Reply> {
@@ -206,15 +213,15 @@ impl Poll<'_> {
     /// Answers with the events after the cursor, or when the poll must end;
     /// else registers to be woken. Takes the write guard so that it is
     /// released before the poll waits.
-    fn look(&self, mut ks: RwLockWriteGuard<'_, Keyspace>, now: u64, first_members: &mut Option<Members>) -> Look {
-        let watched = watches(&ks, self.channels, self.groups);
+    fn look(&mut self, mut ks: RwLockWriteGuard<'_, Keyspace>, now: u64) -> Look {
+        let watched = self.watches(&ks);
         if let Some(reply) = self.events(&ks, &watched) {
             return Look::Answer(reply);
         }
         // A group's members changed while the poll was held: end it, so
         // the client polls again for the new set (PROTOCOL.md §9.8).
         let members_now = (watched.iter().map(|w| w.channel.clone()).collect(), ks.expand(&[], self.present_groups));
-        let members_changed = *first_members.get_or_insert_with(|| members_now.clone()) != members_now;
+        let members_changed = *self.first_members.get_or_insert_with(|| members_now.clone()) != members_now;
         if now >= self.deadline || members_changed {
             return Look::Answer(self.nothing());
         }
