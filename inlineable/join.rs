@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::runtime::validate::serialized;
 use crate::{Error, IntoNames, PubNub};
 
 /// The presence timeout `join()` announces unless told otherwise (the server's default).
@@ -117,19 +118,11 @@ impl Join {
             });
         }
         let mut states = serde_json::Map::new();
-        match self.state {
-            Some(Err(err)) => {
-                return Err(Error::InvalidInput {
-                    parameter: "state",
-                    rule: format!("could not be serialized to JSON: {err}"),
-                });
+        if let Some(outcome) = &self.state {
+            let state = serialized("state", outcome)?;
+            for name in self.channels.iter().chain(&self.channel_groups) {
+                states.insert(name.clone(), state.clone());
             }
-            Some(Ok(state)) => {
-                for name in self.channels.iter().chain(&self.channel_groups) {
-                    states.insert(name.clone(), state.clone());
-                }
-            }
-            None => {}
         }
         let inner = Arc::new(Inner {
             pubnub: self.pubnub,
@@ -236,10 +229,7 @@ impl Presence {
     /// Sets the user's state on one of the joined channels or groups; later
     /// heartbeats carry it.
     pub async fn set_state(&self, channel: &str, state: impl serde::Serialize) -> Result<(), Error> {
-        let value = serde_json::to_value(state).map_err(|err| Error::InvalidInput {
-            parameter: "state",
-            rule: format!("could not be serialized to JSON: {err}"),
-        })?;
+        let value = serialized("state", &serde_json::to_value(state).map_err(|err| err.to_string()))?.clone();
         let request = self.inner.pubnub.set_state().state(value.clone());
         let request = if self.inner.channel_groups.iter().any(|g| g == channel) {
             request.channel_groups(channel)

@@ -133,7 +133,12 @@ fn paging_and_a_stream_union() {
         (went.via.as_deref(), went.friends.as_slice(), went.sure),
         (Some("grp"), ["c".to_owned()].as_slice(), false)
     );
+    // The common fields without a match on the kind: borrowed, copied, or flattened.
+    let (Ok(first), Ok(second)) = (&items[0], &items[1]) else { panic!("{items:?}") };
+    assert_eq!((first.channel(), first.via(), first.at()), (Some("r"), None, Some(7)));
+    assert_eq!(second.via(), Some("grp"));
     let Ok(Happening::Unknown { kind, item }) = &items[2] else { panic!("{:?}", items[2]) };
+    assert_eq!((items[2].as_ref().unwrap().channel(), items[2].as_ref().unwrap().at()), (None, None));
     assert_eq!((kind.as_str(), &item["d"]["who"]), ("sneezed", &json!("cy")));
     assert!(matches!(&items[3], Err(Error::Decode { message, .. }) if message.contains("p.t")), "{:?}", items[3]);
     // A key of another type than a known kind reads: fine for an unknown kind, an error for a known one.

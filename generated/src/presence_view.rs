@@ -102,19 +102,13 @@ impl PresenceViewBuilder {
         // The cursor first: every event after it reaches the view, including
         // those the snapshot below already reflects (applied idempotently).
         subscription.handshake().await?;
-        let source = Source {
-            pubnub: self.pubnub,
-            channels: self.channels,
-            channel_groups: self.channel_groups,
-            include_state: self.include_state,
-        };
-        let snapshot = source.snapshot().await?;
+        let snapshot = self.snapshot().await?;
         let shared = Arc::new(RwLock::new(Members::default()));
         write(&shared).replace(&snapshot);
         let (sender, receiver) = mpsc::unbounded_channel();
         let listening = Arc::new(AtomicBool::new(false));
         let changes = ChangeSender { sender, listening: Arc::clone(&listening) };
-        let task = tokio::spawn(run(subscription, source, Arc::clone(&shared), changes));
+        let task = tokio::spawn(run(subscription, self, Arc::clone(&shared), changes));
         Ok(PresenceView { shared, changes: Changes { receiver, listening }, task })
     }
 }
@@ -338,27 +332,15 @@ impl Members {
 
     /// Sets the state of a member the view has (a state read after its join).
     fn set_state(&mut self, channel: &str, uuid: &str, state: Option<Value>) -> Option<PresenceChange> {
-        let current = self.channels.get_mut(channel)?.get_mut(uuid)?;
-        if *current == state {
-            return None;
-        }
-        current.clone_from(&state);
-        Some(PresenceChange::Updated { channel: channel.to_owned(), uuid: uuid.to_owned(), state })
+        update_state(self.channels.get_mut(channel)?, channel, uuid, state)
     }
 
     /// Applies one event; returns what changed, and whether the view now
     /// disagrees with the event's occupancy (time to re-synchronise).
     fn apply(&mut self, event: &PresenceEvent, include_state: bool) -> (Vec<PresenceChange>, bool) {
         let mut changes = Vec::new();
-        let channel_of = |event: &PresenceEvent| match event {
-            PresenceEvent::Join(e) => Some((e.channel.clone(), e.occupancy)),
-            PresenceEvent::Leave(e) => Some((e.channel.clone(), e.occupancy)),
-            PresenceEvent::Timeout(e) => Some((e.channel.clone(), e.occupancy)),
-            PresenceEvent::StateChange(e) => Some((e.channel.clone(), e.occupancy)),
-            PresenceEvent::Interval(e) => Some((e.channel.clone(), e.occupancy)),
-            _ => None,
-        };
-        let Some((channel, occupancy)) = channel_of(event) else { return (changes, false) };
+        let (Some(channel), Some(occupancy)) = (event.channel(), event.occupancy()) else { return (changes, false) };
+        let channel = channel.to_owned();
         let members = self.channels.entry(channel.clone()).or_default();
         let kept = |state: &Option<Value>| if include_state { no_empty(state.clone()) } else { None };
         let join = |members: &mut BTreeMap<String, Option<Value>>,
@@ -385,16 +367,11 @@ impl Members {
             PresenceEvent::Timeout(e) => leave(members, &e.uuid, LeaveReason::Timeout, &mut changes),
             PresenceEvent::StateChange(e) => {
                 let state = kept(&e.state);
-                match members.get_mut(&e.uuid) {
-                    Some(current) if *current != state => {
-                        current.clone_from(&state);
-                        changes.push(PresenceChange::Updated { channel: channel.clone(), uuid: e.uuid.clone(), state });
-                    }
-                    Some(_) => {}
+                if members.contains_key(&e.uuid) {
+                    changes.extend(update_state(members, &channel, &e.uuid, state));
+                } else {
                     // A state change of someone the view does not have: they are present.
-                    None => {
-                        join(members, &e.uuid, state, &mut changes);
-                    }
+                    join(members, &e.uuid, state, &mut changes);
                 }
             }
             PresenceEvent::Interval(e) => {
@@ -420,6 +397,22 @@ impl Members {
     }
 }
 
+/// Sets a member's state on one channel: the change, if it was another (or
+/// `None` when the channel has no such member).
+fn update_state(
+    members: &mut BTreeMap<String, Option<Value>>,
+    channel: &str,
+    uuid: &str,
+    state: Option<Value>,
+) -> Option<PresenceChange> {
+    let current = members.get_mut(uuid)?;
+    if *current == state {
+        return None;
+    }
+    current.clone_from(&state);
+    Some(PresenceChange::Updated { channel: channel.to_owned(), uuid: uuid.to_owned(), state })
+}
+
 /// The view's merge rules without the network, for the benchmark that
 /// measures memory per member and the time to apply an event. Not API.
 #[doc(hidden)]
@@ -440,15 +433,8 @@ impl MergeForBench {
     }
 }
 
-/// What the view re-reads here_now with.
-struct Source {
-    pubnub: PubNub,
-    channels: Vec<String>,
-    channel_groups: Vec<String>,
-    include_state: bool,
-}
-
-impl Source {
+/// The builder is also what the view re-reads here_now with.
+impl PresenceViewBuilder {
     async fn snapshot(&self) -> Result<HereNowResult, Error> {
         self.pubnub
             .here_now()
@@ -494,7 +480,7 @@ fn write(shared: &RwLock<Members>) -> std::sync::RwLockWriteGuard<'_, Members> {
 /// The background task: applies events, re-synchronises when needed.
 async fn run(
     mut subscription: Subscription<PresenceEvents>,
-    source: Source,
+    source: PresenceViewBuilder,
     shared: Arc<RwLock<Members>>,
     changes: ChangeSender,
 ) {
@@ -569,7 +555,7 @@ async fn run(
 
 /// Re-reads here_now until it answers (backing off 1 s … 30 s, reporting the
 /// first failure) and reports the difference; false once the view is gone.
-async fn resynchronise(source: &Source, shared: &RwLock<Members>, changes: &ChangeSender) -> bool {
+async fn resynchronise(source: &PresenceViewBuilder, shared: &RwLock<Members>, changes: &ChangeSender) -> bool {
     write(shared).synced = false;
     let mut delay = std::time::Duration::from_secs(1);
     let mut reported = false;

@@ -82,15 +82,10 @@ pub fn json_object<'a>(
     Ok(Some(encoding::component(&value.to_string())))
 }
 
-/// A value that must be present: the value, or the error naming it.
-pub fn required<T>(parameter: &'static str, value: Option<T>) -> Result<T, Error> {
-    value.ok_or_else(|| Error::invalid(parameter, "is required"))
-}
-
 /// A parameter the spec marks `required`, once encoded: still `Some`, so it
 /// flows on like any other; an unset value or empty list is the error.
 pub fn require(parameter: &'static str, encoded: Option<String>) -> Result<Option<String>, Error> {
-    required(parameter, encoded).map(Some)
+    validate::required(parameter, encoded).map(Some)
 }
 
 /// An encoded value placed in a path: a list with no names is the literal
@@ -127,6 +122,6 @@ mod tests {
         assert_eq!(json_object("state", &state, false).unwrap().as_deref(), Some("%7B%22mood%22%3A%22a%20b%22%7D"));
         assert!(json_object("state", &state, true).is_err(), "a string is not a per-channel object");
         assert_eq!(path_segment(None), ",");
-        assert!(required::<&str>("uuid", None).unwrap_err().to_string().contains("uuid"));
+        assert!(validate::required::<&str>("uuid", None).unwrap_err().to_string().contains("uuid"));
     }
 }

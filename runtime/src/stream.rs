@@ -288,14 +288,8 @@ impl<P: LongPoll> Subscription<P> {
                         _ => Error::Transport { message: "the subscription has ended".to_owned(), source: None },
                     }));
                 }
-                match self.poll_answer(cx) {
-                    Poll::Pending => return Poll::Pending,
-                    Poll::Ready(Ok(())) => {}
-                    Poll::Ready(Err(err)) => {
-                        self.done = true;
-                        self.ready.push_back(Err(err.duplicate()));
-                        return Poll::Ready(Err(err));
-                    }
+                if self.poll_answer(cx).is_pending() {
+                    return Poll::Pending;
                 }
             }
         })
@@ -317,8 +311,9 @@ impl<P: LongPoll> Subscription<P> {
 
     /// Drives the backoff timer and the poll in flight (starting one when
     /// idle) until one answer is handled. Both stay in `self` while pending,
-    /// so dropping the caller loses nothing. `Err`: the request is invalid.
-    fn poll_answer(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+    /// so dropping the caller loses nothing. An invalid request ends the
+    /// stream, its error the last item.
+    fn poll_answer(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         if let Some(waiting) = &mut self.waiting {
             if waiting.as_mut().poll(cx).is_pending() {
                 return Poll::Pending;
@@ -328,13 +323,15 @@ impl<P: LongPoll> Subscription<P> {
         if self.in_flight.is_none()
             && let Err(err) = self.start_poll()
         {
-            return Poll::Ready(Err(err));
+            self.ready.push_back(Err(err));
+            self.done = true;
+            return Poll::Ready(());
         }
-        let Some(in_flight) = &mut self.in_flight else { return Poll::Ready(Ok(())) };
+        let Some(in_flight) = &mut self.in_flight else { return Poll::Ready(()) };
         let Poll::Ready((outcome, retry_after)) = in_flight.as_mut().poll(cx) else { return Poll::Pending };
         self.in_flight = None;
         self.handle(outcome, retry_after);
-        Poll::Ready(Ok(()))
+        Poll::Ready(())
     }
 
     fn start_poll(&mut self) -> Result<(), Error> {
@@ -433,13 +430,8 @@ impl<P: LongPoll> Stream for Subscription<P> {
             if this.done {
                 return Poll::Ready(None);
             }
-            match this.poll_answer(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(Ok(())) => {}
-                Poll::Ready(Err(err)) => {
-                    this.done = true;
-                    return Poll::Ready(Some(Err(err)));
-                }
+            if this.poll_answer(cx).is_pending() {
+                return Poll::Pending;
             }
         }
     }

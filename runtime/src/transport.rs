@@ -142,10 +142,7 @@ impl Client {
     ) -> Result<T, Error> {
         // Validate and build once before any I/O, so input errors are never retried.
         let first = self.path_and_query(&request)?;
-        let http = self.http.as_ref().map_err(|message| Error::Transport {
-            message: format!("could not build the HTTP client: {message}"),
-            source: None,
-        })?;
+        let http = self.http_client()?;
         let span = tracing::debug_span!(
             "presence_request",
             operation = request.operation(),
@@ -196,18 +193,19 @@ impl Client {
         request: &Request,
         timeout: Duration,
     ) -> (Result<(u16, Vec<u8>), Error>, Option<Duration>) {
-        let path_and_query = match self.path_and_query(request) {
-            Ok(path_and_query) => path_and_query,
-            Err(err) => return (Err(err), None),
-        };
-        let http = match self.http.as_ref() {
-            Ok(http) => http,
-            Err(message) => {
-                let message = format!("could not build the HTTP client: {message}");
-                return (Err(Error::Transport { message, source: None }), None);
-            }
-        };
-        self.attempt(http, &path_and_query, timeout).await
+        match (self.path_and_query(request), self.http_client()) {
+            (Ok(path_and_query), Ok(http)) => self.attempt(http, &path_and_query, timeout).await,
+            (Err(err), _) | (_, Err(err)) => (Err(err), None),
+        }
+    }
+
+    /// The HTTP client, or why it could not be built (the same error for
+    /// every request).
+    fn http_client(&self) -> Result<&reqwest::Client, Error> {
+        self.http.as_ref().map_err(|message| Error::Transport {
+            message: format!("could not build the HTTP client: {message}"),
+            source: None,
+        })
     }
 
     /// One attempt: a 2xx answer (status, body) or the error the answer
@@ -298,7 +296,7 @@ fn check_config(config: &Config) -> Result<(), Error> {
     validate::text("user_id", &config.user_id, validate::MAX_UUID_BYTES)?;
     if config.secret_key.is_some() {
         // Signing with an empty publish key would make every request a 403.
-        crate::param::required("publish_key", config.publish_key.as_deref())?;
+        crate::validate::required("publish_key", config.publish_key.as_deref())?;
     }
     Ok(())
 }

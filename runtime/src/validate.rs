@@ -13,6 +13,11 @@ pub const MAX_UUID_BYTES: usize = 92;
 /// server holds the same line.
 pub const MAX_STATE_DEPTH: usize = 32;
 
+/// A value that must be present: the value, or the error naming it.
+pub fn required<T>(parameter: &'static str, value: Option<T>) -> Result<T, Error> {
+    value.ok_or_else(|| Error::invalid(parameter, "is required"))
+}
+
 /// At least one of the given lists must be non-empty.
 pub fn required_one_of(parameters: &[(&'static str, bool)]) -> Result<(), Error> {
     if parameters.iter().any(|(_, present)| *present) {

@@ -84,16 +84,10 @@ impl Conn {
     }
 }
 
-/// A handshake's cursor on `lobby-pnpres`, for a poll that the server holds.
-async fn cursor(t: &TestServer) -> String {
-    let handshake = t.get("/v2/subscribe/demo/lobby-pnpres/0?uuid=w").await.json();
-    handshake["t"]["t"].as_str().unwrap().to_owned()
-}
-
 /// Opens a connection and sends a poll on `lobby-pnpres` (then `pipelined`),
 /// and returns once the server holds it.
 async fn hold_poll(t: &TestServer, pipelined: &str) -> Conn {
-    let cursor = cursor(t).await;
+    let cursor = t.handshake("lobby-pnpres", "uuid=w").await.cursor;
     let mut c = Conn::open(t).await;
     c.send(&format!("GET /v2/subscribe/demo/lobby-pnpres/0?uuid=w&tt={cursor} HTTP/1.1\r\n\r\n{pipelined}")).await;
     t.until_held(1).await;

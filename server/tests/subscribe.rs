@@ -11,21 +11,7 @@ use serde_json::{Value, json};
 
 const SUB: &str = "/v2/subscribe/demo";
 
-/// A started subscription: the last cursor, and what the server answered.
-struct Poll {
-    cursor: String,
-}
-
 impl TestServer {
-    /// Handshakes on `names` (channel segment) with `query`; returns the cursor.
-    async fn handshake(&self, names: &str, query: &str) -> Poll {
-        let r = self.get(&format!("{SUB}/{names}/0?{query}")).await;
-        assert_eq!(r.status, 200, "{}", r.body);
-        let body = r.json();
-        assert_eq!(body["m"], json!([]), "a handshake carries no events");
-        Poll { cursor: body["t"]["t"].as_str().expect("t.t is a string").to_owned() }
-    }
-
     /// One long-poll from `poll`'s cursor: the events, and the cursor moves on.
     async fn next(&self, names: &str, query: &str, poll: &mut Poll) -> Vec<Value> {
         let r = self.get(&format!("{SUB}/{names}/0?{query}&tt={}&tr=1", poll.cursor)).await;

@@ -39,18 +39,31 @@ pub fn operation(api: &Api, op: &Operation) -> TokenStream {
     if let Some(python) = &op.python {
         builder_doc.push_str(&format!("\n\nPython SDK equivalent: `{python}`."));
     }
-    builder_doc.push_str(&match op.stream {
-        Some(_) => format!(
-            "\n\nCall [`subscribe`]({}::subscribe) to start: a stream of items, after every parameter \
-             is checked.",
-            op.builder
+    // A long-polled operation is subscribed to rather than sent: how the
+    // builder starts, what forgetting to start it says, and its methods.
+    let (how_to_start, must_use, methods, after_impl) = match &op.stream {
+        Some(stream) => (
+            format!(
+                "\n\nCall [`subscribe`]({}::subscribe) to start: a stream of items, after every parameter \
+                 is checked.",
+                op.builder
+            ),
+            "a subscription builder does nothing until `subscribe()` is called",
+            quote!(),
+            super::stream::stream_methods(op, stream),
         ),
-        None => format!(
-            "\n\nAwait the builder (it implements [`IntoFuture`]) or call \
-             [`send`]({}::send); both validate every parameter before any network I/O.",
-            op.builder
+        None => (
+            format!(
+                "\n\nAwait the builder (it implements [`IntoFuture`]) or call \
+                 [`send`]({}::send); both validate every parameter before any network I/O.",
+                op.builder
+            ),
+            "a request builder does nothing until it is awaited or `send()` is called",
+            send_methods(op, &output),
+            quote!(rt::into_future!(#builder => #output);),
         ),
-    });
+    };
+    builder_doc.push_str(&how_to_start);
     builder_doc.push_str("\n\n# Example\n\n```no_run\n");
     builder_doc.push_str(&format!(
         "# async fn example(pubnub: {krate}::{client}) -> Result<(), {krate}::Error> {{\n",
@@ -82,6 +95,57 @@ pub fn operation(api: &Api, op: &Operation) -> TokenStream {
     let setters = op.params.iter().map(setter);
     let build_request = build_request(op);
 
+    let new_doc = doc(&format!(
+        "Starts a request with every parameter at its default; see [`{client}::{method}`](crate::{client}::{method}).",
+        client = api.client_name
+    ));
+
+    let paging = super::paging::paging(op);
+    let decoded = decoded_types(op);
+    let types = op.types.iter().map(|t| match &t.union {
+        Some(union) => super::stream::union_type(t, union),
+        None => result_type(op, t, decoded.contains(&t.name)),
+    });
+    let wires = op.types.iter().filter(|t| decoded.contains(&t.name)).map(wire_type);
+
+    quote! {
+        #module_doc
+
+        use pubnub_presence_runtime as rt;
+
+        #builder_doc
+        #[derive(Debug, Clone)]
+        #[must_use = #must_use]
+        pub struct #builder {
+            client: std::sync::Arc<rt::Client>,
+            #(#fields,)*
+        }
+
+        impl #builder {
+            #new_doc
+            pub(crate) fn new(client: std::sync::Arc<rt::Client>) -> Self {
+                #builder { client, #(#defaults,)* }
+            }
+
+            #(#setters)*
+
+            #build_request
+
+            #methods
+        }
+
+        #after_impl
+
+        #paging
+
+        #(#types)*
+
+        #(#wires)*
+    }
+}
+
+/// A sent operation's `send`, `decode_response` and `decode` methods.
+fn send_methods(op: &Operation, output: &TokenStream) -> TokenStream {
     let (decode_response_body, decode) = match &op.result {
         Some(_) => (quote!(self.decode(http_status, body.as_ref())), decode_fn(op)),
         None => (quote!(rt::body::acknowledgement(http_status, body.as_ref())), quote!()),
@@ -110,75 +174,16 @@ pub fn operation(api: &Api, op: &Operation) -> TokenStream {
         }
         None => "Validates the parameters and sends the request; `Ok(())` once the server acknowledges it.".to_owned(),
     });
-    let new_doc = doc(&format!(
-        "Starts a request with every parameter at its default; see [`{client}::{method}`](crate::{client}::{method}).",
-        client = api.client_name
-    ));
-
-    let paging = super::paging::paging(op);
-    let decoded = decoded_types(op);
-    let types = op.types.iter().map(|t| match &t.union {
-        Some(union) => super::stream::union_type(t, union),
-        None => result_type(op, t, decoded.contains(&t.name)),
-    });
-    let wires = op.types.iter().filter(|t| decoded.contains(&t.name)).map(wire_type);
-    // A long-polled operation is subscribed to rather than sent.
-    let (send, into_future, decode_response, decode, stream) = match &op.stream {
-        Some(stream) => (quote!(), quote!(), quote!(), quote!(), super::stream::stream_methods(op, stream)),
-        None => (
-            quote! {
-                #send_doc
-                pub async fn send(self) -> Result<#output, rt::Error> {
-                    let request = self.build_request()?;
-                    #send_body
-                }
-            },
-            quote!(rt::into_future!(#builder => #output);),
-            decode_response,
-            decode,
-            quote!(),
-        ),
-    };
-
     quote! {
-        #module_doc
-
-        use pubnub_presence_runtime as rt;
-
-        #builder_doc
-        #[derive(Debug, Clone)]
-        #[must_use = "a request builder does nothing until it is awaited or `send()` is called"]
-        pub struct #builder {
-            client: std::sync::Arc<rt::Client>,
-            #(#fields,)*
+        #send_doc
+        pub async fn send(self) -> Result<#output, rt::Error> {
+            let request = self.build_request()?;
+            #send_body
         }
 
-        impl #builder {
-            #new_doc
-            pub(crate) fn new(client: std::sync::Arc<rt::Client>) -> Self {
-                #builder { client, #(#defaults,)* }
-            }
+        #decode_response
 
-            #(#setters)*
-
-            #build_request
-
-            #send
-
-            #decode_response
-
-            #decode
-        }
-
-        #into_future
-
-        #paging
-
-        #stream
-
-        #(#types)*
-
-        #(#wires)*
+        #decode
     }
 }
 

@@ -199,6 +199,22 @@ pub(super) fn union_type(t: &TypeModel, union: &UnionModel) -> TokenStream {
         union.discriminator
     ));
     let other_value_docs = doc(&format!("The `{}` value.", union.discriminator));
+    // The fields every known kind has, read without matching on the kind.
+    let variant_names: Vec<proc_macro2::Ident> = union.variants.iter().map(|v| format_ident!("{}", v.name)).collect();
+    let accessors = t.fields.iter().map(|field| {
+        let docs = doc(&format!("{} `None` for a kind this version does not know.", field.docs));
+        let name = format_ident!("{}", field.name);
+        let (ty, value) = super::types::optional_getter(&field.ty, quote!(item.#name));
+        quote! {
+            #docs
+            pub fn #name(&self) -> #ty {
+                match self {
+                    #(Self::#variant_names(item) => #value,)*
+                    Self::#other { .. } => None,
+                }
+            }
+        }
+    });
     quote! {
         #docs
         #[derive(Debug, Clone, PartialEq)]
@@ -212,6 +228,10 @@ pub(super) fn union_type(t: &TypeModel, union: &UnionModel) -> TokenStream {
                 /// The whole item, as JSON.
                 item: serde_json::Value,
             },
+        }
+
+        impl #name {
+            #(#accessors)*
         }
     }
 }

@@ -32,6 +32,29 @@ pub(super) fn rust_ref(ty: &TypeRef) -> TokenStream {
     }
 }
 
+/// How a getter hands out a field that may be absent (the getter's item is
+/// of an unknown kind): its return type, and the value read from `field`.
+/// Strings come borrowed, numbers and flags copied, an optional field
+/// flattened (absent either way), anything else by reference.
+pub(super) fn optional_getter(ty: &TypeRef, field: TokenStream) -> (TokenStream, TokenStream) {
+    match ty {
+        TypeRef::String => (quote!(Option<&str>), quote!(Some(#field.as_str()))),
+        TypeRef::U64 | TypeRef::Bool => (rust_ref(&TypeRef::Option(Box::new(ty.clone()))), quote!(Some(#field))),
+        TypeRef::Option(inner) => match **inner {
+            TypeRef::String => (quote!(Option<&str>), quote!(#field.as_deref())),
+            TypeRef::U64 | TypeRef::Bool => (rust_ref(ty), quote!(#field)),
+            _ => {
+                let inner = rust_ref(inner);
+                (quote!(Option<&#inner>), quote!(#field.as_ref()))
+            }
+        },
+        TypeRef::Json | TypeRef::List(_) | TypeRef::Map(_) | TypeRef::Named(_) => {
+            let ty = rust_ref(ty);
+            (quote!(Option<&#ty>), quote!(Some(&#field)))
+        }
+    }
+}
+
 /// Type the wire value deserializes into.
 pub(super) fn wire_ref(ty: &TypeRef) -> TokenStream {
     match ty {

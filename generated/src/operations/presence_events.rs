@@ -45,7 +45,7 @@ use pubnub_presence_runtime as rt;
 /// # }
 /// ```
 #[derive(Debug, Clone)]
-#[must_use = "a request builder does nothing until it is awaited or `send()` is called"]
+#[must_use = "a subscription builder does nothing until `subscribe()` is called"]
 pub struct PresenceEvents {
     client: std::sync::Arc<rt::Client>,
     channels: Vec<String>,
@@ -364,6 +364,80 @@ pub enum PresenceEvent {
         /// The whole item, as JSON.
         item: serde_json::Value,
     },
+}
+
+impl PresenceEvent {
+    /// The channel the event is about (`c` without `-pnpres`). `None` for a kind this version does not know.
+    pub fn channel(&self) -> Option<&str> {
+        match self {
+            Self::Join(item) => Some(item.channel.as_str()),
+            Self::Leave(item) => Some(item.channel.as_str()),
+            Self::Timeout(item) => Some(item.channel.as_str()),
+            Self::StateChange(item) => Some(item.channel.as_str()),
+            Self::Interval(item) => Some(item.channel.as_str()),
+            Self::Other { .. } => None,
+        }
+    }
+
+    /// The channel group (or wildcard) watched that matched, without `-pnpres`; `None` when the channel itself was watched. `None` for a kind this version does not know.
+    pub fn subscription(&self) -> Option<&str> {
+        match self {
+            Self::Join(item) => item.subscription.as_deref(),
+            Self::Leave(item) => item.subscription.as_deref(),
+            Self::Timeout(item) => item.subscription.as_deref(),
+            Self::StateChange(item) => item.subscription.as_deref(),
+            Self::Interval(item) => item.subscription.as_deref(),
+            Self::Other { .. } => None,
+        }
+    }
+
+    /// When the server published the event, in PubNub timetoken units (10 ns since 1970). `None` for a kind this version does not know.
+    pub fn timetoken(&self) -> Option<u64> {
+        match self {
+            Self::Join(item) => Some(item.timetoken),
+            Self::Leave(item) => Some(item.timetoken),
+            Self::Timeout(item) => Some(item.timetoken),
+            Self::StateChange(item) => Some(item.timetoken),
+            Self::Interval(item) => Some(item.timetoken),
+            Self::Other { .. } => None,
+        }
+    }
+
+    /// When the event happened, in Unix seconds. `None` for a kind this version does not know.
+    pub fn timestamp(&self) -> Option<u64> {
+        match self {
+            Self::Join(item) => Some(item.timestamp),
+            Self::Leave(item) => Some(item.timestamp),
+            Self::Timeout(item) => Some(item.timestamp),
+            Self::StateChange(item) => Some(item.timestamp),
+            Self::Interval(item) => Some(item.timestamp),
+            Self::Other { .. } => None,
+        }
+    }
+
+    /// When the event happened, in Unix milliseconds (sent since 2025). `None` for a kind this version does not know.
+    pub fn precise_timestamp(&self) -> Option<u64> {
+        match self {
+            Self::Join(item) => item.precise_timestamp,
+            Self::Leave(item) => item.precise_timestamp,
+            Self::Timeout(item) => item.precise_timestamp,
+            Self::StateChange(item) => item.precise_timestamp,
+            Self::Interval(item) => item.precise_timestamp,
+            Self::Other { .. } => None,
+        }
+    }
+
+    /// How many users are on the channel after the event. `None` for a kind this version does not know.
+    pub fn occupancy(&self) -> Option<u64> {
+        match self {
+            Self::Join(item) => Some(item.occupancy),
+            Self::Leave(item) => Some(item.occupancy),
+            Self::Timeout(item) => Some(item.occupancy),
+            Self::StateChange(item) => Some(item.occupancy),
+            Self::Interval(item) => Some(item.occupancy),
+            Self::Other { .. } => None,
+        }
+    }
 }
 
 /// A user became present on a channel.

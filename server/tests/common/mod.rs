@@ -12,6 +12,11 @@ pub struct TestServer {
     pub client: reqwest::Client,
 }
 
+/// A started subscription: its last cursor.
+pub struct Poll {
+    pub cursor: String,
+}
+
 /// One HTTP exchange, as seen on the wire.
 #[derive(Debug)]
 pub struct Reply {
@@ -51,6 +56,16 @@ impl TestServer {
         let content_type = headers.get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
         let body = resp.text().await.expect("body read");
         Reply { status, content_type, headers, body }
+    }
+
+    /// Handshakes on `names` (channel segment) of `demo` with `query`;
+    /// returns the cursor.
+    pub async fn handshake(&self, names: &str, query: &str) -> Poll {
+        let r = self.get(&format!("/v2/subscribe/demo/{names}/0?{query}")).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let body = r.json();
+        assert_eq!(body["m"], serde_json::json!([]), "a handshake carries no events");
+        Poll { cursor: body["t"]["t"].as_str().expect("t.t is a string").to_owned() }
     }
 
     /// Waits until the server holds `n` subscribe polls (checks every
