@@ -287,7 +287,7 @@ fn compare_operation(
             format!("`{name}`: idempotent {} → {}", a.idempotent, b.idempotent),
         );
     }
-    if format!("{:?}", a.paths) != format!("{:?}", b.paths) {
+    if a.paths != b.paths {
         push(PATH_CHANGED, at(&["paths:".into()]), format!("`{name}`: path templates"));
     }
     for param in &a.params {
@@ -308,8 +308,7 @@ fn compare_operation(
             format!("`{name}`: parameter `{}` added", param.name),
         );
     }
-    let rules = |op: &Operation| op.rules.iter().map(|r| format!("{r:?}")).collect::<Vec<_>>();
-    let (ra, rb) = (rules(a), rules(b));
+    let (ra, rb) = (&a.rules, &b.rules);
     if rb.iter().any(|r| !ra.contains(r)) {
         push(RULE_ADDED, at(&["rules:".into()]), format!("`{name}`: a rule across parameters"));
     }
@@ -328,17 +327,16 @@ fn compare_operation(
             format!("`{name}`: returns {} instead of {}", output(b), output(a)),
         );
     } else {
-        let shapes = |op: &Operation| {
-            format!("{:?}{:?}", op.result.as_ref().map(|r| &r.shapes), op.stream.as_ref().map(|s| (&s.dedup, &s.root)))
-        };
-        if shapes(a) != shapes(b) {
+        let reads_differently = a.result.as_ref().map(|r| &r.shapes) != b.result.as_ref().map(|r| &r.shapes)
+            || a.stream.as_ref().map(|s| (&s.dedup, &s.root)) != b.stream.as_ref().map(|s| (&s.dedup, &s.root));
+        if reads_differently {
             push(DECODING_CHANGED, at(&["result:".into()]), format!("`{name}`: how the response is read"));
         }
     }
     match (&a.pagination, &b.pagination) {
         (None, Some(_)) => push(PAGING_ADDED, at(&["pagination:".into()]), format!("`{name}`: pages")),
         (Some(_), None) => push(RESULT_CHANGED, at(&["operation:".into()]), format!("`{name}`: no longer pages")),
-        (Some(x), Some(y)) if format!("{x:?}") != format!("{y:?}") => {
+        (Some(x), Some(y)) if x != y => {
             push(DECODING_CHANGED, at(&["pagination:".into()]), format!("`{name}`: paging"))
         }
         _ => {}
@@ -467,6 +465,21 @@ fn compare_type(
     }
     for field in b.fields.iter().filter(|f| !a.fields.iter().any(|x| x.name == f.name)) {
         push(FIELD_ADDED, at(&[format!("name: {}", field.name)]), format!("{what}: field `{}` added", field.name));
+    }
+    if let (Some(x), Some(y)) = (&a.union, &b.union) {
+        // The catch-all is a variant users match on too.
+        if (&x.other, &x.other_field) != (&y.other, &y.other_field) {
+            push(
+                VARIANT_REMOVED,
+                at(&["union:".into()]),
+                format!(
+                    "{what}: catch-all `{} {{ {} }}` is now `{} {{ {} }}`",
+                    x.other, x.other_field, y.other, y.other_field
+                ),
+            );
+        } else if x.discriminator != y.discriminator {
+            push(DECODING_CHANGED, at(&["union:".into()]), format!("{what}: discriminator `{}`", y.discriminator));
+        }
     }
     let variants = |t: &TypeModel| t.union.as_ref().map(|u| u.variants.clone()).unwrap_or_default();
     let (va, vb) = (variants(a), variants(b));

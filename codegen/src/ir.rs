@@ -75,7 +75,7 @@ pub struct Operation {
 /// A paged answer: every entry of the result's map field `entries` lists
 /// up to `limit` of its `items` from `offset`; the entry is complete when
 /// `offset + limit` reaches its `total`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Pagination {
     /// The `u32` page-size parameter.
     pub limit: PageParam,
@@ -90,7 +90,7 @@ pub struct Pagination {
 }
 
 /// A `u32` parameter that paging reads and sets.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PageParam {
     /// Its name.
     pub name: String,
@@ -99,7 +99,7 @@ pub struct PageParam {
 }
 
 /// A path template.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PathTemplate {
     /// Literal text and placeholders in order.
     pub parts: Vec<PathPart>,
@@ -209,7 +209,7 @@ pub enum DefaultValue {
 }
 
 /// A rule across parameters.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Rule {
     /// At least one of these list parameters is non-empty.
     RequiredOneOf(Vec<String>),
@@ -225,7 +225,7 @@ pub struct ResultModel {
 }
 
 /// One wire shape.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Shape {
     /// snake_case name from the spec, e.g. `single_channel`.
     pub name: String,
@@ -238,7 +238,7 @@ pub struct Shape {
 }
 
 /// Shape condition: `exactly_one` has one name and every `empty` list is empty.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct When {
     /// List parameter with exactly one name.
     pub exactly_one: String,
@@ -247,7 +247,7 @@ pub struct When {
 }
 
 /// Where one result field comes from.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FieldSource {
     /// Field name.
     pub field: String,
@@ -476,6 +476,12 @@ const RESERVED_TYPES: &[&str] = &[
 
 /// Config values the runtime's `Config` has a `<name>_value()` getter for.
 const RUNTIME_CONFIG_VALUES: &[&str] = &["subscribe_key", "user_id"];
+
+/// A JSON key as a Rust name: ASCII letters and digits lowercased, anything
+/// else `_` (`channel-group` → `channel_group`).
+fn snake_key(key: &str) -> String {
+    key.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect()
+}
 
 fn is_snake_case(s: &str) -> bool {
     !s.is_empty()

@@ -143,15 +143,12 @@ pub fn generate_from_sources(
 /// The spec files under `root` as the loader takes them: `spec/api.yaml`
 /// first, then `spec/endpoints/*.yaml` sorted by name.
 pub fn spec_sources(root: &Path) -> Result<(SpecSource, Vec<SpecSource>), GenerateError> {
-    let read = |path: PathBuf| {
-        std::fs::read_to_string(&path).map_err(|err| GenerateError::Other(format!("{}: {err}", path.display())))
-    };
-    let api = SpecSource { path: "spec/api.yaml".to_owned(), text: read(root.join("spec/api.yaml"))? };
+    let api = SpecSource { path: "spec/api.yaml".to_owned(), text: read(&root.join("spec/api.yaml"))? };
     let dir = root.join("spec/endpoints");
     let names = files_ending(&dir, ".yaml").map_err(|err| GenerateError::Other(format!("{}: {err}", dir.display())))?;
     let mut endpoints = Vec::new();
     for name in names {
-        endpoints.push(SpecSource { path: format!("spec/endpoints/{name}"), text: read(dir.join(&name))? });
+        endpoints.push(SpecSource { path: format!("spec/endpoints/{name}"), text: read(&dir.join(&name))? });
     }
     Ok((api, endpoints))
 }
@@ -179,16 +176,18 @@ pub fn fixtures(root: &Path) -> Vec<PathBuf> {
 /// Reads `spec/` and `inlineable/` under `spec_root` and `templates/` under
 /// `templates_root`, and generates every file.
 pub fn generate_in(spec_root: &Path, templates_root: &Path) -> Result<Vec<GeneratedFile>, GenerateError> {
-    let read = |path: PathBuf| {
-        std::fs::read_to_string(&path).map_err(|err| GenerateError::Other(format!("{}: {err}", path.display())))
-    };
     let (api, endpoints) = spec_sources(spec_root)?;
     let templates = Templates {
-        cargo_toml: read(templates_root.join("templates/Cargo.toml.tera"))?,
-        readme: read(templates_root.join("templates/README.md.tera"))?,
+        cargo_toml: read(&templates_root.join("templates/Cargo.toml.tera"))?,
+        readme: read(&templates_root.join("templates/README.md.tera"))?,
         inlineable: inlineable_sources(spec_root)?,
     };
     generate_from_sources(&api, &endpoints, &templates)
+}
+
+/// A file the generator reads; the error names it.
+fn read(path: &Path) -> Result<String, GenerateError> {
+    std::fs::read_to_string(path).map_err(|err| GenerateError::Other(format!("{}: {err}", path.display())))
 }
 
 /// The `.rs` files under `root/inlineable/` (none when it does not exist):
@@ -197,9 +196,7 @@ pub fn inlineable_sources(root: &Path) -> Result<Vec<(String, String)>, Generate
     let Ok(names) = files_ending(&root.join("inlineable"), ".rs") else { return Ok(Vec::new()) };
     let mut sources = Vec::new();
     for name in names {
-        let path = root.join("inlineable").join(&name);
-        let text =
-            std::fs::read_to_string(&path).map_err(|err| GenerateError::Other(format!("{}: {err}", path.display())))?;
+        let text = read(&root.join("inlineable").join(&name))?;
         sources.push((name, text));
     }
     Ok(sources)

@@ -270,6 +270,11 @@ fn cases() -> Vec<(&'static str, Spec, Spec)> {
             }),
         ),
         (
+            "the_catch_all_renamed",
+            base(),
+            edit(same, same, |s| s.replace("      other: Other\n", "      other: Unknown\n")),
+        ),
+        (
             "variants_paths_retries_and_docs",
             base(),
             edit(

@@ -12,7 +12,7 @@ use crate::diagnostics::Reporter;
 pub const ERROR_KEYS: [&str; 2] = ["status", "error"];
 
 /// How one shape's body is read.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Envelope {
     /// The body's keys that are read, as a tree (the root object).
     pub root: JsonObject,
@@ -73,8 +73,7 @@ impl JsonObject {
     pub fn field_names(&self) -> Vec<String> {
         let mut taken: Vec<String> = ERROR_KEYS.iter().map(|k| (*k).to_owned()).collect();
         for (position, (key, _)) in self.keys.iter().enumerate() {
-            let mut name: String =
-                key.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
+            let mut name = super::snake_key(key);
             if !name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_') {
                 name.insert_str(0, "key_");
             }

@@ -175,8 +175,7 @@ pub(super) fn lower_union(r: &mut Reporter<'_>, ctx: &str, u: &spec::UnionSpec) 
         });
     }
     let last = discriminator.rsplit('.').next().unwrap_or_default();
-    let mut other_field: String =
-        last.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
+    let mut other_field = super::snake_key(last);
     if !super::is_snake_case(&other_field) || other_field == "item" {
         other_field = "value".to_owned();
     }
