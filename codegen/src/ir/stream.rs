@@ -235,8 +235,65 @@ pub(super) fn plan(
         dedup.extend(leaf(r, path.span(), path, TypeRef::String, "`dedup_on`"));
     }
 
-    let mut variants = Vec::new();
+    // How one field is read from the item; `taken` are the reads already
+    // planned for the same struct (a key is read once).
     let mut unless_equal = Vec::new();
+    let mut read = |r: &mut Reporter<'_>, field: &Field, span: &marked_yaml::Span, owner: &str, taken: &[ItemRead]| {
+        let item = field.item.as_ref()?;
+        let who = format!("`{owner}.{}`", field.name);
+        if item.from == union.discriminator {
+            r.error(
+                span,
+                ctx,
+                format!("{who} reads the discriminator `{}`: the variant already says which it is", item.from),
+            );
+            return None;
+        }
+        if let Some(other) = taken.iter().find(|read| read.key == item.from) {
+            r.error(span, ctx, format!("{who} reads `{}`, which `{}` already reads", item.from, other.field));
+            return None;
+        }
+        let at = leaf(r, span, &item.from, wire_base(field, item), &who)?;
+        if let Some(other) = &item.none_if_equals
+            && let Some(other_at) = leaf(r, span, other, TypeRef::String, &who)
+            && !unless_equal.iter().any(|(value, _)| *value == at)
+        {
+            unless_equal.push((at.clone(), other_at));
+        }
+        let missing = if matches!(field.ty, TypeRef::Option(_)) {
+            Missing::None
+        } else if field.default_if_missing {
+            Missing::Default
+        } else {
+            Missing::Error
+        };
+        Some(ItemRead {
+            field: field.name.clone(),
+            at,
+            key: item.from.clone(),
+            missing,
+            strip_suffix: item.strip_suffix.clone(),
+            decimal_string: item.decimal_string,
+        })
+    };
+    let span_of = |ty: &str, field: &str, otherwise: &marked_yaml::Span| {
+        let type_spec = spec_types.iter().find(|t| t.name.as_str() == ty);
+        type_spec
+            .and_then(|t| t.fields.iter().find(|f| f.name.as_str() == field))
+            .map_or(*otherwise, |f| *f.name.span())
+    };
+
+    // The union's fields start every variant's struct and are read once
+    // (one without `from` was reported above).
+    let mut common: Vec<ItemRead> = Vec::new();
+    for field in &union_type.fields {
+        let span = span_of(&union_type.name, &field.name, spec.item.span());
+        if let Some(read) = read(r, field, &span, &union_type.name, &common) {
+            common.push(read);
+        }
+    }
+
+    let mut variants = Vec::new();
     let mut used_types: Vec<&str> = Vec::new();
     for (variant, variant_spec) in union.variants.iter().zip(&union_spec.variants) {
         if used_types.contains(&variant.ty.as_str()) {
@@ -263,8 +320,9 @@ pub(super) fn plan(
         // The union's fields come first in every variant's struct.
         let own = std::mem::take(&mut types[index].fields);
         let mut fields: Vec<Field> = union_type.fields.clone();
+        let mut taken = common.clone();
         for field in own {
-            if fields.iter().any(|f| f.name == field.name) {
+            if union_type.fields.iter().any(|f| f.name == field.name) {
                 r.error(
                     variant_spec.ty.span(),
                     ctx,
@@ -275,72 +333,25 @@ pub(super) fn plan(
                 );
                 continue;
             }
-            fields.push(field);
-        }
-        let type_spec = spec_types.iter().find(|t| t.name.as_str() == variant.ty);
-        let mut reads: Vec<ItemRead> = Vec::new();
-        for field in &fields {
-            let span = type_spec
-                .and_then(|t| t.fields.iter().find(|f| f.name.as_str() == field.name))
-                .map(|f| f.name.span())
-                .unwrap_or(variant_spec.ty.span());
-            let Some(item) = &field.item else {
+            let span = span_of(&variant.ty, &field.name, variant_spec.ty.span());
+            if field.item.is_none() {
                 r.error(
-                    span,
+                    &span,
                     ctx,
                     format!("field `{}.{}` needs `from` (its path in the item)", variant.ty, field.name),
                 );
-                continue;
-            };
-            let who = format!("`{}.{}`", variant.ty, field.name);
-            if item.from == union.discriminator {
-                r.error(
-                    span,
-                    ctx,
-                    format!("{who} reads the discriminator `{}`: the variant already says which it is", item.from),
-                );
-                continue;
+            } else if let Some(read) = read(r, &field, &span, &variant.ty, &taken) {
+                taken.push(read);
             }
-            if let Some(other) = reads.iter().find(|read| read.key == item.from) {
-                r.error(span, ctx, format!("{who} reads `{}`, which `{}` already reads", item.from, other.field));
-                continue;
-            }
-            let Some(at) = leaf(r, span, &item.from, wire_base(field, item), &who) else { continue };
-            if let Some(other) = &item.none_if_equals
-                && let Some(other_at) = leaf(r, span, other, TypeRef::String, &who)
-                && !unless_equal.iter().any(|(value, _)| *value == at)
-            {
-                unless_equal.push((at.clone(), other_at));
-            }
-            let missing = if matches!(field.ty, TypeRef::Option(_)) {
-                Missing::None
-            } else if field.default_if_missing {
-                Missing::Default
-            } else {
-                Missing::Error
-            };
-            reads.push(ItemRead {
-                field: field.name.clone(),
-                at,
-                key: item.from.clone(),
-                missing,
-                strip_suffix: item.strip_suffix.clone(),
-                decimal_string: item.decimal_string,
-            });
+            fields.push(field);
         }
         types[index].fields = fields;
         variants.push(VariantRead {
             value: variant.value.clone(),
             name: variant.name.clone(),
             ty: variant.ty.clone(),
-            fields: reads,
+            fields: taken.split_off(common.len()),
         });
-    }
-    // Every variant starts with the union's fields, read the same way: read them once.
-    let common_count = union_type.fields.len();
-    let common = variants.first().map(|v| v.fields[..common_count.min(v.fields.len())].to_vec()).unwrap_or_default();
-    for variant in &mut variants {
-        variant.fields.drain(..common_count.min(variant.fields.len()));
     }
     (r.count() == before).then(|| StreamModel {
         item: union_type.name.clone(),
