@@ -6,46 +6,12 @@ use codegen::{SpecSource, Templates};
 
 mod common;
 
-use common::API;
+use common::{API, EVENTS, VERBOSE_PARAM, WHERE_NOW};
 
-const ENDPOINT: &str = "\
-operation: where_now
-builder: WhereNow
-summary: Where a user is.
-method: GET
-idempotent: true
-paths:
-  - template: /v2/presence/sub-key/{subscribe_key}/uuid/{uuid}
-params:
-  - name: uuid
-    type: uuid
-    in: path
-    default_from_config: user_id
-    docs: The user.
-  - name: limit
-    type: u32
-    in: query
-    default: 10
-    min: 0
-    max: 100
-    docs: A bound.
-result:
-  type: WhereNowResult
-  shapes:
-    - name: body
-      fields:
-        - field: channels
-          from: payload.channels
-types:
-  - name: WhereNowResult
-    docs: Channels.
-    fields:
-      - name: channels
-        type: list<string>
-        docs: The channels.
-example: |
-  let _ = pubnub.where_now().await?;
-";
+/// `WHERE_NOW` without its flag: a small valid endpoint.
+fn endpoint() -> String {
+    WHERE_NOW.replace(VERBOSE_PARAM, "")
+}
 
 fn templates() -> Templates {
     Templates {
@@ -68,13 +34,13 @@ fn diagnostics(endpoints: &[(&str, String)]) -> String {
 }
 
 fn one(edit: impl Fn(&str) -> String) -> String {
-    diagnostics(&[("spec/endpoints/where_now.yaml", edit(ENDPOINT))])
+    diagnostics(&[("spec/endpoints/where_now.yaml", edit(&endpoint()))])
 }
 
 #[test]
 fn the_base_spec_is_valid() {
     let api = SpecSource { path: "spec/api.yaml".into(), text: API.into() };
-    let endpoint = SpecSource { path: "spec/endpoints/where_now.yaml".into(), text: ENDPOINT.into() };
+    let endpoint = SpecSource { path: "spec/endpoints/where_now.yaml".into(), text: endpoint() };
     let files = codegen::generate_from_sources(&api, &[endpoint], &templates()).unwrap();
     assert!(files.iter().any(|f| f.path == "src/operations/where_now.rs"));
 }
@@ -109,8 +75,8 @@ fn path_placeholder_without_a_parameter() {
 fn duplicate_parameter_and_operation_names() {
     insta::assert_snapshot!(one(|s| s.replace("  - name: limit", "  - name: uuid")));
     let both = diagnostics(&[
-        ("spec/endpoints/a.yaml", ENDPOINT.to_owned()),
-        ("spec/endpoints/b.yaml", ENDPOINT.replace("WhereNowResult", "OtherResult")),
+        ("spec/endpoints/a.yaml", endpoint()),
+        ("spec/endpoints/b.yaml", endpoint().replace("WhereNowResult", "OtherResult")),
     ]);
     insta::assert_snapshot!("duplicate_operation", both);
 }
@@ -146,7 +112,7 @@ fn bad_package_name_and_unknown_config_value() {
             .replace("package: demo-presence", "package: 2fa.presence")
             .replace("  - name: user_id", "  - name: user_id\n  - name: region"),
     };
-    let endpoint = SpecSource { path: "spec/endpoints/where_now.yaml".into(), text: ENDPOINT.into() };
+    let endpoint = SpecSource { path: "spec/endpoints/where_now.yaml".into(), text: endpoint() };
     match codegen::generate_from_sources(&api, &[endpoint], &templates()) {
         Err(codegen::GenerateError::Spec(list)) => {
             insta::assert_snapshot!(list.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"));
@@ -207,71 +173,22 @@ fn pagination_that_does_not_fit_the_operation() {
     }));
 }
 
-/// A small valid long-polled operation with a two-variant union.
-const STREAM: &str = "\
-operation: events
-builder: Events
-summary: Watch.
-method: GET
-idempotent: true
-paths:
-  - template: /v2/subscribe/{subscribe_key}/{channels}/0
-params:
-  - name: channels
-    type: names
-    in: path
-    suffix: -pnpres
-    docs: Channels.
-stream:
-  item: Event
-  dedup_on: [p.t, c]
-types:
-  - name: Event
-    docs: An event.
-    union:
-      discriminator: d.action
-      other: Other
-      variants:
-        - value: join
-          name: Join
-          type: JoinEvent
-          docs: Joined.
-        - value: leave
-          name: Leave
-          type: LeaveEvent
-          docs: Left.
-    fields:
-      - name: channel
-        type: string
-        from: c
-        strip_suffix: -pnpres
-        docs: The channel.
-  - name: JoinEvent
-    docs: Joined.
-    fields:
-      - name: uuid
-        type: string
-        from: d.uuid
-        docs: Who.
-  - name: LeaveEvent
-    docs: Left.
-    fields:
-      - name: uuid
-        type: string
-        from: d.uuid
-        docs: Who.
-example: |
-  let _ = pubnub.events().channels(\"a\").subscribe();
-";
+/// `EVENTS` with `dedup_on` and a suffix to strip, and no rule.
+fn stream_spec() -> String {
+    EVENTS
+        .replace("rules:\n  - required_one_of: [channels]\n", "")
+        .replace("stream:\n  item: Event\n", "stream:\n  item: Event\n  dedup_on: [p.t, c]\n")
+        .replace("        from: c\n", "        from: c\n        strip_suffix: -pnpres\n")
+}
 
 fn stream(edit: impl Fn(&str) -> String) -> String {
-    diagnostics(&[("spec/endpoints/events.yaml", edit(STREAM))])
+    diagnostics(&[("spec/endpoints/events.yaml", edit(&stream_spec()))])
 }
 
 #[test]
 fn the_base_stream_spec_is_valid() {
     let api = SpecSource { path: "spec/api.yaml".into(), text: API.into() };
-    let endpoint = SpecSource { path: "spec/endpoints/events.yaml".into(), text: STREAM.into() };
+    let endpoint = SpecSource { path: "spec/endpoints/events.yaml".into(), text: stream_spec() };
     let files = codegen::generate_from_sources(&api, &[endpoint], &templates()).unwrap();
     let events = files.iter().find(|f| f.path == "src/operations/events.rs").unwrap();
     assert!(events.contents.contains("pub enum Event"), "{}", events.contents);
