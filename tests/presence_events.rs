@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use presence_server::{ManualClock, PresenceServer, ServerConfig};
+use presence_tests::until;
 use pubnub_presence::{Config, Error, PresenceEvent, PubNub};
 use serde_json::json;
 use tokio::sync::mpsc;
@@ -31,15 +32,6 @@ impl World {
     /// on reaches them.
     async fn until_held(&self, n: usize) {
         until(|| self.server.held_polls() >= n, "the watchers to be long-polling").await;
-    }
-}
-
-/// Polls `ready` until true; panics after 10 s (a deadline, not a timing assumption).
-async fn until(mut ready: impl FnMut() -> bool, what: &str) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while !ready() {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
 

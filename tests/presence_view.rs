@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use presence_server::{ManualClock, PresenceServer, ServerConfig};
+use presence_tests::until;
 use pubnub_presence::{Config, LeaveReason, PresenceChange, PresenceView, PubNub};
 use serde_json::{Value, json};
 
@@ -211,16 +212,9 @@ async fn changes_report_joins_leaves_timeouts_and_state_and_dropping_the_view_en
     );
     assert_eq!(view.occupancy("c0"), 0);
 
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while world.server.held_polls() == 0 {
-        assert!(tokio::time::Instant::now() < deadline, "the view long-polls");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    until(|| world.server.held_polls() > 0, "the view's long-poll").await;
     drop(view);
-    while world.server.held_polls() > 0 {
-        assert!(tokio::time::Instant::now() < deadline, "dropping the view ends its long-poll");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    until(|| world.server.held_polls() == 0, "dropping the view to end its long-poll").await;
 }
 
 /// In interval mode many users join in one event, which carries no state:

@@ -1,7 +1,7 @@
 //! SDK benchmarks (issue: performance). Prints tables; no timed asserts.
 //!
 //! `cargo bench -p presence-tests --bench sdk` (set `BENCH_SECS` to change the
-//! duration of each throughput round, default 1; `BENCH_ONLY=decode|requests`
+//! duration of each throughput round, default 1; `BENCH_ONLY=decode|events|requests`
 //! to run one table).
 //!
 //! 1. Decode: body bytes → `HereNowResult`, next to
@@ -81,39 +81,45 @@ fn decode_table() {
     println!("|---|---:|---:|---:|---:|");
     for (name, body, builder) in decode_cases(&pubnub) {
         let samples = if body.len() > 100_000 { 100 } else { 2_000 };
-        // Both start from the body bytes (and drop what they built). Each
-        // decoder runs in blocks of back-to-back samples, so each is measured
-        // in its own steady state (interleaving single calls measured each in
-        // the heap the other one left behind); blocks alternate so drift in
-        // the machine's speed hits both alike.
-        const BLOCKS: usize = 5;
-        let (mut value, mut sdk) = (Vec::with_capacity(samples), Vec::with_capacity(samples));
-        for _ in 0..BLOCKS {
-            for _ in 0..samples / BLOCKS {
-                let start = Instant::now();
-                parse_with_value(body.as_bytes());
-                value.push(start.elapsed().as_secs_f64() * 1e6);
-            }
-            for _ in 0..samples / BLOCKS {
-                let start = Instant::now();
-                decode_with_sdk(&builder, body.as_bytes());
-                sdk.push(start.elapsed().as_secs_f64() * 1e6);
-            }
-        }
-        let (value, sdk) = (summary(&value), summary(&sdk));
-        println!(
-            "| {name} | {} | {:.1} [{:.1}–{:.1}] | {:.1} [{:.1}–{:.1}] | {:.2}× |",
-            body.len(),
-            value.0,
-            value.1,
-            value.2,
-            sdk.0,
-            sdk.1,
-            sdk.2,
-            sdk.0 / value.0
-        );
+        compare_decoders(name, body.as_bytes(), samples, |body| decode_with_sdk(&builder, body));
     }
     println!();
+}
+
+/// Times `serde_json::Value` and the SDK decoding `body`, `samples` each,
+/// and prints the table row.
+fn compare_decoders(label: &str, body: &[u8], samples: usize, sdk_decode: impl Fn(&[u8])) {
+    // Both start from the body bytes (and drop what they built). Each
+    // decoder runs in blocks of back-to-back samples, so each is measured
+    // in its own steady state (interleaving single calls measured each in
+    // the heap the other one left behind); blocks alternate so drift in
+    // the machine's speed hits both alike.
+    const BLOCKS: usize = 5;
+    let (mut value, mut sdk) = (Vec::with_capacity(samples), Vec::with_capacity(samples));
+    for _ in 0..BLOCKS {
+        for _ in 0..samples / BLOCKS {
+            let start = Instant::now();
+            parse_with_value(body);
+            value.push(start.elapsed().as_secs_f64() * 1e6);
+        }
+        for _ in 0..samples / BLOCKS {
+            let start = Instant::now();
+            sdk_decode(body);
+            sdk.push(start.elapsed().as_secs_f64() * 1e6);
+        }
+    }
+    let (value, sdk) = (summary(&value), summary(&sdk));
+    println!(
+        "| {label} | {} | {:.1} [{:.1}–{:.1}] | {:.1} [{:.1}–{:.1}] | {:.2}× |",
+        body.len(),
+        value.0,
+        value.1,
+        value.2,
+        sdk.0,
+        sdk.1,
+        sdk.2,
+        sdk.0 / value.0
+    );
 }
 
 /// A subscribe answer with `events` presence events (a mix of the five actions, 2025 shapes).
@@ -145,31 +151,9 @@ fn events_table() {
         let body = events_body(events);
         let answer = builder.decode_response(200, body.as_bytes()).unwrap();
         assert!(answer.items.iter().all(Result::is_ok), "every event decodes");
-        let (mut value, mut sdk) = (Vec::new(), Vec::new());
-        for _ in 0..5 {
-            for _ in 0..400 {
-                let start = Instant::now();
-                parse_with_value(body.as_bytes());
-                value.push(start.elapsed().as_secs_f64() * 1e6);
-            }
-            for _ in 0..400 {
-                let start = Instant::now();
-                black_box(builder.decode_response(200, black_box(body.as_bytes())).unwrap());
-                sdk.push(start.elapsed().as_secs_f64() * 1e6);
-            }
-        }
-        let (value, sdk) = (summary(&value), summary(&sdk));
-        println!(
-            "| {events} event(s) | {} | {:.1} [{:.1}–{:.1}] | {:.1} [{:.1}–{:.1}] | {:.2}× |",
-            body.len(),
-            value.0,
-            value.1,
-            value.2,
-            sdk.0,
-            sdk.1,
-            sdk.2,
-            sdk.0 / value.0
-        );
+        compare_decoders(&format!("{events} event(s)"), body.as_bytes(), 2_000, |body| {
+            black_box(builder.decode_response(200, black_box(body)).unwrap());
+        });
     }
     println!();
 }

@@ -254,3 +254,12 @@ async fn play(mut stream: tokio::net::TcpStream, fault: Fault) {
         }
     }
 }
+
+/// Polls `ready` until true; panics after 10 s (a deadline, not a timing assumption).
+pub async fn until(mut ready: impl FnMut() -> bool, what: &str) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !ready() {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
