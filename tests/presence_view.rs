@@ -224,6 +224,7 @@ async fn joiners_in_one_interval_event_get_their_state() {
     let world = World::start().await;
     let viewer = world.client("viewer", Duration::from_secs(300));
     let mut view = viewer.presence_view().channels("hall").include_state(true).await.unwrap();
+    // Changes queue from here on and nobody drains them: merging must not wait on a reader.
     let _ = view.changes();
     let users: Vec<PubNub> = (0..6).map(|i| world.client(&format!("p{i}"), Duration::from_secs(300))).collect();
     for (i, user) in users.iter().enumerate() {
