@@ -501,6 +501,25 @@ fn compare_type(
     }
 }
 
+/// The heading a `--changelog` entry goes under: the version the change
+/// needs, when spec/api.yaml was not bumped yet (or the bumped one, if
+/// higher); "Unreleased" when the change needs no bump (docs only), so it
+/// never lands in the entry of a version already out.
+pub fn changelog_version(old: &Revision, new: &Revision, changes: &[Change]) -> String {
+    let (Some(from), Some(to)) = (parse_version(&old.api.version), parse_version(&new.api.version)) else {
+        return "Unreleased".to_owned();
+    };
+    let (a, b, c) = to.max(required_version(from, changes));
+    if (a, b, c) > from { format!("{a}.{b}.{c}") } else { "Unreleased".to_owned() }
+}
+
+/// Whether a changelog heading is a draft the new entry supersedes:
+/// "Unreleased", or a version above the one compared with (`old`'s).
+pub fn is_unreleased(heading: &str, old: &Revision) -> bool {
+    heading == "Unreleased"
+        || parse_version(heading).zip(parse_version(&old.api.version)).is_some_and(|(v, from)| v > from)
+}
+
 /// A version as `major.minor.patch`.
 pub fn parse_version(text: &str) -> Option<(u64, u64, u64)> {
     let mut parts = text.trim().split(['-', '+']).next()?.split('.').map(|p| p.parse::<u64>().ok());

@@ -146,24 +146,11 @@ fn run_diff(root: &Path, reference: Option<String>, changelog: bool) -> ExitCode
     let (report, held) = codegen::diff::report(&old, &new, &changes);
     println!("spec/ compared with `{reference}`:\n\n{report}");
     if changelog && !changes.is_empty() {
-        // Under the version the change needs when spec/api.yaml was not bumped
-        // yet; a change that needs no bump (docs only) goes under "Unreleased",
-        // never into the entry of a version already out.
-        let from = codegen::diff::parse_version(&old.api.version);
-        let version = match (from, codegen::diff::parse_version(&new.api.version)) {
-            (Some(from), Some(to)) => {
-                let (a, b, c) = to.max(codegen::diff::required_version(from, &changes));
-                if (a, b, c) > from { format!("{a}.{b}.{c}") } else { "Unreleased".to_owned() }
-            }
-            _ => "Unreleased".to_owned(),
-        };
+        let version = codegen::diff::changelog_version(&old, &new, &changes);
         let path = root.join("CHANGELOG.md");
         let existing = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Changelog\n".to_owned());
         let entry = codegen::diff::changelog_entry(&version, &changes);
-        // Drafts above the version compared with are superseded by this entry.
-        let unreleased = |heading: &str| {
-            heading == "Unreleased" || codegen::diff::parse_version(heading).zip(from).is_some_and(|(v, from)| v > from)
-        };
+        let unreleased = |heading: &str| codegen::diff::is_unreleased(heading, &old);
         if let Err(err) = std::fs::write(&path, codegen::diff::insert_entry(&existing, &version, &entry, unreleased)) {
             eprintln!("{}: {err}", path.display());
             return ExitCode::FAILURE;

@@ -289,3 +289,16 @@ fn the_changelog_entry_replaces_an_older_one_for_the_same_version() {
     assert_eq!(superseded, first, "the 0.3.2 draft is gone");
     insta::assert_snapshot!(first);
 }
+
+#[test]
+fn the_changelog_heading_is_the_needed_version_or_unreleased() {
+    let old = load(&base());
+    let breaking = load(&edit(same, |s| s.replace("name: verbose", "name: detailed"), same));
+    assert_eq!(diff::changelog_version(&old, &breaking, &diff::compare(&old, &breaking)), "0.4.0");
+    let bumped = load(&edit(|s| s.replace("version: 0.3.1", "version: 1.0.0"), same, same));
+    assert_eq!(diff::changelog_version(&old, &bumped, &diff::compare(&old, &bumped)), "1.0.0");
+    let docs = load(&edit(same, |s| s.replace("summary: Where a user is.", "summary: Where."), same));
+    assert_eq!(diff::changelog_version(&old, &docs, &diff::compare(&old, &docs)), "Unreleased");
+    assert!(diff::is_unreleased("Unreleased", &old) && diff::is_unreleased("0.3.2", &old));
+    assert!(!diff::is_unreleased("0.3.1", &old) && !diff::is_unreleased("0.2.0", &old));
+}
