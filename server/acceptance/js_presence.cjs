@@ -1,6 +1,8 @@
 // Acceptance check: PubNub's official JavaScript SDK (v12, event engine on,
 // Node.js) watches presence on the local presence server and must see alice
-// join, change state and leave, and bob time out.
+// join, change state and leave, bob time out, and dave (presence timeout 8 s,
+// heartbeating) time out within 8 + 2 s of his last heartbeat after he stops
+// abruptly, without unsubscribing.
 //
 // Run through server/acceptance/run.sh, which installs the SDK from npm and
 // starts the server. Usage: node js_presence.cjs ORIGIN (e.g. 127.0.0.1:8090).
@@ -21,12 +23,15 @@ function client(userId, presenceTimeout) {
 const queue = [];
 let wake = null;
 
-async function expect(action, uuid) {
+// Waits for `action` of `uuid`, skipping others; an event of `uuid` whose
+// action is in `forbidden` fails at once.
+async function expect(action, uuid, forbidden = []) {
   const deadline = Date.now() + DEADLINE_MS;
   for (;;) {
     while (queue.length) {
       const event = queue.shift();
       console.log(`  got ${event.action} ${event.uuid} on ${event.channel} (occupancy ${event.occupancy}, state ${JSON.stringify(event.state)}, timetoken ${event.timetoken})`);
+      if (event.uuid === uuid && forbidden.includes(event.action)) throw new Error(`${event.action} of ${uuid}`);
       if (event.action === action && event.uuid === uuid) {
         if (event.channel !== CHANNEL) throw new Error(`channel ${event.channel}`);
         return event;
@@ -68,9 +73,27 @@ async function main() {
   await expect("timeout", "bob");
   console.log("ok: timeout");
 
+  // dave heartbeats every 3 s (timeout 8 / 2 - 1), then stops abruptly: no
+  // unsubscribe, no leave. The server must time him out 8 s after his last
+  // request, so within 8 + 2 s of the stop and never as a leave.
+  const dave = client("dave", 8);
+  dave.subscribe({ channels: [CHANNEL] });
+  await expect("join", "dave");
+  await new Promise((resolve) => setTimeout(resolve, 7000)); // two heartbeat rounds, past the first timeout
+  const stopped = Date.now() / 1000;
+  dave.destroy(true);
+  const timeout = await expect("timeout", "dave", ["leave"]);
+  const afterStop = Date.now() / 1000 - stopped;
+  // The event is stamped at the deadline: last request + 8 s, server time.
+  const lastRequest = timeout.timestamp - 8;
+  console.log(`  dave: timeout ${afterStop.toFixed(1)} s after the stop; the server's last request from him ${(stopped - lastRequest).toFixed(1)} s before the stop`);
+  if (afterStop > 8 + 2) throw new Error(`timeout ${afterStop.toFixed(1)} s after the stop`);
+  if (stopped - lastRequest > 3 + 1) throw new Error("dave was heartbeating every 3 s until the stop");
+  console.log("ok: abrupt stop times out");
+
   alice.destroy(true);
   watcher.destroy(true);
-  console.log("js SDK acceptance: 4 passed, 0 failed");
+  console.log("js SDK acceptance: 5 passed, 0 failed");
   process.exit(0);
 }
 

@@ -1,6 +1,8 @@
 """Acceptance check: PubNub's official Python SDK (asyncio, event engine)
 watches presence on the local presence server and must see alice join,
-change state and leave, and bob time out.
+change state and leave, bob time out, and dave (presence timeout 8 s,
+heartbeating) time out within 8 + 2 s of his last heartbeat after he stops
+abruptly, without unsubscribing.
 
 Run through server/acceptance/run.sh, which installs the SDK in a venv and
 starts the server. Usage: python_presence.py ORIGIN (e.g. 127.0.0.1:8090).
@@ -8,6 +10,7 @@ starts the server. Usage: python_presence.py ORIGIN (e.g. 127.0.0.1:8090).
 
 import asyncio
 import sys
+import time
 
 from pubnub.callbacks import SubscribeCallback
 from pubnub.pnconfiguration import PNConfiguration
@@ -46,12 +49,14 @@ class Listener(SubscribeCallback):
         pass
 
 
-async def expect(listener, event, uuid):
-    """Waits for `event` of `uuid`, skipping others (our own join, say)."""
+async def expect(listener, event, uuid, forbidden=()):
+    """Waits for `event` of `uuid`, skipping others (our own join, say);
+    an event of `uuid` whose action is in `forbidden` fails at once."""
     while True:
         presence = await asyncio.wait_for(listener.events.get(), DEADLINE)
         print(f"  got {presence.event} {presence.uuid} on {presence.channel} "
               f"(occupancy {presence.occupancy}, state {presence.state}, timetoken {presence.timetoken})")
+        assert not (presence.uuid == uuid and presence.event in forbidden), f"{presence.event} of {uuid}"
         if presence.event == event and presence.uuid == uuid:
             assert presence.channel == CHANNEL, presence.channel
             assert isinstance(presence.timetoken, int)
@@ -90,9 +95,28 @@ async def main():
     await expect(listener, "timeout", "bob")
     print("ok: timeout")
 
+    # dave heartbeats every 3 s (timeout 8 / 2 - 1), then stops abruptly:
+    # no unsubscribe, no leave. The server must time him out 8 s after his
+    # last request, so within 8 + 2 s of the stop and never as a leave.
+    dave = client("dave", presence_timeout=8)
+    dave.subscribe().channels(CHANNEL).execute()
+    await expect(listener, "join", "dave")
+    await asyncio.sleep(7)  # two heartbeat rounds, past the first timeout
+    stopped = time.time()
+    await dave.stop()
+    presence = await expect(listener, "timeout", "dave", forbidden=("leave",))
+    after_stop = time.time() - stopped
+    # The event is stamped at the deadline: last request + 8 s, server time.
+    last_request = presence.timestamp - 8
+    print(f"  dave: timeout {after_stop:.1f} s after the stop; the server's last request from him "
+          f"{stopped - last_request:.1f} s before the stop")
+    assert after_stop <= 8 + 2, f"timeout {after_stop:.1f} s after the stop"
+    assert stopped - last_request <= 3 + 1, "dave was heartbeating every 3 s until the stop"
+    print("ok: abrupt stop times out")
+
     await alice.stop()
     await watcher.stop()
-    print("python SDK acceptance: 4 passed, 0 failed")
+    print("python SDK acceptance: 5 passed, 0 failed")
 
 
 asyncio.run(main())

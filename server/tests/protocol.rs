@@ -354,15 +354,21 @@ async fn presence_expires_with_the_injected_clock() {
     let t = TestServer::start().await;
     t.heartbeat("demo", "room", "short", "&heartbeat=60&state=%7B%22room%22%3A%7B%22k%22%3A1%7D%7D").await;
     t.heartbeat("demo", "room", "default", "").await; // 300 s
-    t.heartbeat("demo", "room", "clamped", "&heartbeat=5").await; // raised to 20 s
+    // Below PubNub's SDK minimum of 20 s, honoured as the service does (a recorded heartbeat=8).
+    t.heartbeat("demo", "room", "eight", "&heartbeat=8").await;
+    t.heartbeat("demo", "room", "zero", "&heartbeat=0").await; // raised to 1 s
 
     let occupants = |v: serde_json::Value| v["uuids"].clone();
     let url = format!("{HN}/channel/room");
-    t.clock.advance(Duration::from_secs(19));
-    assert_eq!(occupants(t.get(&url).await.json()), json!(["clamped", "default", "short"]));
-    t.clock.advance(Duration::from_secs(1)); // 20 s
+    t.clock.advance(Duration::from_millis(999));
+    assert_eq!(occupants(t.get(&url).await.json()), json!(["default", "eight", "short", "zero"]));
+    t.clock.advance(Duration::from_millis(1)); // 1 s
+    assert_eq!(occupants(t.get(&url).await.json()), json!(["default", "eight", "short"]));
+    t.clock.advance(Duration::from_millis(6_999)); // 7.999 s
+    assert_eq!(occupants(t.get(&url).await.json()), json!(["default", "eight", "short"]));
+    t.clock.advance(Duration::from_millis(1)); // 8 s
     assert_eq!(occupants(t.get(&url).await.json()), json!(["default", "short"]));
-    t.clock.advance(Duration::from_millis(39_999)); // 59.999 s
+    t.clock.advance(Duration::from_millis(51_999)); // 59.999 s
     assert_eq!(occupants(t.get(&url).await.json()), json!(["default", "short"]));
     t.clock.advance(Duration::from_millis(1)); // 60 s
     assert_eq!(occupants(t.get(&url).await.json()), json!(["default"]));
