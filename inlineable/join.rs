@@ -2,12 +2,22 @@
 //! module the generator copies into the crate (like smithy-rs's
 //! "inlineable" code), because it is built on the generated `heartbeat`,
 //! `set_state` and `leave` builders rather than on the wire.
+//!
+//! A client is one user (one `uuid`), and the server keeps one presence per
+//! user and channel, so all the [`Presence`] handles of one [`PubNub`] client
+//! share one [`ClientPresence`]: which handles hold each channel and group,
+//! one current state per name, and one heartbeat loop for all of them. A
+//! handle that leaves sends `leave` only for what no other handle holds.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
+
+use serde_json::{Map, Value};
+use tokio::time::Instant;
 
 use crate::runtime::validate::serialized;
 use crate::{Error, IntoNames, PubNub};
@@ -22,9 +32,22 @@ impl PubNub {
     /// Be present on channels and channel groups, with optional state, until
     /// the returned [`Presence`] handle leaves or is dropped.
     ///
-    /// Awaiting the builder sends the first heartbeat (so errors such as a
-    /// `403` are returned here); the handle then heartbeats in the background
-    /// every `timeout / 2 - 1` seconds. Needs a Tokio runtime.
+    /// Awaiting the builder sends a first heartbeat for the handle's names (so
+    /// errors such as a `403` are returned here); the client then heartbeats in
+    /// the background every `timeout / 2 - 1` seconds. Needs a Tokio runtime.
+    ///
+    /// All handles of one client share one presence, as the server keeps one
+    /// per user and channel:
+    /// - one background heartbeat per interval covers every channel and group
+    ///   any handle holds, however many handles there are; its interval and
+    ///   `heartbeat=` come from the smallest timeout (and interval) asked;
+    /// - a handle that leaves (or is dropped) sends `leave` only for the names
+    ///   no other handle still holds, so watchers never see the user leave a
+    ///   channel and come back;
+    /// - each channel and group has one current state, carried by every
+    ///   heartbeat: the latest one set wins, whether by [`Join::state`] or by
+    ///   [`Presence::set_state`] on any handle, and it is dropped when the
+    ///   last handle holding the name leaves.
     ///
     /// ```no_run
     /// # async fn example(pubnub: pubnub_presence::PubNub) -> Result<(), pubnub_presence::Error> {
@@ -61,7 +84,7 @@ pub struct Join {
     pubnub: PubNub,
     channels: Vec<String>,
     channel_groups: Vec<String>,
-    state: Option<Result<serde_json::Value, String>>,
+    state: Option<Result<Value, String>>,
     timeout: Duration,
     interval: Option<Duration>,
 }
@@ -79,8 +102,9 @@ impl Join {
         self
     }
 
-    /// State to hold on every channel and group: anything that serializes
-    /// to a JSON object.
+    /// State to hold on every channel and group of this handle: anything that
+    /// serializes to a JSON object. It replaces the state another handle of
+    /// the same client set on those names (the latest state set wins).
     pub fn state(mut self, state: impl serde::Serialize) -> Self {
         self.state = Some(serde_json::to_value(state).map_err(|err| err.to_string()));
         self
@@ -88,6 +112,7 @@ impl Join {
 
     /// The presence timeout: the server lets the user time out after this
     /// long without a heartbeat. Default 300 s; at least 20 s (whole seconds).
+    /// The client's heartbeats announce the smallest timeout of its handles.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
@@ -95,7 +120,8 @@ impl Join {
 
     /// How often to heartbeat; default `timeout / 2 - 1` seconds, as
     /// PubNub's SDKs do. Shorter is allowed (tests use it), longer than the
-    /// timeout is not.
+    /// timeout is not. The client heartbeats at the shortest interval of its
+    /// handles.
     pub fn heartbeat_interval(mut self, interval: Duration) -> Self {
         self.interval = Some(interval);
         self
@@ -117,33 +143,24 @@ impl Join {
                 rule: format!("must be above zero and below the timeout ({} s)", self.timeout.as_secs()),
             });
         }
-        let mut states = serde_json::Map::new();
-        if let Some(outcome) = &self.state {
-            let state = serialized("state", outcome)?;
-            for name in self.channels.iter().chain(&self.channel_groups) {
-                states.insert(name.clone(), state.clone());
-            }
-        }
-        let inner = Arc::new(Inner {
-            pubnub: self.pubnub,
-            channels: self.channels,
-            channel_groups: self.channel_groups,
+        let state = self.state.as_ref().map(|outcome| serialized("state", outcome).cloned()).transpose()?;
+        // Every name rule of the heartbeat (and the URL limit), before the
+        // handle is counted anywhere and before any I/O.
+        self.pubnub
+            .heartbeat()
+            .channels(self.channels.as_slice())
+            .channel_groups(self.channel_groups.as_slice())
+            .heartbeat(seconds)
+            .build_request()?;
+        let holding = Holding {
+            channels: dedup(self.channels),
+            channel_groups: dedup(self.channel_groups),
             timeout: seconds,
-            states: Mutex::new(states),
-            gate: tokio::sync::Mutex::new(false),
-            heartbeats: AtomicU64::new(0),
-        });
-        inner.heartbeat().await?;
-        let background = Arc::clone(&inner);
-        let task = tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(interval).await;
-                if let Err(err) = background.heartbeat().await {
-                    tracing::warn!(error = %err, "presence heartbeat failed; trying again next interval");
-                }
-            }
-        });
-        Ok(Presence { inner, task: Some(task) })
+            interval,
+        };
+        let shared = self.pubnub.client.extensions().get_or_default::<ClientPresence>();
+        let id = shared.join(&self.pubnub, holding.clone(), state).await?;
+        Ok(Presence { shared, pubnub: self.pubnub, id, holding, left: false })
     }
 }
 
@@ -156,125 +173,315 @@ impl IntoFuture for Join {
     }
 }
 
-struct Inner {
-    pubnub: PubNub,
+fn dedup(names: Vec<String>) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    names.into_iter().filter(|name| seen.insert(name.clone())).collect()
+}
+
+/// What one handle holds, and the timing it asked for.
+#[derive(Debug, Clone)]
+struct Holding {
     channels: Vec<String>,
     channel_groups: Vec<String>,
     timeout: u32,
-    /// Each channel's and group's state, sent with every heartbeat so that a
-    /// heartbeat never undoes a `set_state`.
-    states: Mutex<serde_json::Map<String, serde_json::Value>>,
-    /// Held while a heartbeat, a state change or the leave is on the wire,
-    /// so they reach the server one at a time and in order; `true` once left,
-    /// after which no heartbeat is sent (one would make the user present again).
-    gate: tokio::sync::Mutex<bool>,
+    interval: Duration,
+}
+
+/// A channel or a channel group: the two are separate namespaces.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Name {
+    Channel(String),
+    Group(String),
+}
+
+impl Holding {
+    fn names(&self) -> impl Iterator<Item = Name> + '_ {
+        let channels = self.channels.iter().cloned().map(Name::Channel);
+        channels.chain(self.channel_groups.iter().cloned().map(Name::Group))
+    }
+}
+
+/// The presence all [`Presence`] handles of one client share (kept in the
+/// client, created on the first `join()`).
+#[derive(Default)]
+pub(crate) struct ClientPresence {
+    /// Held while a heartbeat, join, state change or leave is on the wire,
+    /// so they reach the server one at a time and in order, and while the
+    /// handles change: a heartbeat reads what is held only once it holds
+    /// this, so it never carries a name whose leave went out before it.
+    wire: tokio::sync::Mutex<()>,
+    held: Mutex<Held>,
+    /// Wakes the heartbeat loop: its schedule changed, or no handle is left.
+    changed: tokio::sync::Notify,
     heartbeats: AtomicU64,
 }
 
-impl Inner {
-    async fn heartbeat(&self) -> Result<(), Error> {
-        let left = self.gate.lock().await;
-        if *left {
-            return Ok(());
+#[derive(Default)]
+struct Held {
+    handles: BTreeMap<u64, Holding>,
+    next_id: u64,
+    /// The current state of each name some handle holds.
+    states: BTreeMap<Name, Value>,
+    /// Whether the heartbeat loop runs (it ends when no handle is left).
+    heartbeating: bool,
+    /// When the loop last heartbeat every held name.
+    last_heartbeat: Option<Instant>,
+}
+
+impl Held {
+    fn holds(&self, name: &Name) -> bool {
+        self.handles.values().any(|holding| holding.names().any(|held| held == *name))
+    }
+
+    /// The loop's period and `heartbeat=`: the smallest any handle asked for.
+    fn schedule(&self) -> Option<(Duration, u32)> {
+        let interval = self.handles.values().map(|holding| holding.interval).min()?;
+        let timeout = self.handles.values().map(|holding| holding.timeout).min()?;
+        Some((interval, timeout))
+    }
+
+    /// Every held name once, channels then groups, sorted.
+    fn all_names(&self) -> BTreeSet<Name> {
+        self.handles.values().flat_map(Holding::names).collect()
+    }
+}
+
+impl ClientPresence {
+    fn held(&self) -> MutexGuard<'_, Held> {
+        self.held.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Registers a handle once its first heartbeat (its own names, with their
+    /// states, announcing the smallest timeout) succeeded; starts the
+    /// heartbeat loop if it is not running.
+    async fn join(self: &Arc<Self>, pubnub: &PubNub, holding: Holding, state: Option<Value>) -> Result<u64, Error> {
+        let _wire = self.wire.lock().await;
+        let (names, timeout) = {
+            let held = self.held();
+            let timeout = held.schedule().map_or(holding.timeout, |(_, timeout)| timeout.min(holding.timeout));
+            let names: Vec<(Name, Option<Value>)> = holding
+                .names()
+                .map(|name| {
+                    let current = state.clone().or_else(|| held.states.get(&name).cloned());
+                    (name, current)
+                })
+                .collect();
+            (names, timeout)
+        };
+        heartbeat(pubnub, &names, timeout).await?;
+        self.heartbeats.fetch_add(1, Ordering::Relaxed);
+        let mut held = self.held();
+        let id = held.next_id;
+        held.next_id += 1;
+        held.handles.insert(id, holding);
+        for (name, state) in names {
+            if let Some(state) = state {
+                held.states.insert(name, state);
+            }
         }
-        let states = self.states.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
-        let mut request = self
-            .pubnub
-            .heartbeat()
-            .channels(self.channels.as_slice())
-            .channel_groups(self.channel_groups.as_slice())
-            .heartbeat(self.timeout);
-        if !states.is_empty() {
-            request = request.state(states);
+        if !held.heartbeating {
+            held.heartbeating = true;
+            held.last_heartbeat = Some(Instant::now());
+            tokio::spawn(Arc::clone(self).heartbeat_loop(pubnub.clone()));
         }
-        request.await?;
-        drop(left);
+        drop(held);
+        // A smaller interval may be due sooner than the loop waits.
+        self.changed.notify_one();
+        Ok(id)
+    }
+
+    /// One heartbeat per interval for every held name, until no handle is left.
+    async fn heartbeat_loop(self: Arc<Self>, pubnub: PubNub) {
+        loop {
+            let due = {
+                let mut held = self.held();
+                match held.schedule() {
+                    None => {
+                        held.heartbeating = false;
+                        return;
+                    }
+                    Some((interval, _)) => held.last_heartbeat.unwrap_or_else(Instant::now) + interval,
+                }
+            };
+            // Woken early: the schedule changed (or no handle is left); look again.
+            if tokio::time::timeout_at(due, self.changed.notified()).await.is_ok() {
+                continue;
+            }
+            if let Err(err) = self.heartbeat_all(&pubnub).await {
+                tracing::warn!(error = %err, "presence heartbeat failed; trying again next interval");
+            }
+        }
+    }
+
+    async fn heartbeat_all(&self, pubnub: &PubNub) -> Result<(), Error> {
+        let _wire = self.wire.lock().await;
+        let (names, timeout) = {
+            let mut held = self.held();
+            let Some((_, timeout)) = held.schedule() else { return Ok(()) };
+            held.last_heartbeat = Some(Instant::now());
+            let names: Vec<(Name, Option<Value>)> =
+                held.all_names().into_iter().map(|name| (name.clone(), held.states.get(&name).cloned())).collect();
+            (names, timeout)
+        };
+        heartbeat(pubnub, &names, timeout).await?;
         self.heartbeats.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 
-    /// Leaves once: after any heartbeat on the wire has been answered.
-    async fn leave(&self) -> Result<(), Error> {
-        let mut left = self.gate.lock().await;
-        if *left {
+    /// Sets the state of a name the handle holds: sent at once, then carried
+    /// by every heartbeat (the latest state set wins).
+    async fn set_state(&self, pubnub: &PubNub, name: Name, state: Value) -> Result<(), Error> {
+        let request = pubnub.set_state().state(state.clone());
+        let request = match &name {
+            Name::Channel(channel) => request.channels(channel.as_str()),
+            Name::Group(group) => request.channel_groups(group.as_str()),
+        };
+        // No heartbeat (carrying the old state) can be on the wire meanwhile.
+        let _wire = self.wire.lock().await;
+        request.await?;
+        let mut held = self.held();
+        // Kept only while some handle holds the name (a leave may have come first).
+        if held.holds(&name) {
+            held.states.insert(name, state);
+        }
+        Ok(())
+    }
+
+    /// Forgets handle `id`; the names no other handle holds, with their states.
+    fn release(&self, id: u64) -> Vec<Name> {
+        let mut held = self.held();
+        let Some(holding) = held.handles.remove(&id) else { return Vec::new() };
+        let released: Vec<Name> = holding.names().filter(|name| !held.holds(name)).collect();
+        for name in &released {
+            held.states.remove(name);
+        }
+        drop(held);
+        self.changed.notify_one();
+        released
+    }
+
+    /// The handle `id` leaves: `leave` for the names no other handle holds.
+    async fn leave(&self, pubnub: &PubNub, id: u64) -> Result<(), Error> {
+        let _wire = self.wire.lock().await;
+        let released = self.release(id);
+        if released.is_empty() {
             return Ok(());
         }
-        *left = true;
-        self.pubnub.leave().channels(self.channels.as_slice()).channel_groups(self.channel_groups.as_slice()).await
+        let (channels, groups) = split(released.iter());
+        pubnub.leave().channels(channels).channel_groups(groups).await
     }
 }
 
-/// The user is present while this handle lives: it heartbeats in the
-/// background. [`Presence::leave`] leaves at once; dropping it leaves too,
-/// best effort, in a background task (the server would otherwise see a
-/// timeout after the presence timeout).
+/// Channel names and group names, in order.
+fn split<'a>(names: impl Iterator<Item = &'a Name>) -> (Vec<String>, Vec<String>) {
+    let (mut channels, mut groups) = (Vec::new(), Vec::new());
+    for name in names {
+        match name {
+            Name::Channel(channel) => channels.push(channel.clone()),
+            Name::Group(group) => groups.push(group.clone()),
+        }
+    }
+    (channels, groups)
+}
+
+/// One heartbeat for `names`, carrying the states they have.
+async fn heartbeat(pubnub: &PubNub, names: &[(Name, Option<Value>)], timeout: u32) -> Result<(), Error> {
+    let (channels, groups) = split(names.iter().map(|(name, _)| name));
+    let mut states = Map::new();
+    // Groups first: on the wire a channel's own entry wins over its group's.
+    for (name, state) in names.iter().rev() {
+        if let (Name::Channel(key) | Name::Group(key), Some(state)) = (name, state) {
+            states.insert(key.clone(), state.clone());
+        }
+    }
+    let mut request = pubnub.heartbeat().channels(channels).channel_groups(groups).heartbeat(timeout);
+    if !states.is_empty() {
+        request = request.state(states);
+    }
+    request.await
+}
+
+/// The user is present while this handle lives: the client heartbeats in the
+/// background for all its handles. [`Presence::leave`] leaves at once;
+/// dropping it leaves too, best effort, in a background task (the server
+/// would otherwise see a timeout after the presence timeout). Either way,
+/// only the channels and groups no other handle of the client holds are left.
 #[must_use = "dropping the handle leaves at once"]
 pub struct Presence {
-    inner: Arc<Inner>,
-    task: Option<tokio::task::JoinHandle<()>>,
+    shared: Arc<ClientPresence>,
+    pubnub: PubNub,
+    id: u64,
+    holding: Holding,
+    left: bool,
 }
 
 impl std::fmt::Debug for Presence {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Presence")
-            .field("channels", &self.inner.channels)
-            .field("channel_groups", &self.inner.channel_groups)
-            .field("timeout", &self.inner.timeout)
+            .field("channels", &self.holding.channels)
+            .field("channel_groups", &self.holding.channel_groups)
+            .field("timeout", &self.holding.timeout)
             .field("heartbeats", &self.heartbeats())
             .finish()
     }
 }
 
 impl Presence {
-    /// Sets the user's state on one of the joined channels or groups; later
-    /// heartbeats carry it.
+    /// Sets the user's state on one of this handle's channels or groups; the
+    /// client's later heartbeats carry it. It is the name's one current state
+    /// for every handle of the client: the latest one set wins.
+    ///
+    /// A name this handle did not join is an [`Error::InvalidInput`] naming
+    /// `channel`, before any I/O.
     pub async fn set_state(&self, channel: &str, state: impl serde::Serialize) -> Result<(), Error> {
         let value = serialized("state", &serde_json::to_value(state).map_err(|err| err.to_string()))?.clone();
-        let request = self.inner.pubnub.set_state().state(value.clone());
-        let request = if self.inner.channel_groups.iter().any(|g| g == channel) {
-            request.channel_groups(channel)
+        let name = if self.holding.channels.iter().any(|held| held == channel) {
+            Name::Channel(channel.to_owned())
+        } else if self.holding.channel_groups.iter().any(|held| held == channel) {
+            Name::Group(channel.to_owned())
         } else {
-            request.channels(channel)
+            return Err(Error::InvalidInput {
+                parameter: "channel",
+                rule: format!("`{channel}` is not one of this handle's channels or channel groups"),
+            });
         };
-        // No heartbeat (carrying the old state) can be on the wire meanwhile.
-        let _gate = self.inner.gate.lock().await;
-        request.await?;
-        self.inner.states.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(channel.to_owned(), value);
-        Ok(())
+        self.shared.set_state(&self.pubnub, name, value).await
     }
 
-    /// Successful heartbeats so far, the first included.
+    /// Heartbeats the client sent for its joined handles so far (each
+    /// handle's first one included): one per interval, whatever the number
+    /// of handles.
     pub fn heartbeats(&self) -> u64 {
-        self.inner.heartbeats.load(Ordering::Relaxed)
+        self.shared.heartbeats.load(Ordering::Relaxed)
     }
 
-    /// Stops heartbeating and leaves every channel and group now.
+    /// Stops holding this handle's names and leaves those no other handle of
+    /// the client holds, now.
     pub async fn leave(mut self) -> Result<(), Error> {
-        // Leave first: it waits for a heartbeat on the wire to be answered,
-        // and none is sent after it. Only then stop the (idle) task.
-        let left = self.inner.leave().await;
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
-        left
+        self.left = true;
+        self.shared.leave(&self.pubnub, self.id).await
     }
 }
 
 impl Drop for Presence {
     fn drop(&mut self) {
-        let Some(task) = self.task.take() else { return };
-        let inner = Arc::clone(&self.inner);
+        if self.left {
+            return;
+        }
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {
+                let (shared, pubnub, id) = (Arc::clone(&self.shared), self.pubnub.clone(), self.id);
                 runtime.spawn(async move {
-                    if let Err(err) = inner.leave().await {
+                    if let Err(err) = shared.leave(&pubnub, id).await {
                         tracing::warn!(error = %err, "leave after dropping a Presence handle failed");
                     }
-                    task.abort();
                 });
             }
-            // No runtime left to leave with: stop heartbeating; the server times the user out.
-            Err(_) => task.abort(),
+            // No runtime left to leave with: stop heartbeating its names; the
+            // server times the user out of them.
+            Err(_) => {
+                self.shared.release(self.id);
+            }
         }
     }
 }

@@ -60,6 +60,15 @@ fn every_parameter_kind_is_checked_and_encoded() {
     assert_eq!(invalid(base().floor(2)), "floor");
     assert_eq!(invalid(base().listed("x,y")), "listed");
     assert_eq!(invalid(base().groups("g,h")), "groups");
+    // `refuse_presence_names`: checked on the names as given, before the suffix.
+    assert_eq!(invalid(base().groups("g-pnpres")), "groups");
+    assert!(base().listed("x-pnpres").build_request().is_ok(), "other lists still accept them");
+    // The whole URL fits in 32 KiB; past it the error names what made it long.
+    assert_eq!(invalid(base().state(json!({"k": "v".repeat(40_000)}))), "state");
+    assert_eq!(
+        invalid(base().listed((0..20).map(|i| format!("{i}{}", "x".repeat(2_000))).collect::<Vec<_>>())),
+        "listed"
+    );
     assert_eq!(invalid(base().state(json!([1]))), "state");
     assert_eq!(invalid(base().per_channel(json!({"a": 1}))), "per_channel");
     assert_eq!(invalid(sink().everything().channels("a").per_channel(json!({}))), "group");

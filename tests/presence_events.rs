@@ -263,3 +263,201 @@ async fn the_stream_reconnects_from_its_cursor_through_every_transient_fault() {
     );
     assert_eq!(cursors, ["0/-", "100/1", "100/1", "100/1", "100/1", "100/1", "100/1", "200/1", "300/1"]);
 }
+
+/// A join on `lobby` by a fresh uuid, then the watcher's events up to it:
+/// every event sent before it has then been seen, so an unexpected one
+/// (a leave, a second join, a state flap) cannot hide.
+async fn events_until_barrier(
+    world: &World,
+    events: &mut mpsc::UnboundedReceiver<Result<PresenceEvent, Error>>,
+    barrier: &str,
+) -> Vec<PresenceEvent> {
+    world.client(barrier).heartbeat().channels("lobby").await.unwrap();
+    let mut seen = Vec::new();
+    loop {
+        match next(events).await {
+            PresenceEvent::Join(join) if join.uuid == barrier => return seen,
+            other => seen.push(other),
+        }
+    }
+}
+
+/// Each event as `action uuid channel`, for readable assertions.
+fn summary(events: &[PresenceEvent]) -> Vec<String> {
+    events
+        .iter()
+        .map(|event| match event {
+            PresenceEvent::Join(e) => format!("join {} {}", e.uuid, e.channel),
+            PresenceEvent::Leave(e) => format!("leave {} {}", e.uuid, e.channel),
+            PresenceEvent::Timeout(e) => format!("timeout {} {}", e.uuid, e.channel),
+            PresenceEvent::StateChange(e) => {
+                format!("state-change {} {} {}", e.uuid, e.channel, e.state.clone().unwrap_or_default())
+            }
+            other => format!("{other:?}"),
+        })
+        .collect()
+}
+
+/// Heartbeat rounds across three presence timeouts of server time, each
+/// ending only after heartbeats the server saw after the clock moved.
+async fn heartbeat_rounds(world: &World, presence: &pubnub_presence::Presence) {
+    for _ in 0..4 {
+        let sent = presence.heartbeats();
+        world.clock.advance(Duration::from_secs(15));
+        until(|| presence.heartbeats() >= sent + 2, "two more heartbeats").await;
+    }
+}
+
+#[tokio::test]
+async fn overlapping_join_handles_leave_only_what_no_other_handle_holds() {
+    let world = World::start(ServerConfig::default()).await;
+    let (watcher, erin) = (world.client("watcher"), world.client("erin"));
+    let mut events = watch(watcher.presence_events().channels(["lobby", "game"]));
+    world.until_held(1).await;
+
+    let fast = Duration::from_millis(20);
+    let both = erin.join().channels(["lobby", "game"]).timeout(Duration::from_secs(20)).heartbeat_interval(fast).await;
+    let lobby_only = erin.join().channels("lobby").timeout(Duration::from_secs(20)).heartbeat_interval(fast).await;
+    let (both, lobby_only) = (both.unwrap(), lobby_only.unwrap());
+    assert_eq!(
+        summary(&events_until_barrier(&world, &mut events, "barrier-1").await),
+        ["join erin lobby", "join erin game"]
+    );
+
+    both.leave().await.unwrap();
+    heartbeat_rounds(&world, &lobby_only).await;
+    assert_eq!(
+        summary(&events_until_barrier(&world, &mut events, "barrier-2").await),
+        ["leave erin game"],
+        "erin never leaves the lobby another handle holds, so she never joins it again"
+    );
+    let here = watcher.where_now().uuid("erin").await.unwrap();
+    assert_eq!(here.channels, ["lobby"]);
+
+    drop(lobby_only);
+    assert_eq!(summary(&events_until_barrier(&world, &mut events, "barrier-3").await), ["leave erin lobby"]);
+}
+
+#[tokio::test]
+async fn handles_with_different_states_share_the_latest_one_and_never_flap() {
+    let world = World::start(ServerConfig::default()).await;
+    let (watcher, frank) = (world.client("watcher"), world.client("frank"));
+    let mut events = watch(watcher.presence_events().channels("lobby"));
+    world.until_held(1).await;
+
+    let join = |role: &str| {
+        frank
+            .join()
+            .channels("lobby")
+            .state(json!({ "role": role }))
+            .timeout(Duration::from_secs(20))
+            .heartbeat_interval(Duration::from_millis(20))
+    };
+    let a = join("a").await.unwrap();
+    let b = join("b").await.unwrap();
+    heartbeat_rounds(&world, &a).await;
+    assert_eq!(
+        summary(&events_until_barrier(&world, &mut events, "barrier-1").await),
+        ["join frank lobby", r#"state-change frank lobby {"role":"b"}"#],
+        "the latest state set wins, and every heartbeat carries it"
+    );
+
+    a.set_state("lobby", json!({"role": "c"})).await.unwrap();
+    heartbeat_rounds(&world, &b).await;
+    assert_eq!(
+        summary(&events_until_barrier(&world, &mut events, "barrier-2").await),
+        [r#"state-change frank lobby {"role":"c"}"#]
+    );
+    let state = watcher.get_state().channels("lobby").uuid("frank").await.unwrap();
+    assert_eq!(state.channels["lobby"], json!({"role": "c"}));
+
+    let err = a.set_state("elsewhere", json!({"role": "d"})).await.unwrap_err();
+    assert!(matches!(err, Error::InvalidInput { parameter: "channel", .. }), "{err:?}");
+    a.leave().await.unwrap();
+    b.leave().await.unwrap();
+    assert_eq!(summary(&events_until_barrier(&world, &mut events, "barrier-3").await), ["leave frank lobby"]);
+}
+
+#[tokio::test]
+async fn handles_joined_and_dropped_concurrently_from_many_tasks_keep_presence_right() {
+    let world = World::start(ServerConfig::default()).await;
+    let (watcher, gina) = (world.client("watcher"), world.client("gina"));
+    let mut events = watch(watcher.presence_events().channels("lobby"));
+    world.until_held(1).await;
+
+    // 40 tasks join the lobby and a room of their own at once; the odd ones
+    // drop their handle (or leave) at once, the even ones keep it.
+    let tasks: Vec<_> = (0..40)
+        .map(|i| {
+            let gina = gina.clone();
+            tokio::spawn(async move {
+                let room = format!("room-{i}");
+                let presence = gina
+                    .join()
+                    .channels(["lobby".to_owned(), room])
+                    .timeout(Duration::from_secs(20))
+                    .heartbeat_interval(Duration::from_millis(20))
+                    .await
+                    .unwrap();
+                tokio::task::yield_now().await;
+                match i % 4 {
+                    1 => drop(presence),
+                    3 => presence.leave().await.unwrap(),
+                    _ => return Some(presence),
+                }
+                None
+            })
+        })
+        .collect();
+    let mut kept = Vec::new();
+    for task in tasks {
+        kept.extend(task.await.unwrap());
+    }
+    let expected: Vec<String> = std::iter::once("lobby".to_owned())
+        .chain((0..40).filter(|i| i % 2 == 0).map(|i| format!("room-{i}")))
+        .collect();
+    let mut expected = expected;
+    expected.sort();
+    let mut where_now = Vec::new();
+    for _ in 0..1000 {
+        where_now = watcher.where_now().uuid("gina").await.unwrap().channels;
+        where_now.sort();
+        if where_now == expected {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(where_now, expected, "the dropped handles' rooms are left, the kept ones held");
+    heartbeat_rounds(&world, &kept[0]).await;
+    assert_eq!(summary(&events_until_barrier(&world, &mut events, "barrier-1").await), ["join gina lobby"]);
+
+    let leaving: Vec<_> = kept
+        .into_iter()
+        .enumerate()
+        .map(|(i, presence)| {
+            tokio::spawn(async move {
+                if i % 2 == 0 {
+                    drop(presence);
+                } else {
+                    presence.leave().await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for task in leaving {
+        task.await.unwrap();
+    }
+    let PresenceEvent::Leave(leave) = next(&mut events).await else { panic!("expected gina's leave") };
+    assert_eq!((leave.uuid.as_str(), leave.occupancy), ("gina", 1), "barrier-1 stays in the lobby");
+    let rest = events_until_barrier(&world, &mut events, "barrier-2").await;
+    assert_eq!(summary(&rest), Vec::<String>::new(), "one leave, when the last handle went");
+    let mut gone = Vec::new();
+    for _ in 0..1000 {
+        gone = watcher.where_now().uuid("gina").await.unwrap().channels;
+        if gone.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(gone, Vec::<String>::new());
+}

@@ -194,10 +194,10 @@ async fn signed_requests_are_accepted_and_wrong_secrets_rejected() {
 #[tokio::test]
 async fn server_side_errors_reach_the_caller_as_api_errors() {
     let world = World::start().await;
-    // A URL over the server's 32 KiB limit is refused by the SDK before I/O…
+    // A URL over the server's 32 KiB limit is refused by the SDK before I/O, naming what made it long…
     let long: Vec<String> = (0..40).map(|i| format!("{i:0>1000}")).collect();
     let err = world.client("u").heartbeat().channels(long).await.unwrap_err();
-    assert!(matches!(err, Error::InvalidInput { parameter: "request", .. }), "{err:?}");
+    assert!(matches!(err, Error::InvalidInput { parameter: "channels", .. }), "{err:?}");
     // …and an unknown path on the server is a PubNub-shaped 404 (read through a raw request).
     let raw = reqwest_free_get(&world.server.origin(), "/v2/presence/sub-key/demo/nonsense").await;
     assert!(raw.starts_with("HTTP/1.1 404"), "{raw}");

@@ -60,9 +60,12 @@ pub const PARAMETER_ADDED_REQUIRED: Rule =
 /// An optional parameter becomes required.
 pub const PARAMETER_MADE_REQUIRED: Rule =
     rule("parameter-made-required", Class::Breaking, "an optional parameter becomes required");
-/// A parameter's type changes, or its bounds narrow.
-pub const PARAMETER_TYPE_CHANGED: Rule =
-    rule("parameter-type-changed", Class::Breaking, "a parameter's type changes, or its bounds narrow");
+/// A parameter's type changes, or its bounds narrow (`refuse_presence_names` set).
+pub const PARAMETER_TYPE_CHANGED: Rule = rule(
+    "parameter-type-changed",
+    Class::Breaking,
+    "a parameter's type changes, or its bounds narrow (`refuse_presence_names` set)",
+);
 /// A default changes, so unchanged code sends another request.
 pub const PARAMETER_DEFAULT_CHANGED: Rule =
     rule("parameter-default-changed", Class::Breaking, "a default changes, so unchanged code sends another request");
@@ -93,9 +96,9 @@ pub const PARAMETER_ADDED: Rule = rule("parameter-added", Class::Additive, "an o
 /// A required parameter becomes optional.
 pub const PARAMETER_MADE_OPTIONAL: Rule =
     rule("parameter-made-optional", Class::Additive, "a required parameter becomes optional");
-/// A parameter's bounds widen.
+/// A parameter's bounds widen (`refuse_presence_names` unset).
 pub const PARAMETER_BOUNDS_WIDENED: Rule =
-    rule("parameter-bounds-widened", Class::Additive, "a parameter's bounds widen");
+    rule("parameter-bounds-widened", Class::Additive, "a parameter's bounds widen (`refuse_presence_names` unset)");
 /// A rule across parameters is removed.
 pub const RULE_REMOVED: Rule = rule("rule-removed", Class::Additive, "a rule across parameters is removed");
 /// A result type is added.
@@ -400,12 +403,27 @@ fn compare_param(op: &str, a: &Param, b: &Param, at: &str, push: &mut impl FnMut
                 );
             }
         }
-        (ParamKind::Names { kind: ka, suffix: sa }, ParamKind::Names { kind: kb, suffix: sb }) => {
+        (
+            ParamKind::Names { kind: ka, suffix: sa, refuse_presence_names: ra },
+            ParamKind::Names { kind: kb, suffix: sb, refuse_presence_names: rb },
+        ) => {
             if ka != kb {
                 push(PARAMETER_TYPE_CHANGED, at.to_owned(), format!("{what} names are {kb:?} instead of {ka:?}"));
             }
             if sa != sb {
                 push(PARAMETER_WIRE_CHANGED, at.to_owned(), format!("{what} suffix `{sb}` instead of `{sa}`"));
+            }
+            // Refusing names narrows what the setter accepts; accepting them again widens it.
+            match (ra, rb) {
+                (false, true) => {
+                    push(PARAMETER_TYPE_CHANGED, at.to_owned(), format!("{what} refuses names ending in `-pnpres`"))
+                }
+                (true, false) => push(
+                    PARAMETER_BOUNDS_WIDENED,
+                    at.to_owned(),
+                    format!("{what} accepts names ending in `-pnpres` again"),
+                ),
+                _ => {}
             }
         }
         (ParamKind::Flag { send_when: x }, ParamKind::Flag { send_when: y }) if x != y => {

@@ -142,6 +142,9 @@ pub enum ParamKind {
         kind: NameKind,
         /// Appended to each name on the wire (`-pnpres`); empty for none.
         suffix: String,
+        /// A name ending in `-pnpres` (a presence channel) is refused: set
+        /// where presence is made, since no one is present on such a channel.
+        refuse_presence_names: bool,
     },
     /// One name, percent-encoded.
     Name {
@@ -876,11 +879,19 @@ fn lower_param(r: &mut Reporter<'_>, ctx: &str, p: &spec::ParamSpec, config_valu
     {
         r.error(given.span(), ctx, "`suffix` applies only to `names` and `group_names` parameters");
     }
+    let refuse_presence_names = p.refuse_presence_names.as_ref().is_some_and(|flag| **flag);
+    if let Some(given) = &p.refuse_presence_names
+        && !matches!(p.ty.as_str(), "names" | "group_names")
+    {
+        r.error(given.span(), ctx, "`refuse_presence_names` applies only to `names` and `group_names` parameters");
+    }
     let kind = match p.ty.as_str() {
         // A list in the query is joined with `,`, so its names cannot hold one.
-        "names" if p.location.as_str() == "query" => ParamKind::Names { kind: NameKind::ListedChannel, suffix },
-        "names" => ParamKind::Names { kind: NameKind::Channel, suffix },
-        "group_names" => ParamKind::Names { kind: NameKind::ChannelGroup, suffix },
+        "names" if p.location.as_str() == "query" => {
+            ParamKind::Names { kind: NameKind::ListedChannel, suffix, refuse_presence_names }
+        }
+        "names" => ParamKind::Names { kind: NameKind::Channel, suffix, refuse_presence_names },
+        "group_names" => ParamKind::Names { kind: NameKind::ChannelGroup, suffix, refuse_presence_names },
         "name" => ParamKind::Name { kind: NameKind::Channel },
         "group_name" => ParamKind::Name { kind: NameKind::ChannelGroup },
         "uuid" => ParamKind::Name { kind: NameKind::Uuid },

@@ -162,6 +162,11 @@ pub struct ParamSpec {
     /// (e.g. `-pnpres`, a channel's presence channel).
     #[serde(default)]
     pub suffix: Option<Spanned<String>>,
+    /// For `names` and `group_names` where presence is made (heartbeat,
+    /// set_state, leave): a name ending in `-pnpres`, a presence channel on
+    /// which no one is ever present, is refused before any I/O.
+    #[serde(default)]
+    pub refuse_presence_names: Option<Spanned<bool>>,
     /// Typed default, e.g. `1000` or `true`.
     #[serde(default)]
     pub default: Option<Spanned<String>>,

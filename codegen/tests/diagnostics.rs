@@ -61,6 +61,13 @@ fn unknown_parameter_type_and_location() {
 }
 
 #[test]
+fn refuse_presence_names_on_a_parameter_that_holds_no_names() {
+    insta::assert_snapshot!(one(
+        |s| s.replace("    docs: A bound.", "    refuse_presence_names: true\n    docs: A bound.")
+    ));
+}
+
+#[test]
 fn default_of_the_wrong_type_or_out_of_range() {
     insta::assert_snapshot!(one(|s| s.replace("default: 10", "default: lots")));
     insta::assert_snapshot!("default_out_of_range", one(|s| s.replace("default: 10", "default: 500")));

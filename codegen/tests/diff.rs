@@ -65,6 +65,8 @@ fn cases() -> Vec<(&'static str, Spec, Spec)> {
     let with_required = (API.to_owned(), required.clone(), EVENTS.to_owned());
     let no_rule = EVENTS.replace("rules:\n  - required_one_of: [channels]\n", "");
     let with_inlineable = API.replace("config_values:", "inlineable: [extra.rs]\nconfig_values:");
+    let refusing = EVENTS.replace("    suffix: -pnpres\n", "    suffix: -pnpres\n    refuse_presence_names: true\n");
+    assert_ne!(refusing, EVENTS);
     vec![
         (
             "a_pure_reordering_of_yaml_keys_is_no_change",
@@ -128,6 +130,8 @@ fn cases() -> Vec<(&'static str, Spec, Spec)> {
             ),
         ),
         ("bounds_widened", base(), edit(same, |s| s.replace("    max: 100\n", "    max: 1000\n"), same)),
+        ("presence_names_refused", base(), (API.to_owned(), WHERE_NOW.to_owned(), refusing.clone())),
+        ("presence_names_accepted_again", (API.to_owned(), WHERE_NOW.to_owned(), refusing), base()),
         (
             "a_result_type_renamed",
             base(),

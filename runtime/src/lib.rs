@@ -11,6 +11,7 @@
 
 mod config;
 mod error;
+mod extensions;
 mod macros;
 mod names;
 mod retry;
@@ -34,6 +35,8 @@ pub mod validate;
 
 pub use config::Config;
 pub use error::{Error, TimeoutKind};
+#[doc(hidden)]
+pub use extensions::Extensions;
 pub use names::IntoNames;
 pub use retry::RetryPolicy;
 pub use transport::Client;

@@ -12,14 +12,22 @@ use serde_json::Value;
 use crate::Error;
 use crate::encoding;
 use crate::validate;
-pub use crate::validate::NameKind;
+pub use crate::validate::{NameKind, PresenceNames};
 
 /// A list of names (`names`, `group_names`): each checked against its kind's
-/// rules, followed by `suffix` (the spec's `suffix`, e.g. `-pnpres`; usually
-/// empty) and percent-encoded on its own, joined with a literal `,`. Not
-/// sent when the list is empty.
-pub fn names(parameter: &'static str, names: &[String], kind: NameKind, suffix: &str) -> Result<Option<String>, Error> {
+/// rules and, where presence is made (the spec's `refuse_presence_names`),
+/// refused when it names a presence channel; then followed by `suffix` (the
+/// spec's `suffix`, e.g. `-pnpres`; usually empty) and percent-encoded on its
+/// own, joined with a literal `,`. Not sent when the list is empty.
+pub fn names(
+    parameter: &'static str,
+    names: &[String],
+    kind: NameKind,
+    presence: PresenceNames,
+    suffix: &str,
+) -> Result<Option<String>, Error> {
     validate::names(parameter, names, kind)?;
+    validate::presence_names(parameter, names, kind, presence)?;
     if names.is_empty() {
         return Ok(None);
     }
@@ -103,13 +111,20 @@ mod tests {
     #[test]
     fn each_kind_encodes_or_leaves_out_its_value() {
         let names = vec!["a b".to_owned(), "c,d".to_owned()];
-        assert_eq!(super::names("channels", &names, NameKind::Channel, "").unwrap().as_deref(), Some("a%20b,c%2Cd"));
+        let allowed = PresenceNames::Allowed;
         assert_eq!(
-            super::names("channels", &names, NameKind::Channel, "-pnpres").unwrap().as_deref(),
+            super::names("channels", &names, NameKind::Channel, allowed, "").unwrap().as_deref(),
+            Some("a%20b,c%2Cd")
+        );
+        assert_eq!(
+            super::names("channels", &names, NameKind::Channel, allowed, "-pnpres").unwrap().as_deref(),
             Some("a%20b-pnpres,c%2Cd-pnpres")
         );
-        assert_eq!(super::names("channels", &[], NameKind::Channel, "").unwrap(), None);
-        assert!(super::names("add", &names, NameKind::ListedChannel, "").is_err());
+        assert_eq!(super::names("channels", &[], NameKind::Channel, allowed, "").unwrap(), None);
+        assert!(super::names("add", &names, NameKind::ListedChannel, allowed, "").is_err());
+        let presence = vec!["room-pnpres".to_owned()];
+        assert!(super::names("channels", &presence, NameKind::Channel, allowed, "").is_ok());
+        assert!(super::names("channels", &presence, NameKind::Channel, PresenceNames::Refused, "").is_err());
         assert_eq!(name("uuid", "é", NameKind::Uuid).unwrap().as_deref(), Some("%C3%A9"));
         assert_eq!(name("uuid", None, NameKind::Uuid).unwrap(), None);
         assert_eq!(flag(true, true).as_deref(), Some("1"));

@@ -8,13 +8,25 @@ pub struct Request {
     path: String,
     query: Vec<(&'static str, String)>,
     idempotent: bool,
+    /// How many bytes of the URL each builder parameter (or config value)
+    /// put there, so that a URL over the limit names the one that made it long.
+    sources: Vec<(&'static str, usize)>,
 }
 
 impl Request {
     /// A request for `operation` (used in logs) to the already-encoded `path`.
     #[doc(hidden)]
     pub fn new(operation: &'static str, path: String) -> Self {
-        Request { operation, path, query: Vec::new(), idempotent: false }
+        Request { operation, path, query: Vec::new(), idempotent: false, sources: Vec::new() }
+    }
+
+    /// Records that `parameter` (a builder setter, or a config value such as
+    /// `subscribe_key`) is in the path as `encoded`.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn path_value(mut self, parameter: &'static str, encoded: &str) -> Self {
+        self.sources.push((parameter, encoded.len()));
+        self
     }
 
     /// Adds a query parameter whose value is already percent-encoded; `None`
@@ -24,6 +36,17 @@ impl Request {
         if let Some(value) = encoded_value {
             self.query.push((key, value));
         }
+    }
+
+    /// Like [`Request::push_query`], for the value of the builder's
+    /// `parameter`, sent as `key`.
+    #[doc(hidden)]
+    pub fn push_param(&mut self, parameter: &'static str, key: &'static str, encoded_value: Option<String>) {
+        if let Some(value) = &encoded_value {
+            // `&key=value`
+            self.sources.push((parameter, key.len() + value.len() + 2));
+        }
+        self.push_query(key, encoded_value);
     }
 
     /// Marks the request safe to send again after a failure (the spec's
@@ -51,5 +74,11 @@ impl Request {
     /// The endpoint's own query parameters, values encoded as sent.
     pub fn query(&self) -> &[(&'static str, String)] {
         &self.query
+    }
+
+    /// The builder parameters (and config values) in the path and query, each
+    /// with the bytes of the URL it accounts for, in the order they were added.
+    pub fn sources(&self) -> &[(&'static str, usize)] {
+        &self.sources
     }
 }

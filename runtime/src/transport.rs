@@ -12,8 +12,13 @@ use crate::{Config, Error, TimeoutKind, encoding, signing, validate};
 /// Value of the `pnsdk` query parameter.
 pub const PNSDK: &str = concat!("PubNub-Rust-Presence/", env!("CARGO_PKG_VERSION"));
 
-/// Longest request URL the API accepts, in bytes.
+/// Longest request URL the API accepts, in bytes: scheme, host, path and
+/// query, common parameters and signature included.
 pub const MAX_URL_BYTES: usize = 32 * 1024;
+
+/// Length of a request signature: `v2.` and the base64url (no padding) of a
+/// 32-byte HMAC-SHA256.
+const SIGNATURE_BYTES: usize = 3 + 43;
 
 /// A configured connection to the Presence API, shared by all operations.
 pub struct Client {
@@ -26,6 +31,8 @@ pub struct Client {
     /// What is wrong with the config (parameter, rule), checked once and
     /// reported by every request before any I/O.
     config_problem: Option<(&'static str, String)>,
+    /// State that hand-written modules keep per client (`join()`'s shared presence).
+    extensions: crate::Extensions,
 }
 
 /// Shows the config (secrets redacted), never the pre-encoded query with `auth`.
@@ -66,7 +73,21 @@ impl Client {
             Err(Error::InvalidInput { parameter, rule }) => Some((parameter, rule)),
             _ => None,
         };
-        Client { base_url: config.base_url(), config, http, common_query, config_problem }
+        Client {
+            base_url: config.base_url(),
+            config,
+            http,
+            common_query,
+            config_problem,
+            extensions: crate::Extensions::default(),
+        }
+    }
+
+    /// Per-client values of the modules a generated crate inlines (one per
+    /// type; see [`crate::Extensions`]). Not for applications.
+    #[doc(hidden)]
+    pub fn extensions(&self) -> &crate::Extensions {
+        &self.extensions
     }
 
     /// The configuration this client was built with.
@@ -80,11 +101,47 @@ impl Client {
         self.path_and_query_at(request, unix_now())
     }
 
+    /// Checks, before any I/O, that `request` fits in a URL the API accepts
+    /// ([`MAX_URL_BYTES`], counting what this client adds: `uuid`, `pnsdk`,
+    /// `auth`, the signature); past it, the error names the parameter (or
+    /// config value) that takes the most of the URL. Every generated
+    /// `build_request` ends with it, and every send checks again.
+    pub fn check_url(&self, request: &Request) -> Result<(), Error> {
+        self.check_url_at(request, unix_now())
+    }
+
+    fn check_url_at(&self, request: &Request, unix_seconds: u64) -> Result<(), Error> {
+        validate::url_length(self.url_len(request, unix_seconds), self.sources(request))
+    }
+
+    /// Length of the full URL `request` is sent as: what
+    /// [`Client::path_and_query_at`] builds, after the origin.
+    fn url_len(&self, request: &Request, unix_seconds: u64) -> usize {
+        // `?` or `&` before each pair, `=` inside it; the common query last.
+        let endpoint: usize = request.query().iter().map(|(k, v)| k.len() + v.len() + 2).sum();
+        let mut len = self.base_url.len() + request.path().len() + endpoint + 1 + self.common_query.len();
+        if self.config.secret_key.is_some() {
+            len += "&timestamp=".len() + decimal_digits(unix_seconds) + "&signature=".len() + SIGNATURE_BYTES;
+        }
+        len
+    }
+
+    /// What each parameter and config value accounts for in `request`'s URL.
+    fn sources<'a>(&'a self, request: &'a Request) -> impl Iterator<Item = (&'static str, usize)> + 'a {
+        // Lazily: they are read only when the URL is too long.
+        let config = &self.config;
+        let user_id =
+            std::iter::once_with(move || ("user_id", "uuid=".len() + encoding::component(&config.user_id).len()));
+        let auth = config.auth_key.iter().map(|auth| ("auth_key", "&auth=".len() + encoding::component(auth).len()));
+        request.sources().iter().copied().chain(user_id).chain(auth)
+    }
+
     /// Like [`Client::path_and_query`] with an explicit signing timestamp.
     pub fn path_and_query_at(&self, request: &Request, unix_seconds: u64) -> Result<String, Error> {
         if let Some((parameter, rule)) = &self.config_problem {
             return Err(Error::InvalidInput { parameter, rule: rule.clone() });
         }
+        self.check_url_at(request, unix_seconds)?;
         let config = &self.config;
 
         let endpoint_len: usize = request.query().iter().map(|(k, v)| k.len() + v.len() + 2).sum();
@@ -113,15 +170,7 @@ impl Client {
             url.push_str("&signature=");
             url.push_str(&signature);
         }
-        let total = url.len() + self.base_url.len();
-        if total > MAX_URL_BYTES {
-            return Err(Error::InvalidInput {
-                parameter: "request",
-                rule: format!(
-                    "the request URL would be {total} bytes; the API accepts at most {MAX_URL_BYTES} (send fewer or shorter names, or smaller state)"
-                ),
-            });
-        }
+        debug_assert_eq!(self.base_url.len() + url.len(), self.url_len(request, unix_seconds), "checked as built");
         Ok(url)
     }
 
@@ -350,6 +399,11 @@ fn error_chain(err: &dyn std::error::Error) -> String {
     message
 }
 
+/// Digits of `n` in decimal.
+fn decimal_digits(n: u64) -> usize {
+    n.checked_ilog10().map_or(1, |log| log as usize + 1)
+}
+
 fn unix_now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
 }
@@ -424,5 +478,46 @@ mod tests {
         let client = Client::new(Config::new("demo").user_id("u"));
         let err = client.path_and_query(&Request::new("leave", "/".repeat(40_000))).unwrap_err();
         assert!(matches!(err, Error::InvalidInput { parameter: "request", .. }), "{err}");
+        let named = Request::new("leave", "/".repeat(40_000)).path_value("channels", &"/".repeat(39_990));
+        let err = client.check_url(&named).unwrap_err();
+        assert!(matches!(err, Error::InvalidInput { parameter: "channels", .. }), "{err}");
+    }
+
+    /// The check counts exactly what is sent: at the limit passes, one byte more fails.
+    #[test]
+    fn the_url_is_checked_at_the_length_it_is_sent() {
+        let configs = [
+            Config::new("demo").user_id("u"),
+            Config::new("demo").user_id("a user").auth_key("a/b"),
+            Config::new("demo").user_id("u").auth_key("k").publish_key("pub").secret_key("sec"),
+        ];
+        for config in configs {
+            let client = Client::new(config);
+            let sent = |filler: usize| {
+                let mut request = Request::new("heartbeat", "/v2/presence/sub-key/demo/channel/c/heartbeat".to_owned());
+                request.push_param("state", "state", Some("x".repeat(filler)));
+                request
+            };
+            for unix_seconds in [7, 1_700_000_000] {
+                let url = client.path_and_query_at(&sent(1), unix_seconds).unwrap();
+                assert_eq!(client.url_len(&sent(1), unix_seconds), client.base_url.len() + url.len());
+                let fits = MAX_URL_BYTES - client.base_url.len() - url.len() + 1;
+                assert!(client.path_and_query_at(&sent(fits), unix_seconds).is_ok());
+                let err = client.path_and_query_at(&sent(fits + 1), unix_seconds).unwrap_err();
+                assert!(matches!(&err, Error::InvalidInput { parameter: "state", .. }), "{err}");
+            }
+        }
+        let signature = signing::sign("s", "p", "GET", "/", "", "");
+        assert_eq!(signature.len(), SIGNATURE_BYTES, "{signature}");
+        assert_eq!((decimal_digits(0), decimal_digits(9), decimal_digits(10), decimal_digits(u64::MAX)), (1, 1, 2, 20));
+    }
+
+    #[test]
+    fn a_long_auth_key_is_named_as_the_cause() {
+        let client = Client::new(Config::new("demo").user_id("u").auth_key("t".repeat(MAX_URL_BYTES)));
+        let mut request = Request::new("leave", "/v2/presence/sub-key/demo/channel/c/leave".to_owned());
+        request.push_param("channel_groups", "channel-group", Some("g".to_owned()));
+        let err = client.check_url(&request).unwrap_err();
+        assert!(matches!(err, Error::InvalidInput { parameter: "auth_key", .. }), "{err}");
     }
 }

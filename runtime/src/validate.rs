@@ -60,6 +60,86 @@ impl NameKind {
     }
 }
 
+/// What a presence channel's name ends in: `lobby-pnpres` carries the
+/// presence events of `lobby` (and `g-pnpres` those of group `g`'s channels).
+pub const PRESENCE_SUFFIX: &str = "-pnpres";
+
+/// Whether a name may end in [`PRESENCE_SUFFIX`]: the spec's
+/// `refuse_presence_names` on a parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PresenceNames {
+    /// Asking about or watching a name: a presence channel is asked about
+    /// like any other (here_now, where_now, get_state, presence events).
+    Allowed,
+    /// Where presence is made (heartbeat, set_state, leave): the server gives
+    /// a presence channel no presence, so such a name would be accepted and
+    /// do nothing.
+    Refused,
+}
+
+/// Where presence is made ([`PresenceNames::Refused`]), no name ends in
+/// [`PRESENCE_SUFFIX`]: `room-pnpres` names `room`'s presence channel, on
+/// which no one is ever present.
+pub fn presence_names(
+    parameter: &'static str,
+    names: &[String],
+    kind: NameKind,
+    presence: PresenceNames,
+) -> Result<(), Error> {
+    if presence == PresenceNames::Allowed {
+        return Ok(());
+    }
+    let Some((value, base)) = names.iter().find_map(|n| n.strip_suffix(PRESENCE_SUFFIX).map(|base| (n, base))) else {
+        return Ok(());
+    };
+    let what = match kind {
+        NameKind::ChannelGroup => "the presence channels of a channel group",
+        _ => "a presence channel",
+    };
+    let instead = if base.is_empty() {
+        "no one is ever present on it".to_owned()
+    } else {
+        format!("presence is made on `{base}`")
+    };
+    Err(Error::invalid(parameter, format!("`{value}` ends in `{PRESENCE_SUFFIX}`, which names {what}: {instead}")))
+}
+
+/// A request URL of `total` bytes (scheme, host, path and query) is within
+/// [`MAX_URL_BYTES`](crate::transport::MAX_URL_BYTES). Past it, the error
+/// names the largest of `sources` (a builder parameter or config value, and
+/// the bytes of the URL it accounts for): the value that made the URL long;
+/// `request` when the rest of the URL, which no value accounts for, is larger.
+pub fn url_length(total: usize, sources: impl IntoIterator<Item = (&'static str, usize)>) -> Result<(), Error> {
+    let max = crate::transport::MAX_URL_BYTES;
+    if total <= max {
+        return Ok(());
+    }
+    // The first of equals wins, so the report does not depend on ties' order.
+    let mut largest: Option<(&'static str, usize)> = None;
+    let mut accounted = 0usize;
+    for (parameter, bytes) in sources {
+        accounted = accounted.saturating_add(bytes);
+        if largest.is_none_or(|(_, most)| bytes > most) {
+            largest = Some((parameter, bytes));
+        }
+    }
+    let rest = total.saturating_sub(accounted);
+    let advice = "send fewer or shorter names, or smaller state";
+    Err(match largest {
+        Some((parameter, bytes)) if bytes > 0 && bytes >= rest => Error::invalid(
+            parameter,
+            format!(
+                "the request URL would be {total} bytes, {bytes} of them for this value; the API accepts at most {max} ({advice})"
+            ),
+        ),
+        _ => Error::invalid(
+            "request",
+            format!("the request URL would be {total} bytes; the API accepts at most {max} ({advice})"),
+        ),
+    })
+}
+
 /// Every name follows the rules of its kind (see [`name`]).
 pub fn names(parameter: &'static str, names: &[String], kind: NameKind) -> Result<(), Error> {
     for value in names {
@@ -202,6 +282,51 @@ mod tests {
         assert!(err.to_string().contains("entry `game` is nested 33 levels deep"), "{err}");
         let err = json_object_of_objects("state", &json!({"lobby": 1})).unwrap_err();
         assert!(err.to_string().contains("entry `lobby` must be a JSON object, got a number"), "{err}");
+    }
+
+    #[test]
+    fn presence_channel_names_are_refused_only_where_presence_is_made() {
+        let names = |list: &[&str]| list.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>();
+        let room = names(&["lobby", "room-pnpres"]);
+        assert!(presence_names("channels", &room, NameKind::Channel, PresenceNames::Allowed).is_ok());
+        let err = presence_names("channels", &room, NameKind::Channel, PresenceNames::Refused).unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidInput { parameter: "channels", rule }
+                if rule == "`room-pnpres` ends in `-pnpres`, which names a presence channel: presence is made on `room`"),
+            "{err}"
+        );
+        let err =
+            presence_names("channel_groups", &names(&["-pnpres"]), NameKind::ChannelGroup, PresenceNames::Refused)
+                .unwrap_err();
+        assert!(err.to_string().contains("no one is ever present"), "{err}");
+        // Only the suffix counts: in the middle, or without its dash, it is an ordinary name.
+        let ordinary = names(&["a-pnpres-b", "pnpres", "room-pnpre", "room-PNPRES"]);
+        assert!(presence_names("channels", &ordinary, NameKind::Channel, PresenceNames::Refused).is_ok());
+    }
+
+    #[test]
+    fn an_overlong_url_names_its_largest_source() {
+        let max = crate::transport::MAX_URL_BYTES;
+        assert!(url_length(max, [("channels", max)]).is_ok());
+        let err =
+            url_length(max + 1, [("subscribe_key", 4), ("channels", 9), ("state", max - 20), ("uuid", 3)]).unwrap_err();
+        let Error::InvalidInput { parameter, rule } = &err else { panic!("{err:?}") };
+        assert_eq!(*parameter, "state");
+        assert_eq!(
+            *rule,
+            format!(
+                "the request URL would be {} bytes, {} of them for this value; the API accepts at most {max} (send fewer or shorter names, or smaller state)",
+                max + 1,
+                max - 20
+            )
+        );
+        // Ties go to the first; a URL that no value makes long is the request's own.
+        assert!(matches!(
+            url_length(max + 1, [("a", max / 2), ("b", max / 2)]),
+            Err(Error::InvalidInput { parameter: "a", .. })
+        ));
+        assert!(matches!(url_length(max + 1, [("uuid", 6)]), Err(Error::InvalidInput { parameter: "request", .. })));
+        assert!(matches!(url_length(max + 1, []), Err(Error::InvalidInput { parameter: "request", .. })));
     }
 
     #[test]

@@ -130,9 +130,10 @@ impl Fault {
 }
 
 /// A raw HTTP/1.1 server on an ephemeral port that plays one [`Fault`] per
-/// request (one request per connection) and counts the requests.
+/// request (one request per connection) and counts the connections and requests.
 pub struct FaultServer {
     addr: SocketAddr,
+    connections: Arc<std::sync::atomic::AtomicUsize>,
     attempts: Arc<std::sync::atomic::AtomicUsize>,
     faults: Arc<Mutex<VecDeque<Fault>>>,
     targets: Arc<Mutex<Vec<String>>>,
@@ -146,6 +147,8 @@ impl FaultServer {
         use std::sync::atomic::Ordering;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind an ephemeral port");
         let addr = listener.local_addr().expect("local address");
+        let connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let accepted = connections.clone();
         let attempts = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let counter = attempts.clone();
         let faults = Arc::new(Mutex::new(VecDeque::from(faults)));
@@ -154,6 +157,7 @@ impl FaultServer {
         let seen = targets.clone();
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
+                accepted.fetch_add(1, Ordering::SeqCst);
                 let faults = queue.clone();
                 let counter = counter.clone();
                 let seen = seen.clone();
@@ -171,7 +175,12 @@ impl FaultServer {
                 });
             }
         });
-        FaultServer { addr, attempts, faults, targets, task }
+        FaultServer { addr, connections, attempts, faults, targets, task }
+    }
+
+    /// Connections accepted so far, whether or not a request followed.
+    pub fn connections(&self) -> usize {
+        self.connections.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Requests received so far.

@@ -217,12 +217,18 @@ fn setter(p: &Param) -> TokenStream {
     });
     // What the setter takes, how it stores it, and what the docs add about it.
     let (input, stored, rule) = match &p.kind {
-        ParamKind::Names { .. } => (
+        ParamKind::Names { refuse_presence_names, .. } => (
             quote!(impl rt::IntoNames),
             quote!(rt::IntoNames::into_names(#name)),
-            " Takes one name or many (`\"a\"`, `[\"a\", \"b\"]`, a `Vec` or a slice) and replaces earlier values; \
-             a name given twice is sent once."
-                .to_owned(),
+            format!(
+                " Takes one name or many (`\"a\"`, `[\"a\", \"b\"]`, a `Vec` or a slice) and replaces earlier values; \
+                 a name given twice is sent once.{}",
+                if *refuse_presence_names {
+                    " A name ending in `-pnpres` (a presence channel, on which no one is ever present) is refused."
+                } else {
+                    ""
+                }
+            ),
         ),
         ParamKind::Name { .. } => (quote!(impl Into<String>), quote!(Some(#name.into())), String::new()),
         ParamKind::Flag { .. } => (quote!(bool), quote!(#name), String::new()),

@@ -24,9 +24,14 @@ pub(super) fn bind_param(p: &Param) -> TokenStream {
     let name = format_ident!("{}", p.name);
     let label = &p.name;
     let encoded = match &p.kind {
-        ParamKind::Names { kind, suffix } => {
+        ParamKind::Names { kind, suffix, refuse_presence_names } => {
             let kind = name_kind(*kind);
-            quote!(rt::param::names(#label, &self.#name, #kind, #suffix)?)
+            let presence = if *refuse_presence_names {
+                quote!(rt::param::PresenceNames::Refused)
+            } else {
+                quote!(rt::param::PresenceNames::Allowed)
+            };
+            quote!(rt::param::names(#label, &self.#name, #kind, #presence, #suffix)?)
         }
         ParamKind::Name { kind } => {
             let kind = name_kind(*kind);
@@ -61,29 +66,37 @@ pub(super) fn bind_param(p: &Param) -> TokenStream {
 
 /// The statements of a block that binds each placeholder, encoded, to a local
 /// of its own name, so the template reads as written in the spec:
-/// `format!("/v2/presence/sub-key/{subscribe_key}/channel/{channels}")`.
-pub(super) fn path_expr(parts: &[PathPart]) -> TokenStream {
+/// `format!("/v2/presence/sub-key/{subscribe_key}/channel/{channels}")`;
+/// the block is the request to that path, which records the bytes each
+/// placeholder's value takes (to name the one that makes a URL too long).
+pub(super) fn path_expr(op_name: &str, parts: &[PathPart]) -> TokenStream {
     let mut format = String::new();
     let mut binds = Vec::new();
+    let mut values = Vec::new();
     for part in parts {
-        match part {
-            PathPart::Literal(text) => format.push_str(&text.replace('{', "{{").replace('}', "}}")),
+        let (name, bind) = match part {
+            PathPart::Literal(text) => {
+                format.push_str(&text.replace('{', "{{").replace('}', "}}"));
+                continue;
+            }
             PathPart::Config(name) => {
-                format.push_str(&format!("{{{name}}}"));
                 let local = format_ident!("{}", name);
                 let getter = format_ident!("{}_value", name);
-                binds.push(quote!(let #local = rt::encoding::component(self.client.config().#getter());));
+                (name, quote!(let #local = rt::encoding::component(self.client.config().#getter());))
             }
             PathPart::Param(name) => {
-                format.push_str(&format!("{{{name}}}"));
                 let local = format_ident!("{}", name);
-                binds.push(quote!(let #local = rt::param::path_segment(#local);));
+                (name, quote!(let #local = rt::param::path_segment(#local);))
             }
-        }
+        };
+        format.push_str(&format!("{{{name}}}"));
+        binds.push(bind);
+        let local = format_ident!("{}", name);
+        values.push(quote!(.path_value(#name, &#local)));
     }
     quote! {
         #(#binds)*
-        format!(#format)
+        rt::request::Request::new(#op_name, format!(#format)) #(#values)*
     }
 }
 
@@ -98,10 +111,11 @@ pub(super) fn build_request(op: &Operation) -> TokenStream {
             quote!(rt::validate::required_one_of(&[#(#pairs),*])?;)
         }
     });
+    let op_name = &op.name;
     // Path: the first template whose `when_empty` lists are all empty.
     let mut path = quote!();
     for (i, template) in op.paths.iter().enumerate().rev() {
-        let expr = path_expr(&template.parts);
+        let expr = path_expr(op_name, &template.parts);
         if i + 1 == op.paths.len() {
             path = quote!({ #expr });
         } else {
@@ -112,12 +126,17 @@ pub(super) fn build_request(op: &Operation) -> TokenStream {
             path = quote!(if #(#conds)&&* { #expr } else { #path });
         }
     }
+    let mutable = if op.idempotent || op.params.iter().any(|p| matches!(p.location, Location::Query(_))) {
+        quote!(mut)
+    } else {
+        quote!()
+    };
     let queries = op.params.iter().filter_map(|p| {
         let Location::Query(wire) = &p.location else { return None };
         let name = format_ident!("{}", p.name);
-        Some(quote!(request.push_query(#wire, #name);))
+        let label = &p.name;
+        Some(quote!(request.push_param(#label, #wire, #name);))
     });
-    let op_name = &op.name;
     // The spec's `idempotent: true` lets the client's retry policy resend it.
     let idempotent = if op.idempotent {
         quote! {
@@ -128,17 +147,18 @@ pub(super) fn build_request(op: &Operation) -> TokenStream {
     };
     let docs = doc(
         "The request exactly as it will be sent (before the client adds `uuid`, `pnsdk`, `auth` and the signature), \
-         after checking every parameter. No I/O happens here; useful for logging and tests.",
+         after checking every parameter and that the whole URL fits in the 32 KiB the API accepts. No I/O happens \
+         here; useful for logging and tests.",
     );
     quote! {
         #docs
         pub fn build_request(&self) -> Result<rt::request::Request, rt::Error> {
             #(#binds)*
             #(#rules)*
-            let path = #path;
-            let mut request = rt::request::Request::new(#op_name, path);
+            let #mutable request = #path;
             #idempotent
             #(#queries)*
+            self.client.check_url(&request)?;
             Ok(request)
         }
     }

@@ -57,12 +57,13 @@ impl AddChannelToChannelGroup {
         self
     }
 
-    /// The request exactly as it will be sent (before the client adds `uuid`, `pnsdk`, `auth` and the signature), after checking every parameter. No I/O happens here; useful for logging and tests.
+    /// The request exactly as it will be sent (before the client adds `uuid`, `pnsdk`, `auth` and the signature), after checking every parameter and that the whole URL fits in the 32 KiB the API accepts. No I/O happens here; useful for logging and tests.
     pub fn build_request(&self) -> Result<rt::request::Request, rt::Error> {
         let channels = rt::param::names(
             "channels",
             &self.channels,
             rt::param::NameKind::ListedChannel,
+            rt::param::PresenceNames::Allowed,
             "",
         )?;
         let channel_group = rt::param::require(
@@ -74,22 +75,24 @@ impl AddChannelToChannelGroup {
             )?,
         )?;
         rt::validate::required_one_of(&[("channels", channels.is_some())])?;
-        let path = {
+        let mut request = {
             let subscribe_key = rt::encoding::component(
                 self.client.config().subscribe_key_value(),
             );
             let channel_group = rt::param::path_segment(channel_group);
-            format!(
-                "/v1/channel-registration/sub-key/{subscribe_key}/channel-group/{channel_group}"
-            )
+            rt::request::Request::new(
+                    "add_channel_to_channel_group",
+                    format!(
+                        "/v1/channel-registration/sub-key/{subscribe_key}/channel-group/{channel_group}"
+                    ),
+                )
+                .path_value("subscribe_key", &subscribe_key)
+                .path_value("channel_group", &channel_group)
         };
 
-        let mut request = rt::request::Request::new(
-            "add_channel_to_channel_group",
-            path,
-        );
         request.set_idempotent(true);
-        request.push_query("add", channels);
+        request.push_param("channels", "add", channels);
+        self.client.check_url(&request)?;
         Ok(request)
     }
 

@@ -70,18 +70,20 @@ impl GetState {
         self
     }
 
-    /// The request exactly as it will be sent (before the client adds `uuid`, `pnsdk`, `auth` and the signature), after checking every parameter. No I/O happens here; useful for logging and tests.
+    /// The request exactly as it will be sent (before the client adds `uuid`, `pnsdk`, `auth` and the signature), after checking every parameter and that the whole URL fits in the 32 KiB the API accepts. No I/O happens here; useful for logging and tests.
     pub fn build_request(&self) -> Result<rt::request::Request, rt::Error> {
         let channels = rt::param::names(
             "channels",
             &self.channels,
             rt::param::NameKind::Channel,
+            rt::param::PresenceNames::Allowed,
             "",
         )?;
         let channel_groups = rt::param::names(
             "channel_groups",
             &self.channel_groups,
             rt::param::NameKind::ChannelGroup,
+            rt::param::PresenceNames::Allowed,
             "",
         )?;
         let uuid = rt::param::name(
@@ -95,20 +97,26 @@ impl GetState {
                 ("channel_groups", channel_groups.is_some()),
             ],
         )?;
-        let path = {
+        let mut request = {
             let subscribe_key = rt::encoding::component(
                 self.client.config().subscribe_key_value(),
             );
             let channels = rt::param::path_segment(channels);
             let uuid = rt::param::path_segment(uuid);
-            format!(
-                "/v2/presence/sub-key/{subscribe_key}/channel/{channels}/uuid/{uuid}"
-            )
+            rt::request::Request::new(
+                    "get_state",
+                    format!(
+                        "/v2/presence/sub-key/{subscribe_key}/channel/{channels}/uuid/{uuid}"
+                    ),
+                )
+                .path_value("subscribe_key", &subscribe_key)
+                .path_value("channels", &channels)
+                .path_value("uuid", &uuid)
         };
 
-        let mut request = rt::request::Request::new("get_state", path);
         request.set_idempotent(true);
-        request.push_query("channel-group", channel_groups);
+        request.push_param("channel_groups", "channel-group", channel_groups);
+        self.client.check_url(&request)?;
         Ok(request)
     }
 

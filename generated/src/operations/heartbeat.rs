@@ -53,7 +53,7 @@ impl Heartbeat {
 
     /// Channels to be present on.
     ///
-    /// Default: none. Takes one name or many (`"a"`, `["a", "b"]`, a `Vec` or a slice) and replaces earlier values; a name given twice is sent once.
+    /// Default: none. Takes one name or many (`"a"`, `["a", "b"]`, a `Vec` or a slice) and replaces earlier values; a name given twice is sent once. A name ending in `-pnpres` (a presence channel, on which no one is ever present) is refused.
     pub fn channels(mut self, channels: impl rt::IntoNames) -> Self {
         self.channels = rt::IntoNames::into_names(channels);
         self
@@ -61,7 +61,7 @@ impl Heartbeat {
 
     /// Channel groups to be present on.
     ///
-    /// Default: none. Takes one name or many (`"a"`, `["a", "b"]`, a `Vec` or a slice) and replaces earlier values; a name given twice is sent once.
+    /// Default: none. Takes one name or many (`"a"`, `["a", "b"]`, a `Vec` or a slice) and replaces earlier values; a name given twice is sent once. A name ending in `-pnpres` (a presence channel, on which no one is ever present) is refused.
     pub fn channel_groups(mut self, channel_groups: impl rt::IntoNames) -> Self {
         self.channel_groups = rt::IntoNames::into_names(channel_groups);
         self
@@ -83,18 +83,20 @@ impl Heartbeat {
         self
     }
 
-    /// The request exactly as it will be sent (before the client adds `uuid`, `pnsdk`, `auth` and the signature), after checking every parameter. No I/O happens here; useful for logging and tests.
+    /// The request exactly as it will be sent (before the client adds `uuid`, `pnsdk`, `auth` and the signature), after checking every parameter and that the whole URL fits in the 32 KiB the API accepts. No I/O happens here; useful for logging and tests.
     pub fn build_request(&self) -> Result<rt::request::Request, rt::Error> {
         let channels = rt::param::names(
             "channels",
             &self.channels,
             rt::param::NameKind::Channel,
+            rt::param::PresenceNames::Refused,
             "",
         )?;
         let channel_groups = rt::param::names(
             "channel_groups",
             &self.channel_groups,
             rt::param::NameKind::ChannelGroup,
+            rt::param::PresenceNames::Refused,
             "",
         )?;
         let heartbeat = rt::param::integer("heartbeat", self.heartbeat, 20, u32::MAX)?;
@@ -105,19 +107,26 @@ impl Heartbeat {
                 ("channel_groups", channel_groups.is_some()),
             ],
         )?;
-        let path = {
+        let mut request = {
             let subscribe_key = rt::encoding::component(
                 self.client.config().subscribe_key_value(),
             );
             let channels = rt::param::path_segment(channels);
-            format!("/v2/presence/sub-key/{subscribe_key}/channel/{channels}/heartbeat")
+            rt::request::Request::new(
+                    "heartbeat",
+                    format!(
+                        "/v2/presence/sub-key/{subscribe_key}/channel/{channels}/heartbeat"
+                    ),
+                )
+                .path_value("subscribe_key", &subscribe_key)
+                .path_value("channels", &channels)
         };
 
-        let mut request = rt::request::Request::new("heartbeat", path);
         request.set_idempotent(true);
-        request.push_query("channel-group", channel_groups);
-        request.push_query("heartbeat", heartbeat);
-        request.push_query("state", state);
+        request.push_param("channel_groups", "channel-group", channel_groups);
+        request.push_param("heartbeat", "heartbeat", heartbeat);
+        request.push_param("state", "state", state);
+        self.client.check_url(&request)?;
         Ok(request)
     }
 

@@ -105,46 +105,59 @@ impl HereNow {
         self
     }
 
-    /// The request exactly as it will be sent (before the client adds `uuid`, `pnsdk`, `auth` and the signature), after checking every parameter. No I/O happens here; useful for logging and tests.
+    /// The request exactly as it will be sent (before the client adds `uuid`, `pnsdk`, `auth` and the signature), after checking every parameter and that the whole URL fits in the 32 KiB the API accepts. No I/O happens here; useful for logging and tests.
     pub fn build_request(&self) -> Result<rt::request::Request, rt::Error> {
         let channels = rt::param::names(
             "channels",
             &self.channels,
             rt::param::NameKind::Channel,
+            rt::param::PresenceNames::Allowed,
             "",
         )?;
         let channel_groups = rt::param::names(
             "channel_groups",
             &self.channel_groups,
             rt::param::NameKind::ChannelGroup,
+            rt::param::PresenceNames::Allowed,
             "",
         )?;
         let include_state = rt::param::flag(self.include_state, true);
         let include_uuids = rt::param::flag(self.include_uuids, false);
         let limit = rt::param::integer("limit", self.limit, 0, 1000)?;
         let offset = rt::param::integer("offset", self.offset, 0, u32::MAX)?;
-        let path = if channels.is_none() && channel_groups.is_none() {
+        let mut request = if channels.is_none() && channel_groups.is_none() {
             let subscribe_key = rt::encoding::component(
                 self.client.config().subscribe_key_value(),
             );
-            format!("/v2/presence/sub-key/{subscribe_key}")
+            rt::request::Request::new(
+                    "here_now",
+                    format!("/v2/presence/sub-key/{subscribe_key}"),
+                )
+                .path_value("subscribe_key", &subscribe_key)
         } else {
             {
                 let subscribe_key = rt::encoding::component(
                     self.client.config().subscribe_key_value(),
                 );
                 let channels = rt::param::path_segment(channels);
-                format!("/v2/presence/sub-key/{subscribe_key}/channel/{channels}")
+                rt::request::Request::new(
+                        "here_now",
+                        format!(
+                            "/v2/presence/sub-key/{subscribe_key}/channel/{channels}"
+                        ),
+                    )
+                    .path_value("subscribe_key", &subscribe_key)
+                    .path_value("channels", &channels)
             }
         };
 
-        let mut request = rt::request::Request::new("here_now", path);
         request.set_idempotent(true);
-        request.push_query("channel-group", channel_groups);
-        request.push_query("state", include_state);
-        request.push_query("disable_uuids", include_uuids);
-        request.push_query("limit", limit);
-        request.push_query("offset", offset);
+        request.push_param("channel_groups", "channel-group", channel_groups);
+        request.push_param("include_state", "state", include_state);
+        request.push_param("include_uuids", "disable_uuids", include_uuids);
+        request.push_param("limit", "limit", limit);
+        request.push_param("offset", "offset", offset);
+        self.client.check_url(&request)?;
         Ok(request)
     }
 

@@ -78,18 +78,20 @@ impl PresenceEvents {
         self
     }
 
-    /// The request exactly as it will be sent (before the client adds `uuid`, `pnsdk`, `auth` and the signature), after checking every parameter. No I/O happens here; useful for logging and tests.
+    /// The request exactly as it will be sent (before the client adds `uuid`, `pnsdk`, `auth` and the signature), after checking every parameter and that the whole URL fits in the 32 KiB the API accepts. No I/O happens here; useful for logging and tests.
     pub fn build_request(&self) -> Result<rt::request::Request, rt::Error> {
         let channels = rt::param::names(
             "channels",
             &self.channels,
             rt::param::NameKind::Channel,
+            rt::param::PresenceNames::Allowed,
             "-pnpres",
         )?;
         let channel_groups = rt::param::names(
             "channel_groups",
             &self.channel_groups,
             rt::param::NameKind::ChannelGroup,
+            rt::param::PresenceNames::Allowed,
             "-pnpres",
         )?;
         rt::validate::required_one_of(
@@ -98,17 +100,22 @@ impl PresenceEvents {
                 ("channel_groups", channel_groups.is_some()),
             ],
         )?;
-        let path = {
+        let mut request = {
             let subscribe_key = rt::encoding::component(
                 self.client.config().subscribe_key_value(),
             );
             let channels = rt::param::path_segment(channels);
-            format!("/v2/subscribe/{subscribe_key}/{channels}/0")
+            rt::request::Request::new(
+                    "presence_events",
+                    format!("/v2/subscribe/{subscribe_key}/{channels}/0"),
+                )
+                .path_value("subscribe_key", &subscribe_key)
+                .path_value("channels", &channels)
         };
 
-        let mut request = rt::request::Request::new("presence_events", path);
         request.set_idempotent(true);
-        request.push_query("channel-group", channel_groups);
+        request.push_param("channel_groups", "channel-group", channel_groups);
+        self.client.check_url(&request)?;
         Ok(request)
     }
 }

@@ -41,23 +41,28 @@ impl WhereNow {
         self
     }
 
-    /// The request exactly as it will be sent (before the client adds `uuid`, `pnsdk`, `auth` and the signature), after checking every parameter. No I/O happens here; useful for logging and tests.
+    /// The request exactly as it will be sent (before the client adds `uuid`, `pnsdk`, `auth` and the signature), after checking every parameter and that the whole URL fits in the 32 KiB the API accepts. No I/O happens here; useful for logging and tests.
     pub fn build_request(&self) -> Result<rt::request::Request, rt::Error> {
         let uuid = rt::param::name(
             "uuid",
             self.uuid.as_deref().or(Some(self.client.config().user_id_value())),
             rt::param::NameKind::Uuid,
         )?;
-        let path = {
+        let mut request = {
             let subscribe_key = rt::encoding::component(
                 self.client.config().subscribe_key_value(),
             );
             let uuid = rt::param::path_segment(uuid);
-            format!("/v2/presence/sub-key/{subscribe_key}/uuid/{uuid}")
+            rt::request::Request::new(
+                    "where_now",
+                    format!("/v2/presence/sub-key/{subscribe_key}/uuid/{uuid}"),
+                )
+                .path_value("subscribe_key", &subscribe_key)
+                .path_value("uuid", &uuid)
         };
 
-        let mut request = rt::request::Request::new("where_now", path);
         request.set_idempotent(true);
+        self.client.check_url(&request)?;
         Ok(request)
     }
 
