@@ -6,11 +6,11 @@ use codegen::{SpecSource, Templates};
 
 mod common;
 
-use common::{API, EVENTS, VERBOSE_PARAM, WHERE_NOW};
+use common::{API, EVENTS, Edit, VERBOSE_PARAM, WHERE_NOW};
 
 /// `WHERE_NOW` without its flag: a small valid endpoint.
 fn endpoint() -> String {
-    WHERE_NOW.replace(VERBOSE_PARAM, "")
+    WHERE_NOW.edit(VERBOSE_PARAM, "")
 }
 
 fn templates() -> Templates {
@@ -47,58 +47,58 @@ fn the_base_spec_is_valid() {
 
 #[test]
 fn yaml_syntax_error() {
-    insta::assert_snapshot!(one(|s| s.replace("summary: Where a user is.", "summary: [unclosed")));
+    insta::assert_snapshot!(one(|s| s.edit("summary: Where a user is.", "summary: [unclosed")));
 }
 
 #[test]
 fn unknown_field() {
-    insta::assert_snapshot!(one(|s| s.replace("    docs: The user.", "    docs: The user.\n    colour: red")));
+    insta::assert_snapshot!(one(|s| s.edit("    docs: The user.", "    docs: The user.\n    colour: red")));
 }
 
 #[test]
 fn unknown_parameter_type_and_location() {
-    insta::assert_snapshot!(one(|s| s.replace("type: u32", "type: u31").replace("in: query", "in: header")));
+    insta::assert_snapshot!(one(|s| s.edit("type: u32", "type: u31").edit("in: query", "in: header")));
 }
 
 #[test]
 fn refuse_presence_names_on_a_parameter_that_holds_no_names() {
     insta::assert_snapshot!(one(
-        |s| s.replace("    docs: A bound.", "    refuse_presence_names: true\n    docs: A bound.")
+        |s| s.edit("    docs: A bound.", "    refuse_presence_names: true\n    docs: A bound.")
     ));
 }
 
 #[test]
 fn default_of_the_wrong_type_or_out_of_range() {
-    insta::assert_snapshot!(one(|s| s.replace("default: 10", "default: lots")));
-    insta::assert_snapshot!("default_out_of_range", one(|s| s.replace("default: 10", "default: 500")));
+    insta::assert_snapshot!(one(|s| s.edit("default: 10", "default: lots")));
+    insta::assert_snapshot!("default_out_of_range", one(|s| s.edit("default: 10", "default: 500")));
 }
 
 #[test]
 fn path_placeholder_without_a_parameter() {
-    insta::assert_snapshot!(one(|s| s.replace("/uuid/{uuid}", "/uuid/{uuid}/channel/{channel}")));
+    insta::assert_snapshot!(one(|s| s.edit("/uuid/{uuid}", "/uuid/{uuid}/channel/{channel}")));
 }
 
 #[test]
 fn duplicate_parameter_and_operation_names() {
-    insta::assert_snapshot!(one(|s| s.replace("  - name: limit", "  - name: uuid")));
+    insta::assert_snapshot!(one(|s| s.edit("  - name: limit", "  - name: uuid")));
     let both = diagnostics(&[
         ("spec/endpoints/a.yaml", endpoint()),
-        ("spec/endpoints/b.yaml", endpoint().replace("WhereNowResult", "OtherResult")),
+        ("spec/endpoints/b.yaml", endpoint().edit("WhereNowResult", "OtherResult")),
     ]);
     insta::assert_snapshot!("duplicate_operation", both);
 }
 
 #[test]
 fn unknown_types_and_result_fields() {
-    insta::assert_snapshot!(one(|s| s.replace("type: list<string>", "type: list<Channel>")));
-    insta::assert_snapshot!("unknown_result_field", one(|s| s.replace("- field: channels", "- field: chanels")));
-    insta::assert_snapshot!("unknown_result_type", one(|s| s.replace("  type: WhereNowResult", "  type: Nope")));
+    insta::assert_snapshot!(one(|s| s.edit("type: list<string>", "type: list<Channel>")));
+    insta::assert_snapshot!("unknown_result_field", one(|s| s.edit("- field: channels", "- field: chanels")));
+    insta::assert_snapshot!("unknown_result_type", one(|s| s.edit("  type: WhereNowResult", "  type: Nope")));
 }
 
 #[test]
 fn several_problems_are_all_reported_in_file_order() {
     let text = one(|s| {
-        s.replace("method: GET", "method: POST").replace("default: 10", "default: -1").replace("in: path", "in: body")
+        s.edit("method: GET", "method: POST").edit("default: 10", "default: -1").edit("in: path", "in: body")
     });
     assert_eq!(text.lines().count(), 3, "{text}");
     insta::assert_snapshot!(text);
@@ -107,8 +107,8 @@ fn several_problems_are_all_reported_in_file_order() {
 #[test]
 fn reserved_names_and_keywords() {
     insta::assert_snapshot!(one(|s| s
-        .replace("  - name: limit", "  - name: client")
-        .replace("operation: where_now", "operation: type")));
+        .edit("  - name: limit", "  - name: client")
+        .edit("operation: where_now", "operation: type")));
 }
 
 #[test]
@@ -116,8 +116,8 @@ fn bad_package_name_and_unknown_config_value() {
     let api = SpecSource {
         path: "spec/api.yaml".into(),
         text: API
-            .replace("package: demo-presence", "package: 2fa.presence")
-            .replace("  - name: user_id", "  - name: user_id\n  - name: region"),
+            .edit("package: demo-presence", "package: 2fa.presence")
+            .edit("  - name: user_id", "  - name: user_id\n  - name: region"),
     };
     let endpoint = SpecSource { path: "spec/endpoints/where_now.yaml".into(), text: endpoint() };
     match codegen::generate_from_sources(&api, &[endpoint], &templates()) {
@@ -131,14 +131,14 @@ fn bad_package_name_and_unknown_config_value() {
 #[test]
 fn shapes_the_one_pass_decoder_cannot_read() {
     // `status` and `error` are every decoder's, to spot error bodies.
-    insta::assert_snapshot!(one(|s| s.replace("from: payload.channels", "from: status")));
+    insta::assert_snapshot!(one(|s| s.edit("from: payload.channels", "from: status")));
     // Two fields reading overlapping keys, and a path with an empty segment.
     let with_count = |s: &str, from: &str| {
-        s.replace(
+        s.edit(
             "          from: payload.channels\n",
             &format!("          from: payload.channels\n        - field: count\n          from: {from}\n"),
         )
-        .replace(
+        .edit(
             "        docs: The channels.\n",
             "        docs: The channels.\n      - name: count\n        type: u64\n        docs: How many.\n",
         )
@@ -150,30 +150,30 @@ fn shapes_the_one_pass_decoder_cannot_read() {
 #[test]
 fn shape_names_are_snake_case_and_unique() {
     let two_shapes = |s: &str| {
-        s.replace(
+        s.edit(
             "  shapes:\n    - name: body\n",
             "  shapes:\n    - name: Body\n      when:\n        exactly_one: channels\n      fields:\n        - field: channels\n          from: payload.channels\n    - name: body\n",
         )
     };
     // `when` names no list parameter here, which is reported too; the names are what this pins.
     insta::assert_snapshot!(one(two_shapes));
-    insta::assert_snapshot!("duplicate_shape_name", one(|s| two_shapes(s).replace("name: Body", "name: body")));
+    insta::assert_snapshot!("duplicate_shape_name", one(|s| two_shapes(s).edit("name: Body", "name: body")));
 }
 
 #[test]
 fn names_that_collide_with_generated_code() {
     insta::assert_snapshot!(one(|s| s
-        .replace("operation: where_now", "operation: config")
-        .replace("builder: WhereNow", "builder: Client")
-        .replace("  - name: WhereNowResult", "  - name: Result")
-        .replace("  type: WhereNowResult", "  type: Result")
-        .replace("  - name: limit", "  - name: request")));
+        .edit("operation: where_now", "operation: config")
+        .edit("builder: WhereNow", "builder: Client")
+        .edit("  - name: WhereNowResult", "  - name: Result")
+        .edit("  type: WhereNowResult", "  type: Result")
+        .edit("  - name: limit", "  - name: request")));
 }
 
 #[test]
 fn pagination_that_does_not_fit_the_operation() {
     insta::assert_snapshot!(one(|s| {
-        s.replace(
+        s.edit(
         "types:\n",
         "pagination:\n  limit: limit\n  offset: uuid\n  entries: channels\n  items: occupants\n  total: occupancy\ntypes:\n"
     )
@@ -183,9 +183,9 @@ fn pagination_that_does_not_fit_the_operation() {
 /// `EVENTS` with `dedup_on` and a suffix to strip, and no rule.
 fn stream_spec() -> String {
     EVENTS
-        .replace("rules:\n  - required_one_of: [channels]\n", "")
-        .replace("stream:\n  item: Event\n", "stream:\n  item: Event\n  dedup_on: [p.t, c]\n")
-        .replace("        from: c\n", "        from: c\n        strip_suffix: -pnpres\n")
+        .edit("rules:\n  - required_one_of: [channels]\n", "")
+        .edit("stream:\n  item: Event\n", "stream:\n  item: Event\n  dedup_on: [p.t, c]\n")
+        .edit("        from: c\n", "        from: c\n        strip_suffix: -pnpres\n")
 }
 
 fn stream(edit: impl Fn(&str) -> String) -> String {
@@ -206,12 +206,12 @@ fn union_mistakes() {
     insta::assert_snapshot!(stream(|s| s
         // The same discriminator value twice: the union does not lower, so
         // the stream built on it reports nothing more (no cascade).
-        .replacen("value: leave", "value: join", 1)));
+        .edit_once("value: leave", "value: join")));
 }
 
 #[test]
 fn a_variant_type_that_does_not_exist_and_a_field_without_from() {
-    insta::assert_snapshot!(stream(|s| s.replacen("type: LeaveEvent\n", "type: GoneEvent\n", 1).replace(
+    insta::assert_snapshot!(stream(|s| s.edit_once("type: LeaveEvent\n", "type: GoneEvent\n").edit(
         "        from: d.uuid\n        docs: Who.\n  - name: LeaveEvent",
         "        docs: Who.\n  - name: LeaveEvent"
     )));
@@ -223,7 +223,7 @@ fn variant_field_clash() {
         s
         // `LeaveEvent` reads `d.uuid` as a u64 where `JoinEvent` reads a
         // string, and repeats the union's own `channel`.
-        .replace(
+        .edit(
             "        type: string\n        from: d.uuid\n        docs: Who.\nexample",
             "        type: u64\n        from: d.uuid\n        docs: Who.\n      - name: channel\n        type: string\n        from: c\n        docs: Again.\nexample",
         )
@@ -234,8 +234,8 @@ fn variant_field_clash() {
 fn a_type_for_two_variants_a_field_reading_the_discriminator_or_a_path_twice() {
     insta::assert_snapshot!(stream(|s| {
         s
-        .replacen("type: LeaveEvent\n", "type: JoinEvent\n", 1)
-        .replace(
+        .edit_once("type: LeaveEvent\n", "type: JoinEvent\n")
+        .edit(
             "        from: d.uuid\n        docs: Who.\n  - name: LeaveEvent",
             "        from: d.uuid\n        docs: Who.\n      - name: kind\n        type: string\n        from: d.action\n        docs: K.\n      - name: id\n        type: string\n        from: d.uuid\n        docs: Again.\n  - name: LeaveEvent",
         )
@@ -244,10 +244,10 @@ fn a_type_for_two_variants_a_field_reading_the_discriminator_or_a_path_twice() {
 
 #[test]
 fn missing_discriminator() {
-    insta::assert_snapshot!(stream(|s| s.replace("      discriminator: d.action\n", "")));
+    insta::assert_snapshot!(stream(|s| s.edit("      discriminator: d.action\n", "")));
 }
 
 #[test]
 fn a_stream_item_that_is_not_a_union() {
-    insta::assert_snapshot!(stream(|s| s.replace("  item: Event", "  item: JoinEvent")));
+    insta::assert_snapshot!(stream(|s| s.edit("  item: Event", "  item: JoinEvent")));
 }

@@ -9,7 +9,7 @@ use codegen::diff::{self, Change, Revision};
 
 mod common;
 
-use common::{API, EVENTS, VERBOSE_PARAM, WHERE_NOW};
+use common::{API, EVENTS, Edit, VERBOSE_PARAM, WHERE_NOW};
 
 fn revision(api: &str, where_now: &str, events: &str) -> Revision {
     Revision::load(vec![
@@ -42,14 +42,14 @@ fn load((api, where_now, events): &Spec) -> Revision {
 /// A spec whose result is a paged map, for the paging rules.
 fn paged(with_paging: bool) -> Spec {
     let where_now = WHERE_NOW
-        .replace("  - name: verbose\n", "  - name: offset\n    type: u32\n    in: query\n    docs: Skip.\n  - name: verbose\n")
-        .replace("        - field: channels\n          from: payload.channels", "        - field: rooms\n          from: payload.rooms")
-        .replace(
+        .edit("  - name: verbose\n", "  - name: offset\n    type: u32\n    in: query\n    docs: Skip.\n  - name: verbose\n")
+        .edit("        - field: channels\n          from: payload.channels", "        - field: rooms\n          from: payload.rooms")
+        .edit(
             "      - name: channels\n        type: list<string>\n        docs: The channels.",
             "      - name: rooms\n        type: map<Room>\n        docs: Rooms.\n  - name: Room\n    docs: R.\n    fields:\n      - name: size\n        type: u64\n        docs: S.\n      - name: people\n        type: list<string>\n        default_if_missing: true\n        docs: P.",
         );
     let where_now = if with_paging {
-        where_now.replace(
+        where_now.edit(
             "example:",
             "pagination:\n  limit: limit\n  offset: offset\n  entries: rooms\n  items: people\n  total: size\nexample:",
         )
@@ -61,11 +61,11 @@ fn paged(with_paging: bool) -> Spec {
 
 /// Every case: (snapshot name, old spec, new spec).
 fn cases() -> Vec<(&'static str, Spec, Spec)> {
-    let required = WHERE_NOW.replace("    default_from_config: user_id\n", "    required: true\n");
+    let required = WHERE_NOW.edit("    default_from_config: user_id\n", "    required: true\n");
     let with_required = (API.to_owned(), required.clone(), EVENTS.to_owned());
-    let no_rule = EVENTS.replace("rules:\n  - required_one_of: [channels]\n", "");
-    let with_inlineable = API.replace("config_values:", "inlineable: [extra.rs]\nconfig_values:");
-    let refusing = EVENTS.replace("    suffix: -pnpres\n", "    suffix: -pnpres\n    refuse_presence_names: true\n");
+    let no_rule = EVENTS.edit("rules:\n  - required_one_of: [channels]\n", "");
+    let with_inlineable = API.edit("config_values:", "inlineable: [extra.rs]\nconfig_values:");
+    let refusing = EVENTS.edit("    suffix: -pnpres\n", "    suffix: -pnpres\n    refuse_presence_names: true\n");
     assert_ne!(refusing, EVENTS);
     vec![
         (
@@ -74,7 +74,7 @@ fn cases() -> Vec<(&'static str, Spec, Spec)> {
             edit(
                 same,
                 |s| {
-                    s.replace(
+                    s.edit(
                         "    in: query\n    default: 10\n    min: 0\n    max: 100\n    docs: A bound.",
                         "    docs: A bound.\n    max: 100\n    min: 0\n    default: 10\n    in: query",
                     )
@@ -88,13 +88,13 @@ fn cases() -> Vec<(&'static str, Spec, Spec)> {
             edit(
                 same,
                 |s| {
-                    s.replace("operation: where_now", "operation: where_is")
-                        .replace("pubnub.where_now()", "pubnub.where_is()")
+                    s.edit("operation: where_now", "operation: where_is")
+                        .edit("pubnub.where_now()", "pubnub.where_is()")
                 },
                 same,
             ),
         ),
-        ("a_builder_renamed", base(), edit(same, |s| s.replace("builder: WhereNow", "builder: WhereIsUser"), same)),
+        ("a_builder_renamed", base(), edit(same, |s| s.edit("builder: WhereNow", "builder: WhereIsUser"), same)),
         (
             "parameters_removed_added_and_made_required",
             base(),
@@ -103,9 +103,9 @@ fn cases() -> Vec<(&'static str, Spec, Spec)> {
                 |s| {
                     s
             // `verbose` renamed to `detailed`: removed + added.
-            .replace("name: verbose", "name: detailed")
-            .replace("params:\n", "params:\n  - name: token\n    type: name\n    in: query\n    required: true\n    docs: T.\n")
-            .replace("    default_from_config: user_id\n", "    required: true\n")
+            .edit("name: verbose", "name: detailed")
+            .edit("params:\n", "params:\n  - name: token\n    type: name\n    in: query\n    required: true\n    docs: T.\n")
+            .edit("    default_from_config: user_id\n", "    required: true\n")
                 },
                 same,
             ),
@@ -114,7 +114,7 @@ fn cases() -> Vec<(&'static str, Spec, Spec)> {
         (
             "a_parameter_type_changed",
             with_required,
-            (API.to_owned(), required.replace("type: uuid", "type: name"), EVENTS.to_owned()),
+            (API.to_owned(), required.edit("type: uuid", "type: name"), EVENTS.to_owned()),
         ),
         (
             "bounds_narrowed_default_changed_and_wire_name_changed",
@@ -122,14 +122,14 @@ fn cases() -> Vec<(&'static str, Spec, Spec)> {
             edit(
                 same,
                 |s| {
-                    s.replace("    max: 100\n", "    max: 50\n")
-                        .replace("    default: 10\n", "    default: 20\n")
-                        .replace("    encoding: flag_if_true\n", "    wire_name: detail\n    encoding: flag_if_true\n")
+                    s.edit("    max: 100\n", "    max: 50\n")
+                        .edit("    default: 10\n", "    default: 20\n")
+                        .edit("    encoding: flag_if_true\n", "    wire_name: detail\n    encoding: flag_if_true\n")
                 },
                 same,
             ),
         ),
-        ("bounds_widened", base(), edit(same, |s| s.replace("    max: 100\n", "    max: 1000\n"), same)),
+        ("bounds_widened", base(), edit(same, |s| s.edit("    max: 100\n", "    max: 1000\n"), same)),
         ("presence_names_refused", base(), (API.to_owned(), WHERE_NOW.to_owned(), refusing.clone())),
         ("presence_names_accepted_again", (API.to_owned(), WHERE_NOW.to_owned(), refusing), base()),
         (
@@ -138,8 +138,8 @@ fn cases() -> Vec<(&'static str, Spec, Spec)> {
             edit(
                 same,
                 |s| {
-                    s.replace("type: WhereNowResult", "type: WhereResult")
-                        .replace("name: WhereNowResult", "name: WhereResult")
+                    s.edit("type: WhereNowResult", "type: WhereResult")
+                        .edit("name: WhereNowResult", "name: WhereResult")
                 },
                 same,
             ),
@@ -151,12 +151,12 @@ fn cases() -> Vec<(&'static str, Spec, Spec)> {
                 same,
                 |s| {
                     s
-            .replace("        type: list<string>\n", "        type: list<string>\n        wire_name: chans\n")
-            .replace("      - name: channels\n", "      - name: total\n        type: u64\n        default_if_missing: true\n        docs: New.\n      - name: channels\n")
-            .replace("          from: payload.channels\n", "          from: payload.channels\n        - field: total\n          from: payload.total\n          default_if_missing: true\n")
+            .edit("        type: list<string>\n", "        type: list<string>\n        wire_name: chans\n")
+            .edit("      - name: channels\n", "      - name: total\n        type: u64\n        default_if_missing: true\n        docs: New.\n      - name: channels\n")
+            .edit("          from: payload.channels\n", "          from: payload.channels\n        - field: total\n          from: payload.total\n          default_if_missing: true\n")
                 },
                 |s| {
-                    s.replace(
+                    s.edit(
                         "        from: d.uuid\n        docs: Who.\n  - name: LeaveEvent",
                         "        from: d.uid\n        docs: Who.\n  - name: LeaveEvent",
                     )
@@ -168,14 +168,14 @@ fn cases() -> Vec<(&'static str, Spec, Spec)> {
             base(),
             edit(same, same, |s| {
                 s
-            .replace("  - name: LeaveEvent\n    docs: Left.\n    fields:\n      - name: uuid\n        type: string\n", "  - name: LeaveEvent\n    docs: Left.\n    fields:\n      - name: uuid\n        type: option<string>\n")
-            .replace("    fields:\n      - name: channel\n        type: string\n        from: c\n        docs: The channel.\n", "")
+            .edit("  - name: LeaveEvent\n    docs: Left.\n    fields:\n      - name: uuid\n        type: string\n", "  - name: LeaveEvent\n    docs: Left.\n    fields:\n      - name: uuid\n        type: option<string>\n")
+            .edit("    fields:\n      - name: channel\n        type: string\n        from: c\n        docs: The channel.\n", "")
             }),
         ),
         (
             "the_catch_all_renamed",
             base(),
-            edit(same, same, |s| s.replace("      other: Other\n", "      other: Unknown\n")),
+            edit(same, same, |s| s.edit("      other: Other\n", "      other: Unknown\n")),
         ),
         (
             "variants_paths_retries_and_docs",
@@ -183,12 +183,12 @@ fn cases() -> Vec<(&'static str, Spec, Spec)> {
             edit(
                 same,
                 |s| {
-                    s.replace("idempotent: true", "idempotent: false")
-                        .replace("/uuid/{uuid}", "/user/{uuid}")
-                        .replace("summary: Where a user is.", "summary: Where a user is, now.")
+                    s.edit("idempotent: true", "idempotent: false")
+                        .edit("/uuid/{uuid}", "/user/{uuid}")
+                        .edit("summary: Where a user is.", "summary: Where a user is, now.")
                 },
                 |s| {
-                    s.replace(
+                    s.edit(
                         "        - value: leave\n          name: Leave\n",
                         "        - value: left\n          name: Left\n",
                     )
@@ -204,8 +204,8 @@ fn cases() -> Vec<(&'static str, Spec, Spec)> {
             base(),
             edit(
                 |s| {
-                    s.replace("package: demo-presence", "package: demo-presence-two")
-                        .replace("version: 0.3.1", "version: 0.4.0")
+                    s.edit("package: demo-presence", "package: demo-presence-two")
+                        .edit("version: 0.3.1", "version: 0.4.0")
                 },
                 same,
                 same,
@@ -237,19 +237,19 @@ fn every_rule_on_a_spec_pair() {
 
 #[test]
 fn an_additive_change_is_not_held_even_without_a_bump() {
-    let (old, new) = (load(&base()), load(&edit(same, |s| s.replace("    max: 100\n", "    max: 200\n"), same)));
+    let (old, new) = (load(&base()), load(&edit(same, |s| s.edit("    max: 100\n", "    max: 200\n"), same)));
     let (text, held) = diff::report(&old, &new, &diff::compare(&old, &new));
     assert!(!held && text.contains("needs at least 0.3.2"), "{text}");
 }
 
 #[test]
 fn breaking_changes_are_held_until_the_version_says_so() {
-    let removed = WHERE_NOW.replace(VERBOSE_PARAM, "");
+    let removed = WHERE_NOW.edit(VERBOSE_PARAM, "");
     let old = load(&base());
     let new = revision(API, &removed, EVENTS);
     let (text, held) = diff::report(&old, &new, &diff::compare(&old, &new));
     assert!(held && text.contains("HELD") && text.contains("needs at least 0.4.0"), "{text}");
-    let bumped = revision(&API.replace("version: 0.3.1", "version: 0.4.0"), &removed, EVENTS);
+    let bumped = revision(&API.edit("version: 0.3.1", "version: 0.4.0"), &removed, EVENTS);
     let (text, held) = diff::report(&old, &bumped, &diff::compare(&old, &bumped));
     assert!(!held, "{text}");
 }
@@ -279,8 +279,8 @@ fn semver_rules_before_and_after_1_0() {
 fn the_changelog_entry_replaces_an_older_one_for_the_same_version() {
     let old = load(&base());
     let new = revision(
-        &API.replace("version: 0.3.1", "version: 0.4.0"),
-        &WHERE_NOW.replace("name: verbose", "name: detailed"),
+        &API.edit("version: 0.3.1", "version: 0.4.0"),
+        &WHERE_NOW.edit("name: verbose", "name: detailed"),
         EVENTS,
     );
     let entry = diff::changelog_entry("0.4.0", &diff::compare(&old, &new));
@@ -297,11 +297,11 @@ fn the_changelog_entry_replaces_an_older_one_for_the_same_version() {
 #[test]
 fn the_changelog_heading_is_the_needed_version_or_unreleased() {
     let old = load(&base());
-    let breaking = load(&edit(same, |s| s.replace("name: verbose", "name: detailed"), same));
+    let breaking = load(&edit(same, |s| s.edit("name: verbose", "name: detailed"), same));
     assert_eq!(diff::changelog_version(&old, &breaking, &diff::compare(&old, &breaking)), "0.4.0");
-    let bumped = load(&edit(|s| s.replace("version: 0.3.1", "version: 1.0.0"), same, same));
+    let bumped = load(&edit(|s| s.edit("version: 0.3.1", "version: 1.0.0"), same, same));
     assert_eq!(diff::changelog_version(&old, &bumped, &diff::compare(&old, &bumped)), "1.0.0");
-    let docs = load(&edit(same, |s| s.replace("summary: Where a user is.", "summary: Where."), same));
+    let docs = load(&edit(same, |s| s.edit("summary: Where a user is.", "summary: Where."), same));
     assert_eq!(diff::changelog_version(&old, &docs, &diff::compare(&old, &docs)), "Unreleased");
     assert!(diff::is_unreleased("Unreleased", &old) && diff::is_unreleased("0.3.2", &old));
     assert!(!diff::is_unreleased("0.3.1", &old) && !diff::is_unreleased("0.2.0", &old));

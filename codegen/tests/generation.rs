@@ -6,6 +6,10 @@
 
 use std::path::Path;
 
+mod common;
+
+use common::Edit;
+
 fn root() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
 }
@@ -67,7 +71,7 @@ fn generate_with(endpoint: &str, edit: impl Fn(&str) -> String) -> Vec<codegen::
 #[test]
 fn a_changed_default_in_the_spec_changes_the_generated_code() {
     let before = generate_with("here_now.yaml", str::to_owned);
-    let after = generate_with("here_now.yaml", |s| s.replace("default: 1000", "default: 100"));
+    let after = generate_with("here_now.yaml", |s| s.edit("default: 1000", "default: 100"));
     let pick = |files: &[codegen::GeneratedFile]| {
         files.iter().find(|f| f.path == "src/operations/here_now.rs").unwrap().contents.clone()
     };

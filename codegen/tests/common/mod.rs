@@ -120,3 +120,27 @@ types:
 example: |
   let _ = pubnub.events().channels(\"a\").subscribe();
 ";
+
+/// Edits of spec text that fail loudly: a test edits YAML by replacing text,
+/// and a replacement whose text has moved would silently test the unedited
+/// spec. Every edit in these tests goes through here.
+pub trait Edit {
+    /// Every `from` replaced by `to`; panics, naming `from`, when there is none.
+    fn edit(&self, from: &str, to: &str) -> String;
+    /// The first `from` replaced by `to`; panics, naming `from`, when there is none.
+    fn edit_once(&self, from: &str, to: &str) -> String;
+}
+
+impl Edit for str {
+    #[track_caller]
+    fn edit(&self, from: &str, to: &str) -> String {
+        assert!(self.contains(from), "edit: the text has no {from:?} to replace");
+        self.replace(from, to)
+    }
+
+    #[track_caller]
+    fn edit_once(&self, from: &str, to: &str) -> String {
+        assert!(self.contains(from), "edit: the text has no {from:?} to replace");
+        self.replacen(from, to, 1)
+    }
+}
