@@ -1,11 +1,14 @@
-//! Replays PubNub's real recorded responses (`../shared/protocol/recorded/*.json`,
-//! directory given by `PRESENCE_RECORDED_DIR`) through the SDK: for each
-//! recording, the SDK makes the equivalent call against a local server that
-//! answers with the recorded status and body; the test checks the request
-//! matches the recorded one and the result (or error) matches the body.
-//!
-//! Ignored by default because the recordings live outside the repository:
-//! `PRESENCE_RECORDED_DIR=../shared/protocol/recorded cargo test -p presence-tests --test conformance -- --ignored`
+//! Replays PubNub's real recorded answers (`tests/recorded/*.json`, see its
+//! README; docs/PROTOCOL.md §6 and §9.10 say what each shows) through the SDK.
+//! For a request/response recording, the SDK makes the equivalent call against
+//! a local server that answers with the recorded status and body; the test
+//! checks the request matches the recorded one and the result (or error)
+//! matches the body. A subscribe recording is decoded by the presence-events
+//! decoder and compared event by event. Every recorded answer is checked:
+//! `cargo test -p presence-tests --test conformance -- --nocapture` prints the count.
+
+#[path = "recorded/files.rs"]
+mod recorded;
 
 use std::collections::BTreeMap;
 
@@ -270,28 +273,49 @@ fn check_request(rec: &Recorded, sent: &str) {
     }
 }
 
+/// Every recorded answer is checked, each by the check for its kind.
 #[tokio::test]
-#[ignore = "needs PRESENCE_RECORDED_DIR pointing at the recorded responses"]
-async fn recorded_responses_decode_correctly() {
-    let dir = std::env::var("PRESENCE_RECORDED_DIR")
-        .expect("set PRESENCE_RECORDED_DIR to the directory of recorded *.json responses");
-    let mut paths: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|err| panic!("{dir}: {err}"))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    paths.sort();
-    let (mut checked, mut skipped) = (Vec::new(), Vec::new());
-    for path in paths {
-        let rec = load(&path);
+async fn every_recorded_answer_decodes_correctly() {
+    let files = recorded::all();
+    let requests = request_response_answers(&files).await;
+    let subscribes = subscribe_answers(&files);
+    assert_eq!(
+        requests.len(),
+        31,
+        "expected the 31 request/response recordings of docs/PROTOCOL.md §6, checked {requests:?}"
+    );
+    assert_eq!(
+        subscribes.len(),
+        19,
+        "expected the 19 subscribe recordings of docs/PROTOCOL.md §9.10, checked {subscribes:?}"
+    );
+    assert_eq!(
+        requests.len() + subscribes.len(),
+        files.len(),
+        "every file in {} is checked",
+        recorded::dir().display()
+    );
+    println!(
+        "conformance: {} recorded answers checked ({} request/response, {} subscribe)",
+        files.len(),
+        requests.len(),
+        subscribes.len()
+    );
+}
+
+/// Replays every request/response recording (all but subscribe answers);
+/// returns the names checked.
+async fn request_response_answers(files: &[std::path::PathBuf]) -> Vec<String> {
+    let mut checked = Vec::new();
+    for path in files {
+        let rec = load(path);
+        if rec.path.iter().any(|s| s == "subscribe") {
+            continue; // `subscribe_answers` checks these.
+        }
         let server = ScriptedServer::start().await;
         server.reply(Reply { status: rec.status, content_type: rec.content_type.clone(), body: rec.body.clone() });
-        let Some(outcome) = replay(&rec, &server).await else {
-            // Subscribe answers: checked by `recorded_subscribe_answers_decode_to_the_right_events`.
-            assert!(rec.path.iter().any(|s| s == "subscribe"), "{}: unrecognised request {:?}", rec.name, rec.path);
-            skipped.push(rec.name);
-            continue;
-        };
+        let outcome =
+            replay(&rec, &server).await.unwrap_or_else(|| panic!("{}: unrecognised request {:?}", rec.name, rec.path));
         let sent = server.requests();
         assert_eq!(sent.len(), 1, "{}: expected one request", rec.name);
         check_request(&rec, &sent[0]);
@@ -315,8 +339,7 @@ async fn recorded_responses_decode_correctly() {
         }
         checked.push(rec.name);
     }
-    println!("checked {} recordings, skipped {} subscribe recordings: {skipped:?}", checked.len(), skipped.len());
-    assert_eq!(checked.len(), 31, "expected the 31 presence recordings of PROTOCOL.md §6, checked {checked:?}");
+    checked
 }
 
 /// The fields every presence event carries, and the action-specific ones, as
@@ -346,7 +369,7 @@ fn event_json(event: &PresenceEvent) -> Value {
     value
 }
 
-/// What the recorded item says the event is (PROTOCOL.md §9.9's mapping),
+/// What the recorded item says the event is (docs/PROTOCOL.md §9.9's mapping),
 /// derived from the JSON independently of the SDK's decoder.
 fn expected_event(item: &Value) -> Value {
     let c = item["c"].as_str().unwrap();
@@ -372,25 +395,15 @@ fn expected_event(item: &Value) -> Value {
     value
 }
 
-/// Every recorded subscribe answer (PROTOCOL.md §9.10) decodes through the
+/// Every recorded subscribe answer (docs/PROTOCOL.md §9.10) decodes through the
 /// presence-events decoder: the cursor as sent, each event of the right
 /// kind with every field as the recording says, and the 403 as an error
-/// naming the channel.
-#[test]
-#[ignore = "needs PRESENCE_RECORDED_DIR pointing at the recorded responses"]
-fn recorded_subscribe_answers_decode_to_the_right_events() {
-    let dir = std::env::var("PRESENCE_RECORDED_DIR")
-        .expect("set PRESENCE_RECORDED_DIR to the directory of recorded *.json responses");
-    let mut paths: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|err| panic!("{dir}: {err}"))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    paths.sort();
+/// naming the channel. Returns the names checked.
+fn subscribe_answers(files: &[std::path::PathBuf]) -> Vec<String> {
     let pubnub = PubNub::new(pubnub_presence::Config::new("demo").user_id("conformance"));
     let (mut checked, mut events) = (Vec::new(), 0);
-    for path in paths {
-        let rec = load(&path);
+    for path in files {
+        let rec = load(path);
         if !rec.path.iter().any(|s| s == "subscribe") {
             continue;
         }
@@ -416,7 +429,7 @@ fn recorded_subscribe_answers_decode_to_the_right_events() {
         }
         checked.push(rec.name);
     }
-    println!("checked {} subscribe recordings, {events} events: {checked:?}", checked.len());
-    assert_eq!(checked.len(), 19, "expected the 19 subscribe recordings of PROTOCOL.md §9.10, checked {checked:?}");
-    assert_eq!(events, 12, "one event in each of the 12 presence_event_* recordings");
+    let event_files = recorded::starting_with("presence_event_").len();
+    assert_eq!(events, event_files, "one event in each of the {event_files} presence_event_* recordings");
+    checked
 }

@@ -1,5 +1,5 @@
-//! For each recorded presence event (`presence_event_*.json` in the directory
-//! `PRESENCE_RECORDED_DIR`), brings the server into the same situation —
+//! For each recorded presence event (`tests/recorded/presence_event_*.json`,
+//! real PubNub answers; docs/PROTOCOL.md §9.6), brings the server into the same situation —
 //! the same subscribe request, the same user doing the same thing — and
 //! checks that the envelope it sends has the recording's keys with the same
 //! value types (timetokens and times aside).
@@ -7,12 +7,10 @@
 //! The server sends the 2025 form: recordings from before 2020 lack `u` and
 //! `d.precise_timestamp` (2020 lacks `u.pn_precise_timestamp`, and 2016 a
 //! timeout's `"data":{}`), the only keys allowed in addition.
-//!
-//! Ignored by default because the recordings live outside the repository;
-//! `.ci/run` runs it:
-//! `PRESENCE_RECORDED_DIR=../shared/protocol/recorded cargo test -p presence-server --test recorded_shapes -- --ignored`
 
 mod common;
+#[path = "../../tests/recorded/files.rs"]
+mod recorded;
 
 use std::time::Duration;
 
@@ -177,16 +175,14 @@ async fn reenact(rec: &Recording) -> Value {
 }
 
 #[tokio::test]
-#[ignore = "needs PRESENCE_RECORDED_DIR (run by .ci/run)"]
 async fn every_recorded_presence_event_has_its_shape_reproduced() {
-    let dir = std::env::var("PRESENCE_RECORDED_DIR").expect("set PRESENCE_RECORDED_DIR");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("presence_event_"))
-        .collect();
-    files.sort();
-    assert!(files.len() >= 12, "expected the recorded presence events in {dir}, found {}", files.len());
+    let files = recorded::starting_with("presence_event_");
+    assert!(
+        files.len() >= 12,
+        "expected the recorded presence events in {}, found {}",
+        recorded::dir().display(),
+        files.len()
+    );
     let mut failures = Vec::new();
     for path in &files {
         let rec = load(path);
