@@ -97,9 +97,8 @@ fn unknown_types_and_result_fields() {
 
 #[test]
 fn several_problems_are_all_reported_in_file_order() {
-    let text = one(|s| {
-        s.edit("method: GET", "method: POST").edit("default: 10", "default: -1").edit("in: path", "in: body")
-    });
+    let text =
+        one(|s| s.edit("method: GET", "method: POST").edit("default: 10", "default: -1").edit("in: path", "in: body"));
     assert_eq!(text.lines().count(), 3, "{text}");
     insta::assert_snapshot!(text);
 }

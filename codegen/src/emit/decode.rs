@@ -2,7 +2,8 @@
 //! spec, fields named from the wire), and the mapping of each shape onto the
 //! one result type.
 
-use crate::ir::{JsonObject, JsonValue, Operation, Read, Shape, Source, TypeRef};
+use crate::ir::naming::{KEYWORDS, snake_key};
+use crate::ir::{ERROR_KEYS, JsonObject, JsonValue, Operation, Read, Shape, Source, TypeRef};
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 
@@ -121,15 +122,46 @@ pub(super) fn render_envelope(op: &Operation, shape: &Shape) -> RenderedEnvelope
     RenderedEnvelope { definitions: quote!(#(#definitions)*), root, fields }
 }
 
-/// The object's field names (planned in the IR) as identifiers.
 /// `base.payload.channels`: the wire's own names along key positions `path`.
 pub(super) fn field_access(base: TokenStream, root: &JsonObject, path: &[usize]) -> TokenStream {
-    let names = root.field_path(path).into_iter().map(|name| format_ident!("{}", name));
+    let names = field_path(root, path).into_iter().map(|name| format_ident!("{}", name));
     quote!(#base #(.#names)*)
 }
 
+/// The Rust field name of each key of `object`, in key order: the key itself
+/// in snake_case (`channel-group` → `channel_group`), numbered only where two
+/// keys, a keyword or the error fields would clash.
+fn field_names(object: &JsonObject) -> Vec<String> {
+    let mut taken: Vec<String> = ERROR_KEYS.iter().map(|k| (*k).to_owned()).collect();
+    for (position, (key, _)) in object.keys.iter().enumerate() {
+        let mut name = snake_key(key);
+        if !name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_') {
+            name.insert_str(0, "key_");
+        }
+        if name == "_" || KEYWORDS.contains(&name.as_str()) || taken.contains(&name) {
+            name = format!("{name}_{position}");
+        }
+        taken.push(name);
+    }
+    taken.split_off(ERROR_KEYS.len())
+}
+
+/// The Rust field names (see [`field_names`]) along key positions `path`,
+/// from `object` down: `["payload", "channels"]`.
+fn field_path(object: &JsonObject, path: &[usize]) -> Vec<String> {
+    let mut object = object;
+    let mut names = Vec::new();
+    for &position in path {
+        names.push(field_names(object)[position].clone());
+        if let JsonValue::Object(inner) = &object.keys[position].1 {
+            object = inner;
+        }
+    }
+    names
+}
+
 fn key_idents(object: &JsonObject) -> Vec<proc_macro2::Ident> {
-    object.field_names().iter().map(|name| format_ident!("{}", name)).collect()
+    field_names(object).iter().map(|name| format_ident!("{}", name)).collect()
 }
 
 pub(super) fn emit_object(object: &JsonObject, name: &proc_macro2::Ident, is_root: bool, out: &mut Vec<TokenStream>) {

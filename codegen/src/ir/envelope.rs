@@ -4,101 +4,14 @@
 
 use marked_yaml::Span;
 
-use super::{FieldSource, Source, TypeModel, TypeRef};
+use super::model::{Envelope, FieldSource, JsonObject, JsonValue, Read, Source, TypeModel, TypeRef};
 use crate::diagnostics::Reporter;
 
 /// Keys any body may carry, which every decoder reads to spot error bodies;
 /// a result field cannot read them.
 pub const ERROR_KEYS: [&str; 2] = ["status", "error"];
 
-/// How one shape's body is read.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Envelope {
-    /// The body's keys that are read, as a tree (the root object).
-    pub root: JsonObject,
-    /// How each of the shape's fields is read, in the shape's field order.
-    pub reads: Vec<Read>,
-}
-
-/// How one result field is read from the envelope.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Read {
-    /// A constant: nothing is read.
-    Const,
-    /// The value at these key positions, from the root down.
-    At(Vec<usize>),
-    /// The whole body as type `ty`, whose fields (all but its `map_key`
-    /// field) are keys of the root object at these positions.
-    WholeBody {
-        /// The spec type the body is.
-        ty: String,
-        /// Each of the type's fields with its position among the root's keys.
-        fields: Vec<(String, usize)>,
-    },
-}
-
-/// A JSON object: the keys read from it, in first-use order.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct JsonObject {
-    /// Key and what is read under it.
-    pub keys: Vec<(String, JsonValue)>,
-}
-
-/// What is read under one key.
-#[derive(Debug, Clone, PartialEq)]
-pub enum JsonValue {
-    /// A value of this (result) type; `default` when it may be missing.
-    Leaf {
-        /// The result type it becomes.
-        ty: TypeRef,
-        /// Missing or null gives the type's default.
-        default: bool,
-    },
-    /// A nested object.
-    Object(JsonObject),
-}
-
 impl JsonObject {
-    /// Every leaf below may be missing, so the object itself may be too.
-    pub fn all_default(&self) -> bool {
-        self.keys.iter().all(|(_, value)| match value {
-            JsonValue::Leaf { default, .. } => *default,
-            JsonValue::Object(object) => object.all_default(),
-        })
-    }
-
-    /// The Rust field name of each key, in key order: the key itself in
-    /// snake_case (`channel-group` → `channel_group`), numbered only where
-    /// two keys, a keyword or the error fields would clash.
-    pub fn field_names(&self) -> Vec<String> {
-        let mut taken: Vec<String> = ERROR_KEYS.iter().map(|k| (*k).to_owned()).collect();
-        for (position, (key, _)) in self.keys.iter().enumerate() {
-            let mut name = super::snake_key(key);
-            if !name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_') {
-                name.insert_str(0, "key_");
-            }
-            if name == "_" || super::KEYWORDS.contains(&name.as_str()) || taken.contains(&name) {
-                name = format!("{name}_{position}");
-            }
-            taken.push(name);
-        }
-        taken.split_off(ERROR_KEYS.len())
-    }
-
-    /// The Rust field names (see [`JsonObject::field_names`]) along key
-    /// positions `path`, from this object down: `["payload", "channels"]`.
-    pub fn field_path(&self, path: &[usize]) -> Vec<String> {
-        let mut object = self;
-        let mut names = Vec::new();
-        for &position in path {
-            names.push(object.field_names()[position].clone());
-            if let JsonValue::Object(inner) = &object.keys[position].1 {
-                object = inner;
-            }
-        }
-        names
-    }
-
     /// Adds a leaf at `segments`; returns the key positions leading to it, or
     /// `None` when the key is already read (as a value, or as a value and an object).
     fn insert(&mut self, segments: &[&str], ty: &TypeRef, default: bool) -> Option<Vec<usize>> {

@@ -5,77 +5,13 @@
 
 use marked_yaml::Spanned;
 
-use super::envelope::{JsonObject, JsonValue};
-use super::{Field, ItemField, TypeModel, TypeRef, UnionModel, Variant, is_pascal_case};
+use super::model::{
+    Field, ItemField, ItemRead, JsonObject, JsonValue, Missing, StreamModel, TypeModel, TypeRef, UnionModel, Variant,
+    VariantRead,
+};
+use super::naming::{is_pascal_case, is_snake_case, snake_key};
 use crate::diagnostics::Reporter;
 use crate::spec;
-
-/// How a stream's items are read.
-#[derive(Debug, Clone)]
-pub struct StreamModel {
-    /// The union type items decode to.
-    pub item: String,
-    /// Every key read from an item, as a tree; each leaf is optional on the
-    /// wire (a variant that needs it says so when it is missing).
-    pub root: JsonObject,
-    /// Key positions of the discriminator.
-    pub discriminator: Vec<usize>,
-    /// Its dotted path, e.g. `d.action`.
-    pub discriminator_key: String,
-    /// Key positions of each value identifying a redelivery.
-    pub dedup: Vec<Vec<usize>>,
-    /// Values cleared before dispatch when equal to another: (value, other).
-    pub unless_equal: Vec<(Vec<usize>, Vec<usize>)>,
-    /// The union's own fields, read once whatever the variant.
-    pub common: Vec<ItemRead>,
-    /// How each variant's struct is filled, beyond the common fields.
-    pub variants: Vec<VariantRead>,
-    /// The catch-all variant, holding the discriminator and the item's JSON.
-    pub other: String,
-    /// Its field holding the discriminator value (the path's last key).
-    pub other_field: String,
-}
-
-/// One variant's struct, field by field.
-#[derive(Debug, Clone)]
-pub struct VariantRead {
-    /// Discriminator value.
-    pub value: String,
-    /// Variant name.
-    pub name: String,
-    /// Struct type.
-    pub ty: String,
-    /// Its own fields (the union's common fields come first in the struct).
-    pub fields: Vec<ItemRead>,
-}
-
-/// How one field is read from the item.
-#[derive(Debug, Clone)]
-pub struct ItemRead {
-    /// Field name.
-    pub field: String,
-    /// Key positions of its value.
-    pub at: Vec<usize>,
-    /// Its dotted path, for error messages.
-    pub key: String,
-    /// What a missing value means.
-    pub missing: Missing,
-    /// One trailing suffix removed.
-    pub strip_suffix: Option<String>,
-    /// A `u64` sent as a string of digits.
-    pub decimal_string: bool,
-}
-
-/// What a missing (or `null`) value means for a field.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Missing {
-    /// The item is not this variant's shape: a decode error naming the key.
-    Error,
-    /// `None` (an `option<T>` field).
-    None,
-    /// The type's empty value (`default_if_missing`).
-    Default,
-}
 
 const DECIMAL_STRING: &str = "decimal_string";
 
@@ -175,8 +111,8 @@ pub(super) fn lower_union(r: &mut Reporter<'_>, ctx: &str, u: &spec::UnionSpec) 
         });
     }
     let last = discriminator.rsplit('.').next().unwrap_or_default();
-    let mut other_field = super::snake_key(last);
-    if !super::is_snake_case(&other_field) || other_field == "item" {
+    let mut other_field = snake_key(last);
+    if !is_snake_case(&other_field) || other_field == "item" {
         other_field = "value".to_owned();
     }
     UnionModel { discriminator, other: u.other.to_string(), other_field, variants }
