@@ -1,6 +1,6 @@
 //! End to end over real HTTP against a scripted local server: for each
 //! operation and option, the exact request the SDK sends and the result it
-//! decodes from every response shape of PROTOCOL.md (fixtures in `fixtures/`).
+//! decodes from every response shape of docs/PROTOCOL.md (fixtures in `fixtures/`).
 
 use std::collections::BTreeMap;
 

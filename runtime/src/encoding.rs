@@ -1,4 +1,4 @@
-//! Percent-encoding of names, uuids and query values (PROTOCOL.md §3).
+//! Percent-encoding of names, uuids and query values (docs/PROTOCOL.md §3).
 //!
 //! Each name is encoded on its own and names are joined with a literal `,`,
 //! so a `,` *inside* a name travels as `%2C` and the server can split lists.
@@ -28,7 +28,7 @@ pub fn query_names(names: &[String]) -> String {
     encoded.join(",")
 }
 
-/// The canonical encoding used in the string to sign (PROTOCOL.md §4).
+/// The canonical encoding used in the string to sign (docs/PROTOCOL.md §4).
 pub fn canonical(value: &str) -> String {
     utf8_percent_encode(value, CANONICAL).to_string()
 }

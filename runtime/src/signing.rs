@@ -1,4 +1,4 @@
-//! Request signature v2 (PROTOCOL.md §4).
+//! Request signature v2 (docs/PROTOCOL.md §4).
 //!
 //! `v2.` + base64url-without-padding of HMAC-SHA256(secret, string to sign),
 //! where the string to sign is
@@ -54,7 +54,7 @@ mod tests {
             .collect()
     }
 
-    /// Vectors from PROTOCOL.md §4 (re-computed there from several SDKs).
+    /// Vectors from docs/PROTOCOL.md §4 (re-computed there from several SDKs).
     #[test]
     fn published_vectors() {
         let cases = [

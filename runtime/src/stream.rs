@@ -1,6 +1,6 @@
 //! Long-poll streams: operations whose spec declares `stream` get
 //! `subscribe()`, a [`Stream`] of the items PubNub's subscribe long-poll
-//! delivers (PROTOCOL.md §9). The generated code says how to build the
+//! delivers (docs/PROTOCOL.md §9). The generated code says how to build the
 //! request and decode one item ([`LongPoll`]); this module runs the loop:
 //! handshake, long-poll from the cursor, reconnect, de-duplicate.
 //!
@@ -198,7 +198,7 @@ type PollFuture = Pin<Box<dyn Future<Output = (Result<(u16, Vec<u8>), Error>, Op
 ///
 /// - It handshakes (`tt=0`), then polls from the cursor each answer gives.
 ///   Nothing is dropped for being older than the cursor: the server's
-///   cursor is not an event's time (PROTOCOL.md §9.2).
+///   cursor is not an event's time (docs/PROTOCOL.md §9.2).
 /// - Connect errors, timeouts, `429` and `5xx` (as a status or inside a 200)
 ///   are retried forever from the same cursor, waiting as the client's
 ///   [`crate::RetryPolicy`] says (exponential, `Retry-After` honoured, capped

@@ -1,4 +1,4 @@
-//! The HTTP transport: adds the common query parameters (PROTOCOL.md §0),
+//! The HTTP transport: adds the common query parameters (docs/PROTOCOL.md §0),
 //! signs when a secret key is configured, sends, and classifies the answer.
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};

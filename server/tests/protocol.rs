@@ -1,4 +1,4 @@
-//! Raw-HTTP protocol tests: exact bodies and headers for every endpoint (PROTOCOL.md §1, §2, §8).
+//! Raw-HTTP protocol tests: exact bodies and headers for every endpoint (docs/PROTOCOL.md §1, §2, §8).
 
 mod common;
 

@@ -1,4 +1,4 @@
-//! Signature v2 enforcement when the server has a secret key (PROTOCOL.md §4, §2.6).
+//! Signature v2 enforcement when the server has a secret key (docs/PROTOCOL.md §4, §2.6).
 
 mod common;
 
@@ -25,7 +25,7 @@ fn sign(t: &TestServer, path: &str, query: &str) -> String {
 
 #[tokio::test]
 async fn protocol_example_request_is_accepted_verbatim() {
-    // PROTOCOL.md §4 presence example; the manual clock starts exactly at timestamp 1700000000.
+    // docs/PROTOCOL.md §4 presence example; the manual clock starts exactly at timestamp 1700000000.
     let t = signed_server().await;
     let r = t
         .get("/v2/presence/sub-key/mySubscribeKey/channel/ch1,ch2?auth=myAuth&channel-group=cg1%2Ccg2&limit=1000&pnsdk=PubNub-Python%2F10.4.0&state=1&timestamp=1700000000&uuid=myUUID&signature=v2.xEK_XMGO9mfBpnmCiMR6r7UvI6Hx84Qmbun_TZ28Hss")

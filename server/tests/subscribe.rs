@@ -1,5 +1,5 @@
 //! Raw-HTTP tests of the subscribe long-poll and its presence events
-//! (PROTOCOL.md §9), driven by the manual clock: no test sleeps.
+//! (docs/PROTOCOL.md §9), driven by the manual clock: no test sleeps.
 
 mod common;
 
