@@ -398,7 +398,7 @@ impl PresenceEvent {
         }
     }
 
-    /// When the server published the event, in PubNub timetoken units (10 ns since 1970). `None` for a kind this version does not know.
+    /// When the server published the event, in PubNub timetoken units (100 ns since 1970). `None` for a kind this version does not know.
     pub fn timetoken(&self) -> Option<u64> {
         match self {
             Self::Join(item) => Some(item.timetoken),
@@ -457,7 +457,7 @@ pub struct JoinEvent {
     pub channel: String,
     /// The channel group (or wildcard) watched that matched, without `-pnpres`; `None` when the channel itself was watched.
     pub subscription: Option<String>,
-    /// When the server published the event, in PubNub timetoken units (10 ns since 1970).
+    /// When the server published the event, in PubNub timetoken units (100 ns since 1970).
     pub timetoken: u64,
     /// When the event happened, in Unix seconds.
     pub timestamp: u64,
@@ -481,7 +481,7 @@ pub struct LeaveEvent {
     pub channel: String,
     /// The channel group (or wildcard) watched that matched, without `-pnpres`; `None` when the channel itself was watched.
     pub subscription: Option<String>,
-    /// When the server published the event, in PubNub timetoken units (10 ns since 1970).
+    /// When the server published the event, in PubNub timetoken units (100 ns since 1970).
     pub timetoken: u64,
     /// When the event happened, in Unix seconds.
     pub timestamp: u64,
@@ -505,7 +505,7 @@ pub struct TimeoutEvent {
     pub channel: String,
     /// The channel group (or wildcard) watched that matched, without `-pnpres`; `None` when the channel itself was watched.
     pub subscription: Option<String>,
-    /// When the server published the event, in PubNub timetoken units (10 ns since 1970).
+    /// When the server published the event, in PubNub timetoken units (100 ns since 1970).
     pub timetoken: u64,
     /// When the event happened, in Unix seconds.
     pub timestamp: u64,
@@ -529,7 +529,7 @@ pub struct StateChangeEvent {
     pub channel: String,
     /// The channel group (or wildcard) watched that matched, without `-pnpres`; `None` when the channel itself was watched.
     pub subscription: Option<String>,
-    /// When the server published the event, in PubNub timetoken units (10 ns since 1970).
+    /// When the server published the event, in PubNub timetoken units (100 ns since 1970).
     pub timetoken: u64,
     /// When the event happened, in Unix seconds.
     pub timestamp: u64,
@@ -553,7 +553,7 @@ pub struct IntervalEvent {
     pub channel: String,
     /// The channel group (or wildcard) watched that matched, without `-pnpres`; `None` when the channel itself was watched.
     pub subscription: Option<String>,
-    /// When the server published the event, in PubNub timetoken units (10 ns since 1970).
+    /// When the server published the event, in PubNub timetoken units (100 ns since 1970).
     pub timetoken: u64,
     /// When the event happened, in Unix seconds.
     pub timestamp: u64,
