@@ -1,5 +1,5 @@
 //! Success bodies of here_now and state, written by hand in the service's
-//! byte layout (PROTOCOL.md §2): compact, keys sorted, non-ASCII escaped.
+//! byte layout (docs/PROTOCOL.md §2): compact, keys sorted, non-ASCII escaped.
 
 use crate::json::write_str;
 use crate::store::{ChannelOccupancy, HereNowOpts};

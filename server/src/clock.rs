@@ -60,7 +60,12 @@ impl Clock for SystemClock {
 }
 
 fn system_millis() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)).unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(millis).unwrap_or(0)
+}
+
+/// A duration in whole milliseconds (saturating at `u64::MAX`).
+pub(crate) fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// A clock that only moves when told to.
@@ -98,7 +103,7 @@ impl ManualClock {
 
     /// Moves the clock forward by `by` (saturating).
     pub fn advance(&self, by: Duration) {
-        let add = u64::try_from(by.as_millis()).unwrap_or(u64::MAX);
+        let add = millis(by);
         let mut cur = self.millis.load(Ordering::SeqCst);
         loop {
             let next = cur.saturating_add(add);

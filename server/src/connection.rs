@@ -2,7 +2,7 @@
 //!
 //! Every endpoint of the protocol is a `GET` (or `HEAD`, or a CORS `OPTIONS`)
 //! with an empty body, and its answer depends only on the method and the
-//! request target (PROTOCOL.md §0). So the server speaks that much HTTP/1.1
+//! request target (docs/PROTOCOL.md §0). So the server speaks that much HTTP/1.1
 //! itself: `httparse` (hyper's parser) reads each request head, the answer is
 //! written in one piece, and keep-alive, pipelining and HTTP/1.0 work as
 //! clients expect. What no PubNub client sends is refused plainly, in the
@@ -19,19 +19,19 @@
 
 use std::io;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use http::Method;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::mpsc;
 
 use crate::reply::Reply;
-use crate::{Inner, dashboard, handlers};
+use crate::state::ServerState;
+use crate::{dashboard, dispatch};
 
 /// Longest request head (request line and headers) read; the request target
-/// alone may be 32 KiB ([`handlers::MAX_URI_LEN`]).
+/// alone may be 32 KiB ([`dispatch::MAX_URI_LEN`]).
 const MAX_HEAD: usize = 64 * 1024;
 
 /// Most headers one request may carry.
@@ -58,23 +58,21 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 const LINGER: Duration = Duration::from_secs(1);
 const LINGER_BYTES: usize = 64 * 1024;
 
-/// Accepts connections until `shutdown` fires, then lets each connection end
-/// (idle ones close at once, in-flight requests are answered first) and
-/// returns when all have.
-pub(crate) async fn serve(listener: TcpListener, inner: Arc<Inner>, shutdown: oneshot::Receiver<()>) -> io::Result<()> {
-    let (stop_tx, stop_rx) = watch::channel(false);
+/// Accepts connections until the server stops ([`Shutdown`](crate::shutdown::Shutdown)),
+/// then lets each connection end (idle ones close at once, in-flight requests
+/// are answered first) and returns when all have.
+pub(crate) async fn serve(listener: TcpListener, server: Arc<ServerState>) -> io::Result<()> {
     // Every connection holds a sender; `recv` returns `None` once all are gone.
     let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
-    tokio::pin!(shutdown);
     loop {
         tokio::select! {
-            _ = &mut shutdown => break,
+            () = server.shutdown.triggered() => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
                     let connection = Connection { stream, buf: Vec::new() };
-                    let (inner, stop, alive) = (Arc::clone(&inner), stop_rx.clone(), alive_tx.clone());
+                    let (server, alive) = (Arc::clone(&server), alive_tx.clone());
                     tokio::spawn(async move {
-                        connection.run(&inner, stop).await;
+                        connection.run(&server).await;
                         drop(alive);
                     });
                 }
@@ -88,7 +86,6 @@ pub(crate) async fn serve(listener: TcpListener, inner: Arc<Inner>, shutdown: on
         }
     }
     drop(listener);
-    stop_tx.send_replace(true);
     drop(alive_tx);
     let _ = alive_rx.recv().await;
     Ok(())
@@ -120,7 +117,7 @@ enum Refused {
     Gone,
     /// Answer with this reply, then close (the stream cannot be trusted to
     /// be at a request boundary any more).
-    Reply(Reply),
+    Answer(Reply),
 }
 
 impl From<io::Error> for Refused {
@@ -137,21 +134,21 @@ struct Connection {
 
 impl Connection {
     /// Answers requests until the client closes, asks to close, or the server stops.
-    async fn run(mut self, inner: &Inner, mut stop: watch::Receiver<bool>) {
+    async fn run(mut self, server: &ServerState) {
         let _ = self.stream.set_nodelay(true);
         loop {
-            if *stop.borrow() {
+            if server.shutdown.is_triggered() {
                 return;
             }
             let read = tokio::select! {
                 read = self.read_request() => read,
                 // Shutting down: an idle connection (or a half-sent head) just closes.
-                _ = stop.changed() => return,
+                () = server.shutdown.triggered() => return,
             };
             let head = match read {
                 Ok(Some(head)) => head,
                 Ok(None) | Err(Refused::Gone) => return,
-                Err(Refused::Reply(reply)) => {
+                Err(Refused::Answer(reply)) => {
                     if self.write(&reply, false, false).await.is_ok() {
                         self.linger().await;
                     }
@@ -163,7 +160,7 @@ impl Connection {
                 self.buf = Vec::new();
             }
             let reply = {
-                let answering = answer(inner, &head.method, &head.target);
+                let answering = answer(server, &head.method, &head.target);
                 tokio::pin!(answering);
                 tokio::select! {
                     biased;
@@ -172,9 +169,9 @@ impl Connection {
                     () = hung_up(&self.stream, &mut self.buf) => return,
                 }
             };
-            // `stopped` is set before held polls are woken to answer, so
-            // their answers already say `close`.
-            let keep_alive = head.keep_alive && !inner.stopped.load(Ordering::SeqCst) && !*stop.borrow();
+            // The shutdown signal is set before held polls are woken to
+            // answer, so their answers already say `close`.
+            let keep_alive = head.keep_alive && !server.shutdown.is_triggered();
             if self.write(&reply, head.method == Method::HEAD, keep_alive).await.is_err() || !keep_alive {
                 return;
             }
@@ -195,7 +192,7 @@ impl Connection {
                 break head;
             }
             if self.buf.len() >= MAX_HEAD {
-                return Err(Refused::Reply(Reply::error_status(
+                return Err(Refused::Answer(Reply::error_status(
                     http::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
                     "Request Header Fields Too Large",
                 )));
@@ -227,7 +224,7 @@ impl Connection {
         match tokio::time::timeout_at(deadline, read_into(&self.stream, &mut self.buf)).await {
             Ok(Ok(0) | Err(_)) => Err(Refused::Gone),
             Ok(Ok(_)) => Ok(()),
-            Err(_) => Err(Refused::Reply(Reply::error_status(http::StatusCode::REQUEST_TIMEOUT, "Request Timeout"))),
+            Err(_) => Err(Refused::Answer(Reply::error_status(http::StatusCode::REQUEST_TIMEOUT, "Request Timeout"))),
         }
     }
 
@@ -295,7 +292,7 @@ async fn read_into(stream: &TcpStream, buf: &mut Vec<u8>) -> io::Result<usize> {
 /// Parses a request head from the start of `buf`: `None` when more bytes are
 /// needed, else the head and its length in bytes.
 fn parse_head(buf: &[u8]) -> Result<Option<(Head, usize)>, Refused> {
-    let bad = |message: &str| Refused::Reply(Reply::error_status(http::StatusCode::BAD_REQUEST, message));
+    let bad = |message: &str| Refused::Answer(Reply::error_status(http::StatusCode::BAD_REQUEST, message));
     if buf.is_empty() {
         return Ok(None);
     }
@@ -305,7 +302,7 @@ fn parse_head(buf: &[u8]) -> Result<Option<(Head, usize)>, Refused> {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(httparse::Error::TooManyHeaders) => {
-            return Err(Refused::Reply(Reply::error_status(
+            return Err(Refused::Answer(Reply::error_status(
                 http::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
                 "Request Header Fields Too Large",
             )));
@@ -342,7 +339,7 @@ fn parse_head(buf: &[u8]) -> Result<Option<(Head, usize)>, Refused> {
             body_len = Some(len);
         } else if header.name.eq_ignore_ascii_case("transfer-encoding") {
             // Without decoding it the next request's start is unknown.
-            return Err(Refused::Reply(Reply::error_status(
+            return Err(Refused::Answer(Reply::error_status(
                 http::StatusCode::NOT_IMPLEMENTED,
                 "Transfer-Encoding is not supported: no endpoint takes a request body",
             )));
@@ -353,7 +350,7 @@ fn parse_head(buf: &[u8]) -> Result<Option<(Head, usize)>, Refused> {
     }
     let body_len = body_len.unwrap_or(0);
     if body_len > MAX_BODY {
-        return Err(Refused::Reply(Reply::error_status(http::StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large")));
+        return Err(Refused::Answer(Reply::error_status(http::StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large")));
     }
     Ok(Some((Head { method, target, keep_alive, body_len, expect_continue }, len)))
 }
@@ -386,15 +383,15 @@ async fn hung_up(stream: &TcpStream, buf: &mut Vec<u8>) {
 }
 
 /// The answer to one request, logged at debug level (credentials hidden).
-async fn answer(inner: &Inner, method: &Method, target: &str) -> Reply {
+async fn answer(server: &ServerState, method: &Method, target: &str) -> Reply {
     let started = Instant::now();
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let reply = if method == Method::OPTIONS {
         Reply::preflight()
-    } else if let Some(page) = dashboard::serve(inner, method, path) {
+    } else if let Some(page) = dashboard::serve(server, method, path) {
         page
     } else {
-        handlers::handle(inner, method, path, query).await
+        dispatch::handle(server, method, path, query).await
     };
     tracing::debug!(
         "{} {} -> {} ({} us)",
@@ -447,7 +444,7 @@ mod tests {
 
     fn refusal(raw: &str) -> u16 {
         match parse_head(raw.as_bytes()) {
-            Err(Refused::Reply(reply)) => reply.status().as_u16(),
+            Err(Refused::Answer(reply)) => reply.status().as_u16(),
             other => panic!("{raw:?} was not refused: {other:?}"),
         }
     }
@@ -492,7 +489,7 @@ mod tests {
         assert_eq!(head("OPTIONS * HTTP/1.1\r\n\r\n").target, "*");
         assert_eq!(refusal("GET ftp://h/x HTTP/1.1\r\n\r\n"), 400);
         // A target that is not UTF-8 is a 400, not a panic.
-        assert!(matches!(parse_head(b"GET /\xff HTTP/1.1\r\n\r\n"), Err(Refused::Reply(r)) if r.status() == 400));
+        assert!(matches!(parse_head(b"GET /\xff HTTP/1.1\r\n\r\n"), Err(Refused::Answer(r)) if r.status() == 400));
     }
 
     proptest::proptest! {

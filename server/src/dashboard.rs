@@ -6,23 +6,24 @@
 
 use http::Method;
 
-use crate::Inner;
+use crate::json::write_str_array;
 use crate::reply::Reply;
+use crate::state::ServerState;
 
 /// The page, as shipped: HTML, CSS and plain JavaScript, no build step.
 const PAGE: &str = include_str!("dashboard.html");
 
 /// The dashboard's answer to a `GET`/`HEAD` of its paths, or `None` (the
 /// protocol's routes, or the dashboard is off).
-pub(crate) fn serve(inner: &Inner, method: &Method, path: &str) -> Option<Reply> {
-    if !inner.config.dashboard || !(method == Method::GET || method == Method::HEAD) {
+pub(crate) fn serve(server: &ServerState, method: &Method, path: &str) -> Option<Reply> {
+    if !server.config.dashboard || !(method == Method::GET || method == Method::HEAD) {
         return None;
     }
     let (content_type, body) = match path {
         "/" => ("text/html; charset=utf-8", PAGE.to_owned()),
         "/dashboard/keys" => {
             let mut body = String::from("{\"subscribe_keys\":");
-            crate::json::write_str_array(&mut body, inner.store.sub_keys().iter().map(String::as_str));
+            write_str_array(&mut body, server.store.sub_keys().iter().map(String::as_str));
             body.push('}');
             ("application/json", body)
         }

@@ -1,4 +1,4 @@
-//! Presence events (PROTOCOL.md §9): timetokens, the per-channel history that
+//! Presence events (docs/PROTOCOL.md §9): timetokens, the per-channel history that
 //! long-polls read from, waking held polls, and the envelope JSON.
 //!
 //! Every event is rendered once, when it happens, up to its `b` key; a poll
@@ -29,7 +29,7 @@ pub(crate) const HISTORY_RETENTION_MS: u64 = 20 * 60 * 1000;
 pub(crate) const PRESENCE_SUFFIX: &str = "-pnpres";
 
 /// Delta lists in an interval event are replaced by `here_now_refresh` above
-/// this many bytes (PROTOCOL.md §9.7: "~30 KB").
+/// this many bytes (docs/PROTOCOL.md §9.7: "~30 KB").
 pub(crate) const MAX_INTERVAL_DELTA_BYTES: usize = 30 * 1024;
 
 /// Timetokens: 17-digit counts of 100 ns since the Unix epoch, taken from the
@@ -141,7 +141,7 @@ pub(crate) struct Stamp<'a> {
 }
 
 impl Event {
-    /// Renders an event as PubNub's 2025 service does (PROTOCOL.md §9.5,
+    /// Renders an event as PubNub's 2025 service does (docs/PROTOCOL.md §9.5,
     /// §9.6): `a`, `f`, `p`, `k`, `c`, `u` (keys sorted), `d` (keys in the
     /// service's order); never `e`.
     pub(crate) fn new(stamp: &Stamp<'_>, action: Action, subject: Subject<'_>) -> Event {

@@ -1,4 +1,4 @@
-//! Which endpoint a request is for, and its parameters (PROTOCOL.md §1, §3, §9.1).
+//! Which endpoint a request is for, and its parameters (docs/PROTOCOL.md §1, §3, §9.1).
 //!
 //! Routing is done on the raw (still percent-encoded) path so that channel lists can be split
 //! on literal `,` before each name is decoded (`%2C` stays part of a name).

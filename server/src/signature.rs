@@ -1,4 +1,4 @@
-//! Request signature verification (PubNub signature v2, PROTOCOL.md §4).
+//! Request signature verification (PubNub signature v2, docs/PROTOCOL.md §4).
 //!
 //! `string_to_sign = METHOD \n publish_key \n path \n canonical_query \n body`, where the
 //! canonical query holds every query parameter except `signature`, sorted by key, with each

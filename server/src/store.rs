@@ -13,10 +13,12 @@
 //! per period with the joins, leaves and timeouts since the last one.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use serde_json::Value;
 
+use crate::clock::millis;
+use crate::config::ServerConfig;
 use crate::events::{Action, Deltas, Event, EventLog, PRESENCE_SUFFIX, Stamp, Subject, Timetokens};
 use crate::json::write_value;
 
@@ -41,12 +43,23 @@ pub(crate) fn is_presence_name(name: &str) -> bool {
     name.ends_with(PRESENCE_SUFFIX)
 }
 
+/// Reads `lock`, also after a panic while it was held (every write leaves
+/// the data consistent before anything that could panic).
+pub(crate) fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Writes `lock`, also after a panic while it was held (see [`read`]).
+pub(crate) fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// How often (clock time) a keyspace forgets stale event history.
 const PRUNE_EVERY_MS: u64 = 60_000;
 
 /// Settings every keyspace shares with the server.
 #[derive(Debug)]
-pub(crate) struct Shared {
+pub(crate) struct KeyspaceSettings {
     pub(crate) timetokens: Timetokens,
     /// `t.r` / `p.r` of every timetoken.
     pub(crate) region: u8,
@@ -56,9 +69,22 @@ pub(crate) struct Shared {
     pub(crate) interval_ms: u64,
 }
 
-impl Default for Shared {
+impl KeyspaceSettings {
+    /// The settings `config` gives (region clamped to 1..=127, a period of at least 1 ms).
+    pub(crate) fn from_config(config: &ServerConfig) -> Self {
+        KeyspaceSettings {
+            timetokens: Timetokens::default(),
+            region: config.region.clamp(1, 127),
+            announce_max: config.announce_max,
+            interval_ms: millis(config.presence_interval).max(1),
+        }
+    }
+}
+
+impl Default for KeyspaceSettings {
+    /// The settings of [`ServerConfig::default`].
     fn default() -> Self {
-        Shared { timetokens: Timetokens::default(), region: 1, announce_max: 20, interval_ms: 10_000 }
+        KeyspaceSettings::from_config(&ServerConfig::default())
     }
 }
 
@@ -130,7 +156,7 @@ pub(crate) enum Timeout {
 #[derive(Debug)]
 pub(crate) struct Keyspace {
     sub_key: String,
-    shared: Arc<Shared>,
+    settings: Arc<KeyspaceSettings>,
     channels: BTreeMap<Arc<str>, Channel>,
     /// uuid -> channels it has a record on (sorted); names share the `Arc`s of `channels`.
     by_uuid: HashMap<Arc<str>, Vec<Arc<str>>>,
@@ -146,15 +172,15 @@ pub(crate) struct Keyspace {
 
 impl Default for Keyspace {
     fn default() -> Self {
-        Keyspace::new("demo", Arc::new(Shared::default()))
+        Keyspace::new("demo", Arc::new(KeyspaceSettings::default()))
     }
 }
 
 impl Keyspace {
-    pub(crate) fn new(sub_key: &str, shared: Arc<Shared>) -> Self {
+    pub(crate) fn new(sub_key: &str, settings: Arc<KeyspaceSettings>) -> Self {
         Keyspace {
             sub_key: sub_key.to_owned(),
-            shared,
+            settings,
             channels: BTreeMap::new(),
             by_uuid: HashMap::new(),
             expiries: BTreeSet::new(),
@@ -238,8 +264,8 @@ impl Keyspace {
         let stamp = Stamp {
             sub_key: &self.sub_key,
             channel,
-            timetoken: self.shared.timetokens.next(now),
-            region: self.shared.region,
+            timetoken: self.settings.timetokens.next(now),
+            region: self.settings.region,
             now_ms: now,
             occupancy: self.occupancy(channel),
             by_subscribe,
@@ -258,12 +284,12 @@ impl Keyspace {
         now: u64,
         by_subscribe: bool,
     ) {
-        let crowded = self.occupancy(channel) > self.shared.announce_max;
+        let crowded = self.occupancy(channel) > self.settings.announce_max;
         if !crowded && !self.intervals.contains_key(channel) {
             self.stamp_event(channel, action, Subject::User { uuid, data }, now, by_subscribe);
             return;
         }
-        let interval_ms = self.shared.interval_ms;
+        let interval_ms = self.settings.interval_ms;
         let cycle = self.intervals.entry(Arc::clone(channel)).or_insert_with(|| {
             let due_ms = now.saturating_add(interval_ms);
             IntervalCycle { due_ms, deltas: Deltas::default() }
@@ -282,11 +308,11 @@ impl Keyspace {
     fn send_interval(&mut self, channel: &Arc<str>, due: u64, now: u64) {
         let Some(cycle) = self.intervals.remove(channel) else { return };
         self.stamp_event(channel, Action::Interval, Subject::Interval(&cycle.deltas), due, false);
-        if self.occupancy(channel) > self.shared.announce_max {
+        if self.occupancy(channel) > self.settings.announce_max {
             // One event per period, each at its time; after a jump of the
             // clock by more than ten periods, the next one is now.
-            let mut next = due.saturating_add(self.shared.interval_ms);
-            if next.saturating_add(10 * self.shared.interval_ms) < now {
+            let mut next = due.saturating_add(self.settings.interval_ms);
+            if next.saturating_add(10 * self.settings.interval_ms) < now {
                 next = now;
             }
             self.intervals.insert(Arc::clone(channel), IntervalCycle { due_ms: next, deltas: Deltas::default() });
@@ -433,7 +459,7 @@ impl Keyspace {
             self.set_expiry(&ch_key, &uuid_key, now.saturating_add(timeout_ms));
             if !was_present {
                 self.channels.get_mut(ch.as_str()).expect("record() created it").present += 1;
-                // State given with the request rides on the join (PROTOCOL.md §9.4).
+                // State given with the request rides on the join (docs/PROTOCOL.md §9.4).
                 let data = if new_state.is_some() { state.as_deref() } else { None };
                 self.announce(&ch_key, Action::Join, &uuid_key, data, now, by_subscribe);
             } else if state_changed {
@@ -589,49 +615,49 @@ impl Keyspace {
 #[derive(Debug, Default)]
 pub(crate) struct Store {
     keyspaces: RwLock<HashMap<String, Arc<RwLock<Keyspace>>>>,
-    pub(crate) shared: Arc<Shared>,
+    pub(crate) settings: Arc<KeyspaceSettings>,
 }
 
 impl Store {
-    pub(crate) fn new(shared: Shared) -> Self {
-        Store { keyspaces: RwLock::default(), shared: Arc::new(shared) }
+    pub(crate) fn new(settings: KeyspaceSettings) -> Self {
+        Store { keyspaces: RwLock::default(), settings: Arc::new(settings) }
     }
 
     /// The keyspace of `sub_key`, created if needed.
     pub(crate) fn keyspace(&self, sub_key: &str) -> Arc<RwLock<Keyspace>> {
-        if let Some(ks) = self.keyspaces.read().unwrap_or_else(|e| e.into_inner()).get(sub_key) {
+        if let Some(ks) = read(&self.keyspaces).get(sub_key) {
             return Arc::clone(ks);
         }
-        let mut all = self.keyspaces.write().unwrap_or_else(|e| e.into_inner());
-        let shared = &self.shared;
+        let mut all = write(&self.keyspaces);
+        let settings = &self.settings;
         Arc::clone(
             all.entry(sub_key.to_owned())
-                .or_insert_with(|| Arc::new(RwLock::new(Keyspace::new(sub_key, Arc::clone(shared))))),
+                .or_insert_with(|| Arc::new(RwLock::new(Keyspace::new(sub_key, Arc::clone(settings))))),
         )
     }
 
     /// Every subscribe key in use, sorted.
     pub(crate) fn sub_keys(&self) -> Vec<String> {
-        let mut keys: Vec<String> = self.keyspaces.read().unwrap_or_else(|e| e.into_inner()).keys().cloned().collect();
+        let mut keys: Vec<String> = read(&self.keyspaces).keys().cloned().collect();
         keys.sort();
         keys
     }
 
     fn all(&self) -> Vec<Arc<RwLock<Keyspace>>> {
-        self.keyspaces.read().unwrap_or_else(|e| e.into_inner()).values().cloned().collect()
+        read(&self.keyspaces).values().cloned().collect()
     }
 
     /// The soonest deadline of any keyspace.
     pub(crate) fn next_deadline(&self) -> Option<u64> {
-        self.all().iter().filter_map(|ks| ks.read().unwrap_or_else(|e| e.into_inner()).next_deadline()).min()
+        self.all().iter().filter_map(|ks| read(ks).next_deadline()).min()
     }
 
     /// Runs [`Keyspace::fire_due`] on every keyspace with work due at `now`.
     pub(crate) fn fire_due(&self, now: u64) {
         for ks in self.all() {
-            let due = ks.read().unwrap_or_else(|e| e.into_inner()).next_deadline().is_some_and(|at| at <= now);
+            let due = read(&ks).next_deadline().is_some_and(|at| at <= now);
             if due {
-                ks.write().unwrap_or_else(|e| e.into_inner()).fire_due(now);
+                write(&ks).fire_due(now);
             }
         }
     }
@@ -735,7 +761,7 @@ mod tests {
 
     #[test]
     fn interval_mode_above_announce_max() {
-        let shared = Shared { announce_max: 2, interval_ms: 10_000, ..Shared::default() };
+        let shared = KeyspaceSettings { announce_max: 2, interval_ms: 10_000, ..KeyspaceSettings::default() };
         let mut ks = Keyspace::new("demo", Arc::new(shared));
         for (i, u) in ["a", "b", "c", "d"].iter().enumerate() {
             ks.heartbeat(u, &chans(&["x"]), Timeout::Given(300_000), &HashMap::new(), i as u64);
@@ -762,7 +788,7 @@ mod tests {
 
     #[test]
     fn a_late_clock_counts_each_timeout_in_its_own_interval() {
-        let shared = Shared { announce_max: 0, interval_ms: 10_000, ..Shared::default() };
+        let shared = KeyspaceSettings { announce_max: 0, interval_ms: 10_000, ..KeyspaceSettings::default() };
         let mut ks = Keyspace::new("demo", Arc::new(shared));
         ks.heartbeat("a", &chans(&["x"]), Timeout::Given(300_000), &HashMap::new(), 0);
         ks.heartbeat("b", &chans(&["x"]), Timeout::Given(12_000), &HashMap::new(), 0);

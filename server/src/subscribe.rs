@@ -1,5 +1,5 @@
 //! `GET /v2/subscribe/{sub_key}/{channels}/0`: the handshake and the held
-//! long-poll that deliver presence events (PROTOCOL.md §9.1–9.3, §9.8).
+//! long-poll that deliver presence events (docs/PROTOCOL.md §9.1–9.3, §9.8).
 //!
 //! A subscriber's position is its cursor (`tt`): each poll gets every event
 //! after it on the names it watches, or waits until one is recorded or the
@@ -14,12 +14,12 @@ use http::StatusCode;
 use serde_json::Value;
 use tokio::sync::Notify;
 
-use crate::Inner;
-use crate::events::{Event, MAX_EVENTS_PER_ANSWER, PRESENCE_SUFFIX, from_millis};
-use crate::handlers::{actor_uuid, announced_timeout, default_timeout, states_by_channel};
+use crate::clock::millis;
+use crate::events::{Action, Event, MAX_EVENTS_PER_ANSWER, PRESENCE_SUFFIX, from_millis};
+use crate::params::{Request, actor_uuid, announced_timeout, default_timeout, states_by_channel};
 use crate::reply::Reply;
 use crate::routing::Query;
-use crate::store::{Keyspace, Timeout, is_presence_name};
+use crate::store::{Keyspace, Timeout, is_presence_name, read, write};
 
 /// Most channel and group names one subscribe may list.
 pub(crate) const MAX_SUBSCRIBE_NAMES: usize = 1000;
@@ -28,13 +28,6 @@ pub(crate) const MAX_SUBSCRIBE_NAMES: usize = 1000;
 /// join: a heartbeat sent together with the handshake (the JS SDK does,
 /// §9.12) may be handled first, and its join must still reach the subscriber.
 const OWN_JOIN_GRACE_MS: u64 = 2_000;
-
-/// What one subscribe request asks for.
-pub(crate) struct Subscription<'a> {
-    pub(crate) channels: Vec<String>,
-    pub(crate) groups: Vec<String>,
-    pub(crate) query: &'a Query,
-}
 
 /// Counts held polls against the configured limit; the count goes down when
 /// the poll ends, however it ends (answer, or the client hanging up).
@@ -56,21 +49,16 @@ impl Drop for HeldPoll<'_> {
 }
 
 /// One watched channel and the `b` its events carry for this subscription.
-struct Watch {
+struct WatchedChannel {
     channel: String,
     subscription: Option<String>,
 }
 
 /// Handles a subscribe request whose signature (if any) was checked.
-pub(crate) async fn subscribe(
-    inner: &Inner,
-    sub: Subscription<'_>,
-    ks_lock: &std::sync::RwLock<Keyspace>,
-) -> Result<Reply, Reply> {
-    let Subscription { channels, groups, query } = sub;
-    if channels.is_empty() && groups.is_empty() {
-        return Err(Reply::bad_request("Missing channel or channel group"));
-    }
+pub(crate) async fn subscribe(req: &Request<'_>) -> Result<Reply, Reply> {
+    let (server, ks_lock, query) = (req.server, req.keyspace, &req.query);
+    let (channels, groups) = (req.channels.as_slice(), req.groups.as_slice());
+    req.require_names()?;
     if channels.len() + groups.len() > MAX_SUBSCRIBE_NAMES {
         return Err(Reply::bad_request(&format!(
             "Too many channels and channel groups: at most {MAX_SUBSCRIBE_NAMES} per subscribe"
@@ -82,16 +70,16 @@ pub(crate) async fn subscribe(
     let uuid = uuid.as_deref();
     // JS subscribes never say `heartbeat=`: then keep what the uuid announced.
     let timeout =
-        announced_timeout(inner, query)?.map_or_else(|| Timeout::KeepOr(default_timeout(inner)), Timeout::Given);
-    let region = inner.store.shared.region;
+        announced_timeout(server, query)?.map_or_else(|| Timeout::KeepOr(default_timeout(server)), Timeout::Given);
+    let region = server.store.settings.region;
 
     // A poll past the limit is refused before it changes anything.
     let _held = match cursor {
-        Some(_) => Some(HeldPoll::try_new(&inner.held_polls, inner.config.max_held_polls).ok_or_else(|| {
+        Some(_) => Some(HeldPoll::try_new(&server.held_polls, server.config.max_held_polls).ok_or_else(|| {
             Reply::error(
                 StatusCode::TOO_MANY_REQUESTS,
                 "Presence",
-                &format!("Too many held subscribe requests: at most {}", inner.config.max_held_polls),
+                &format!("Too many held subscribe requests: at most {}", server.config.max_held_polls),
             )
         })?),
         None => None,
@@ -102,69 +90,67 @@ pub(crate) async fn subscribe(
     // as a heartbeat for them. A poll then looks for its events and, finding
     // none, waits, all under this one write lock (a thousand watchers
     // re-polling at once take it a thousand times, not twice that).
-    let now = inner.clock.now_millis();
+    let now = server.clock.now_millis();
     let present_groups: Vec<String> = groups.iter().filter(|g| !is_presence_name(g)).cloned().collect();
-    let deadline = now.saturating_add(crate::handlers::millis(inner.config.long_poll_timeout));
+    let deadline = now.saturating_add(millis(server.config.long_poll_timeout));
     let poll = cursor.map(|cursor| Poll {
-        channels: &channels,
-        groups: &groups,
+        channels,
+        groups,
         present_groups: &present_groups,
         cursor,
         region,
         deadline,
-        first_members: None,
+        first_coverage: None,
     });
     // The write guard lives in this block only: no await may hold it.
-    let (mut poll, mut look) = {
-        let mut ks = crate::handlers::write(ks_lock);
+    let (mut poll, mut outcome) = {
+        let mut ks = write(ks_lock);
         ks.fire_due(now);
-        let cursor_before = inner.store.shared.timetokens.cursor(now);
-        let present_on = ks.expand(&channels, &present_groups);
+        let cursor_before = server.store.settings.timetokens.cursor(now);
+        let present_on = ks.expand(channels, &present_groups);
         let states = states_by_channel(&ks, query, &present_on, &present_groups);
         if let (Some(uuid), Ok(states)) = (uuid, &states) {
             ks.subscribe(uuid, &present_on, timeout, states, now);
         }
         // Also when the state was refused: `fire_due` may have moved deadlines.
-        inner.schedule(ks.next_deadline());
+        server.schedule(ks.next_deadline());
         states?;
         let Some(mut poll) = poll else {
-            let own_join = uuid.and_then(|uuid| own_recent_join(&ks, &watches(&ks, &channels, &groups), uuid, now));
+            let own_join = uuid.and_then(|uuid| own_recent_join(&ks, &watches(&ks, channels, groups), uuid, now));
             let handshake_cursor = own_join.map_or(cursor_before, |join| cursor_before.min(join - 1));
             return Ok(Reply::ok(answer(handshake_cursor, region, "")));
         };
-        let look = poll.look(ks, now);
-        (poll, look)
+        let outcome = poll.look(ks, now);
+        (poll, outcome)
     };
     loop {
-        let notify = match look {
-            Look::Answer(reply) => return Ok(reply),
-            Look::Wait(notify) => notify,
+        let notify = match outcome {
+            PollOutcome::Answer(reply) => return Ok(reply),
+            PollOutcome::Wait(notify) => notify,
         };
-        let stopping = inner.stopping.notified();
-        tokio::pin!(stopping);
-        stopping.as_mut().enable();
-        if inner.stopped.load(Ordering::SeqCst) {
+        // Shutting down: answer at once, not at the long-poll bound.
+        if server.shutdown.is_triggered() {
             return Ok(poll.nothing());
         }
         // A wake-up between the unlock and here is kept as a permit.
         tokio::select! {
             () = notify.notified() => {}
-            () = inner.clock.wait_until(poll.deadline) => {}
-            () = &mut stopping => return Ok(poll.nothing()),
+            () = server.clock.wait_until(poll.deadline) => {}
+            () = server.shutdown.triggered() => return Ok(poll.nothing()),
         }
-        let now = inner.clock.now_millis();
+        let now = server.clock.now_millis();
         // The usual wake-up (an event arrived) only reads: many polls woken
         // by one event answer in parallel, under the shared lock.
         {
-            let ks = crate::handlers::read(ks_lock);
+            let ks = read(ks_lock);
             if ks.next_deadline().is_none_or(|at| at > now)
                 && let Some(reply) = poll.events(&ks, &poll.watches(&ks))
             {
                 return Ok(reply);
             }
         }
-        look = {
-            let mut ks = crate::handlers::write(ks_lock);
+        outcome = {
+            let mut ks = write(ks_lock);
             ks.fire_due(now);
             poll.look(ks, now)
         };
@@ -182,11 +168,11 @@ struct Poll<'a> {
     deadline: u64,
     /// What the subscription covered at its first look: the channels it
     /// watches and the channels its groups make it present on.
-    first_members: Option<Members>,
+    first_coverage: Option<Coverage>,
 }
 
-/// What a look under the write lock decided.
-enum Look {
+/// What a look under the write lock decided: answer now, or wait.
+enum PollOutcome {
     Answer(Reply),
     /// Nothing to answer yet: wait for this to be notified (registered with
     /// every watched channel and group).
@@ -194,13 +180,13 @@ enum Look {
 }
 
 impl Poll<'_> {
-    fn watches(&self, ks: &Keyspace) -> Vec<Watch> {
+    fn watches(&self, ks: &Keyspace) -> Vec<WatchedChannel> {
         watches(ks, self.channels, self.groups)
     }
 
     /// The answer with the events after the cursor on the `watched`
     /// channels, if there are any.
-    fn events(&self, ks: &Keyspace, watched: &[Watch]) -> Option<Reply> {
+    fn events(&self, ks: &Keyspace, watched: &[WatchedChannel]) -> Option<Reply> {
         let (last, messages) = collect(ks, watched, self.cursor);
         (!messages.is_empty()).then(|| Reply::ok(answer(last, self.region, &messages)))
     }
@@ -213,17 +199,20 @@ impl Poll<'_> {
     /// Answers with the events after the cursor, or when the poll must end;
     /// else registers to be woken. Takes the write guard so that it is
     /// released before the poll waits.
-    fn look(&mut self, mut ks: RwLockWriteGuard<'_, Keyspace>, now: u64) -> Look {
+    fn look(&mut self, mut ks: RwLockWriteGuard<'_, Keyspace>, now: u64) -> PollOutcome {
         let watched = self.watches(&ks);
         if let Some(reply) = self.events(&ks, &watched) {
-            return Look::Answer(reply);
+            return PollOutcome::Answer(reply);
         }
         // A group's members changed while the poll was held: end it, so
-        // the client polls again for the new set (PROTOCOL.md §9.8).
-        let members_now = (watched.iter().map(|w| w.channel.clone()).collect(), ks.expand(&[], self.present_groups));
-        let members_changed = *self.first_members.get_or_insert_with(|| members_now.clone()) != members_now;
+        // the client polls again for the new set (docs/PROTOCOL.md §9.8).
+        let now_covered = Coverage {
+            watched: watched.iter().map(|w| w.channel.clone()).collect(),
+            present_on: ks.expand(&[], self.present_groups),
+        };
+        let members_changed = *self.first_coverage.get_or_insert_with(|| now_covered.clone()) != now_covered;
         if now >= self.deadline || members_changed {
-            return Look::Answer(self.nothing());
+            return PollOutcome::Answer(self.nothing());
         }
         let notify = Arc::new(Notify::new());
         for watch in &watched {
@@ -232,13 +221,19 @@ impl Poll<'_> {
         for group in self.groups {
             ks.events.wait_on_group(group.strip_suffix(PRESENCE_SUFFIX).unwrap_or(group), &notify);
         }
-        Look::Wait(notify)
+        PollOutcome::Wait(notify)
     }
 }
 
-/// The channels a poll watches and the channels its groups make it present
-/// on, when it started.
-type Members = (Vec<String>, Vec<String>);
+/// What a poll's subscription covers: compared between looks, a change ends
+/// the poll (a group's members changed).
+#[derive(Clone, PartialEq)]
+struct Coverage {
+    /// The channels whose events it receives.
+    watched: Vec<String>,
+    /// The channels its (non-`-pnpres`) groups make the uuid present on.
+    present_on: Vec<String>,
+}
 
 /// `tt` (or Ruby's `t={"t":…}`): `None` for a handshake.
 fn cursor(query: &Query) -> Result<Option<u64>, Reply> {
@@ -269,20 +264,20 @@ fn cursor(query: &Query) -> Result<Option<u64>, Reply> {
 /// The channels whose events this subscription receives, each with its `b`:
 /// `X-pnpres` watches X; `G-pnpres` watches every member of G. `b` is left
 /// out only when the request named one channel, no group, and `c` is that
-/// name (PROTOCOL.md §9.5). A channel watched twice gets its events once.
-fn watches(ks: &Keyspace, channels: &[String], groups: &[String]) -> Vec<Watch> {
+/// name (docs/PROTOCOL.md §9.5). A channel watched twice gets its events once.
+fn watches(ks: &Keyspace, channels: &[String], groups: &[String]) -> Vec<WatchedChannel> {
     let single = channels.len() == 1 && groups.is_empty();
-    let mut watched: Vec<Watch> = Vec::new();
+    let mut watched: Vec<WatchedChannel> = Vec::new();
     for name in channels {
         if let Some(channel) = name.strip_suffix(PRESENCE_SUFFIX) {
-            watched.push(Watch { channel: channel.to_owned(), subscription: (!single).then(|| name.clone()) });
+            watched.push(WatchedChannel { channel: channel.to_owned(), subscription: (!single).then(|| name.clone()) });
         }
     }
     for name in groups {
         if let Some(group) = name.strip_suffix(PRESENCE_SUFFIX) {
             for channel in ks.expand(&[], &[group.to_owned()]) {
                 if !watched.iter().any(|w| w.channel == channel) {
-                    watched.push(Watch { channel, subscription: Some(name.clone()) });
+                    watched.push(WatchedChannel { channel, subscription: Some(name.clone()) });
                 }
             }
         }
@@ -295,12 +290,12 @@ fn watches(ks: &Keyspace, channels: &[String], groups: &[String]) -> Vec<Watch> 
 /// handshake), which the handshake must not skip. A join its own subscribe
 /// caused is not looked back for: that client already gets or got it (a
 /// Python loop re-handshakes on every change of channels).
-fn own_recent_join(ks: &Keyspace, watched: &[Watch], uuid: &str, now: u64) -> Option<u64> {
+fn own_recent_join(ks: &Keyspace, watched: &[WatchedChannel], uuid: &str, now: u64) -> Option<u64> {
     let since = from_millis(now.saturating_sub(OWN_JOIN_GRACE_MS));
     watched
         .iter()
         .flat_map(|w| ks.events.since(&w.channel, since))
-        .filter(|e| e.action == crate::events::Action::Join && !e.by_subscribe && e.uuid.as_deref() == Some(uuid))
+        .filter(|e| e.action == Action::Join && !e.by_subscribe && e.uuid.as_deref() == Some(uuid))
         .map(|e| e.timetoken)
         .min()
 }
@@ -308,7 +303,7 @@ fn own_recent_join(ks: &Keyspace, watched: &[Watch], uuid: &str, now: u64) -> Op
 /// The events after `cursor` on the watched channels, oldest first, at most
 /// [`MAX_EVENTS_PER_ANSWER`], rendered as `m`'s items; with the timetoken of
 /// the last one (the next cursor).
-fn collect(ks: &Keyspace, watched: &[Watch], cursor: u64) -> (u64, String) {
+fn collect(ks: &Keyspace, watched: &[WatchedChannel], cursor: u64) -> (u64, String) {
     let mut found: Vec<(&Arc<Event>, Option<&str>)> = Vec::new();
     for watch in watched {
         found.extend(ks.events.since(&watch.channel, cursor).map(|e| (e, watch.subscription.as_deref())));
