@@ -8,7 +8,7 @@ use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 
 use super::doc;
-use super::types::{convert, convert_keyed, wire_ref};
+use super::types::{convert, keyed_value, wire_ref};
 
 pub(super) fn decode_fn(op: &Operation) -> TokenStream {
     let Some(result) = &op.result else { return quote!() };
@@ -20,10 +20,8 @@ pub(super) fn decode_fn(op: &Operation) -> TokenStream {
         let RenderedEnvelope { definitions, root, fields } = render_envelope(op, shape);
         envelopes.push(definitions);
         let fields = fields.into_iter().map(|(name, value)| quote!(#name: #value));
-        let build = quote! {
-            let envelope: #root = rt::body::parse_envelope(http_status, body)?;
-            Ok(#ty { #(#fields,)* })
-        };
+        let parse = quote!(let envelope: #root = rt::body::parse_envelope(http_status, body)?;);
+        let value = quote!(#ty { #(#fields,)* });
         match &shape.when {
             Some(when) => {
                 let one = format_ident!("{}", when.exactly_one);
@@ -35,11 +33,12 @@ pub(super) fn decode_fn(op: &Operation) -> TokenStream {
                 // the count is the count sent.
                 branches.push(quote! {
                     if self.#one.len() == 1 #(#empties)* {
-                        return { #build };
+                        #parse
+                        return Ok(#value);
                     }
                 });
             }
-            None => unconditional = build,
+            None => unconditional = quote!(#parse Ok(#value)),
         }
     }
     let docs = doc("Maps whichever wire shape this request gets back onto the one result type.");
@@ -53,23 +52,26 @@ pub(super) fn decode_fn(op: &Operation) -> TokenStream {
     }
 }
 
-/// `{key: value}` for the request's only name in `param`.
+/// `{key: value}` for the request's only name in `param`, the value read by
+/// `read`; an entry type with a `map_key` field gets the key there too.
 pub(super) fn single_entry(op: &Operation, ty: &TypeRef, param: &str, read: TokenStream) -> TokenStream {
     // `ir::lower` accepts `single_entry_of` on map fields only.
     let inner = match ty {
         TypeRef::Map(inner) => inner.as_ref(),
         other => other,
     };
-    let wire = wire_ref(inner);
     let param = format_ident!("{}", param);
-    let converted = convert_keyed(op, quote!(value), inner);
-    let convert = if converted.to_string() == "value" { quote!() } else { quote!(let value = #converted;) };
-    quote!({
-        let value: #wire = #read;
-        let key = self.#param[0].clone();
-        #convert
-        std::collections::BTreeMap::from([(key, value)])
-    })
+    match keyed_value(op, inner, read.clone()) {
+        Some(value) => quote!({
+            let key = self.#param[0].clone();
+            #value
+            std::collections::BTreeMap::from([(key, value)])
+        }),
+        None => {
+            let value = convert(op, read, inner);
+            quote!(std::collections::BTreeMap::from([(self.#param[0].clone(), #value)]))
+        }
+    }
 }
 
 /// The envelope types of one shape (nested objects first, then the root),

@@ -71,8 +71,59 @@ pub fn emit(api: &Api, templates: &Templates) -> Result<Vec<GeneratedFile>, Stri
 fn rust_file(path: &str, source: &str, tokens: TokenStream) -> Result<GeneratedFile, String> {
     let parsed: syn::File =
         syn::parse2(tokens).map_err(|err| format!("internal error: generated {path} does not parse: {err}"))?;
-    let code = space_items(&prettyplease::unparse(&parsed));
+    let code = wrap_docs(&space_items(&prettyplease::unparse(&parsed)), MAX_WIDTH);
     Ok(GeneratedFile { path: path.to_owned(), contents: format!("{}\n{code}", header("//", source)) })
+}
+
+/// The workspace's `rustfmt.toml` `max_width`: doc lines are wrapped to it.
+const MAX_WIDTH: usize = 120;
+
+/// Wraps each `///` or `//!` line longer than `width` at spaces, keeping its
+/// indentation and marker (and a list item's hanging indent); code blocks,
+/// tables and headings in docs are left as they are.
+fn wrap_docs(code: &str, width: usize) -> String {
+    let mut out = String::with_capacity(code.len() + code.len() / 32);
+    let mut in_fence = false;
+    for line in code.lines() {
+        let trimmed = line.trim_start();
+        let Some(marker) = ["///", "//!"].into_iter().find(|m| trimmed.starts_with(m)) else {
+            in_fence = false;
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        };
+        let text = trimmed[marker.len()..].trim_start();
+        if text.starts_with("```") {
+            in_fence = !in_fence;
+        }
+        if in_fence || line.len() <= width || text.starts_with(['#', '|', '`']) {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        }
+        let prefix = &line[..line.len() - text.len()];
+        let bullet = text.split(' ').next().unwrap_or_default();
+        let numbered = bullet.strip_suffix('.').is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
+        let hanging = if matches!(bullet, "-" | "*") || numbered { " ".repeat(bullet.len() + 1) } else { String::new() };
+        let mut current = prefix.to_owned();
+        let mut words_on_line = 0;
+        for word in text.split(' ').filter(|w| !w.is_empty()) {
+            if words_on_line > 0 && current.len() + 1 + word.len() > width {
+                out.push_str(&current);
+                out.push('\n');
+                current = format!("{prefix}{hanging}");
+                words_on_line = 0;
+            }
+            if words_on_line > 0 {
+                current.push(' ');
+            }
+            current.push_str(word);
+            words_on_line += 1;
+        }
+        out.push_str(&current);
+        out.push('\n');
+    }
+    out
 }
 
 /// prettyplease packs items tightly; put a blank line after each closing

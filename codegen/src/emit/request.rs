@@ -45,6 +45,11 @@ pub(super) fn bind_param(p: &Param) -> TokenStream {
             quote!(rt::param::name(#label, #value, #kind)?)
         }
         ParamKind::Flag { send_when } => quote!(rt::param::flag(self.#name, #send_when)),
+        // Any `u32` is allowed: nothing to check, only the decimal to send.
+        ParamKind::U32 { min: None | Some(0), max: None } => match p.default {
+            DefaultValue::U32(_) => quote!(Some(self.#name.to_string())),
+            _ => quote!(self.#name.map(|#name| #name.to_string())),
+        },
         ParamKind::U32 { min, max } => {
             let min = Literal::u32_unsuffixed(min.unwrap_or(0));
             let max = match max {
@@ -64,12 +69,12 @@ pub(super) fn bind_param(p: &Param) -> TokenStream {
     }
 }
 
-/// The statements of a block that binds each placeholder, encoded, to a local
-/// of its own name, so the template reads as written in the spec:
-/// `format!("/v2/presence/sub-key/{subscribe_key}/channel/{channels}")`;
-/// the block is the request to that path, which records the bytes each
-/// placeholder's value takes (to name the one that makes a URL too long).
-pub(super) fn path_expr(op_name: &str, parts: &[PathPart]) -> TokenStream {
+/// A path template as statements binding each placeholder, encoded, to a
+/// local of its own name, so the template reads as written in the spec
+/// (`format!("/v2/presence/sub-key/{subscribe_key}/channel/{channels}")`),
+/// and the request to that path, which records the bytes each placeholder's
+/// value takes (to name the one that makes a URL too long).
+pub(super) fn path_request(op_name: &str, parts: &[PathPart]) -> (Vec<TokenStream>, TokenStream) {
     let mut format = String::new();
     let mut binds = Vec::new();
     let mut values = Vec::new();
@@ -94,10 +99,7 @@ pub(super) fn path_expr(op_name: &str, parts: &[PathPart]) -> TokenStream {
         let local = format_ident!("{}", name);
         values.push(quote!(.path_value(#name, &#local)));
     }
-    quote! {
-        #(#binds)*
-        rt::request::Request::new(#op_name, format!(#format)) #(#values)*
-    }
+    (binds, quote!(rt::request::Request::new(#op_name, format!(#format)) #(#values)*))
 }
 
 pub(super) fn build_request(op: &Operation) -> TokenStream {
@@ -112,20 +114,30 @@ pub(super) fn build_request(op: &Operation) -> TokenStream {
         }
     });
     let op_name = &op.name;
-    // Path: the first template whose `when_empty` lists are all empty.
-    let mut path = quote!();
-    for (i, template) in op.paths.iter().enumerate().rev() {
-        let expr = path_expr(op_name, &template.parts);
-        if i + 1 == op.paths.len() {
-            path = quote!({ #expr });
+    // Path: the first template whose `when_empty` lists are all empty. With
+    // one template its statements come first; with more, each is a branch.
+    let mut templates = op.paths.iter().rev();
+    let (mut binds_before, mut path) = match templates.next() {
+        Some(last) => path_request(op_name, &last.parts),
+        None => (Vec::new(), quote!(unreachable!())),
+    };
+    let mut chained = false;
+    for template in templates {
+        let (binds, expr) = path_request(op_name, &template.parts);
+        let conds = template.when_empty.iter().map(|n| {
+            let ident = format_ident!("{}", n);
+            quote!(#ident.is_none())
+        });
+        // The last template's statements open its branch; an earlier `if` chains as `else if`.
+        path = if binds_before.is_empty() && chained {
+            quote!(if #(#conds)&&* { #(#binds)* #expr } else #path)
         } else {
-            let conds = template.when_empty.iter().map(|n| {
-                let ident = format_ident!("{}", n);
-                quote!(#ident.is_none())
-            });
-            path = quote!(if #(#conds)&&* { #expr } else { #path });
-        }
+            let otherwise = std::mem::take(&mut binds_before);
+            quote!(if #(#conds)&&* { #(#binds)* #expr } else { #(#otherwise)* #path })
+        };
+        chained = true;
     }
+    let path_binds = binds_before;
     let mutable = if op.idempotent || op.params.iter().any(|p| matches!(p.location, Location::Query(_))) {
         quote!(mut)
     } else {
@@ -155,6 +167,7 @@ pub(super) fn build_request(op: &Operation) -> TokenStream {
         pub fn build_request(&self) -> Result<rt::request::Request, rt::Error> {
             #(#binds)*
             #(#rules)*
+            #(#path_binds)*
             let #mutable request = #path;
             #idempotent
             #(#queries)*

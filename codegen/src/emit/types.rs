@@ -106,10 +106,13 @@ pub(super) fn convert(op: &Operation, expr: TokenStream, ty: &TypeRef) -> TokenS
             let f = mapper(op, inner);
             quote!(#expr.map(#f))
         }
-        TypeRef::Map(inner) => {
-            let value = convert_keyed(op, quote!(item), inner);
-            quote!(#expr.into_iter().map(|(key, item)| { let value = #value; (key, value) }).collect())
-        }
+        TypeRef::Map(inner) => match keyed_value(op, inner, quote!(item)) {
+            Some(value) => quote!(#expr.into_iter().map(|(key, item)| { #value (key, value) }).collect()),
+            None => {
+                let value = convert(op, quote!(item), inner);
+                quote!(#expr.into_iter().map(|(key, item)| (key, #value)).collect())
+            }
+        },
         _ => expr,
     }
 }
@@ -124,20 +127,18 @@ pub(super) fn mapper(op: &Operation, ty: &TypeRef) -> TokenStream {
     quote!(|item| #body)
 }
 
-/// Like [`convert`] for a map value: fills the type's `map_key` field from `key`.
-pub(super) fn convert_keyed(op: &Operation, expr: TokenStream, ty: &TypeRef) -> TokenStream {
-    if let TypeRef::Named(name) = ty
-        && let Some(key_field) = op.types.iter().find(|t| t.name == *name).and_then(TypeModel::map_key_field)
-    {
-        let ident = format_ident!("{}", name);
-        let field = format_ident!("{}", key_field.name);
-        return quote!({
-            let mut value = #ident::from(#expr);
-            value.#field = key.clone();
-            value
-        });
-    }
-    convert(op, expr, ty)
+/// For a map value of a type with a `map_key` field: the statements binding
+/// `value`, converted from `expr`, with that field filled from `key` (a local
+/// in scope). `None` when the type has no such field.
+pub(super) fn keyed_value(op: &Operation, ty: &TypeRef, expr: TokenStream) -> Option<TokenStream> {
+    let TypeRef::Named(name) = ty else { return None };
+    let key_field = op.types.iter().find(|t| t.name == *name).and_then(TypeModel::map_key_field)?;
+    let ident = format_ident!("{}", name);
+    let field = format_ident!("{}", key_field.name);
+    Some(quote! {
+        let mut value = #ident::from(#expr);
+        value.#field = key.clone();
+    })
 }
 
 /// Types read from the wire (directly or nested), which need a wire form.
@@ -297,9 +298,6 @@ pub(super) fn from_wire(op: &Operation, t: &TypeModel) -> TokenStream {
                     return quote!(#ident: String::new());
                 }
                 let value = convert(op, source(&f.name), &f.ty);
-                if ident == value.to_string() {
-                    return quote!(#ident);
-                }
                 quote!(#ident: #value)
             })
             .collect()

@@ -5,11 +5,13 @@
 
 use pubnub_presence_runtime as rt;
 
-/// Builder for [`PubNub::add_channel_to_channel_group`](crate::PubNub::add_channel_to_channel_group): Adds channels to a channel group, creating the group if needed.
+/// Builder for [`PubNub::add_channel_to_channel_group`](crate::PubNub::add_channel_to_channel_group): Adds channels to
+/// a channel group, creating the group if needed.
 ///
 /// Python SDK equivalent: `pubnub.add_channel_to_channel_group()`.
 ///
-/// Await the builder (it implements [`IntoFuture`]) or call [`send`](AddChannelToChannelGroup::send); both validate every parameter before any network I/O.
+/// Await the builder (it implements [`IntoFuture`]) or call [`send`](AddChannelToChannelGroup::send); both validate
+/// every parameter before any network I/O.
 ///
 /// # Example
 ///
@@ -32,7 +34,8 @@ pub struct AddChannelToChannelGroup {
 }
 
 impl AddChannelToChannelGroup {
-    /// Starts a request with every parameter at its default; see [`PubNub::add_channel_to_channel_group`](crate::PubNub::add_channel_to_channel_group).
+    /// Starts a request with every parameter at its default; see
+    /// [`PubNub::add_channel_to_channel_group`](crate::PubNub::add_channel_to_channel_group).
     pub(crate) fn new(client: std::sync::Arc<rt::Client>) -> Self {
         AddChannelToChannelGroup {
             client,
@@ -43,7 +46,8 @@ impl AddChannelToChannelGroup {
 
     /// Channels to add.
     ///
-    /// Default: none. Takes one name or many (`"a"`, `["a", "b"]`, a `Vec` or a slice) and replaces earlier values; a name given twice is sent once.
+    /// Default: none. Takes one name or many (`"a"`, `["a", "b"]`, a `Vec` or a slice) and replaces earlier values; a
+    /// name given twice is sent once.
     pub fn channels(mut self, channels: impl rt::IntoNames) -> Self {
         self.channels = rt::IntoNames::into_names(channels);
         self
@@ -57,7 +61,9 @@ impl AddChannelToChannelGroup {
         self
     }
 
-    /// The request exactly as it will be sent (before the client adds `uuid`, `pnsdk`, `auth` and the signature), after checking every parameter and that the whole URL fits in the 32 KiB the API accepts. No I/O happens here; useful for logging and tests.
+    /// The request exactly as it will be sent (before the client adds `uuid`, `pnsdk`, `auth` and the signature), after
+    /// checking every parameter and that the whole URL fits in the 32 KiB the API accepts. No I/O happens here; useful
+    /// for logging and tests.
     pub fn build_request(&self) -> Result<rt::request::Request, rt::Error> {
         let channels = rt::param::names(
             "channels",
@@ -75,21 +81,18 @@ impl AddChannelToChannelGroup {
             )?,
         )?;
         rt::validate::required_one_of(&[("channels", channels.is_some())])?;
-        let mut request = {
-            let subscribe_key = rt::encoding::component(
-                self.client.config().subscribe_key_value(),
-            );
-            let channel_group = rt::param::path_segment(channel_group);
-            rt::request::Request::new(
-                    "add_channel_to_channel_group",
-                    format!(
-                        "/v1/channel-registration/sub-key/{subscribe_key}/channel-group/{channel_group}"
-                    ),
-                )
-                .path_value("subscribe_key", &subscribe_key)
-                .path_value("channel_group", &channel_group)
-        };
-
+        let subscribe_key = rt::encoding::component(
+            self.client.config().subscribe_key_value(),
+        );
+        let channel_group = rt::param::path_segment(channel_group);
+        let mut request = rt::request::Request::new(
+                "add_channel_to_channel_group",
+                format!(
+                    "/v1/channel-registration/sub-key/{subscribe_key}/channel-group/{channel_group}"
+                ),
+            )
+            .path_value("subscribe_key", &subscribe_key)
+            .path_value("channel_group", &channel_group);
         request.set_idempotent(true);
         request.push_param("channels", "add", channels);
         self.client.check_url(&request)?;
@@ -104,7 +107,9 @@ impl AddChannelToChannelGroup {
             .await
     }
 
-    /// Decodes a raw HTTP response (status and body bytes) exactly as [`send`](AddChannelToChannelGroup::send) would for this request: an error status or error body becomes an [`Error`](crate::Error), any other body is mapped onto the result. Never panics, whatever the bytes. Useful to replay recorded responses.
+    /// Decodes a raw HTTP response (status and body bytes) exactly as [`send`](AddChannelToChannelGroup::send) would
+    /// for this request: an error status or error body becomes an [`Error`](crate::Error), any other body is mapped
+    /// onto the result. Never panics, whatever the bytes. Useful to replay recorded responses.
     pub fn decode_response(
         &self,
         http_status: u16,

@@ -9,7 +9,8 @@ use pubnub_presence_runtime as rt;
 ///
 /// Python SDK equivalent: `pubnub.get_state()`.
 ///
-/// Await the builder (it implements [`IntoFuture`]) or call [`send`](GetState::send); both validate every parameter before any network I/O.
+/// Await the builder (it implements [`IntoFuture`]) or call [`send`](GetState::send); both validate every parameter
+/// before any network I/O.
 ///
 /// # Example
 ///
@@ -48,7 +49,8 @@ impl GetState {
 
     /// Channels to read the state from.
     ///
-    /// Default: none. Takes one name or many (`"a"`, `["a", "b"]`, a `Vec` or a slice) and replaces earlier values; a name given twice is sent once.
+    /// Default: none. Takes one name or many (`"a"`, `["a", "b"]`, a `Vec` or a slice) and replaces earlier values; a
+    /// name given twice is sent once.
     pub fn channels(mut self, channels: impl rt::IntoNames) -> Self {
         self.channels = rt::IntoNames::into_names(channels);
         self
@@ -56,7 +58,8 @@ impl GetState {
 
     /// Channel groups to read the state from.
     ///
-    /// Default: none. Takes one name or many (`"a"`, `["a", "b"]`, a `Vec` or a slice) and replaces earlier values; a name given twice is sent once.
+    /// Default: none. Takes one name or many (`"a"`, `["a", "b"]`, a `Vec` or a slice) and replaces earlier values; a
+    /// name given twice is sent once.
     pub fn channel_groups(mut self, channel_groups: impl rt::IntoNames) -> Self {
         self.channel_groups = rt::IntoNames::into_names(channel_groups);
         self
@@ -70,7 +73,9 @@ impl GetState {
         self
     }
 
-    /// The request exactly as it will be sent (before the client adds `uuid`, `pnsdk`, `auth` and the signature), after checking every parameter and that the whole URL fits in the 32 KiB the API accepts. No I/O happens here; useful for logging and tests.
+    /// The request exactly as it will be sent (before the client adds `uuid`, `pnsdk`, `auth` and the signature), after
+    /// checking every parameter and that the whole URL fits in the 32 KiB the API accepts. No I/O happens here; useful
+    /// for logging and tests.
     pub fn build_request(&self) -> Result<rt::request::Request, rt::Error> {
         let channels = rt::param::names(
             "channels",
@@ -97,23 +102,20 @@ impl GetState {
                 ("channel_groups", channel_groups.is_some()),
             ],
         )?;
-        let mut request = {
-            let subscribe_key = rt::encoding::component(
-                self.client.config().subscribe_key_value(),
-            );
-            let channels = rt::param::path_segment(channels);
-            let uuid = rt::param::path_segment(uuid);
-            rt::request::Request::new(
-                    "get_state",
-                    format!(
-                        "/v2/presence/sub-key/{subscribe_key}/channel/{channels}/uuid/{uuid}"
-                    ),
-                )
-                .path_value("subscribe_key", &subscribe_key)
-                .path_value("channels", &channels)
-                .path_value("uuid", &uuid)
-        };
-
+        let subscribe_key = rt::encoding::component(
+            self.client.config().subscribe_key_value(),
+        );
+        let channels = rt::param::path_segment(channels);
+        let uuid = rt::param::path_segment(uuid);
+        let mut request = rt::request::Request::new(
+                "get_state",
+                format!(
+                    "/v2/presence/sub-key/{subscribe_key}/channel/{channels}/uuid/{uuid}"
+                ),
+            )
+            .path_value("subscribe_key", &subscribe_key)
+            .path_value("channels", &channels)
+            .path_value("uuid", &uuid);
         request.set_idempotent(true);
         request.push_param("channel_groups", "channel-group", channel_groups);
         self.client.check_url(&request)?;
@@ -128,7 +130,9 @@ impl GetState {
             .await
     }
 
-    /// Decodes a raw HTTP response (status and body bytes) exactly as [`send`](GetState::send) would for this request: an error status or error body becomes an [`Error`](crate::Error), any other body is mapped onto the result. Never panics, whatever the bytes. Useful to replay recorded responses.
+    /// Decodes a raw HTTP response (status and body bytes) exactly as [`send`](GetState::send) would for this request:
+    /// an error status or error body becomes an [`Error`](crate::Error), any other body is mapped onto the result.
+    /// Never panics, whatever the bytes. Useful to replay recorded responses.
     pub fn decode_response(
         &self,
         http_status: u16,
@@ -171,19 +175,15 @@ impl GetState {
 
         rt::envelope_error_fields!(MultiChannelBody);
         if self.channels.len() == 1 && self.channel_groups.is_empty() {
-            return {
-                let envelope: SingleChannelBody = rt::body::parse_envelope(
-                    http_status,
-                    body,
-                )?;
-                Ok(GetStateResult {
-                    channels: {
-                        let value: serde_json::Value = envelope.payload;
-                        let key = self.channels[0].clone();
-                        std::collections::BTreeMap::from([(key, value)])
-                    },
-                })
-            };
+            let envelope: SingleChannelBody = rt::body::parse_envelope(
+                http_status,
+                body,
+            )?;
+            return Ok(GetStateResult {
+                channels: std::collections::BTreeMap::from([
+                    (self.channels[0].clone(), envelope.payload),
+                ]),
+            });
         }
 
         let envelope: MultiChannelBody = rt::body::parse_envelope(http_status, body)?;

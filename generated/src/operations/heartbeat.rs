@@ -5,14 +5,16 @@
 
 use pubnub_presence_runtime as rt;
 
-/// Builder for [`PubNub::heartbeat`](crate::PubNub::heartbeat): Announces the user as present on channels and channel groups.
+/// Builder for [`PubNub::heartbeat`](crate::PubNub::heartbeat): Announces the user as present on channels and channel
+/// groups.
 ///
 /// The user stays present until `heartbeat` seconds pass without another
 /// heartbeat, or until `leave`. Send one well within that interval.
 ///
 /// Python SDK equivalent: `pubnub.heartbeat() (sent by the Python SDK's subscribe loop)`.
 ///
-/// Await the builder (it implements [`IntoFuture`]) or call [`send`](Heartbeat::send); both validate every parameter before any network I/O.
+/// Await the builder (it implements [`IntoFuture`]) or call [`send`](Heartbeat::send); both validate every parameter
+/// before any network I/O.
 ///
 /// # Example
 ///
@@ -53,7 +55,9 @@ impl Heartbeat {
 
     /// Channels to be present on.
     ///
-    /// Default: none. Takes one name or many (`"a"`, `["a", "b"]`, a `Vec` or a slice) and replaces earlier values; a name given twice is sent once. A name ending in `-pnpres` (a presence channel, on which no one is ever present) is refused.
+    /// Default: none. Takes one name or many (`"a"`, `["a", "b"]`, a `Vec` or a slice) and replaces earlier values; a
+    /// name given twice is sent once. A name ending in `-pnpres` (a presence channel, on which no one is ever present)
+    /// is refused.
     pub fn channels(mut self, channels: impl rt::IntoNames) -> Self {
         self.channels = rt::IntoNames::into_names(channels);
         self
@@ -61,7 +65,9 @@ impl Heartbeat {
 
     /// Channel groups to be present on.
     ///
-    /// Default: none. Takes one name or many (`"a"`, `["a", "b"]`, a `Vec` or a slice) and replaces earlier values; a name given twice is sent once. A name ending in `-pnpres` (a presence channel, on which no one is ever present) is refused.
+    /// Default: none. Takes one name or many (`"a"`, `["a", "b"]`, a `Vec` or a slice) and replaces earlier values; a
+    /// name given twice is sent once. A name ending in `-pnpres` (a presence channel, on which no one is ever present)
+    /// is refused.
     pub fn channel_groups(mut self, channel_groups: impl rt::IntoNames) -> Self {
         self.channel_groups = rt::IntoNames::into_names(channel_groups);
         self
@@ -75,7 +81,8 @@ impl Heartbeat {
         self
     }
 
-    /// State to set while announcing, keyed by channel or group name: anything that serializes to a JSON object of objects, e.g. `json!({"lobby": {"mood": "happy"}})` or a `BTreeMap<String, YourState>`.
+    /// State to set while announcing, keyed by channel or group name: anything that serializes to a JSON object of
+    /// objects, e.g. `json!({"lobby": {"mood": "happy"}})` or a `BTreeMap<String, YourState>`.
     ///
     /// Default: not sent.
     pub fn state(mut self, state: impl serde::Serialize) -> Self {
@@ -83,7 +90,9 @@ impl Heartbeat {
         self
     }
 
-    /// The request exactly as it will be sent (before the client adds `uuid`, `pnsdk`, `auth` and the signature), after checking every parameter and that the whole URL fits in the 32 KiB the API accepts. No I/O happens here; useful for logging and tests.
+    /// The request exactly as it will be sent (before the client adds `uuid`, `pnsdk`, `auth` and the signature), after
+    /// checking every parameter and that the whole URL fits in the 32 KiB the API accepts. No I/O happens here; useful
+    /// for logging and tests.
     pub fn build_request(&self) -> Result<rt::request::Request, rt::Error> {
         let channels = rt::param::names(
             "channels",
@@ -107,21 +116,18 @@ impl Heartbeat {
                 ("channel_groups", channel_groups.is_some()),
             ],
         )?;
-        let mut request = {
-            let subscribe_key = rt::encoding::component(
-                self.client.config().subscribe_key_value(),
-            );
-            let channels = rt::param::path_segment(channels);
-            rt::request::Request::new(
-                    "heartbeat",
-                    format!(
-                        "/v2/presence/sub-key/{subscribe_key}/channel/{channels}/heartbeat"
-                    ),
-                )
-                .path_value("subscribe_key", &subscribe_key)
-                .path_value("channels", &channels)
-        };
-
+        let subscribe_key = rt::encoding::component(
+            self.client.config().subscribe_key_value(),
+        );
+        let channels = rt::param::path_segment(channels);
+        let mut request = rt::request::Request::new(
+                "heartbeat",
+                format!(
+                    "/v2/presence/sub-key/{subscribe_key}/channel/{channels}/heartbeat"
+                ),
+            )
+            .path_value("subscribe_key", &subscribe_key)
+            .path_value("channels", &channels);
         request.set_idempotent(true);
         request.push_param("channel_groups", "channel-group", channel_groups);
         request.push_param("heartbeat", "heartbeat", heartbeat);
@@ -138,7 +144,9 @@ impl Heartbeat {
             .await
     }
 
-    /// Decodes a raw HTTP response (status and body bytes) exactly as [`send`](Heartbeat::send) would for this request: an error status or error body becomes an [`Error`](crate::Error), any other body is mapped onto the result. Never panics, whatever the bytes. Useful to replay recorded responses.
+    /// Decodes a raw HTTP response (status and body bytes) exactly as [`send`](Heartbeat::send) would for this request:
+    /// an error status or error body becomes an [`Error`](crate::Error), any other body is mapped onto the result.
+    /// Never panics, whatever the bytes. Useful to replay recorded responses.
     pub fn decode_response(
         &self,
         http_status: u16,

@@ -5,7 +5,8 @@
 
 use pubnub_presence_runtime as rt;
 
-/// Builder for [`PubNub::here_now`](crate::PubNub::here_now): Who is on these channels (or channel groups), and how many.
+/// Builder for [`PubNub::here_now`](crate::PubNub::here_now): Who is on these channels (or channel groups), and how
+/// many.
 ///
 /// With no channels and no channel groups it asks about every channel of the
 /// subscribe key ("global here now"). A single channel gets the same result
@@ -13,7 +14,8 @@ use pubnub_presence_runtime as rt;
 ///
 /// Python SDK equivalent: `pubnub.here_now()`.
 ///
-/// Await the builder (it implements [`IntoFuture`]) or call [`send`](HereNow::send); both validate every parameter before any network I/O.
+/// Await the builder (it implements [`IntoFuture`]) or call [`send`](HereNow::send); both validate every parameter
+/// before any network I/O.
 ///
 /// # Example
 ///
@@ -59,7 +61,8 @@ impl HereNow {
 
     /// Channels to ask about.
     ///
-    /// Default: none. Takes one name or many (`"a"`, `["a", "b"]`, a `Vec` or a slice) and replaces earlier values; a name given twice is sent once.
+    /// Default: none. Takes one name or many (`"a"`, `["a", "b"]`, a `Vec` or a slice) and replaces earlier values; a
+    /// name given twice is sent once.
     pub fn channels(mut self, channels: impl rt::IntoNames) -> Self {
         self.channels = rt::IntoNames::into_names(channels);
         self
@@ -67,7 +70,8 @@ impl HereNow {
 
     /// Channel groups to ask about; each expands to its member channels.
     ///
-    /// Default: none. Takes one name or many (`"a"`, `["a", "b"]`, a `Vec` or a slice) and replaces earlier values; a name given twice is sent once.
+    /// Default: none. Takes one name or many (`"a"`, `["a", "b"]`, a `Vec` or a slice) and replaces earlier values; a
+    /// name given twice is sent once.
     pub fn channel_groups(mut self, channel_groups: impl rt::IntoNames) -> Self {
         self.channel_groups = rt::IntoNames::into_names(channel_groups);
         self
@@ -105,7 +109,9 @@ impl HereNow {
         self
     }
 
-    /// The request exactly as it will be sent (before the client adds `uuid`, `pnsdk`, `auth` and the signature), after checking every parameter and that the whole URL fits in the 32 KiB the API accepts. No I/O happens here; useful for logging and tests.
+    /// The request exactly as it will be sent (before the client adds `uuid`, `pnsdk`, `auth` and the signature), after
+    /// checking every parameter and that the whole URL fits in the 32 KiB the API accepts. No I/O happens here; useful
+    /// for logging and tests.
     pub fn build_request(&self) -> Result<rt::request::Request, rt::Error> {
         let channels = rt::param::names(
             "channels",
@@ -124,7 +130,7 @@ impl HereNow {
         let include_state = rt::param::flag(self.include_state, true);
         let include_uuids = rt::param::flag(self.include_uuids, false);
         let limit = rt::param::integer("limit", self.limit, 0, 1000)?;
-        let offset = rt::param::integer("offset", self.offset, 0, u32::MAX)?;
+        let offset = self.offset.map(|offset| offset.to_string());
         let mut request = if channels.is_none() && channel_groups.is_none() {
             let subscribe_key = rt::encoding::component(
                 self.client.config().subscribe_key_value(),
@@ -135,20 +141,16 @@ impl HereNow {
                 )
                 .path_value("subscribe_key", &subscribe_key)
         } else {
-            {
-                let subscribe_key = rt::encoding::component(
-                    self.client.config().subscribe_key_value(),
-                );
-                let channels = rt::param::path_segment(channels);
-                rt::request::Request::new(
-                        "here_now",
-                        format!(
-                            "/v2/presence/sub-key/{subscribe_key}/channel/{channels}"
-                        ),
-                    )
-                    .path_value("subscribe_key", &subscribe_key)
-                    .path_value("channels", &channels)
-            }
+            let subscribe_key = rt::encoding::component(
+                self.client.config().subscribe_key_value(),
+            );
+            let channels = rt::param::path_segment(channels);
+            rt::request::Request::new(
+                    "here_now",
+                    format!("/v2/presence/sub-key/{subscribe_key}/channel/{channels}"),
+                )
+                .path_value("subscribe_key", &subscribe_key)
+                .path_value("channels", &channels)
         };
 
         request.set_idempotent(true);
@@ -169,7 +171,9 @@ impl HereNow {
             .await
     }
 
-    /// Decodes a raw HTTP response (status and body bytes) exactly as [`send`](HereNow::send) would for this request: an error status or error body becomes an [`Error`](crate::Error), any other body is mapped onto the result. Never panics, whatever the bytes. Useful to replay recorded responses.
+    /// Decodes a raw HTTP response (status and body bytes) exactly as [`send`](HereNow::send) would for this request:
+    /// an error status or error body becomes an [`Error`](crate::Error), any other body is mapped onto the result.
+    /// Never panics, whatever the bytes. Useful to replay recorded responses.
     pub fn decode_response(
         &self,
         http_status: u16,
@@ -212,31 +216,23 @@ impl HereNow {
 
         rt::envelope_error_fields!(MultiChannelBody);
         if self.channels.len() == 1 && self.channel_groups.is_empty() {
-            return {
-                let envelope: SingleChannelBody = rt::body::parse_envelope(
-                    http_status,
-                    body,
-                )?;
-                Ok(HereNowResult {
-                    total_channels: 1,
-                    total_occupancy: envelope.occupancy,
-                    channels: {
-                        let value: HereNowChannelDataWire = HereNowChannelDataWire {
-                            occupancy: envelope.occupancy,
-                            occupants: envelope.uuids,
-                        };
-
-                        let key = self.channels[0].clone();
-                        let value = {
-                            let mut value = HereNowChannelData::from(value);
-                            value.channel_name = key.clone();
-                            value
-                        };
-
-                        std::collections::BTreeMap::from([(key, value)])
-                    },
-                })
-            };
+            let envelope: SingleChannelBody = rt::body::parse_envelope(
+                http_status,
+                body,
+            )?;
+            return Ok(HereNowResult {
+                total_channels: 1,
+                total_occupancy: envelope.occupancy,
+                channels: {
+                    let key = self.channels[0].clone();
+                    let mut value = HereNowChannelData::from(HereNowChannelDataWire {
+                        occupancy: envelope.occupancy,
+                        occupants: envelope.uuids,
+                    });
+                    value.channel_name = key.clone();
+                    std::collections::BTreeMap::from([(key, value)])
+                },
+            });
         }
 
         let envelope: MultiChannelBody = rt::body::parse_envelope(http_status, body)?;
@@ -248,12 +244,8 @@ impl HereNow {
                 .channels
                 .into_iter()
                 .map(|(key, item)| {
-                    let value = {
-                        let mut value = HereNowChannelData::from(item);
-                        value.channel_name = key.clone();
-                        value
-                    };
-
+                    let mut value = HereNowChannelData::from(item);
+                    value.channel_name = key.clone();
                     (key, value)
                 })
                 .collect(),
@@ -264,12 +256,15 @@ impl HereNow {
 rt::into_future!(HereNow => HereNowResult);
 
 impl HereNow {
-    /// Every page of the answer, as a stream: one request per page of `limit` occupants (`offset` 0, `limit`, 2 × `limit`…), until each of the `channels` has all its `occupancy` occupants. Each page is requested when the previous one is taken. Read it with its `next()` method or any `Stream` consumer.
+    /// Every page of the answer, as a stream: one request per page of `limit` occupants (`offset` 0, `limit`, 2 ×
+    /// `limit`…), until each of the `channels` has all its `occupancy` occupants. Each page is requested when the
+    /// previous one is taken. Read it with its `next()` method or any `Stream` consumer.
     pub fn pages(self) -> rt::paging::Pages<Self> {
         rt::paging::Pages::new(self)
     }
 
-    /// Every page merged into one [`HereNowResult`]: each of the `channels` with all its occupants. One request per page, one after another; an item that moves between two requests can be missed or seen twice.
+    /// Every page merged into one [`HereNowResult`]: each of the `channels` with all its occupants. One request per
+    /// page, one after another; an item that moves between two requests can be missed or seen twice.
     pub async fn all_pages(self) -> Result<HereNowResult, rt::Error> {
         rt::paging::all(self).await
     }

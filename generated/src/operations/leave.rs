@@ -9,7 +9,8 @@ use pubnub_presence_runtime as rt;
 ///
 /// Python SDK equivalent: `pubnub.unsubscribe() (sends leave)`.
 ///
-/// Await the builder (it implements [`IntoFuture`]) or call [`send`](Leave::send); both validate every parameter before any network I/O.
+/// Await the builder (it implements [`IntoFuture`]) or call [`send`](Leave::send); both validate every parameter before
+/// any network I/O.
 ///
 /// # Example
 ///
@@ -39,7 +40,9 @@ impl Leave {
 
     /// Channels to leave.
     ///
-    /// Default: none. Takes one name or many (`"a"`, `["a", "b"]`, a `Vec` or a slice) and replaces earlier values; a name given twice is sent once. A name ending in `-pnpres` (a presence channel, on which no one is ever present) is refused.
+    /// Default: none. Takes one name or many (`"a"`, `["a", "b"]`, a `Vec` or a slice) and replaces earlier values; a
+    /// name given twice is sent once. A name ending in `-pnpres` (a presence channel, on which no one is ever present)
+    /// is refused.
     pub fn channels(mut self, channels: impl rt::IntoNames) -> Self {
         self.channels = rt::IntoNames::into_names(channels);
         self
@@ -47,13 +50,17 @@ impl Leave {
 
     /// Channel groups to leave.
     ///
-    /// Default: none. Takes one name or many (`"a"`, `["a", "b"]`, a `Vec` or a slice) and replaces earlier values; a name given twice is sent once. A name ending in `-pnpres` (a presence channel, on which no one is ever present) is refused.
+    /// Default: none. Takes one name or many (`"a"`, `["a", "b"]`, a `Vec` or a slice) and replaces earlier values; a
+    /// name given twice is sent once. A name ending in `-pnpres` (a presence channel, on which no one is ever present)
+    /// is refused.
     pub fn channel_groups(mut self, channel_groups: impl rt::IntoNames) -> Self {
         self.channel_groups = rt::IntoNames::into_names(channel_groups);
         self
     }
 
-    /// The request exactly as it will be sent (before the client adds `uuid`, `pnsdk`, `auth` and the signature), after checking every parameter and that the whole URL fits in the 32 KiB the API accepts. No I/O happens here; useful for logging and tests.
+    /// The request exactly as it will be sent (before the client adds `uuid`, `pnsdk`, `auth` and the signature), after
+    /// checking every parameter and that the whole URL fits in the 32 KiB the API accepts. No I/O happens here; useful
+    /// for logging and tests.
     pub fn build_request(&self) -> Result<rt::request::Request, rt::Error> {
         let channels = rt::param::names(
             "channels",
@@ -75,21 +82,16 @@ impl Leave {
                 ("channel_groups", channel_groups.is_some()),
             ],
         )?;
-        let mut request = {
-            let subscribe_key = rt::encoding::component(
-                self.client.config().subscribe_key_value(),
-            );
-            let channels = rt::param::path_segment(channels);
-            rt::request::Request::new(
-                    "leave",
-                    format!(
-                        "/v2/presence/sub-key/{subscribe_key}/channel/{channels}/leave"
-                    ),
-                )
-                .path_value("subscribe_key", &subscribe_key)
-                .path_value("channels", &channels)
-        };
-
+        let subscribe_key = rt::encoding::component(
+            self.client.config().subscribe_key_value(),
+        );
+        let channels = rt::param::path_segment(channels);
+        let mut request = rt::request::Request::new(
+                "leave",
+                format!("/v2/presence/sub-key/{subscribe_key}/channel/{channels}/leave"),
+            )
+            .path_value("subscribe_key", &subscribe_key)
+            .path_value("channels", &channels);
         request.set_idempotent(true);
         request.push_param("channel_groups", "channel-group", channel_groups);
         self.client.check_url(&request)?;
@@ -104,7 +106,9 @@ impl Leave {
             .await
     }
 
-    /// Decodes a raw HTTP response (status and body bytes) exactly as [`send`](Leave::send) would for this request: an error status or error body becomes an [`Error`](crate::Error), any other body is mapped onto the result. Never panics, whatever the bytes. Useful to replay recorded responses.
+    /// Decodes a raw HTTP response (status and body bytes) exactly as [`send`](Leave::send) would for this request: an
+    /// error status or error body becomes an [`Error`](crate::Error), any other body is mapped onto the result. Never
+    /// panics, whatever the bytes. Useful to replay recorded responses.
     pub fn decode_response(
         &self,
         http_status: u16,

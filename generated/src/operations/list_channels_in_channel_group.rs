@@ -5,13 +5,15 @@
 
 use pubnub_presence_runtime as rt;
 
-/// Builder for [`PubNub::list_channels_in_channel_group`](crate::PubNub::list_channels_in_channel_group): Lists the channels in a channel group.
+/// Builder for [`PubNub::list_channels_in_channel_group`](crate::PubNub::list_channels_in_channel_group): Lists the
+/// channels in a channel group.
 ///
 /// A group that was never created, or was deleted, lists no channels.
 ///
 /// Python SDK equivalent: `pubnub.list_channels_in_channel_group()`.
 ///
-/// Await the builder (it implements [`IntoFuture`]) or call [`send`](ListChannelsInChannelGroup::send); both validate every parameter before any network I/O.
+/// Await the builder (it implements [`IntoFuture`]) or call [`send`](ListChannelsInChannelGroup::send); both validate
+/// every parameter before any network I/O.
 ///
 /// # Example
 ///
@@ -30,7 +32,8 @@ pub struct ListChannelsInChannelGroup {
 }
 
 impl ListChannelsInChannelGroup {
-    /// Starts a request with every parameter at its default; see [`PubNub::list_channels_in_channel_group`](crate::PubNub::list_channels_in_channel_group).
+    /// Starts a request with every parameter at its default; see
+    /// [`PubNub::list_channels_in_channel_group`](crate::PubNub::list_channels_in_channel_group).
     pub(crate) fn new(client: std::sync::Arc<rt::Client>) -> Self {
         ListChannelsInChannelGroup {
             client,
@@ -46,7 +49,9 @@ impl ListChannelsInChannelGroup {
         self
     }
 
-    /// The request exactly as it will be sent (before the client adds `uuid`, `pnsdk`, `auth` and the signature), after checking every parameter and that the whole URL fits in the 32 KiB the API accepts. No I/O happens here; useful for logging and tests.
+    /// The request exactly as it will be sent (before the client adds `uuid`, `pnsdk`, `auth` and the signature), after
+    /// checking every parameter and that the whole URL fits in the 32 KiB the API accepts. No I/O happens here; useful
+    /// for logging and tests.
     pub fn build_request(&self) -> Result<rt::request::Request, rt::Error> {
         let channel_group = rt::param::require(
             "channel_group",
@@ -56,21 +61,18 @@ impl ListChannelsInChannelGroup {
                 rt::param::NameKind::ChannelGroup,
             )?,
         )?;
-        let mut request = {
-            let subscribe_key = rt::encoding::component(
-                self.client.config().subscribe_key_value(),
-            );
-            let channel_group = rt::param::path_segment(channel_group);
-            rt::request::Request::new(
-                    "list_channels_in_channel_group",
-                    format!(
-                        "/v1/channel-registration/sub-key/{subscribe_key}/channel-group/{channel_group}"
-                    ),
-                )
-                .path_value("subscribe_key", &subscribe_key)
-                .path_value("channel_group", &channel_group)
-        };
-
+        let subscribe_key = rt::encoding::component(
+            self.client.config().subscribe_key_value(),
+        );
+        let channel_group = rt::param::path_segment(channel_group);
+        let mut request = rt::request::Request::new(
+                "list_channels_in_channel_group",
+                format!(
+                    "/v1/channel-registration/sub-key/{subscribe_key}/channel-group/{channel_group}"
+                ),
+            )
+            .path_value("subscribe_key", &subscribe_key)
+            .path_value("channel_group", &channel_group);
         request.set_idempotent(true);
         self.client.check_url(&request)?;
         Ok(request)
@@ -84,7 +86,9 @@ impl ListChannelsInChannelGroup {
             .await
     }
 
-    /// Decodes a raw HTTP response (status and body bytes) exactly as [`send`](ListChannelsInChannelGroup::send) would for this request: an error status or error body becomes an [`Error`](crate::Error), any other body is mapped onto the result. Never panics, whatever the bytes. Useful to replay recorded responses.
+    /// Decodes a raw HTTP response (status and body bytes) exactly as [`send`](ListChannelsInChannelGroup::send) would
+    /// for this request: an error status or error body becomes an [`Error`](crate::Error), any other body is mapped
+    /// onto the result. Never panics, whatever the bytes. Useful to replay recorded responses.
     pub fn decode_response(
         &self,
         http_status: u16,

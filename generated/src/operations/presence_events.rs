@@ -5,7 +5,8 @@
 
 use pubnub_presence_runtime as rt;
 
-/// Builder for [`PubNub::presence_events`](crate::PubNub::presence_events): Watch who joins, leaves, times out or changes state on channels and channel groups.
+/// Builder for [`PubNub::presence_events`](crate::PubNub::presence_events): Watch who joins, leaves, times out or
+/// changes state on channels and channel groups.
 ///
 /// Subscribes to the channels' presence channels (`<name>-pnpres`) through
 /// PubNub's subscribe long-poll and yields each presence event as it
@@ -53,7 +54,8 @@ pub struct PresenceEvents {
 }
 
 impl PresenceEvents {
-    /// Starts a request with every parameter at its default; see [`PubNub::presence_events`](crate::PubNub::presence_events).
+    /// Starts a request with every parameter at its default; see
+    /// [`PubNub::presence_events`](crate::PubNub::presence_events).
     pub(crate) fn new(client: std::sync::Arc<rt::Client>) -> Self {
         PresenceEvents {
             client,
@@ -64,7 +66,8 @@ impl PresenceEvents {
 
     /// Channels to watch; each is sent as its presence channel `<name>-pnpres`.
     ///
-    /// Default: none. Takes one name or many (`"a"`, `["a", "b"]`, a `Vec` or a slice) and replaces earlier values; a name given twice is sent once.
+    /// Default: none. Takes one name or many (`"a"`, `["a", "b"]`, a `Vec` or a slice) and replaces earlier values; a
+    /// name given twice is sent once.
     pub fn channels(mut self, channels: impl rt::IntoNames) -> Self {
         self.channels = rt::IntoNames::into_names(channels);
         self
@@ -72,13 +75,16 @@ impl PresenceEvents {
 
     /// Channel groups to watch (events of every member channel); each is sent as `<group>-pnpres`.
     ///
-    /// Default: none. Takes one name or many (`"a"`, `["a", "b"]`, a `Vec` or a slice) and replaces earlier values; a name given twice is sent once.
+    /// Default: none. Takes one name or many (`"a"`, `["a", "b"]`, a `Vec` or a slice) and replaces earlier values; a
+    /// name given twice is sent once.
     pub fn channel_groups(mut self, channel_groups: impl rt::IntoNames) -> Self {
         self.channel_groups = rt::IntoNames::into_names(channel_groups);
         self
     }
 
-    /// The request exactly as it will be sent (before the client adds `uuid`, `pnsdk`, `auth` and the signature), after checking every parameter and that the whole URL fits in the 32 KiB the API accepts. No I/O happens here; useful for logging and tests.
+    /// The request exactly as it will be sent (before the client adds `uuid`, `pnsdk`, `auth` and the signature), after
+    /// checking every parameter and that the whole URL fits in the 32 KiB the API accepts. No I/O happens here; useful
+    /// for logging and tests.
     pub fn build_request(&self) -> Result<rt::request::Request, rt::Error> {
         let channels = rt::param::names(
             "channels",
@@ -100,19 +106,16 @@ impl PresenceEvents {
                 ("channel_groups", channel_groups.is_some()),
             ],
         )?;
-        let mut request = {
-            let subscribe_key = rt::encoding::component(
-                self.client.config().subscribe_key_value(),
-            );
-            let channels = rt::param::path_segment(channels);
-            rt::request::Request::new(
-                    "presence_events",
-                    format!("/v2/subscribe/{subscribe_key}/{channels}/0"),
-                )
-                .path_value("subscribe_key", &subscribe_key)
-                .path_value("channels", &channels)
-        };
-
+        let subscribe_key = rt::encoding::component(
+            self.client.config().subscribe_key_value(),
+        );
+        let channels = rt::param::path_segment(channels);
+        let mut request = rt::request::Request::new(
+                "presence_events",
+                format!("/v2/subscribe/{subscribe_key}/{channels}/0"),
+            )
+            .path_value("subscribe_key", &subscribe_key)
+            .path_value("channels", &channels);
         request.set_idempotent(true);
         request.push_param("channel_groups", "channel-group", channel_groups);
         self.client.check_url(&request)?;
@@ -121,12 +124,15 @@ impl PresenceEvents {
 }
 
 impl PresenceEvents {
-    /// Starts the subscription: a stream of [`PresenceEvent`] items, from now on. Checks every parameter first; a bad one is the stream's only item. See [`Subscription`](crate::Subscription) for reconnects, de-duplication and how the stream ends.
+    /// Starts the subscription: a stream of [`PresenceEvent`] items, from now on. Checks every parameter first; a bad
+    /// one is the stream's only item. See [`Subscription`](crate::Subscription) for reconnects, de-duplication and how
+    /// the stream ends.
     pub fn subscribe(self) -> rt::stream::Subscription<Self> {
         rt::stream::Subscription::new(self)
     }
 
-    /// Resumes from `cursor` (a previous subscription's [`cursor`](crate::Subscription::cursor)) without a handshake, so that nothing delivered since then is missed.
+    /// Resumes from `cursor` (a previous subscription's [`cursor`](crate::Subscription::cursor)) without a handshake,
+    /// so that nothing delivered since then is missed.
     pub fn subscribe_from(
         self,
         cursor: rt::stream::Cursor,
@@ -134,7 +140,8 @@ impl PresenceEvents {
         rt::stream::Subscription::starting_at(self, Some(cursor))
     }
 
-    /// Decodes one raw answer (status and body bytes) exactly as the subscription would: its cursor and each item, decoded on its own. Never panics, whatever the bytes. Useful to replay recorded answers.
+    /// Decodes one raw answer (status and body bytes) exactly as the subscription would: its cursor and each item,
+    /// decoded on its own. Never panics, whatever the bytes. Useful to replay recorded answers.
     pub fn decode_response(
         &self,
         http_status: u16,
@@ -364,7 +371,8 @@ pub enum PresenceEvent {
     /// instead of each join, leave and timeout, with who changed since
     /// the last one.
     Interval(IntervalEvent),
-    /// Any other `d.action`: a kind of item this version does not know, kept whole rather than dropped or mistaken for another.
+    /// Any other `d.action`: a kind of item this version does not know, kept whole rather than dropped or mistaken for
+    /// another.
     Other {
         /// The `d.action` value.
         action: String,
@@ -386,7 +394,8 @@ impl PresenceEvent {
         }
     }
 
-    /// The channel group (or wildcard) watched that matched, without `-pnpres`; `None` when the channel itself was watched. `None` for a kind this version does not know.
+    /// The channel group (or wildcard) watched that matched, without `-pnpres`; `None` when the channel itself was
+    /// watched. `None` for a kind this version does not know.
     pub fn subscription(&self) -> Option<&str> {
         match self {
             Self::Join(item) => item.subscription.as_deref(),
@@ -398,7 +407,8 @@ impl PresenceEvent {
         }
     }
 
-    /// When the server published the event, in PubNub timetoken units (100 ns since 1970). `None` for a kind this version does not know.
+    /// When the server published the event, in PubNub timetoken units (100 ns since 1970). `None` for a kind this
+    /// version does not know.
     pub fn timetoken(&self) -> Option<u64> {
         match self {
             Self::Join(item) => Some(item.timetoken),
@@ -455,7 +465,8 @@ impl PresenceEvent {
 pub struct JoinEvent {
     /// The channel the event is about (`c` without `-pnpres`).
     pub channel: String,
-    /// The channel group (or wildcard) watched that matched, without `-pnpres`; `None` when the channel itself was watched.
+    /// The channel group (or wildcard) watched that matched, without `-pnpres`; `None` when the channel itself was
+    /// watched.
     pub subscription: Option<String>,
     /// When the server published the event, in PubNub timetoken units (100 ns since 1970).
     pub timetoken: u64,
@@ -479,7 +490,8 @@ pub struct JoinEvent {
 pub struct LeaveEvent {
     /// The channel the event is about (`c` without `-pnpres`).
     pub channel: String,
-    /// The channel group (or wildcard) watched that matched, without `-pnpres`; `None` when the channel itself was watched.
+    /// The channel group (or wildcard) watched that matched, without `-pnpres`; `None` when the channel itself was
+    /// watched.
     pub subscription: Option<String>,
     /// When the server published the event, in PubNub timetoken units (100 ns since 1970).
     pub timetoken: u64,
@@ -503,7 +515,8 @@ pub struct LeaveEvent {
 pub struct TimeoutEvent {
     /// The channel the event is about (`c` without `-pnpres`).
     pub channel: String,
-    /// The channel group (or wildcard) watched that matched, without `-pnpres`; `None` when the channel itself was watched.
+    /// The channel group (or wildcard) watched that matched, without `-pnpres`; `None` when the channel itself was
+    /// watched.
     pub subscription: Option<String>,
     /// When the server published the event, in PubNub timetoken units (100 ns since 1970).
     pub timetoken: u64,
@@ -527,7 +540,8 @@ pub struct TimeoutEvent {
 pub struct StateChangeEvent {
     /// The channel the event is about (`c` without `-pnpres`).
     pub channel: String,
-    /// The channel group (or wildcard) watched that matched, without `-pnpres`; `None` when the channel itself was watched.
+    /// The channel group (or wildcard) watched that matched, without `-pnpres`; `None` when the channel itself was
+    /// watched.
     pub subscription: Option<String>,
     /// When the server published the event, in PubNub timetoken units (100 ns since 1970).
     pub timetoken: u64,
@@ -551,7 +565,8 @@ pub struct StateChangeEvent {
 pub struct IntervalEvent {
     /// The channel the event is about (`c` without `-pnpres`).
     pub channel: String,
-    /// The channel group (or wildcard) watched that matched, without `-pnpres`; `None` when the channel itself was watched.
+    /// The channel group (or wildcard) watched that matched, without `-pnpres`; `None` when the channel itself was
+    /// watched.
     pub subscription: Option<String>,
     /// When the server published the event, in PubNub timetoken units (100 ns since 1970).
     pub timetoken: u64,

@@ -12,7 +12,8 @@ use pubnub_presence_runtime as rt;
 ///
 /// Python SDK equivalent: `pubnub.set_state()`.
 ///
-/// Await the builder (it implements [`IntoFuture`]) or call [`send`](SetState::send); both validate every parameter before any network I/O.
+/// Await the builder (it implements [`IntoFuture`]) or call [`send`](SetState::send); both validate every parameter
+/// before any network I/O.
 ///
 /// # Example
 ///
@@ -53,7 +54,9 @@ impl SetState {
 
     /// Channels to set the state on.
     ///
-    /// Default: none. Takes one name or many (`"a"`, `["a", "b"]`, a `Vec` or a slice) and replaces earlier values; a name given twice is sent once. A name ending in `-pnpres` (a presence channel, on which no one is ever present) is refused.
+    /// Default: none. Takes one name or many (`"a"`, `["a", "b"]`, a `Vec` or a slice) and replaces earlier values; a
+    /// name given twice is sent once. A name ending in `-pnpres` (a presence channel, on which no one is ever present)
+    /// is refused.
     pub fn channels(mut self, channels: impl rt::IntoNames) -> Self {
         self.channels = rt::IntoNames::into_names(channels);
         self
@@ -61,13 +64,16 @@ impl SetState {
 
     /// Channel groups to set the state on.
     ///
-    /// Default: none. Takes one name or many (`"a"`, `["a", "b"]`, a `Vec` or a slice) and replaces earlier values; a name given twice is sent once. A name ending in `-pnpres` (a presence channel, on which no one is ever present) is refused.
+    /// Default: none. Takes one name or many (`"a"`, `["a", "b"]`, a `Vec` or a slice) and replaces earlier values; a
+    /// name given twice is sent once. A name ending in `-pnpres` (a presence channel, on which no one is ever present)
+    /// is refused.
     pub fn channel_groups(mut self, channel_groups: impl rt::IntoNames) -> Self {
         self.channel_groups = rt::IntoNames::into_names(channel_groups);
         self
     }
 
-    /// The state: anything that serializes to a JSON object, such as `json!({"mood": "happy"})` or your own `#[derive(Serialize)]` struct.
+    /// The state: anything that serializes to a JSON object, such as `json!({"mood": "happy"})` or your own
+    /// `#[derive(Serialize)]` struct.
     ///
     /// Required.
     pub fn state(mut self, state: impl serde::Serialize) -> Self {
@@ -83,7 +89,9 @@ impl SetState {
         self
     }
 
-    /// The request exactly as it will be sent (before the client adds `uuid`, `pnsdk`, `auth` and the signature), after checking every parameter and that the whole URL fits in the 32 KiB the API accepts. No I/O happens here; useful for logging and tests.
+    /// The request exactly as it will be sent (before the client adds `uuid`, `pnsdk`, `auth` and the signature), after
+    /// checking every parameter and that the whole URL fits in the 32 KiB the API accepts. No I/O happens here; useful
+    /// for logging and tests.
     pub fn build_request(&self) -> Result<rt::request::Request, rt::Error> {
         let channels = rt::param::names(
             "channels",
@@ -114,23 +122,20 @@ impl SetState {
                 ("channel_groups", channel_groups.is_some()),
             ],
         )?;
-        let mut request = {
-            let subscribe_key = rt::encoding::component(
-                self.client.config().subscribe_key_value(),
-            );
-            let channels = rt::param::path_segment(channels);
-            let uuid = rt::param::path_segment(uuid);
-            rt::request::Request::new(
-                    "set_state",
-                    format!(
-                        "/v2/presence/sub-key/{subscribe_key}/channel/{channels}/uuid/{uuid}/data"
-                    ),
-                )
-                .path_value("subscribe_key", &subscribe_key)
-                .path_value("channels", &channels)
-                .path_value("uuid", &uuid)
-        };
-
+        let subscribe_key = rt::encoding::component(
+            self.client.config().subscribe_key_value(),
+        );
+        let channels = rt::param::path_segment(channels);
+        let uuid = rt::param::path_segment(uuid);
+        let mut request = rt::request::Request::new(
+                "set_state",
+                format!(
+                    "/v2/presence/sub-key/{subscribe_key}/channel/{channels}/uuid/{uuid}/data"
+                ),
+            )
+            .path_value("subscribe_key", &subscribe_key)
+            .path_value("channels", &channels)
+            .path_value("uuid", &uuid);
         request.set_idempotent(true);
         request.push_param("channel_groups", "channel-group", channel_groups);
         request.push_param("state", "state", state);
@@ -146,7 +151,9 @@ impl SetState {
             .await
     }
 
-    /// Decodes a raw HTTP response (status and body bytes) exactly as [`send`](SetState::send) would for this request: an error status or error body becomes an [`Error`](crate::Error), any other body is mapped onto the result. Never panics, whatever the bytes. Useful to replay recorded responses.
+    /// Decodes a raw HTTP response (status and body bytes) exactly as [`send`](SetState::send) would for this request:
+    /// an error status or error body becomes an [`Error`](crate::Error), any other body is mapped onto the result.
+    /// Never panics, whatever the bytes. Useful to replay recorded responses.
     pub fn decode_response(
         &self,
         http_status: u16,

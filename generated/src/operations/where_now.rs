@@ -9,7 +9,8 @@ use pubnub_presence_runtime as rt;
 ///
 /// Python SDK equivalent: `pubnub.where_now()`.
 ///
-/// Await the builder (it implements [`IntoFuture`]) or call [`send`](WhereNow::send); both validate every parameter before any network I/O.
+/// Await the builder (it implements [`IntoFuture`]) or call [`send`](WhereNow::send); both validate every parameter
+/// before any network I/O.
 ///
 /// # Example
 ///
@@ -41,26 +42,25 @@ impl WhereNow {
         self
     }
 
-    /// The request exactly as it will be sent (before the client adds `uuid`, `pnsdk`, `auth` and the signature), after checking every parameter and that the whole URL fits in the 32 KiB the API accepts. No I/O happens here; useful for logging and tests.
+    /// The request exactly as it will be sent (before the client adds `uuid`, `pnsdk`, `auth` and the signature), after
+    /// checking every parameter and that the whole URL fits in the 32 KiB the API accepts. No I/O happens here; useful
+    /// for logging and tests.
     pub fn build_request(&self) -> Result<rt::request::Request, rt::Error> {
         let uuid = rt::param::name(
             "uuid",
             self.uuid.as_deref().or(Some(self.client.config().user_id_value())),
             rt::param::NameKind::Uuid,
         )?;
-        let mut request = {
-            let subscribe_key = rt::encoding::component(
-                self.client.config().subscribe_key_value(),
-            );
-            let uuid = rt::param::path_segment(uuid);
-            rt::request::Request::new(
-                    "where_now",
-                    format!("/v2/presence/sub-key/{subscribe_key}/uuid/{uuid}"),
-                )
-                .path_value("subscribe_key", &subscribe_key)
-                .path_value("uuid", &uuid)
-        };
-
+        let subscribe_key = rt::encoding::component(
+            self.client.config().subscribe_key_value(),
+        );
+        let uuid = rt::param::path_segment(uuid);
+        let mut request = rt::request::Request::new(
+                "where_now",
+                format!("/v2/presence/sub-key/{subscribe_key}/uuid/{uuid}"),
+            )
+            .path_value("subscribe_key", &subscribe_key)
+            .path_value("uuid", &uuid);
         request.set_idempotent(true);
         self.client.check_url(&request)?;
         Ok(request)
@@ -74,7 +74,9 @@ impl WhereNow {
             .await
     }
 
-    /// Decodes a raw HTTP response (status and body bytes) exactly as [`send`](WhereNow::send) would for this request: an error status or error body becomes an [`Error`](crate::Error), any other body is mapped onto the result. Never panics, whatever the bytes. Useful to replay recorded responses.
+    /// Decodes a raw HTTP response (status and body bytes) exactly as [`send`](WhereNow::send) would for this request:
+    /// an error status or error body becomes an [`Error`](crate::Error), any other body is mapped onto the result.
+    /// Never panics, whatever the bytes. Useful to replay recorded responses.
     pub fn decode_response(
         &self,
         http_status: u16,
