@@ -168,9 +168,11 @@ fn key_idents(object: &JsonObject) -> Vec<proc_macro2::Ident> {
 
 pub(super) fn emit_object(object: &JsonObject, name: &proc_macro2::Ident, is_root: bool, out: &mut Vec<TokenStream>) {
     let mut fields = Vec::new();
-    for ((key, value), ident) in object.keys.iter().zip(key_idents(object)) {
+    for ((key, value), field) in object.keys.iter().zip(field_names(object)) {
+        let ident = format_ident!("{}", field);
+        // serde reads a missing `Option` as `None` already: `default` there says nothing.
         let (ty, default) = match value {
-            JsonValue::Leaf { ty, default } => (wire_ref(ty), *default),
+            JsonValue::Leaf { ty, default } => (wire_ref(ty), *default && !matches!(ty, TypeRef::Option(_))),
             JsonValue::Object(inner) => {
                 let inner_name = format_ident!("{}{}", name, pascal(key));
                 emit_object(inner, &inner_name, false, out);
@@ -179,7 +181,7 @@ pub(super) fn emit_object(object: &JsonObject, name: &proc_macro2::Ident, is_roo
         };
         // The key is the field's name unless it is not a Rust identifier.
         let mut attrs = Vec::new();
-        if ident != key.as_str() {
+        if field != *key {
             attrs.push(quote!(rename = #key));
         }
         if default {

@@ -209,7 +209,7 @@ pub(super) fn wire_fields(t: &TypeModel) -> Vec<TokenStream> {
                 let wire = &f.wire_name;
                 attrs.push(quote!(rename = #wire));
             }
-            if f.default_if_missing {
+            if f.default_if_missing && !matches!(f.ty, TypeRef::Option(_)) {
                 attrs.push(quote!(default));
             }
             let attr = if attrs.is_empty() { quote!() } else { quote!(#[serde(#(#attrs),*)]) };

@@ -169,31 +169,20 @@ impl rt::stream::LongPoll for PresenceEvents {
     fn decode_item(json: &str) -> Result<rt::stream::Decoded<PresenceEvent>, rt::Error> {
         #[derive(Default, serde::Deserialize)]
         struct PresenceEventItemD {
-            #[serde(default)]
             action: Option<String>,
-            #[serde(default)]
             uuid: Option<String>,
-            #[serde(default)]
             timestamp: Option<u64>,
-            #[serde(default)]
             precise_timestamp: Option<u64>,
-            #[serde(default)]
             occupancy: Option<u64>,
-            #[serde(default)]
             data: Option<serde_json::Value>,
-            #[serde(default)]
             join: Option<Vec<String>>,
-            #[serde(default)]
             leave: Option<Vec<String>>,
-            #[serde(default)]
             timeout: Option<Vec<String>>,
-            #[serde(default)]
             here_now_refresh: Option<bool>,
         }
 
         #[derive(Default, serde::Deserialize)]
         struct PresenceEventItemP {
-            #[serde(default)]
             t: Option<String>,
         }
 
@@ -203,9 +192,7 @@ impl rt::stream::LongPoll for PresenceEvents {
             d: PresenceEventItemD,
             #[serde(default)]
             p: PresenceEventItemP,
-            #[serde(default)]
             c: Option<String>,
-            #[serde(default)]
             b: Option<String>,
         }
 
