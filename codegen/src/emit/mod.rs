@@ -104,7 +104,8 @@ fn wrap_docs(code: &str, width: usize) -> String {
         let prefix = &line[..line.len() - text.len()];
         let bullet = text.split(' ').next().unwrap_or_default();
         let numbered = bullet.strip_suffix('.').is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
-        let hanging = if matches!(bullet, "-" | "*") || numbered { " ".repeat(bullet.len() + 1) } else { String::new() };
+        let hanging =
+            if matches!(bullet, "-" | "*") || numbered { " ".repeat(bullet.len() + 1) } else { String::new() };
         let mut current = prefix.to_owned();
         let mut words_on_line = 0;
         for word in text.split(' ').filter(|w| !w.is_empty()) {
