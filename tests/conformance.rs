@@ -13,7 +13,8 @@ mod recorded;
 use std::collections::BTreeMap;
 
 use presence_tests::{Reply, ScriptedServer};
-use pubnub_presence::{Error, PresenceEvent, PubNub, runtime::encoding};
+use pubnub_presence::{Error, PresenceEvent, PubNub};
+use pubnub_presence_runtime::encoding;
 use serde_json::{Value, json};
 
 /// A recorded request, decoded.

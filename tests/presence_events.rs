@@ -5,35 +5,12 @@
 
 use std::time::Duration;
 
-use presence_server::{ManualClock, PresenceServer, ServerConfig};
-use presence_tests::until;
+use presence_server::ServerConfig;
+use presence_tests::World;
+use presence_tests::{until, until_async};
 use pubnub_presence::{Config, Error, PresenceEvent, PubNub};
 use serde_json::json;
 use tokio::sync::mpsc;
-
-struct World {
-    server: PresenceServer,
-    clock: ManualClock,
-}
-
-impl World {
-    async fn start(config: ServerConfig) -> Self {
-        let clock = ManualClock::starting_now();
-        let server = PresenceServer::start(config.with_clock(clock.clone())).await.unwrap();
-        World { server, clock }
-    }
-
-    fn client(&self, user: &str) -> PubNub {
-        PubNub::new(Config::new("sub-events").user_id(user).origin(self.server.url()))
-    }
-
-    /// Waits (bounded) until `n` subscribe polls are held by the server: the
-    /// watchers have handshaken and are long-polling, so anything from now
-    /// on reaches them.
-    async fn until_held(&self, n: usize) {
-        until(|| self.server.held_polls() >= n, "the watchers to be long-polling").await;
-    }
-}
 
 /// Runs a subscription in a task and hands its items over a channel.
 fn watch(events: pubnub_presence::PresenceEvents) -> mpsc::UnboundedReceiver<Result<PresenceEvent, Error>> {
@@ -56,7 +33,7 @@ async fn next(rx: &mut mpsc::UnboundedReceiver<Result<PresenceEvent, Error>>) ->
 
 #[tokio::test]
 async fn a_watcher_sees_join_state_change_leave_and_timeout_on_channels_and_groups() {
-    let world = World::start(ServerConfig::default()).await;
+    let world = World::start("sub-events", ServerConfig::default()).await;
     let (alice, bob, carol) = (world.client("alice"), world.client("bob"), world.client("carol"));
     alice.add_channel_to_channel_group().channel_group("friends").channels("den").await.unwrap();
     let mut events = watch(alice.presence_events().channels("lobby").channel_groups("friends"));
@@ -90,7 +67,7 @@ async fn a_watcher_sees_join_state_change_leave_and_timeout_on_channels_and_grou
 
 #[tokio::test]
 async fn a_join_handle_keeps_the_user_present_across_timeouts_and_dropping_it_leaves() {
-    let world = World::start(ServerConfig::default()).await;
+    let world = World::start("sub-events", ServerConfig::default()).await;
     let (watcher, dave) = (world.client("watcher"), world.client("dave"));
     let mut events = watch(watcher.presence_events().channels("lobby"));
     world.until_held(1).await;
@@ -134,7 +111,8 @@ async fn a_join_handle_keeps_the_user_present_across_timeouts_and_dropping_it_le
 
 #[tokio::test]
 async fn busy_channels_send_interval_events_with_deltas() {
-    let world = World::start(ServerConfig::default().with_interval_mode(1, Duration::from_secs(10))).await;
+    let world =
+        World::start("sub-events", ServerConfig::default().with_interval_mode(1, Duration::from_secs(10))).await;
     let watcher = world.client("watcher");
     let mut events = watch(watcher.presence_events().channels("arena"));
     world.until_held(1).await;
@@ -163,7 +141,7 @@ async fn busy_channels_send_interval_events_with_deltas() {
 
 #[tokio::test]
 async fn join_refuses_a_short_timeout_naming_it_before_any_request() {
-    let world = World::start(ServerConfig::default()).await;
+    let world = World::start("sub-events", ServerConfig::default()).await;
     let err = world.client("x").join().channels("lobby").timeout(Duration::from_secs(5)).await.unwrap_err();
     assert!(matches!(&err, Error::InvalidInput { parameter: "timeout", .. }), "{err:?}");
     let here = world.client("y").here_now().channels("lobby").await.unwrap();
@@ -172,7 +150,7 @@ async fn join_refuses_a_short_timeout_naming_it_before_any_request() {
 
 #[tokio::test]
 async fn bad_input_is_the_only_item_and_nothing_is_sent() {
-    let world = World::start(ServerConfig::default()).await;
+    let world = World::start("sub-events", ServerConfig::default()).await;
     let pubnub = world.client("x");
     let mut none = pubnub.presence_events().subscribe();
     let err = none.next().await.unwrap().unwrap_err();
@@ -310,7 +288,7 @@ async fn heartbeat_rounds(world: &World, presence: &pubnub_presence::Presence) {
 
 #[tokio::test]
 async fn overlapping_join_handles_leave_only_what_no_other_handle_holds() {
-    let world = World::start(ServerConfig::default()).await;
+    let world = World::start("sub-events", ServerConfig::default()).await;
     let (watcher, erin) = (world.client("watcher"), world.client("erin"));
     let mut events = watch(watcher.presence_events().channels(["lobby", "game"]));
     world.until_held(1).await;
@@ -340,7 +318,7 @@ async fn overlapping_join_handles_leave_only_what_no_other_handle_holds() {
 
 #[tokio::test]
 async fn handles_with_different_states_share_the_latest_one_and_never_flap() {
-    let world = World::start(ServerConfig::default()).await;
+    let world = World::start("sub-events", ServerConfig::default()).await;
     let (watcher, frank) = (world.client("watcher"), world.client("frank"));
     let mut events = watch(watcher.presence_events().channels("lobby"));
     world.until_held(1).await;
@@ -380,7 +358,7 @@ async fn handles_with_different_states_share_the_latest_one_and_never_flap() {
 
 #[tokio::test]
 async fn handles_joined_and_dropped_concurrently_from_many_tasks_keep_presence_right() {
-    let world = World::start(ServerConfig::default()).await;
+    let world = World::start("sub-events", ServerConfig::default()).await;
     let (watcher, gina) = (world.client("watcher"), world.client("gina"));
     let mut events = watch(watcher.presence_events().channels("lobby"));
     world.until_held(1).await;
@@ -418,16 +396,13 @@ async fn handles_joined_and_dropped_concurrently_from_many_tasks_keep_presence_r
         .collect();
     let mut expected = expected;
     expected.sort();
-    let mut where_now = Vec::new();
-    for _ in 0..1000 {
-        where_now = watcher.where_now().uuid("gina").await.unwrap().channels;
-        where_now.sort();
-        if where_now == expected {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    assert_eq!(where_now, expected, "the dropped handles' rooms are left, the kept ones held");
+    let where_now = || async {
+        let mut channels = watcher.where_now().uuid("gina").await.unwrap().channels;
+        channels.sort();
+        channels
+    };
+    until_async(|| async { where_now().await == expected }, "the dropped handles' rooms left, the kept ones held")
+        .await;
     heartbeat_rounds(&world, &kept[0]).await;
     assert_eq!(summary(&events_until_barrier(&world, &mut events, "barrier-1").await), ["join gina lobby"]);
 
@@ -451,13 +426,5 @@ async fn handles_joined_and_dropped_concurrently_from_many_tasks_keep_presence_r
     assert_eq!((leave.uuid.as_str(), leave.occupancy), ("gina", 1), "barrier-1 stays in the lobby");
     let rest = events_until_barrier(&world, &mut events, "barrier-2").await;
     assert_eq!(summary(&rest), Vec::<String>::new(), "one leave, when the last handle went");
-    let mut gone = Vec::new();
-    for _ in 0..1000 {
-        gone = watcher.where_now().uuid("gina").await.unwrap().channels;
-        if gone.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    assert_eq!(gone, Vec::<String>::new());
+    until_async(|| async { where_now().await.is_empty() }, "gina gone from every channel").await;
 }

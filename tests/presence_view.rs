@@ -2,14 +2,15 @@
 //! random walk of joins, leaves, timeouts, state changes, interval-mode
 //! crossings and reconnects over several channels and a group. After each
 //! step settles, the view must equal the server's here_now (members and
-//! state). `VIEW_SEED` and `VIEW_STEPS` change the walk.
+//! state). `VIEW_SEED` and `VIEW_STEPS` change the walk: 300 steps by
+//! default (three forced reconnects), `VIEW_STEPS=2000` or more for a soak run.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use presence_server::{ManualClock, PresenceServer, ServerConfig};
-use presence_tests::until;
-use pubnub_presence::{Config, LeaveReason, PresenceChange, PresenceView, PubNub};
+use presence_server::ServerConfig;
+use presence_tests::{World, until};
+use pubnub_presence::{LeaveReason, PresenceChange, PresenceView, PubNub};
 use serde_json::{Value, json};
 
 type Members = BTreeMap<String, BTreeMap<String, Option<Value>>>;
@@ -35,25 +36,16 @@ impl Rng {
     }
 }
 
-struct World {
-    server: PresenceServer,
-    clock: ManualClock,
+/// A client of `world`; the view's uses a short long-poll timeout, so that
+/// while the server's clock stands still its polls time out and it
+/// reconnects (and re-synchronises) again and again: forced reconnects.
+fn client(world: &World, user: &str, long_poll: Duration) -> PubNub {
+    PubNub::new(world.config(user).long_poll_timeout(long_poll))
 }
 
-impl World {
-    async fn start() -> Self {
-        let clock = ManualClock::starting_now();
-        let config = ServerConfig::default().with_clock(clock.clone()).with_interval_mode(ANNOUNCE_MAX, INTERVAL);
-        let server = PresenceServer::start(config).await.unwrap();
-        World { server, clock }
-    }
-
-    /// A client; the view's uses a short long-poll timeout, so that while
-    /// the server's clock stands still its polls time out and it reconnects
-    /// (and re-synchronises) again and again: forced reconnects.
-    fn client(&self, user: &str, long_poll: Duration) -> PubNub {
-        PubNub::new(Config::new("sub-view").user_id(user).origin(self.server.url()).long_poll_timeout(long_poll))
-    }
+/// The server for the walk: interval mode above `ANNOUNCE_MAX`.
+async fn world() -> World {
+    World::start("sub-view", ServerConfig::default().with_interval_mode(ANNOUNCE_MAX, INTERVAL)).await
 }
 
 /// The server's truth: here_now over the view's channels and group, with state.
@@ -94,11 +86,11 @@ async fn settle(view: &PresenceView, observer: &PubNub, step: usize, what: &str)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_view_equals_here_now_after_every_step_of_a_random_walk() {
     let seed: u64 = std::env::var("VIEW_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x5EED);
-    let steps: usize = std::env::var("VIEW_STEPS").ok().and_then(|s| s.parse().ok()).unwrap_or(2000);
-    let world = World::start().await;
-    let observer = world.client("observer", Duration::from_secs(300));
+    let steps: usize = std::env::var("VIEW_STEPS").ok().and_then(|s| s.parse().ok()).unwrap_or(300);
+    let world = world().await;
+    let observer = client(&world, "observer", Duration::from_secs(300));
     observer.add_channel_to_channel_group().channel_group("grp").channels(GROUPED).await.unwrap();
-    let users: Vec<PubNub> = (0..USERS).map(|i| world.client(&format!("u{i}"), Duration::from_secs(300))).collect();
+    let users: Vec<PubNub> = (0..USERS).map(|i| client(&world, &format!("u{i}"), Duration::from_secs(300))).collect();
     let all: Vec<&str> = CHANNELS.iter().chain(&GROUPED).copied().collect();
 
     // Events while the view starts: users join, change state and leave
@@ -117,8 +109,7 @@ async fn the_view_equals_here_now_after_every_step_of_a_random_walk() {
             }
         })
     };
-    let view = world
-        .client("viewer", Duration::from_millis(250))
+    let view = client(&world, "viewer", Duration::from_millis(250))
         .presence_view()
         .channels(CHANNELS)
         .channel_groups("grp")
@@ -179,11 +170,11 @@ async fn next(view: &mut PresenceView) -> PresenceChange {
 
 #[tokio::test]
 async fn changes_report_joins_leaves_timeouts_and_state_and_dropping_the_view_ends_them() {
-    let world = World::start().await;
-    let (alice, bob) = (world.client("alice", Duration::from_secs(300)), world.client("bob", Duration::from_secs(300)));
+    let world = world().await;
+    let (alice, bob) =
+        (client(&world, "alice", Duration::from_secs(300)), client(&world, "bob", Duration::from_secs(300)));
     alice.heartbeat().channels("c0").heartbeat(20).await.unwrap();
-    let mut view = world
-        .client("viewer", Duration::from_secs(300))
+    let mut view = client(&world, "viewer", Duration::from_secs(300))
         .presence_view()
         .channels("c0")
         .include_state(true)
@@ -221,12 +212,12 @@ async fn changes_report_joins_leaves_timeouts_and_state_and_dropping_the_view_en
 /// the view reads their states (set before they joined) and matches here_now.
 #[tokio::test]
 async fn joiners_in_one_interval_event_get_their_state() {
-    let world = World::start().await;
-    let viewer = world.client("viewer", Duration::from_secs(300));
+    let world = world().await;
+    let viewer = client(&world, "viewer", Duration::from_secs(300));
     let mut view = viewer.presence_view().channels("hall").include_state(true).await.unwrap();
     // Changes queue from here on and nobody drains them: merging must not wait on a reader.
     let _ = view.changes();
-    let users: Vec<PubNub> = (0..6).map(|i| world.client(&format!("p{i}"), Duration::from_secs(300))).collect();
+    let users: Vec<PubNub> = (0..6).map(|i| client(&world, &format!("p{i}"), Duration::from_secs(300))).collect();
     for (i, user) in users.iter().enumerate() {
         // State first, presence after: PubNub's join then carries no state.
         user.set_state().channels("hall").state(json!({"seat": i})).await.unwrap();

@@ -141,7 +141,7 @@ async fn the_server_rejects_a_group_name_with_a_comma() {
 
 #[tokio::test]
 async fn state_at_the_nesting_limit_round_trips_and_deeper_is_rejected() {
-    let limit = pubnub_presence::runtime::validate::MAX_STATE_DEPTH;
+    let limit = pubnub_presence_runtime::validate::MAX_STATE_DEPTH;
     assert_eq!(limit, presence_server::MAX_STATE_DEPTH, "SDK and server hold one line");
     let server = local_server().await;
     let pubnub = client_of(&server, "deep");

@@ -5,26 +5,10 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use presence_server::{ManualClock, PresenceServer, ServerConfig};
+use presence_server::{PresenceServer, ServerConfig};
+use presence_tests::World;
 use pubnub_presence::{Config, Error, PubNub};
 use serde_json::json;
-
-struct World {
-    server: PresenceServer,
-    clock: ManualClock,
-}
-
-impl World {
-    async fn start() -> Self {
-        let clock = ManualClock::starting_now();
-        let server = PresenceServer::start(ServerConfig::default().with_clock(clock.clone())).await.unwrap();
-        World { server, clock }
-    }
-
-    fn client(&self, user: &str) -> PubNub {
-        PubNub::new(Config::new("sub-e2e").user_id(user).origin(self.server.url()))
-    }
-}
 
 fn uuids(result: &pubnub_presence::HereNowResult, channel: &str) -> Vec<String> {
     let mut list: Vec<String> = result.channels[channel].occupants.iter().map(|o| o.uuid.clone()).collect();
@@ -34,7 +18,7 @@ fn uuids(result: &pubnub_presence::HereNowResult, channel: &str) -> Vec<String> 
 
 #[tokio::test]
 async fn heartbeat_here_now_where_now_leave() {
-    let world = World::start().await;
+    let world = World::start("sub-e2e", ServerConfig::default()).await;
     let (alice, bob) = (world.client("alice"), world.client("bob"));
     alice.heartbeat().channels(["lobby", "game"]).await.unwrap();
     bob.heartbeat().channels("lobby").await.unwrap();
@@ -65,7 +49,7 @@ async fn heartbeat_here_now_where_now_leave() {
 
 #[tokio::test]
 async fn state_round_trips_through_set_get_heartbeat_and_here_now() {
-    let world = World::start().await;
+    let world = World::start("sub-e2e", ServerConfig::default()).await;
     let alice = world.client("alice");
     alice.heartbeat().channels(["a", "b"]).state(json!({"b": {"from": "heartbeat"}})).await.unwrap();
     let set = alice.set_state().channels("a").state(json!({"mood": "happy", "n": 1})).await.unwrap();
@@ -82,7 +66,7 @@ async fn state_round_trips_through_set_get_heartbeat_and_here_now() {
 
 #[tokio::test]
 async fn names_with_spaces_commas_slashes_and_unicode_survive_the_round_trip() {
-    let world = World::start().await;
+    let world = World::start("sub-e2e", ServerConfig::default()).await;
     let names = ["a b", "c,d", "e/f", "ünï😀", "x?y&z=1", "100%"];
     let user = "user with spaces/ü";
     let client = world.client(user);
@@ -102,7 +86,7 @@ async fn names_with_spaces_commas_slashes_and_unicode_survive_the_round_trip() {
 
 #[tokio::test]
 async fn channel_groups_expand_everywhere() {
-    let world = World::start().await;
+    let world = World::start("sub-e2e", ServerConfig::default()).await;
     let admin = world.client("admin");
     admin.add_channel_to_channel_group().channel_group("games").channels(["g1", "g2", "g 3"]).await.unwrap();
     admin.remove_channel_from_channel_group().channel_group("games").channels("g2").await.unwrap();
@@ -127,7 +111,7 @@ async fn channel_groups_expand_everywhere() {
 
 #[tokio::test]
 async fn paging_with_limit_and_offset() {
-    let world = World::start().await;
+    let world = World::start("sub-e2e", ServerConfig::default()).await;
     for i in 0..5 {
         world.client(&format!("user-{i}")).heartbeat().channels("big").await.unwrap();
     }
@@ -144,7 +128,7 @@ async fn paging_with_limit_and_offset() {
 
 #[tokio::test]
 async fn users_expire_when_the_injected_clock_passes_their_heartbeat() {
-    let world = World::start().await;
+    let world = World::start("sub-e2e", ServerConfig::default()).await;
     let (quick, slow) = (world.client("quick"), world.client("slow"));
     quick.heartbeat().channels("room").heartbeat(30).await.unwrap();
     slow.heartbeat().channels("room").heartbeat(300).await.unwrap();
@@ -158,7 +142,7 @@ async fn users_expire_when_the_injected_clock_passes_their_heartbeat() {
 
 #[tokio::test]
 async fn subscribe_keys_are_separate_namespaces() {
-    let world = World::start().await;
+    let world = World::start("sub-e2e", ServerConfig::default()).await;
     world.client("alice").heartbeat().channels("shared").await.unwrap();
     let other = PubNub::new(Config::new("another-key").user_id("bob").origin(world.server.url()));
     assert_eq!(other.here_now().channels("shared").await.unwrap().total_occupancy, 0);
@@ -193,7 +177,7 @@ async fn signed_requests_are_accepted_and_wrong_secrets_rejected() {
 
 #[tokio::test]
 async fn server_side_errors_reach_the_caller_as_api_errors() {
-    let world = World::start().await;
+    let world = World::start("sub-e2e", ServerConfig::default()).await;
     // A URL over the server's 32 KiB limit is refused by the SDK before I/O, naming what made it long…
     let long: Vec<String> = (0..40).map(|i| format!("{i:0>1000}")).collect();
     let err = world.client("u").heartbeat().channels(long).await.unwrap_err();
@@ -216,10 +200,9 @@ async fn reqwest_free_get(origin: &str, path: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn here_now_pages_through_thousands_of_occupants() {
-    let world = World::start().await;
+    let world = World::start("sub-e2e", ServerConfig::default()).await;
     // 2,500 users on `crowd` (25 requests at a time over one plain HTTP client), 3 on `small`.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let http = reqwest::Client::new();
+    let http = presence_tests::plain_http_client();
     let users: Vec<String> = (0..2_500).map(|i| format!("user-{i:04}")).collect();
     for chunk in users.chunks(25) {
         let calls = chunk.iter().map(|uuid| {

@@ -22,8 +22,8 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 use tokio::time::Instant;
 
-use crate::runtime::validate::serialized;
 use crate::{Error, IntoNames, PubNub};
+use pubnub_presence_runtime::validate::serialized;
 
 /// The presence timeout `join()` announces unless told otherwise (the server's default).
 pub const DEFAULT_PRESENCE_TIMEOUT: Duration = Duration::from_secs(300);

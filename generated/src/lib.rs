@@ -44,13 +44,14 @@
 //! `decode_response(status, body)`.
 //!
 //! This crate is generated from `spec/` by `codegen`; the transport, encoding,
-//! signing and error code is the hand-written `pubnub-presence-runtime` crate,
-//! re-exported as `runtime`.
+//! signing and error code is the hand-written `pubnub-presence-runtime` crate;
+//! the types of it you name (`Config`, `Error`, `RetryPolicy`, `Subscription`,
+//! `Cursor`, …) are re-exported here, at the crate root.
 
 #![warn(missing_docs)]
 
 #[rustfmt::skip]
-pub mod operations;
+mod operations;
 
 mod join;
 
@@ -62,12 +63,17 @@ mod presence_view;
 #[doc(inline)]
 pub use presence_view::*;
 
-/// The hand-written runtime this crate is generated against.
-pub use pubnub_presence_runtime as runtime;
-
 #[doc(inline)]
 #[rustfmt::skip]
 pub use pubnub_presence_runtime::{Config, Error, IntoNames, RetryPolicy, TimeoutKind};
+
+#[doc(inline)]
+#[rustfmt::skip]
+pub use pubnub_presence_runtime::request::Request;
+
+#[doc(inline)]
+#[rustfmt::skip]
+pub use pubnub_presence_runtime::paging::Pages;
 
 #[doc(inline)]
 #[rustfmt::skip]

@@ -17,8 +17,8 @@ use std::task::{Context, Poll};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use crate::runtime::stream::{Stream, Subscription};
 use crate::{Error, HereNowResult, IntoNames, PresenceEvent, PresenceEvents, PubNub};
+use pubnub_presence_runtime::stream::{Stream, Subscription};
 
 impl PubNub {
     /// A live view of who is on channels (and the member channels of
@@ -414,11 +414,15 @@ fn update_state(
 }
 
 /// The view's merge rules without the network, for the benchmark that
-/// measures memory per member and the time to apply an event. Not API.
+/// measures memory per member and the time to apply an event. Not API: it
+/// exists only with the `bench-internals` feature, which this repository's
+/// benchmarks turn on.
+#[cfg(feature = "bench-internals")]
 #[doc(hidden)]
 #[derive(Debug)]
 pub struct MergeForBench(Members);
 
+#[cfg(feature = "bench-internals")]
 impl MergeForBench {
     /// A view holding `snapshot`.
     pub fn new(snapshot: &HereNowResult) -> Self {

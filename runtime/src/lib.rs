@@ -16,6 +16,7 @@ mod macros;
 mod names;
 mod retry;
 
+#[doc(hidden)]
 pub mod encoding;
 pub mod paging;
 pub mod request;

@@ -13,10 +13,12 @@ pub use futures_core::Stream;
 use crate::Error;
 
 /// A boxed, sendable future of one page.
+#[doc(hidden)]
 pub type PageFuture<P> = Pin<Box<dyn Future<Output = Result<P, Error>> + Send>>;
 
 /// A request builder whose answers come in pages. Implemented by generated
 /// code from the spec's `pagination`.
+#[doc(hidden)]
 pub trait Paged: Clone + Send + Unpin + 'static {
     /// One page of the answer (the operation's result type).
     type Page: Send + 'static;

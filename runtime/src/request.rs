@@ -78,6 +78,7 @@ impl Request {
 
     /// The builder parameters (and config values) in the path and query, each
     /// with the bytes of the URL it accounts for, in the order they were added.
+    #[doc(hidden)]
     pub fn sources(&self) -> &[(&'static str, usize)] {
         &self.sources
     }

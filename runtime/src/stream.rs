@@ -24,7 +24,10 @@ use crate::request::Request;
 use crate::{Client, Error};
 
 /// A request builder whose answers are long-polled items. Implemented by
-/// generated code for operations whose spec declares `stream`.
+/// generated code for operations whose spec declares `stream`. This and the
+/// other `#[doc(hidden)]` items of this module are called only by generated
+/// code.
+#[doc(hidden)]
 pub trait LongPoll: Clone + Send + Unpin + 'static {
     /// One item of an answer (the spec's `stream.item` type).
     type Item: Send + Unpin + 'static;
@@ -42,6 +45,7 @@ pub trait LongPoll: Clone + Send + Unpin + 'static {
 
 /// One decoded item and its de-duplication key.
 #[derive(Debug)]
+#[doc(hidden)]
 pub struct Decoded<T> {
     /// The item.
     pub item: T,
@@ -111,6 +115,7 @@ enum Timetoken {
 /// Decodes a subscribe answer: an error status or body gives its
 /// [`Error`]; otherwise the cursor and every item, decoded with `decode`.
 /// Never panics, whatever the bytes.
+#[doc(hidden)]
 pub fn decode_answer<T>(
     http_status: u16,
     body: &[u8],
@@ -126,17 +131,20 @@ pub fn decode_answer<T>(
 }
 
 /// Parses one item's JSON text into its generated wire type.
+#[doc(hidden)]
 pub fn parse_item<W: for<'de> Deserialize<'de>>(json: &str) -> Result<W, Error> {
     serde_json::from_str(json)
         .map_err(|err| Error::decode(format!("item does not have the expected shape: {err}"), json))
 }
 
 /// A value the item must carry, or the error naming its key.
+#[doc(hidden)]
 pub fn required<T>(key: &'static str, value: Option<T>, json: &str) -> Result<T, Error> {
     value.ok_or_else(|| Error::decode(format!("item has no `{key}`"), json))
 }
 
 /// `value` without one trailing `suffix` (`lobby-pnpres` → `lobby`).
+#[doc(hidden)]
 pub fn strip_suffix(mut value: String, suffix: &str) -> String {
     if !suffix.is_empty() && value.ends_with(suffix) {
         value.truncate(value.len() - suffix.len());
@@ -145,16 +153,19 @@ pub fn strip_suffix(mut value: String, suffix: &str) -> String {
 }
 
 /// `value`, or `None` when it equals `other` (compared as sent).
+#[doc(hidden)]
 pub fn unless_equal(value: Option<String>, other: Option<&str>) -> Option<String> {
     value.filter(|value| Some(value.as_str()) != other)
 }
 
 /// A `u64` sent as a string of digits (a timetoken).
+#[doc(hidden)]
 pub fn decimal(key: &'static str, value: &str, json: &str) -> Result<u64, Error> {
     value.parse().map_err(|_| Error::decode(format!("`{key}` is not a decimal number: `{value}`"), json))
 }
 
 /// The item's whole JSON, for the catch-all variant of a union.
+#[doc(hidden)]
 pub fn raw_json(json: &str) -> Result<serde_json::Value, Error> {
     serde_json::from_str(json).map_err(|err| Error::decode(format!("item is not JSON: {err}"), json))
 }
@@ -163,6 +174,7 @@ pub fn raw_json(json: &str) -> Result<serde_json::Value, Error> {
 /// its discriminator (at `path`) is none of `known`, it is still a valid
 /// item of a kind this version does not know, for the catch-all variant
 /// (its discriminator value and whole JSON); otherwise `error` stands.
+#[doc(hidden)]
 pub fn unknown_kind(
     json: &str,
     error: Error,
@@ -178,6 +190,7 @@ pub fn unknown_kind(
 }
 
 /// A redelivery key from the values that identify an item.
+#[doc(hidden)]
 pub fn dedup_key(parts: &[Option<&str>]) -> u64 {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     parts.hash(&mut hasher);

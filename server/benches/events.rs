@@ -29,6 +29,8 @@ use presence_server::{PresenceServer, ServerConfig};
 
 #[path = "support/counting_alloc.rs"]
 mod counting_alloc;
+#[path = "support/http_client.rs"]
+mod http_client;
 use counting_alloc::LIVE_BYTES;
 
 fn main() {
@@ -49,7 +51,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 async fn bench(quick: bool) {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    http_client::install_crypto_provider();
     println!(
         "presence-server events benchmark ({} cores)",
         std::thread::available_parallelism().map_or(1, |n| n.get())

@@ -17,6 +17,8 @@ use presence_server::{PresenceServer, ServerConfig};
 
 #[path = "support/counting_alloc.rs"]
 mod counting_alloc;
+#[path = "support/http_client.rs"]
+mod http_client;
 use counting_alloc::LIVE_BYTES;
 
 const MAX_REQUESTS_PER_PHASE: u64 = 2_000_000;
@@ -104,8 +106,7 @@ fn main() {
 async fn bench(secs: f64) {
     let server = PresenceServer::start(ServerConfig::default()).await.expect("server");
     let base = server.url();
-    // Needed when reqwest is built with the workspace's `rustls-no-provider`.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    http_client::install_crypto_provider();
     let client = reqwest::Client::builder().pool_max_idle_per_host(512).build().expect("client");
 
     println!(

@@ -20,7 +20,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 async fn run(watchers: usize) -> Vec<f64> {
     let server = PresenceServer::start(ServerConfig::default()).await.unwrap();
-    let http = reqwest::Client::new();
+    let http = presence_tests::plain_http_client();
     let client =
         |user: &str| PubNub::new(Config::new("bench").user_id(user).origin(server.url()).http_client(http.clone()));
     // When each event's cause was sent, by (uuid, action); and every arrival.
@@ -82,7 +82,6 @@ async fn run(watchers: usize) -> Vec<f64> {
 }
 
 fn main() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     println!("## Presence events end to end: cause sent → stream item (ms, loopback, {EVENTS} events)\n");
     println!("| watchers | p50 | p99 | max |");

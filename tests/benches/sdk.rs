@@ -296,8 +296,7 @@ fn request_bench() -> RequestBench {
     // The hand-written client sends the identical request the SDK sends.
     let path = sdk.here_now().channels("lobby").build_request().unwrap();
     let url = format!("{server_url}{}", sdk_runtime_path(&sdk, &path));
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let plain = reqwest::Client::new();
+    let plain = presence_tests::plain_http_client();
     let sdk_shared = PubNub::new(sdk.config().clone().http_client(plain.clone()));
     let clients = vec![
         ("hand", "hand-written reqwest + serde_json", hand_written(&plain, &url, None)),
@@ -384,8 +383,8 @@ fn request_table(secs: f64) {
 }
 
 /// Path and query exactly as the SDK sends them (common parameters included).
-fn sdk_runtime_path(sdk: &PubNub, request: &pubnub_presence::runtime::request::Request) -> String {
-    pubnub_presence::runtime::Client::new(sdk.config().clone()).path_and_query(request).unwrap()
+fn sdk_runtime_path(sdk: &PubNub, request: &pubnub_presence::Request) -> String {
+    pubnub_presence_runtime::Client::new(sdk.config().clone()).path_and_query(request).unwrap()
 }
 
 fn main() {

@@ -1,12 +1,66 @@
-//! Test support: a raw HTTP server that records every request the SDK sends
+//! Test support, in one place for every test and bench of this crate: the
+//! local presence server with a manual clock and SDK clients pointed at it
+//! ([`World`]); a raw HTTP server that records every request the SDK sends
 //! and plays one canned answer or fault per request, in order
-//! ([`FaultServer`]), and a friendlier face for canned replies ([`ScriptedServer`]).
+//! ([`FaultServer`]), and a friendlier face for canned replies
+//! ([`ScriptedServer`]); waiting on a condition ([`until`], [`until_async`]);
+//! and a plain HTTP client ([`plain_http_client`]).
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
+use presence_server::{ManualClock, PresenceServer, ServerConfig};
 use pubnub_presence::{Config, PubNub};
+
+/// The local presence server on an ephemeral port, with a manual clock (so
+/// timeouts and intervals happen when a test says, never by waiting), and
+/// SDK clients pointed at it on one subscribe key.
+pub struct World {
+    pub server: PresenceServer,
+    pub clock: ManualClock,
+    sub_key: &'static str,
+}
+
+impl World {
+    /// Starts the server with `config` (its clock replaced by a manual one
+    /// that starts at the wall clock's time, so signed requests' timestamps fit).
+    pub async fn start(sub_key: &'static str, config: ServerConfig) -> Self {
+        let clock = ManualClock::starting_now();
+        let server = PresenceServer::start(config.with_clock(clock.clone())).await.expect("the server starts");
+        World { server, clock, sub_key }
+    }
+
+    /// A client of user `user`.
+    pub fn client(&self, user: &str) -> PubNub {
+        PubNub::new(self.config(user))
+    }
+
+    /// The configuration [`World::client`] uses, to change before building a client.
+    pub fn config(&self, user: &str) -> Config {
+        Config::new(self.sub_key).user_id(user).origin(self.server.url())
+    }
+
+    /// Waits (bounded) until the server holds at least `n` subscribe polls:
+    /// the watchers have handshaken and are long-polling, so anything from
+    /// now on reaches them.
+    pub async fn until_held(&self, n: usize) {
+        until(|| self.server.held_polls() >= n, "the watchers to be long-polling").await;
+    }
+}
+
+/// A plain-HTTP reqwest client for talking to servers directly. Installs the
+/// ring crypto provider first: in a workspace build reqwest is compiled with
+/// `rustls-no-provider` (for the SDK), and building a client without a
+/// provider would panic.
+pub fn plain_http_client() -> reqwest::Client {
+    http_client::install_crypto_provider();
+    reqwest::Client::new()
+}
+
+// The one place the workspace's tests and benches install the provider.
+#[path = "../../server/benches/support/http_client.rs"]
+mod http_client;
 
 /// One canned answer.
 #[derive(Debug, Clone)]
@@ -266,8 +320,14 @@ async fn play(mut stream: tokio::net::TcpStream, fault: Fault) {
 
 /// Polls `ready` until true; panics after 10 s (a deadline, not a timing assumption).
 pub async fn until(mut ready: impl FnMut() -> bool, what: &str) {
+    until_async(|| std::future::ready(ready()), what).await;
+}
+
+/// [`until`] for a condition that must itself await (a request to the
+/// server, say): polls it every 5 ms; panics after 10 s.
+pub async fn until_async<F: std::future::Future<Output = bool>>(mut ready: impl FnMut() -> F, what: &str) {
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !ready() {
+    while !ready().await {
         assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }

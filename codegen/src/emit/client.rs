@@ -18,6 +18,17 @@ pub fn lib_rs(api: &Api) -> TokenStream {
         quote!(#[doc(inline)] #[rustfmt::skip] pub use operations::#module::{#(#names),*};)
     });
     // A long-polled operation's stream types, named from the crate root.
+    // Each runtime type a user names (or is handed) has one public path: the
+    // crate root. Paging and streams bring theirs only when the spec has them.
+    let paging_types = if api.operations.iter().any(|op| op.pagination.is_some()) {
+        quote! {
+            #[doc(inline)]
+            #[rustfmt::skip]
+            pub use pubnub_presence_runtime::paging::Pages;
+        }
+    } else {
+        quote!()
+    };
     let stream_types = if api.operations.iter().any(|op| op.stream.is_some()) {
         quote! {
             #[doc(inline)]
@@ -47,6 +58,8 @@ pub fn lib_rs(api: &Api) -> TokenStream {
             }
         }
     });
+    // `mod operations` is private: every operation's types are re-exported
+    // at the root, their one public path.
     // `#[doc(inline)]`: the crate page shows the runtime's items as its own,
     // not as `pub use` lines. `#[rustfmt::skip]`: prettyplease formatted this
     // file and `codegen -- --check` pins it, so `cargo fmt --all` leaves the
@@ -57,14 +70,16 @@ pub fn lib_rs(api: &Api) -> TokenStream {
         #![warn(missing_docs)]
 
         #[rustfmt::skip]
-        pub mod operations;
+        mod operations;
         #(#inlineable)*
 
-        /// The hand-written runtime this crate is generated against.
-        pub use pubnub_presence_runtime as runtime;
         #[doc(inline)]
         #[rustfmt::skip]
         pub use pubnub_presence_runtime::{Config, Error, IntoNames, RetryPolicy, TimeoutKind};
+        #[doc(inline)]
+        #[rustfmt::skip]
+        pub use pubnub_presence_runtime::request::Request;
+        #paging_types
         #stream_types
         #(#reexports)*
 

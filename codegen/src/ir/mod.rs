@@ -2,7 +2,7 @@
 //! value in the spec and resolves it into explicit, typed facts; `emit`
 //! reads only the model.
 //!
-//! [`model`] holds the types; [`naming`] the naming rules; each pass lowers
+//! `model` holds the types; [`naming`] the naming rules; each pass lowers
 //! one part of an endpoint: `params`, `paths`, `types`, `results` (with
 //! `envelope`), `paging`, `stream`. This file runs them in order.
 

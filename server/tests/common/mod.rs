@@ -98,10 +98,11 @@ pub const LEAVE_OK: &str = r#"{"action":"leave","message":"OK","service":"Presen
 pub const REGISTRY_OK: &str = r#"{"error":false,"message":"OK","service":"channel-registry","status":200}"#;
 pub const PRESENCE_CT: &str = "text/javascript; charset=\"UTF-8\"";
 
-/// A plain-HTTP reqwest client. Installs the ring crypto provider first: in a
-/// workspace build reqwest is compiled with `rustls-no-provider` (for the SDK),
-/// and building a client without a provider would panic.
+#[path = "../../benches/support/http_client.rs"]
+mod http_client;
+
+/// A plain-HTTP reqwest client (with the crypto provider it needs here).
 pub fn plain_http_client() -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    http_client::install_crypto_provider();
     reqwest::Client::new()
 }
