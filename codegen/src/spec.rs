@@ -23,10 +23,10 @@ pub struct ApiSpec {
     pub client: ClientSpec,
     /// Configuration values path templates may use, e.g. `subscribe_key`.
     pub config_values: Vec<ConfigValueSpec>,
-    /// Path of the runtime crate relative to the generated crate (for its
-    /// Cargo.toml); default `../runtime`.
+    /// Whether the generated crate is meant for crates.io (its Cargo.toml
+    /// says `publish = false` otherwise); default `true`.
     #[serde(default)]
-    pub runtime_path: Option<String>,
+    pub publish: Option<bool>,
     /// Hand-written modules under `inlineable/` copied into the crate as
     /// they are (each `<name>.rs` becomes `src/<name>.rs`, its public items
     /// re-exported): code built on the generated operations, not on the wire.

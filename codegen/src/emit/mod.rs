@@ -178,7 +178,7 @@ fn template_context(api: &Api) -> tera::Context {
     context.insert("version", &api.version);
     context.insert("description", &api.description);
     context.insert("client", &api.client_name);
-    context.insert("runtime_path", &api.runtime_path);
+    context.insert("publish", &api.publish);
     let operations: Vec<std::collections::BTreeMap<&str, String>> = api
         .operations
         .iter()

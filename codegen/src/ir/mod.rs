@@ -141,7 +141,7 @@ pub fn lower(
         client_docs: api.spec.client.docs.clone(),
         operations,
         inlineable: api.spec.inlineable.iter().map(|f| f.trim_end_matches(".rs").to_owned()).collect(),
-        runtime_path: api.spec.runtime_path.clone().unwrap_or_else(|| "../runtime".to_owned()),
+        publish: api.spec.publish.unwrap_or(true),
     })
 }
 

@@ -22,8 +22,8 @@ pub struct Api {
     pub operations: Vec<Operation>,
     /// Hand-written modules copied from `inlineable/<name>.rs`.
     pub inlineable: Vec<String>,
-    /// The runtime crate's path relative to the generated crate.
-    pub runtime_path: String,
+    /// Whether the crate is meant for crates.io.
+    pub publish: bool,
 }
 
 /// One operation (one generated file).
