@@ -45,6 +45,8 @@ pub(crate) fn here_now(req: &Request<'_>) -> Result<Reply, Reply> {
     }
 }
 
+/// Makes `uuid=` present on the named channels and the groups' channels
+/// for the announced (or default) timeout, with any `state=`.
 pub(crate) fn heartbeat(req: &Request<'_>) -> Result<Reply, Reply> {
     let uuid = actor_uuid(&req.query).ok_or_else(|| Reply::bad_request("Missing uuid"))?;
     req.require_names()?;
@@ -58,6 +60,7 @@ pub(crate) fn heartbeat(req: &Request<'_>) -> Result<Reply, Reply> {
     Ok(Reply::ok(r#"{"message":"OK","service":"Presence","status":200}"#.to_owned()))
 }
 
+/// Removes `uuid=` (and its state) from the named channels and the groups' channels.
 pub(crate) fn leave(req: &Request<'_>) -> Result<Reply, Reply> {
     let uuid = actor_uuid(&req.query).ok_or_else(|| Reply::bad_request("Missing uuid"))?;
     req.require_names()?;

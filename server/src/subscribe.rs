@@ -118,14 +118,14 @@ pub(crate) async fn subscribe(req: &Request<'_>) -> Result<Reply, Reply> {
         let Some(mut poll) = poll else {
             let own_join = uuid.and_then(|uuid| own_recent_join(&ks, &watches(&ks, channels, groups), uuid, now));
             let handshake_cursor = own_join.map_or(cursor_before, |join| cursor_before.min(join - 1));
-            return Ok(Reply::ok(answer(handshake_cursor, region, "")));
+            return Ok(Reply::ok(envelope(handshake_cursor, region, "")));
         };
         let outcome = poll.look(ks, now);
         (poll, outcome)
     };
     loop {
         let notify = match outcome {
-            PollOutcome::Answer(reply) => return Ok(reply),
+            PollOutcome::Ready(reply) => return Ok(reply),
             PollOutcome::Wait(notify) => notify,
         };
         // Shutting down: answer at once, not at the long-poll bound.
@@ -173,7 +173,8 @@ struct Poll<'a> {
 
 /// What a look under the write lock decided: answer now, or wait.
 enum PollOutcome {
-    Answer(Reply),
+    /// Answer the poll with this now.
+    Ready(Reply),
     /// Nothing to answer yet: wait for this to be notified (registered with
     /// every watched channel and group).
     Wait(Arc<Notify>),
@@ -188,12 +189,12 @@ impl Poll<'_> {
     /// channels, if there are any.
     fn events(&self, ks: &Keyspace, watched: &[WatchedChannel]) -> Option<Reply> {
         let (last, messages) = collect(ks, watched, self.cursor);
-        (!messages.is_empty()).then(|| Reply::ok(answer(last, self.region, &messages)))
+        (!messages.is_empty()).then(|| Reply::ok(envelope(last, self.region, &messages)))
     }
 
     /// The answer with no events: the same cursor back, as the service does.
     fn nothing(&self) -> Reply {
-        Reply::ok(answer(self.cursor, self.region, ""))
+        Reply::ok(envelope(self.cursor, self.region, ""))
     }
 
     /// Answers with the events after the cursor, or when the poll must end;
@@ -202,7 +203,7 @@ impl Poll<'_> {
     fn look(&mut self, mut ks: RwLockWriteGuard<'_, Keyspace>, now: u64) -> PollOutcome {
         let watched = self.watches(&ks);
         if let Some(reply) = self.events(&ks, &watched) {
-            return PollOutcome::Answer(reply);
+            return PollOutcome::Ready(reply);
         }
         // A group's members changed while the poll was held: end it, so
         // the client polls again for the new set (docs/PROTOCOL.md §9.8).
@@ -212,7 +213,7 @@ impl Poll<'_> {
         };
         let members_changed = *self.first_coverage.get_or_insert_with(|| now_covered.clone()) != now_covered;
         if now >= self.deadline || members_changed {
-            return PollOutcome::Answer(self.nothing());
+            return PollOutcome::Ready(self.nothing());
         }
         let notify = Arc::new(Notify::new());
         for watch in &watched {
@@ -321,7 +322,7 @@ fn collect(ks: &Keyspace, watched: &[WatchedChannel], cursor: u64) -> (u64, Stri
 }
 
 /// `{"t":{"t":"<cursor>","r":<region>},"m":[…]}`.
-fn answer(cursor: u64, region: u8, messages: &str) -> String {
+fn envelope(cursor: u64, region: u8, messages: &str) -> String {
     format!("{{\"t\":{{\"t\":\"{cursor}\",\"r\":{region}}},\"m\":[{messages}]}}")
 }
 
@@ -346,7 +347,7 @@ mod tests {
     }
 
     #[test]
-    fn answers_are_compact() {
-        assert_eq!(answer(17579694346167406, 1, ""), r#"{"t":{"t":"17579694346167406","r":1},"m":[]}"#);
+    fn envelopes_are_compact() {
+        assert_eq!(envelope(17579694346167406, 1, ""), r#"{"t":{"t":"17579694346167406","r":1},"m":[]}"#);
     }
 }
