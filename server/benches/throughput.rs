@@ -15,9 +15,9 @@ use std::time::{Duration, Instant};
 
 use presence_server::{PresenceServer, ServerConfig};
 
-#[path = "support/counting_alloc.rs"]
+#[path = "../support/counting_alloc.rs"]
 mod counting_alloc;
-#[path = "support/http_client.rs"]
+#[path = "../support/http_client.rs"]
 mod http_client;
 use counting_alloc::LIVE_BYTES;
 

@@ -2,7 +2,7 @@
 //! time to apply one event next to the time to decode it.
 //! `cargo bench -p presence-tests --bench view` prints a table.
 
-#[path = "../../server/benches/support/counting_alloc.rs"]
+#[path = "../../server/support/counting_alloc.rs"]
 mod counting_alloc;
 
 use std::hint::black_box;

@@ -45,7 +45,7 @@ impl World {
     /// the watchers have handshaken and are long-polling, so anything from
     /// now on reaches them.
     pub async fn until_held(&self, n: usize) {
-        until(|| self.server.held_polls() >= n, "the watchers to be long-polling").await;
+        held::until_held(&self.server, "the watchers to be long-polling", |held| held >= n).await;
     }
 }
 
@@ -59,8 +59,10 @@ pub fn plain_http_client() -> reqwest::Client {
 }
 
 // The one place the workspace's tests and benches install the provider.
-#[path = "../../server/benches/support/http_client.rs"]
+#[path = "../../server/support/http_client.rs"]
 mod http_client;
+#[path = "../../server/support/held.rs"]
+mod held;
 
 /// One canned answer.
 #[derive(Debug, Clone)]

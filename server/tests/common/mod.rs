@@ -17,16 +17,16 @@ pub struct Poll {
     pub cursor: String,
 }
 
-/// One HTTP exchange, as seen on the wire.
+/// One HTTP response, as seen on the wire.
 #[derive(Debug)]
-pub struct Reply {
+pub struct Response {
     pub status: u16,
     pub content_type: String,
     pub headers: reqwest::header::HeaderMap,
     pub body: String,
 }
 
-impl Reply {
+impl Response {
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", self.body))
     }
@@ -44,18 +44,18 @@ impl TestServer {
     }
 
     /// GET `path_and_query` (sent exactly as given, no re-encoding).
-    pub async fn get(&self, path_and_query: &str) -> Reply {
+    pub async fn get(&self, path_and_query: &str) -> Response {
         self.request(reqwest::Method::GET, path_and_query).await
     }
 
-    pub async fn request(&self, method: reqwest::Method, path_and_query: &str) -> Reply {
+    pub async fn request(&self, method: reqwest::Method, path_and_query: &str) -> Response {
         let url = format!("{}{}", self.server.url(), path_and_query);
         let resp = self.client.request(method, url).send().await.expect("request sent");
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let content_type = headers.get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
         let body = resp.text().await.expect("body read");
-        Reply { status, content_type, headers, body }
+        Response { status, content_type, headers, body }
     }
 
     /// Handshakes on `names` (channel segment) of `demo` with `query`;
@@ -68,15 +68,9 @@ impl TestServer {
         Poll { cursor: body["t"]["t"].as_str().expect("t.t is a string").to_owned() }
     }
 
-    /// Waits until the server holds `n` subscribe polls (checks every
-    /// millisecond: a condition, not a guess at timing).
+    /// Waits until the server holds exactly `n` subscribe polls.
     pub async fn until_held(&self, n: usize) {
-        let waited = tokio::time::timeout(std::time::Duration::from_secs(30), async {
-            while self.server.held_polls() != n {
-                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
-            }
-        });
-        waited.await.unwrap_or_else(|_| panic!("{} polls held, not {n}", self.server.held_polls()));
+        held::until_held(&self.server, &format!("{n} held polls"), |held| held == n).await;
     }
 
     /// GET and assert a 200 with exactly `expected` as body.
@@ -98,8 +92,10 @@ pub const LEAVE_OK: &str = r#"{"action":"leave","message":"OK","service":"Presen
 pub const REGISTRY_OK: &str = r#"{"error":false,"message":"OK","service":"channel-registry","status":200}"#;
 pub const PRESENCE_CT: &str = "text/javascript; charset=\"UTF-8\"";
 
-#[path = "../../benches/support/http_client.rs"]
+#[path = "../../support/http_client.rs"]
 mod http_client;
+#[path = "../../support/held.rs"]
+mod held;
 
 /// A plain-HTTP reqwest client (with the crypto provider it needs here).
 pub fn plain_http_client() -> reqwest::Client {
