@@ -12,9 +12,9 @@ use crate::{Config, Error, TimeoutKind, encoding, signing, validate};
 /// Value of the `pnsdk` query parameter.
 pub const PNSDK: &str = concat!("PubNub-Rust-Presence/", env!("CARGO_PKG_VERSION"));
 
-/// Longest request URL the API accepts, in bytes: scheme, host, path and
-/// query, common parameters and signature included.
-pub const MAX_URL_BYTES: usize = 32 * 1024;
+/// Longest request URL the API accepts (the rule lives with the other input
+/// rules, in `validate`).
+pub use crate::validate::MAX_URL_BYTES;
 
 /// Length of a request signature: `v2.` and the base64url (no padding) of a
 /// 32-byte HMAC-SHA256.

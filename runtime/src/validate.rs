@@ -105,13 +105,17 @@ pub fn presence_names(
     Err(Error::invalid(parameter, format!("`{value}` ends in `{PRESENCE_SUFFIX}`, which names {what}: {instead}")))
 }
 
+/// Longest request URL the API accepts, in bytes: scheme, host, path and
+/// query, common parameters and signature included.
+pub const MAX_URL_BYTES: usize = 32 * 1024;
+
 /// A request URL of `total` bytes (scheme, host, path and query) is within
-/// [`MAX_URL_BYTES`](crate::transport::MAX_URL_BYTES). Past it, the error
+/// [`MAX_URL_BYTES`]. Past it, the error
 /// names the largest of `sources` (a builder parameter or config value, and
 /// the bytes of the URL it accounts for): the value that made the URL long;
 /// `request` when the rest of the URL, which no value accounts for, is larger.
 pub fn url_length(total: usize, sources: impl IntoIterator<Item = (&'static str, usize)>) -> Result<(), Error> {
-    let max = crate::transport::MAX_URL_BYTES;
+    let max = MAX_URL_BYTES;
     if total <= max {
         return Ok(());
     }
@@ -306,7 +310,7 @@ mod tests {
 
     #[test]
     fn an_overlong_url_names_its_largest_source() {
-        let max = crate::transport::MAX_URL_BYTES;
+        let max = MAX_URL_BYTES;
         assert!(url_length(max, [("channels", max)]).is_ok());
         let err =
             url_length(max + 1, [("subscribe_key", 4), ("channels", 9), ("state", max - 20), ("uuid", 3)]).unwrap_err();
