@@ -426,15 +426,32 @@ fn compare_param(op: &str, a: &Param, b: &Param, at: &str, push: &mut impl FnMut
                 _ => {}
             }
         }
-        (ParamKind::Flag { send_when: x }, ParamKind::Flag { send_when: y }) if x != y => {
-            push(PARAMETER_WIRE_CHANGED, at.to_owned(), format!("{what} encoding (sent when {y} instead of {x})"));
+        (ParamKind::Flag { send_when: x }, ParamKind::Flag { send_when: y }) => {
+            if x != y {
+                push(PARAMETER_WIRE_CHANGED, at.to_owned(), format!("{what} encoding (sent when {y} instead of {x})"));
+            }
         }
-        // Two flags differ only in when they are sent (above).
-        (ParamKind::Flag { .. }, ParamKind::Flag { .. }) => {}
-        (x, y) if x != y => {
-            push(PARAMETER_TYPE_CHANGED, at.to_owned(), format!("{what} is {y:?} instead of {x:?}"));
+        (ParamKind::Name { kind: x }, ParamKind::Name { kind: y }) => {
+            if x != y {
+                push(PARAMETER_TYPE_CHANGED, at.to_owned(), format!("{what} names a {y:?} instead of a {x:?}"));
+            }
         }
-        _ => {}
+        (ParamKind::JsonObject { of_objects: x }, ParamKind::JsonObject { of_objects: y }) => {
+            if x != y {
+                push(PARAMETER_TYPE_CHANGED, at.to_owned(), format!("{what} is {:?} instead of {:?}", b.kind, a.kind));
+            }
+        }
+        // Every kind listed, not `_`: a new kind must say here how its own changes count.
+        (
+            ParamKind::Names { .. }
+            | ParamKind::Name { .. }
+            | ParamKind::Flag { .. }
+            | ParamKind::U32 { .. }
+            | ParamKind::JsonObject { .. },
+            _,
+        ) => {
+            push(PARAMETER_TYPE_CHANGED, at.to_owned(), format!("{what} is {:?} instead of {:?}", b.kind, a.kind));
+        }
     }
     match (&a.default, &b.default) {
         (x, y) if x == y => {}

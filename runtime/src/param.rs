@@ -4,8 +4,13 @@
 //! only choose which function a parameter goes through; the rules and the
 //! encodings live here, once.
 //!
-//! A new kind of parameter is one variant in codegen's `ParamKind` and one
-//! function here.
+//! A new kind of parameter is a variant in codegen's `ParamKind` (and a
+//! `DefaultValue` one if it takes a literal default), one function here, and
+//! the places the compiler then points at: the spec type's parsing and
+//! default in `ir/params.rs`, the setter and field in `emit/operation.rs`,
+//! the binding in `emit/request.rs`, and how a change of it counts in
+//! `diff.rs` (measured once: 7 hand-written files, about 120 lines with
+//! bounds, diagnostics and docs).
 
 use serde_json::Value;
 

@@ -191,7 +191,7 @@ fn send_methods(op: &Operation, output: &TokenStream) -> TokenStream {
 /// (`Vec::new()` for lists) until it is called when the spec gives no
 /// literal default.
 fn field_type(p: &Param) -> TokenStream {
-    let has_default = matches!(p.default, DefaultValue::Bool(_) | DefaultValue::U32(_));
+    let has_default = p.default.is_literal();
     match &p.kind {
         ParamKind::Names { .. } => quote!(Vec<String>),
         ParamKind::Name { .. } => quote!(Option<String>),
@@ -233,7 +233,7 @@ fn setter(p: &Param) -> TokenStream {
         ParamKind::Name { .. } => (quote!(impl Into<String>), quote!(Some(#name.into())), String::new()),
         ParamKind::Flag { .. } => (quote!(bool), quote!(#name), String::new()),
         ParamKind::U32 { min, max } => {
-            let stored = if matches!(p.default, DefaultValue::U32(_)) { quote!(#name) } else { quote!(Some(#name)) };
+            let stored = if p.default.is_literal() { quote!(#name) } else { quote!(Some(#name)) };
             let rule = match (min, max) {
                 (None, None) => String::new(),
                 (Some(lo), None) => format!(" At least `{lo}`."),

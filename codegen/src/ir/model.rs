@@ -200,6 +200,19 @@ pub enum DefaultValue {
     Required,
 }
 
+impl DefaultValue {
+    /// Whether the spec gives a literal value, so the builder field holds
+    /// the value itself rather than an `Option` (or an empty list).
+    pub fn is_literal(&self) -> bool {
+        match self {
+            DefaultValue::Bool(_) | DefaultValue::U32(_) => true,
+            DefaultValue::EmptyList | DefaultValue::FromConfig(_) | DefaultValue::Unset | DefaultValue::Required => {
+                false
+            }
+        }
+    }
+}
+
 /// A rule across parameters.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Rule {

@@ -229,7 +229,8 @@ fn lower_param(r: &mut Reporter<'_>, ctx: &str, p: &spec::ParamSpec, config_valu
                     DefaultValue::Unset
                 }
             },
-            _ => {
+            // Listed, not `_`: a new kind must decide here whether it takes a literal default.
+            ParamKind::Names { .. } | ParamKind::Name { .. } | ParamKind::JsonObject { .. } => {
                 r.error(d.span(), ctx, format!("a `{}` parameter cannot have a literal `default`", p.ty.as_str()));
                 DefaultValue::Unset
             }
