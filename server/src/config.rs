@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::{Clock, SystemClock};
+use crate::faults::FaultSet;
 
 /// Deepest nesting of a state object the server stores (`{"a": 1}` is 1
 /// level); deeper is a 400. The SDK checks the same limit before sending, and
@@ -63,6 +64,17 @@ pub struct ServerConfig {
     pub dashboard: bool,
     /// The region (`t.r`, `p.r`) in every timetoken; 1..=127 (JS SDKs reject 0). Default 1.
     pub region: u8,
+    /// Fault rules in force at start ([`FaultSet`]; `PUT /dev/faults` replaces
+    /// them at run time). Default: none.
+    pub faults: FaultSet,
+    /// How many requests `GET /dev/requests` keeps (the last ones; 0 keeps
+    /// none). Default 1,000.
+    pub request_log: usize,
+    /// Whether the `/dev/*` endpoints (fault rules, request log) are served:
+    /// `None` (the default) serves them only when [`listen`](Self::listen) is
+    /// a loopback address; `Some(true)` / `Some(false)` force them on or off.
+    /// See [`ServerConfig::dev_endpoints_enabled`]. `/metrics` is always served.
+    pub dev_endpoints: Option<bool>,
 }
 
 impl Default for ServerConfig {
@@ -82,6 +94,9 @@ impl Default for ServerConfig {
             max_held_polls: 50_000,
             dashboard: true,
             region: 1,
+            faults: FaultSet::default(),
+            request_log: 1000,
+            dev_endpoints: None,
         }
     }
 }
@@ -103,6 +118,9 @@ impl fmt::Debug for ServerConfig {
             .field("max_held_polls", &self.max_held_polls)
             .field("dashboard", &self.dashboard)
             .field("region", &self.region)
+            .field("faults", &self.faults)
+            .field("request_log", &self.request_log)
+            .field("dev_endpoints", &self.dev_endpoints)
             .finish()
     }
 }
@@ -168,5 +186,30 @@ impl ServerConfig {
     pub fn with_max_held_polls(mut self, max: usize) -> Self {
         self.max_held_polls = max;
         self
+    }
+
+    /// Puts these fault rules in force from the start (see [`FaultSet::from_json`]).
+    pub fn with_faults(mut self, faults: FaultSet) -> Self {
+        self.faults = faults;
+        self
+    }
+
+    /// Sets how many requests the request log (`GET /dev/requests`) keeps; 0 keeps none.
+    pub fn with_request_log(mut self, capacity: usize) -> Self {
+        self.request_log = capacity;
+        self
+    }
+
+    /// Turns the `/dev/*` endpoints on or off, whatever the listen address.
+    pub fn with_dev_endpoints(mut self, enabled: bool) -> Self {
+        self.dev_endpoints = Some(enabled);
+        self
+    }
+
+    /// Whether the `/dev/*` endpoints are served: as [`dev_endpoints`](Self::dev_endpoints)
+    /// says, else only when [`listen`](Self::listen) is a loopback address (they let
+    /// anyone who reaches the server make it fail, and read its recent requests).
+    pub fn dev_endpoints_enabled(&self) -> bool {
+        self.dev_endpoints.unwrap_or_else(|| self.listen.ip().is_loopback())
     }
 }

@@ -26,9 +26,11 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
+use crate::faults::Effect;
 use crate::reply::Reply;
+use crate::request_log::{Record, redact};
 use crate::state::ServerState;
-use crate::{dashboard, dispatch};
+use crate::{dashboard, dev, dispatch, metrics};
 
 /// Longest request head (request line and headers) read; the request target
 /// alone may be 32 KiB ([`dispatch::MAX_URI_LEN`]).
@@ -37,7 +39,7 @@ const MAX_HEAD: usize = 64 * 1024;
 /// Most headers one request may carry.
 const MAX_HEADERS: usize = 64;
 
-/// Largest request body read (and discarded: no endpoint takes one).
+/// Largest request body read (only `PUT /dev/faults` takes one; others are discarded).
 const MAX_BODY: usize = 64 * 1024;
 
 /// Most bytes one read takes; SDK requests are a few hundred bytes, longer
@@ -108,6 +110,8 @@ struct Head {
     keep_alive: bool,
     body_len: usize,
     expect_continue: bool,
+    /// The body, when the request is one that takes it (`PUT /dev/faults`).
+    body: Vec<u8>,
 }
 
 /// Why a request could not be read.
@@ -159,16 +163,26 @@ impl Connection {
                 // A held poll keeps no read buffer.
                 self.buf = Vec::new();
             }
-            let reply = {
-                let answering = answer(server, &head.method, &head.target);
+            let (reply, delivery) = {
+                let answering = answer(server, &head);
                 tokio::pin!(answering);
                 tokio::select! {
                     biased;
-                    reply = &mut answering => reply,
+                    answered = &mut answering => answered,
                     // The client hung up: drop its request (a held poll frees its slot).
                     () = hung_up(&self.stream, &mut self.buf) => return,
                 }
             };
+            match delivery {
+                Delivery::Answer => {}
+                // Closed without an answer (a FIN).
+                Delivery::Drop => return,
+                Delivery::Reset => {
+                    // SO_LINGER 0: closing sends a RST.
+                    let _ = self.stream.set_zero_linger();
+                    return;
+                }
+            }
             // The shutdown signal is set before held polls are woken to
             // answer, so their answers already say `close`.
             let keep_alive = head.keep_alive && !server.shutdown.is_triggered();
@@ -203,10 +217,16 @@ impl Connection {
             if head.expect_continue {
                 self.stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await?;
             }
-            // Reads and drops the body (buffered bytes first).
+            // Reads the body (buffered bytes first); keeps it only for a
+            // request that takes one.
+            let keep = head.method == Method::PUT && head.target.split('?').next() == Some("/dev/faults");
+            let mut head = head;
             let mut len = head.body_len;
             loop {
                 let buffered = len.min(self.buf.len());
+                if keep {
+                    head.body.extend_from_slice(&self.buf[..buffered]);
+                }
                 self.buf.drain(..buffered);
                 len -= buffered;
                 if len == 0 {
@@ -214,6 +234,7 @@ impl Connection {
                 }
                 self.read_more_by(deadline).await?;
             }
+            return Ok(Some(head));
         }
         Ok(Some(head))
     }
@@ -352,7 +373,7 @@ fn parse_head(buf: &[u8]) -> Result<Option<(Head, usize)>, Refused> {
     if body_len > MAX_BODY {
         return Err(Refused::Answer(Reply::error_status(http::StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large")));
     }
-    Ok(Some((Head { method, target, keep_alive, body_len, expect_continue }, len)))
+    Ok(Some((Head { method, target, keep_alive, body_len, expect_continue, body: Vec::new() }, len)))
 }
 
 /// The request target as `/path?query`: origin form as sent, absolute form
@@ -382,38 +403,60 @@ async fn hung_up(stream: &TcpStream, buf: &mut Vec<u8>) {
     std::future::pending::<()>().await;
 }
 
-/// The answer to one request, logged at debug level (credentials hidden).
-async fn answer(server: &ServerState, method: &Method, target: &str) -> Reply {
+/// How an answer reaches the client (an injected fault may keep it from it).
+enum Delivery {
+    Answer,
+    /// Close the connection without answering.
+    Drop,
+    /// Reset the connection.
+    Reset,
+}
+
+/// The answer to one request, logged at debug level (credentials hidden);
+/// protocol requests are also recorded in the request log and `/metrics`.
+async fn answer(server: &ServerState, head: &Head) -> (Reply, Delivery) {
+    let (method, target) = (&head.method, head.target.as_str());
     let started = Instant::now();
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let mut delivery = Delivery::Answer;
     let reply = if method == Method::OPTIONS {
         Reply::preflight()
+    } else if path == "/metrics" && (method == Method::GET || method == Method::HEAD) {
+        Reply::page(metrics::CONTENT_TYPE, metrics::render(server))
+    } else if server.dev_endpoints && path.starts_with("/dev/") {
+        dev::handle(server, method, path, query, &head.body)
     } else if let Some(page) = dashboard::serve(server, method, path) {
         page
     } else {
-        dispatch::handle(server, method, path, query).await
+        let handled = dispatch::handle(server, method, path, query).await;
+        let status = handled.reply.status().as_u16();
+        server.request_counts.count(handled.endpoint, status);
+        delivery = match handled.fault.map(|f| f.effect) {
+            Some(Effect::DropAnswer) => Delivery::Drop,
+            Some(Effect::Reset) => Delivery::Reset,
+            _ => Delivery::Answer,
+        };
+        if !(path == "/" || path.starts_with("/dashboard/")) {
+            server.request_log.record(Record {
+                time_ms: server.clock.now_millis(),
+                method,
+                target,
+                endpoint: handled.endpoint,
+                status,
+                duration_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+                fault: handled.fault.map(|f| f.label()),
+            });
+        }
+        handled.reply
     };
     tracing::debug!(
         "{} {} -> {} ({} us)",
         method,
-        truncate(&redact_credentials(target), 512),
+        truncate(&redact(target, "[redacted]"), 512),
         reply.status().as_u16(),
         started.elapsed().as_micros()
     );
-    reply
-}
-
-/// The request line for logs, with the values of `auth` and `signature` hidden.
-fn redact_credentials(uri: &str) -> String {
-    let Some((path, query)) = uri.split_once('?') else { return uri.to_owned() };
-    let pairs: Vec<String> = query
-        .split('&')
-        .map(|pair| match pair.split_once('=') {
-            Some((key @ ("auth" | "signature"), _)) => format!("{key}=[redacted]"),
-            _ => pair.to_owned(),
-        })
-        .collect();
-    format!("{path}?{}", pairs.join("&"))
+    (reply, delivery)
 }
 
 fn truncate(s: &str, max: usize) -> &str {
@@ -533,7 +576,7 @@ mod tests {
     #[test]
     fn request_logs_hide_credentials() {
         assert_eq!(
-            redact_credentials("/v2/presence/sub-key/k/channel/a?uuid=u&auth=SECRET&signature=v2.SIG&timestamp=1"),
+            redact("/v2/presence/sub-key/k/channel/a?uuid=u&auth=SECRET&signature=v2.SIG&timestamp=1", "[redacted]"),
             "/v2/presence/sub-key/k/channel/a?uuid=u&auth=[redacted]&signature=[redacted]&timestamp=1"
         );
     }

@@ -5,7 +5,8 @@
 
 use http::{Method, StatusCode};
 
-use crate::params::Request;
+use crate::faults::{Effect, Endpoint, Injected, Target};
+use crate::params::{Request, actor_uuid};
 use crate::reply::Reply;
 use crate::routing::{Query, Route, decode_path, route, split_path_names};
 use crate::signature::{self, SignedRequest};
@@ -16,25 +17,50 @@ use crate::{handlers, subscribe};
 /// Longest accepted request target (path + query), in bytes.
 pub(crate) const MAX_URI_LEN: usize = 32 * 1024;
 
+/// A handled protocol request: its reply, which endpoint it was for, and
+/// the fault injected into it, if any (the connection drops or resets for
+/// `drop_answer` and `reset`).
+pub(crate) struct Handled {
+    pub(crate) reply: Reply,
+    pub(crate) endpoint: Endpoint,
+    pub(crate) fault: Option<Injected>,
+}
+
 /// Handles one request. Never panics on bad input; every failure becomes a PubNub-shaped reply.
-pub(crate) async fn handle(server: &ServerState, method: &Method, path: &str, raw_query: &str) -> Reply {
+pub(crate) async fn handle(server: &ServerState, method: &Method, path: &str, raw_query: &str) -> Handled {
+    let plain = |endpoint, reply| Handled { reply, endpoint, fault: None };
     if path.len() + raw_query.len() + 1 > MAX_URI_LEN {
-        return Reply::bad_request("Request URI Too Long");
+        return plain(Endpoint::Unknown, Reply::bad_request("Request URI Too Long"));
     }
     if matches!(path, "/time/0" | "/time/0/") {
         // `[<timetoken>]`: SDKs probe it before reconnecting (docs/PROTOCOL.md §9.3).
         let now = server.store.settings.timetokens.cursor(server.clock.now_millis());
-        return Reply::ok(format!("[{now}]"));
+        return plain(Endpoint::Time, Reply::ok(format!("[{now}]")));
     }
     let Some(route) = route(path) else {
-        return Reply::error(StatusCode::NOT_FOUND, "Presence", "Not Found");
+        return plain(Endpoint::Unknown, Reply::error(StatusCode::NOT_FOUND, "Presence", "Not Found"));
     };
+    let endpoint = route.endpoint();
+    match routed(server, method, path, raw_query, route).await {
+        Ok((reply, fault)) => Handled { reply, endpoint, fault },
+        Err(reply) => plain(endpoint, reply),
+    }
+}
+
+/// The answer to a routed request, with the fault injected into it.
+async fn routed(
+    server: &ServerState,
+    method: &Method,
+    path: &str,
+    raw_query: &str,
+    route: Route<'_>,
+) -> Result<(Reply, Option<Injected>), Reply> {
     if method != Method::GET && method != Method::HEAD {
-        return Reply::error(StatusCode::METHOD_NOT_ALLOWED, "Presence", "Method Not Allowed");
+        return Err(Reply::error(StatusCode::METHOD_NOT_ALLOWED, "Presence", "Method Not Allowed"));
     }
     let sub = decode_path(route.sub_key());
     if sub.is_empty() {
-        return Reply::bad_request("Missing subscribe key");
+        return Err(Reply::bad_request("Missing subscribe key"));
     }
     let query = Query::parse(raw_query);
     let channels = route.channel_segment().map(split_path_names).unwrap_or_default();
@@ -47,19 +73,46 @@ pub(crate) async fn handle(server: &ServerState, method: &Method, path: &str, ra
         let tolerance = server.config.signature_tolerance.as_secs();
         if let Err(e) = signature::verify(secret, &server.config.publish_key, &req, now / 1000, tolerance) {
             tracing::debug!(reason = ?e, "signature rejected");
-            return Reply::forbidden(&channels, &groups);
+            return Err(Reply::forbidden(&channels, &groups));
         }
+    }
+
+    let fault = if server.faults.any() {
+        let uuid = route.path_uuid().map(decode_path).or_else(|| actor_uuid(&query));
+        let target = Target { endpoint: route.endpoint(), names: &channels, groups: &groups, uuid: uuid.as_deref() };
+        server.faults.decide(&target)
+    } else {
+        None
+    };
+    match fault.map(|f| f.effect) {
+        Some(Effect::Status { status, retry_after }) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            let message = format!(
+                "{} (injected fault, rule {})",
+                status.canonical_reason().unwrap_or("Injected fault"),
+                fault.map_or(0, |f| f.rule)
+            );
+            return Ok((Reply::error(status, "Presence", &message).with_retry_after(retry_after), fault));
+        }
+        // No lock is held here.
+        Some(Effect::Delay { ms, .. }) => tokio::time::sleep(std::time::Duration::from_millis(ms)).await,
+        _ => {}
     }
 
     let keyspace = server.store.keyspace(&sub);
     let changes_presence = route.changes_presence_when_answered();
-    let req = Request { server, keyspace: &keyspace, channels, groups, query, now };
+    let reset_when_held = fault.is_some_and(|f| f.effect == Effect::Reset);
+    let req = Request { server, keyspace: &keyspace, channels, groups, query, now, reset_when_held };
     let reply = to_handler(route, &req).await;
     if changes_presence {
         // The write may have added a presence deadline sooner than the reaper's.
         server.schedule(read(&keyspace).next_deadline());
     }
-    reply.unwrap_or_else(|error| error)
+    let reply = reply.unwrap_or_else(|error| error);
+    if fault.is_some_and(|f| f.effect == Effect::Garbage) {
+        return Ok((Reply::garbage(), fault));
+    }
+    Ok((reply, fault))
 }
 
 /// The answer of a routed, authorised request (`Err` for an error reply).

@@ -77,6 +77,15 @@ pub(crate) enum Action {
 }
 
 impl Action {
+    /// Every action, in the order of [`Action::index`].
+    pub(crate) const ALL: [Action; 5] =
+        [Action::Join, Action::Leave, Action::Timeout, Action::StateChange, Action::Interval];
+
+    /// The action's place in [`Action::ALL`].
+    pub(crate) fn index(self) -> usize {
+        self as usize
+    }
+
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             Action::Join => "join",

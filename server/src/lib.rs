@@ -50,13 +50,17 @@ pub mod clock;
 mod config;
 mod connection;
 mod dashboard;
+mod dev;
 mod dispatch;
 mod events;
+mod faults;
 mod handlers;
 mod json;
+mod metrics;
 mod params;
 mod reaper;
 mod reply;
+mod request_log;
 mod routing;
 mod shutdown;
 pub mod signature;
@@ -74,6 +78,7 @@ use tokio::task::JoinHandle;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{DEFAULT_BINARY_LISTEN, MAX_STATE_DEPTH, ServerConfig};
+pub use faults::FaultSet;
 
 use state::ServerState;
 

@@ -3,7 +3,8 @@
 //! ```text
 //! cargo run -p presence-server -- [--listen 127.0.0.1:8090] [--secret-key KEY]
 //!     [--publish-key KEY] [--presence-timeout SECS] [--long-poll-timeout SECS]
-//!     [--announce-max N] [--presence-interval SECS] [--max-held-polls N] [--no-dashboard] [--verbose]
+//!     [--announce-max N] [--presence-interval SECS] [--max-held-polls N] [--no-dashboard]
+//!     [--faults FILE] [--dev-endpoints | --no-dev-endpoints] [--request-log N] [--verbose]
 //! ```
 //!
 //! Logs one line per request at debug level (`--verbose` or `RUST_LOG=debug`); stops cleanly on Ctrl-C.
@@ -12,7 +13,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use presence_server::{DEFAULT_BINARY_LISTEN, PresenceServer, ServerConfig};
+use presence_server::{DEFAULT_BINARY_LISTEN, FaultSet, PresenceServer, ServerConfig};
 use tracing::Level;
 
 const USAGE: &str = "\
@@ -31,6 +32,12 @@ OPTIONS:
     --presence-interval SECS  period of interval events [default: 10]
     --max-held-polls N        subscribe polls held at once before answering 429 [default: 50000]
     --no-dashboard            do not serve the live dashboard page at /
+    --faults FILE             fault rules in force from the start (JSON, see README, \"Fault injection\"):
+                              {\"seed\":7,\"rules\":[{\"endpoint\":\"subscribe\",\"rate\":0.3,\"effect\":{\"status\":503}}]}
+    --dev-endpoints           serve /dev/faults and /dev/requests on any listen address
+                              [default: only when listening on a loopback address]
+    --no-dev-endpoints        never serve /dev/* (/metrics is always served)
+    --request-log N           requests kept for GET /dev/requests [default: 1000; 0 keeps none]
     -v, --verbose             log every request (same as RUST_LOG=debug)
     -h, --help                print this help
 ";
@@ -62,6 +69,19 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
             "-h" | "--help" => return Ok(None),
             "-v" | "--verbose" => level = Level::DEBUG,
             "--no-dashboard" => config = config.with_dashboard(false),
+            "--dev-endpoints" => config = config.with_dev_endpoints(true),
+            "--no-dev-endpoints" => config = config.with_dev_endpoints(false),
+            "--faults" => {
+                let path = value("--faults")?;
+                let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read --faults {path:?}: {e}"))?;
+                let faults = FaultSet::from_json(&text).map_err(|e| format!("--faults {path:?}: {e}"))?;
+                config = config.with_faults(faults);
+            }
+            "--request-log" => {
+                let n = number(&value("--request-log")?, "--request-log")?;
+                config =
+                    config.with_request_log(usize::try_from(n).map_err(|_| "--request-log is too large".to_owned())?);
+            }
             "--listen" => {
                 let v = value("--listen")?;
                 let addr: SocketAddr = v.parse().map_err(|e| format!("invalid --listen address {v:?}: {e}"))?;
@@ -129,6 +149,8 @@ fn main() -> ExitCode {
         tokio::task::yield_now().await;
         let signed = args.config.secret_key.is_some();
         let dashboard = args.config.dashboard;
+        let dev_endpoints = args.config.dev_endpoints_enabled();
+        let faults = args.config.faults.len();
         let server = match PresenceServer::start(args.config).await {
             Ok(s) => s,
             Err(e) => {
@@ -144,6 +166,12 @@ fn main() -> ExitCode {
         );
         if dashboard {
             tracing::info!("dashboard: {}/ (who is online, live; --no-dashboard turns it off)", server.url());
+        }
+        if dev_endpoints {
+            tracing::info!("dev endpoints: {0}/dev/faults, {0}/dev/requests; metrics: {0}/metrics", server.url());
+        }
+        if faults > 0 {
+            tracing::info!("{faults} fault rule(s) in force from --faults");
         }
         match ctrl_c.await {
             Ok(Ok(())) => {}

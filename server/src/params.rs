@@ -31,6 +31,9 @@ pub(crate) struct Request<'a> {
     pub(crate) query: Query,
     /// The clock when the request arrived.
     pub(crate) now: u64,
+    /// A `reset` fault matched: a subscribe poll that would be held is
+    /// held a moment, then answered (and its connection reset).
+    pub(crate) reset_when_held: bool,
 }
 
 impl Request<'_> {

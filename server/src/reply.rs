@@ -18,6 +18,8 @@ pub(crate) struct Reply {
     /// Whether the CORS headers of the protocol's answers go along (the
     /// dashboard's own pages do without).
     cors: bool,
+    /// A `Retry-After` header, in seconds (an injected fault's).
+    retry_after: Option<u64>,
     body: String,
 }
 
@@ -27,17 +29,17 @@ impl Reply {
     }
 
     fn presence(status: StatusCode, content_type: &'static str, body: String) -> Self {
-        Self { status, content_type: Some(content_type), cors: true, body }
+        Self { status, content_type: Some(content_type), cors: true, retry_after: None, body }
     }
 
     /// A page of the dashboard (same-origin: no CORS headers).
     pub(crate) fn page(content_type: &'static str, body: String) -> Self {
-        Self { status: StatusCode::OK, content_type: Some(content_type), cors: false, body }
+        Self { status: StatusCode::OK, content_type: Some(content_type), cors: false, retry_after: None, body }
     }
 
     /// The answer to a CORS preflight (`OPTIONS`): the headers, no body.
     pub(crate) fn preflight() -> Self {
-        Self { status: StatusCode::OK, content_type: None, cors: true, body: String::new() }
+        Self { status: StatusCode::OK, content_type: None, cors: true, retry_after: None, body: String::new() }
     }
 
     /// `{"error":1,"message":…,"service":…,"status":…}`.
@@ -48,6 +50,19 @@ impl Reply {
         write_str(&mut body, service);
         body.push_str(&format!(",\"status\":{}}}", status.as_u16()));
         Self::presence(status, CT_PRESENCE, body)
+    }
+
+    /// Adds a `Retry-After: secs` header.
+    pub(crate) fn with_retry_after(mut self, secs: Option<u64>) -> Self {
+        self.retry_after = secs;
+        self
+    }
+
+    /// A 200 whose body is not JSON (an injected `garbage` fault): what a
+    /// captive portal or a misrouted proxy answers.
+    pub(crate) fn garbage() -> Self {
+        let body = "<html><body><h1>200 OK</h1><p>injected garbage: this is not JSON</p></body></html>".to_owned();
+        Self::presence(StatusCode::OK, "text/html; charset=utf-8", body)
     }
 
     /// An error of HTTP itself (a malformed request, say), in the Presence
@@ -113,6 +128,9 @@ impl Reply {
         let _ = write!(out, "content-length: {}\r\n", self.body.len());
         if self.cors {
             out.extend_from_slice(CORS_HEADERS.as_bytes());
+        }
+        if let Some(secs) = self.retry_after {
+            let _ = write!(out, "retry-after: {secs}\r\n");
         }
         out.extend_from_slice(b"cache-control: no-cache\r\n");
         let connection: &[u8] = if keep_alive { b"connection: keep-alive\r\n" } else { b"connection: close\r\n" };

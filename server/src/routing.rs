@@ -3,6 +3,7 @@
 //! Routing is done on the raw (still percent-encoded) path so that channel lists can be split
 //! on literal `,` before each name is decoded (`%2C` stays part of a name).
 
+use crate::faults::Endpoint;
 use crate::signature;
 
 /// Decoded query parameters (first occurrence of a key wins).
@@ -89,6 +90,28 @@ impl Route<'_> {
             | Route::Group { sub, .. }
             | Route::GroupDelete { sub, .. }
             | Route::Subscribe { sub, .. } => sub,
+        }
+    }
+
+    /// The endpoint, as fault rules, the request log and `/metrics` name it.
+    pub(crate) fn endpoint(&self) -> Endpoint {
+        match self {
+            Route::HereNowGlobal { .. } | Route::HereNow { .. } => Endpoint::HereNow,
+            Route::Heartbeat { .. } => Endpoint::Heartbeat,
+            Route::Leave { .. } => Endpoint::Leave,
+            Route::GetState { .. } => Endpoint::GetState,
+            Route::SetState { .. } => Endpoint::SetState,
+            Route::WhereNow { .. } => Endpoint::WhereNow,
+            Route::GroupListAll { .. } | Route::Group { .. } | Route::GroupDelete { .. } => Endpoint::ChannelGroups,
+            Route::Subscribe { .. } => Endpoint::Subscribe,
+        }
+    }
+
+    /// The uuid segment of the path, still percent-encoded, when the route has one.
+    pub(crate) fn path_uuid(&self) -> Option<&str> {
+        match self {
+            Route::GetState { uuid, .. } | Route::SetState { uuid, .. } | Route::WhereNow { uuid, .. } => Some(uuid),
+            _ => None,
         }
     }
 

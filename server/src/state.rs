@@ -6,7 +6,10 @@ use std::sync::atomic::AtomicUsize;
 
 use crate::clock::Clock;
 use crate::config::ServerConfig;
+use crate::faults::Faults;
+use crate::metrics::RequestCounts;
 use crate::reaper::Reaper;
+use crate::request_log::RequestLog;
 use crate::shutdown::Shutdown;
 use crate::store::{KeyspaceSettings, Store};
 
@@ -20,6 +23,14 @@ pub(crate) struct ServerState {
     pub(crate) reaper: Reaper,
     /// Set when the server stops.
     pub(crate) shutdown: Shutdown,
+    /// The fault rules in force.
+    pub(crate) faults: Faults,
+    /// The last requests (`/dev/requests`).
+    pub(crate) request_log: RequestLog,
+    /// Requests answered, by endpoint and status (`/metrics`).
+    pub(crate) request_counts: RequestCounts,
+    /// Whether `/dev/*` is served.
+    pub(crate) dev_endpoints: bool,
 }
 
 impl ServerState {
@@ -27,6 +38,10 @@ impl ServerState {
         ServerState {
             clock: Arc::clone(&config.clock),
             store: Store::new(KeyspaceSettings::from_config(&config)),
+            faults: Faults::new(config.faults.clone()),
+            request_log: RequestLog::new(config.request_log),
+            request_counts: RequestCounts::new(),
+            dev_endpoints: config.dev_endpoints_enabled(),
             config,
             held_polls: AtomicUsize::new(0),
             reaper: Reaper::new(),

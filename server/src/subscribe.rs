@@ -16,6 +16,7 @@ use tokio::sync::Notify;
 
 use crate::clock::millis;
 use crate::events::{Action, Event, MAX_EVENTS_PER_ANSWER, PRESENCE_SUFFIX, from_millis};
+use crate::faults::RESET_HOLD;
 use crate::params::{Request, actor_uuid, announced_timeout, default_timeout, states_by_channel};
 use crate::reply::Reply;
 use crate::routing::Query;
@@ -130,6 +131,14 @@ pub(crate) async fn subscribe(req: &Request<'_>) -> Result<Reply, Reply> {
         };
         // Shutting down: answer at once, not at the long-poll bound.
         if server.shutdown.is_triggered() {
+            return Ok(poll.nothing());
+        }
+        if req.reset_when_held {
+            // The connection is reset once the poll has been held a moment.
+            tokio::select! {
+                () = tokio::time::sleep(RESET_HOLD) => {}
+                () = server.shutdown.triggered() => {}
+            }
             return Ok(poll.nothing());
         }
         // A wake-up between the unlock and here is kept as a permit.

@@ -3,6 +3,7 @@
 //! history is forgotten once a minute.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use super::Keyspace;
 use crate::events::{Action, Event, Stamp, Subject};
@@ -29,6 +30,7 @@ impl Keyspace {
             by_subscribe,
         };
         self.events.push(channel, Event::new(&stamp, action, subject), now);
+        self.settings.event_counts[action.index()].fetch_add(1, Ordering::Relaxed);
     }
 
     /// When event history is next pruned: once a minute while there is any,

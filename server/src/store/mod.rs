@@ -31,6 +31,7 @@ mod queries;
 mod tests;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use serde_json::Value;
@@ -87,6 +88,9 @@ pub(crate) struct KeyspaceSettings {
     pub(crate) announce_max: usize,
     /// Period of interval events.
     pub(crate) interval_ms: u64,
+    /// Events recorded so far, by [`Action::index`](crate::events::Action::index)
+    /// (`/metrics`).
+    pub(crate) event_counts: [AtomicU64; 5],
 }
 
 impl KeyspaceSettings {
@@ -97,6 +101,7 @@ impl KeyspaceSettings {
             region: config.region.clamp(1, 127),
             announce_max: config.announce_max,
             interval_ms: millis(config.presence_interval).max(1),
+            event_counts: Default::default(),
         }
     }
 }
@@ -208,6 +213,12 @@ impl Store {
 
     fn all(&self) -> Vec<Arc<RwLock<Keyspace>>> {
         read(&self.keyspaces).values().cloned().collect()
+    }
+
+    /// `(present uuids, occupied channels)` summed over the keyspaces (a uuid
+    /// counts once per keyspace).
+    pub(crate) fn presence_counts(&self, now: u64) -> (usize, usize) {
+        self.all().iter().map(|ks| read(ks).presence_counts(now)).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
     }
 
     /// The soonest deadline of any keyspace.

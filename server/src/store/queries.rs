@@ -87,4 +87,18 @@ impl Keyspace {
     pub(crate) fn here_now_global(&self, opts: HereNowOpts, now: u64) -> Vec<ChannelOccupancy> {
         self.channels.keys().map(|ch| self.occupancy_of(ch, opts, now)).filter(|c| c.occupancy > 0).collect()
     }
+
+    /// `(present uuids, occupied channels)` at `now`, for `/metrics`.
+    pub(crate) fn presence_counts(&self, now: u64) -> (usize, usize) {
+        let present = |ch: &str, uuid: &str| {
+            self.channels.get(ch).and_then(|c| c.members.get(uuid)).is_some_and(|m| m.present && m.live(now))
+        };
+        let uuids = self.by_uuid.iter().filter(|(uuid, list)| list.iter().any(|ch| present(ch, uuid))).count();
+        let channels = self
+            .channels
+            .values()
+            .filter(|c| c.present > 0 && c.members.values().any(|m| m.present && m.live(now)))
+            .count();
+        (uuids, channels)
+    }
 }

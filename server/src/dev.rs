@@ -1,0 +1,66 @@
+//! The development endpoints under `/dev/`: the fault rules
+//! (`GET`/`PUT`/`DELETE /dev/faults`) and the request log
+//! (`GET /dev/requests?after=SEQ`). They are served only when
+//! [`ServerConfig::dev_endpoints_enabled`](crate::ServerConfig::dev_endpoints_enabled)
+//! says so, and with a secret key they need a signature like every other request.
+
+use http::{Method, StatusCode};
+
+use crate::faults::FaultSet;
+use crate::reply::Reply;
+use crate::routing::Query;
+use crate::signature::{self, SignedRequest};
+use crate::state::ServerState;
+
+const JSON: &str = "application/json";
+
+/// The answer to a request for `/dev/…`.
+pub(crate) fn handle(server: &ServerState, method: &Method, path: &str, raw_query: &str, body: &[u8]) -> Reply {
+    if let Some(secret) = server.config.secret_key.as_deref() {
+        let now = server.clock.now_millis() / 1000;
+        let tolerance = server.config.signature_tolerance.as_secs();
+        let body = std::str::from_utf8(body).unwrap_or_default();
+        // Signed over the body (signature v2), or over an empty one.
+        let signed = [body, ""].iter().any(|body| {
+            let req = SignedRequest { method: method.as_str(), raw_path: path, raw_query, sub_key: "", body };
+            signature::verify(secret, &server.config.publish_key, &req, now, tolerance).is_ok()
+        });
+        if !signed {
+            return Reply::forbidden(&[], &[]);
+        }
+    }
+    let not_allowed = || Reply::error(StatusCode::METHOD_NOT_ALLOWED, "Presence", "Method Not Allowed");
+    match path {
+        "/dev/faults" => {
+            if *method == Method::PUT {
+                let text = String::from_utf8_lossy(body);
+                match FaultSet::from_json(&text) {
+                    Ok(set) => {
+                        tracing::info!("fault rules replaced: {} rule(s), seed {}", set.len(), set.seed());
+                        server.faults.replace(set);
+                    }
+                    Err(message) => return Reply::bad_request(&message),
+                }
+            } else if *method == Method::DELETE {
+                tracing::info!("fault rules cleared");
+                server.faults.replace(FaultSet::default());
+            } else if *method != Method::GET && *method != Method::HEAD {
+                return not_allowed();
+            }
+            Reply::page(JSON, server.faults.to_json())
+        }
+        "/dev/requests" => {
+            if *method != Method::GET && *method != Method::HEAD {
+                return not_allowed();
+            }
+            let query = Query::parse(raw_query);
+            let after = match query.get("after").map(str::parse::<u64>) {
+                None => 0,
+                Some(Ok(after)) => after,
+                Some(Err(_)) => return Reply::bad_request("after: must be a whole number"),
+            };
+            Reply::page(JSON, server.request_log.to_json(after))
+        }
+        _ => Reply::error(StatusCode::NOT_FOUND, "Presence", "Not Found"),
+    }
+}

@@ -1,0 +1,176 @@
+//! The request log behind `GET /dev/requests`: the last N protocol requests
+//! in memory, oldest first. Recording one keeps the raw request target and a
+//! few numbers; what the endpoint, uuid and channels were is worked out (and
+//! `auth` / `signature` values hidden) only when the log is read.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+
+use crate::faults::Endpoint;
+use crate::json::{write_str, write_str_array};
+use crate::routing::{Query, Route, decode_path, route, split_path_names};
+
+/// One request, as recorded.
+struct Entry {
+    seq: u64,
+    time_ms: u64,
+    method: http::Method,
+    target: String,
+    endpoint: Endpoint,
+    status: u16,
+    duration_us: u64,
+    fault: Option<String>,
+}
+
+/// What one finished request leaves in the log.
+pub(crate) struct Record<'a> {
+    pub(crate) time_ms: u64,
+    pub(crate) method: &'a http::Method,
+    pub(crate) target: &'a str,
+    pub(crate) endpoint: Endpoint,
+    pub(crate) status: u16,
+    pub(crate) duration_us: u64,
+    pub(crate) fault: Option<String>,
+}
+
+/// The last `capacity` requests (none kept when it is 0).
+pub(crate) struct RequestLog {
+    capacity: usize,
+    inner: Mutex<Inner>,
+}
+
+struct Inner {
+    next_seq: u64,
+    entries: VecDeque<Entry>,
+}
+
+impl RequestLog {
+    pub(crate) fn new(capacity: usize) -> Self {
+        RequestLog { capacity, inner: Mutex::new(Inner { next_seq: 1, entries: VecDeque::new() }) }
+    }
+
+    pub(crate) fn record(&self, r: Record<'_>) {
+        if self.capacity == 0 {
+            return;
+        }
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let seq = inner.next_seq;
+        inner.next_seq += 1;
+        if inner.entries.len() >= self.capacity {
+            inner.entries.pop_front();
+        }
+        inner.entries.push_back(Entry {
+            seq,
+            time_ms: r.time_ms,
+            method: r.method.clone(),
+            target: r.target.to_owned(),
+            endpoint: r.endpoint,
+            status: r.status,
+            duration_us: r.duration_us,
+            fault: r.fault,
+        });
+    }
+
+    /// `{"capacity":N,"requests":[…]}` with the entries after `after` (a seq).
+    pub(crate) fn to_json(&self, after: u64) -> String {
+        let mut out = format!("{{\"capacity\":{},\"requests\":[", self.capacity);
+        let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let mut first = true;
+        for entry in inner.entries.iter().filter(|e| e.seq > after) {
+            if !first {
+                out.push(',');
+            }
+            first = false;
+            entry.write(&mut out);
+        }
+        drop(inner);
+        out.push_str("]}");
+        out
+    }
+}
+
+impl Entry {
+    fn write(&self, out: &mut String) {
+        let (path, raw_query) = self.target.split_once('?').unwrap_or((&self.target, ""));
+        let query = Query::parse(raw_query);
+        let routed = route(path);
+        let channels = routed.as_ref().and_then(Route::channel_segment).map(split_path_names).unwrap_or_default();
+        let uuid = match routed.as_ref().and_then(Route::path_uuid) {
+            Some(uuid) => Some(decode_path(uuid)),
+            None => query.get("uuid").filter(|u| !u.is_empty()).map(str::to_owned),
+        };
+        out.push_str(&format!("{{\"seq\":{},\"time_ms\":{},\"method\":", self.seq, self.time_ms));
+        write_str(out, self.method.as_str());
+        out.push_str(",\"path\":");
+        write_str(out, &redact(&self.target, "***"));
+        out.push_str(",\"endpoint\":");
+        write_str(out, self.endpoint.as_str());
+        out.push_str(",\"uuid\":");
+        match &uuid {
+            Some(uuid) => write_str(out, uuid),
+            None => out.push_str("null"),
+        }
+        out.push_str(",\"channels\":");
+        write_str_array(out, channels.iter().map(String::as_str));
+        out.push_str(&format!(
+            ",\"status\":{},\"duration_ms\":{:.3},\"fault\":",
+            self.status,
+            self.duration_us as f64 / 1000.0
+        ));
+        match &self.fault {
+            Some(fault) => write_str(out, fault),
+            None => out.push_str("null"),
+        }
+        out.push('}');
+    }
+}
+
+/// `uri` with the values of its `auth` and `signature` parameters replaced by `mask`.
+pub(crate) fn redact(uri: &str, mask: &str) -> String {
+    let Some((path, query)) = uri.split_once('?') else { return uri.to_owned() };
+    let pairs: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((key @ ("auth" | "signature"), _)) => format!("{key}={mask}"),
+            _ => pair.to_owned(),
+        })
+        .collect();
+    format!("{path}?{}", pairs.join("&"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(log: &RequestLog, target: &str) {
+        log.record(Record {
+            time_ms: 5,
+            method: &http::Method::GET,
+            target,
+            endpoint: Endpoint::HereNow,
+            status: 200,
+            duration_us: 400,
+            fault: None,
+        });
+    }
+
+    #[test]
+    fn keeps_the_last_n_and_reads_after_a_seq() {
+        let log = RequestLog::new(2);
+        for i in 0..3 {
+            record(&log, &format!("/v2/presence/sub-key/k/channel/c{i}?uuid=u&auth=A"));
+        }
+        let all: serde_json::Value = serde_json::from_str(&log.to_json(0)).unwrap();
+        let seqs: Vec<u64> = all["requests"].as_array().unwrap().iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+        assert_eq!(seqs, [2, 3]);
+        assert_eq!(all["requests"][0]["path"], "/v2/presence/sub-key/k/channel/c1?uuid=u&auth=***");
+        assert_eq!(all["requests"][0]["channels"], serde_json::json!(["c1"]));
+        assert_eq!(all["requests"][0]["uuid"], "u");
+        assert_eq!(all["requests"][0]["duration_ms"], 0.4);
+        let after: serde_json::Value = serde_json::from_str(&log.to_json(2)).unwrap();
+        assert_eq!(after["requests"].as_array().unwrap().len(), 1);
+        let off = RequestLog::new(0);
+        record(&off, "/x");
+        assert_eq!(off.to_json(0), r#"{"capacity":0,"requests":[]}"#);
+    }
+}
