@@ -209,7 +209,7 @@ pub(crate) struct ClientPresence {
     /// so they reach the server one at a time and in order, and while the
     /// handles change: a heartbeat reads what is held only once it holds
     /// this, so it never carries a name whose leave went out before it.
-    wire: tokio::sync::Mutex<()>,
+    wire: Arc<tokio::sync::Mutex<()>>,
     held: Mutex<Held>,
     /// Wakes the heartbeat loop: its schedule changed, or no handle is left.
     changed: tokio::sync::Notify,
@@ -361,14 +361,25 @@ impl ClientPresence {
     }
 
     /// The handle `id` leaves: `leave` for the names no other handle holds.
+    ///
+    /// Cancel-safe: once the names are released the request goes on its own
+    /// task, holding the wire, so a caller that stops waiting (a cancelled
+    /// `leave()`) neither loses the leave nor lets a heartbeat pass it.
     async fn leave(&self, pubnub: &PubNub, id: u64) -> Result<(), Error> {
-        let _wire = self.wire.lock().await;
+        let wire = Arc::clone(&self.wire).lock_owned().await;
         let released = self.release(id);
         if released.is_empty() {
             return Ok(());
         }
         let (channels, groups) = split(released.iter());
-        pubnub.leave().channels(channels).channel_groups(groups).await
+        let request = pubnub.leave().channels(channels).channel_groups(groups);
+        let sending = tokio::spawn(async move {
+            let _wire = wire;
+            request.await
+        });
+        sending.await.unwrap_or_else(|stopped| {
+            Err(Error::Transport { message: format!("the leave's task stopped: {stopped}"), source: None })
+        })
     }
 }
 
@@ -458,8 +469,10 @@ impl Presence {
     /// Stops holding this handle's names and leaves those no other handle of
     /// the client holds, now.
     pub async fn leave(mut self) -> Result<(), Error> {
+        let left = self.shared.leave(&self.pubnub, self.id).await;
+        // Only now: a leave cancelled half-way is finished by Drop instead.
         self.left = true;
-        self.shared.leave(&self.pubnub, self.id).await
+        left
     }
 }
 

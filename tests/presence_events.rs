@@ -428,3 +428,22 @@ async fn handles_joined_and_dropped_concurrently_from_many_tasks_keep_presence_r
     assert_eq!(summary(&rest), Vec::<String>::new(), "one leave, when the last handle went");
     until_async(|| async { where_now().await.is_empty() }, "gina gone from every channel").await;
 }
+
+#[tokio::test]
+async fn a_leave_cancelled_half_way_still_leaves() {
+    let world = World::start("sub-events", ServerConfig::default()).await;
+    let (watcher, hal) = (world.client("watcher"), world.client("hal"));
+    let mut events = watch(watcher.presence_events().channels("lobby"));
+    world.until_held(1).await;
+    let presence = hal.join().channels("lobby").await.unwrap();
+    assert_eq!(summary(&events_until_barrier(&world, &mut events, "barrier-1").await), ["join hal lobby"]);
+
+    // Polled once (it cannot have had its answer yet), then dropped: the
+    // handle's drop finishes the leave.
+    let mut leave = Box::pin(presence.leave());
+    let first = std::future::poll_fn(|cx| std::task::Poll::Ready(leave.as_mut().poll(cx))).await;
+    assert!(first.is_pending(), "one poll cannot have had the server's answer");
+    drop(leave);
+    let PresenceEvent::Leave(leave) = next(&mut events).await else { panic!("expected hal's leave") };
+    assert_eq!(leave.uuid, "hal");
+}

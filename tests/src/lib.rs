@@ -59,10 +59,10 @@ pub fn plain_http_client() -> reqwest::Client {
 }
 
 // The one place the workspace's tests and benches install the provider.
-#[path = "../../server/support/http_client.rs"]
-mod http_client;
 #[path = "../../server/support/held.rs"]
 mod held;
+#[path = "../../server/support/http_client.rs"]
+mod http_client;
 
 /// One canned answer.
 #[derive(Debug, Clone)]

@@ -92,10 +92,10 @@ pub const LEAVE_OK: &str = r#"{"action":"leave","message":"OK","service":"Presen
 pub const REGISTRY_OK: &str = r#"{"error":false,"message":"OK","service":"channel-registry","status":200}"#;
 pub const PRESENCE_CT: &str = "text/javascript; charset=\"UTF-8\"";
 
-#[path = "../../support/http_client.rs"]
-mod http_client;
 #[path = "../../support/held.rs"]
 mod held;
+#[path = "../../support/http_client.rs"]
+mod http_client;
 
 /// A plain-HTTP reqwest client (with the crypto provider it needs here).
 pub fn plain_http_client() -> reqwest::Client {
