@@ -1,20 +1,22 @@
 //! The presence server's dashboard in a real headless Chromium, driven over
 //! WebDriver (chromedriver; HTTP + JSON, so no client library beyond
 //! reqwest). Users are made present with the SDK; the test reads the DOM.
+//! The screenshot (the path in `DASHBOARD_SCREENSHOT`, else
+//! target/dashboard.png) shows every panel, a fault rule in force.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs them),
 //! so it is ignored by `cargo test --workspace`:
 //!
 //! ```sh
 //! cargo test -p presence-tests --test dashboard_browser -- --ignored
-//! DASHBOARD_SCREENSHOT=docs/dashboard.png cargo test -p presence-tests --test dashboard_browser -- --ignored
+//! DASHBOARD_SCREENSHOT=$PWD/docs/dashboard.png cargo test -p presence-tests --test dashboard_browser -- --ignored
 //! ```
 
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use presence_server::{PresenceServer, ServerConfig};
+use presence_server::{Clock, ManualClock, PresenceServer, ServerConfig};
 use pubnub_presence::{Config, PubNub};
 use serde_json::{Value, json};
 
@@ -62,7 +64,7 @@ impl Browser {
             "--disable-background-networking",
             "--disable-component-update",
             "--disable-sync",
-            "--window-size=1400,900",
+            "--window-size=1400,1500",
         ];
         let capabilities = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
@@ -108,6 +110,26 @@ impl Browser {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// Sets the value of the form field or filter that `selector` finds, as typing would.
+    async fn fill(&self, selector: &str, value: &str) {
+        let script = format!(
+            "const field = document.querySelector({selector:?}); field.value = {value:?}; \
+             field.dispatchEvent(new Event('input')); field.dispatchEvent(new Event('change')); return null;"
+        );
+        self.run(&script).await;
+    }
+
+    async fn click(&self, selector: &str) {
+        self.run(&format!("document.querySelector({selector:?}).click(); return null;")).await;
+    }
+
+    async fn text(&self, selector: &str) -> String {
+        let script =
+            format!("const node = document.querySelector({selector:?}); return node.innerText ?? node.textContent;");
+        let text = self.run(&script).await;
+        text.as_str().unwrap_or_default().to_owned()
     }
 
     /// Ends the session: chromedriver closes the browser.
@@ -159,7 +181,10 @@ fn user(server: &PresenceServer, uuid: &str) -> PubNub {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Chromium and chromedriver (Debian's chromium, chromium-driver)"]
 async fn the_dashboard_shows_presence_live_in_a_real_browser() {
-    let server = PresenceServer::start(ServerConfig::default()).await.unwrap();
+    // The server's clock starts 9 minutes ago, so that lobby has some
+    // occupancy history to chart; it catches up with the wall clock below.
+    let clock = ManualClock::new(ManualClock::starting_now().now_millis() - 9 * 60_000);
+    let server = PresenceServer::start(ServerConfig::default().with_clock(clock.clone())).await.unwrap();
     let browser = Browser::start().await;
     browser.open(&server.url()).await;
 
@@ -172,6 +197,18 @@ async fn the_dashboard_shows_presence_live_in_a_real_browser() {
     alice.heartbeat().channels(["lobby", "den"]).state(json!({"lobby": {"mood": "happy"}})).await.unwrap();
     bob.heartbeat().channels("lobby").await.unwrap();
     alice.add_channel_to_channel_group().channel_group("friends").channels(["lobby", "den"]).await.unwrap();
+    // Erin comes 2 minutes later and stays 3; alice and bob keep heartbeating.
+    let erin = user(&server, "erin");
+    for (minutes, erin_here) in [(2, true), (3, false), (4, false)] {
+        clock.advance(Duration::from_secs(minutes * 60));
+        alice.heartbeat().channels(["lobby", "den"]).await.unwrap();
+        bob.heartbeat().channels("lobby").await.unwrap();
+        if erin_here {
+            erin.heartbeat().channels("lobby").await.unwrap();
+        } else {
+            erin.leave().channels("lobby").await.unwrap();
+        }
+    }
 
     browser
         .until("document.querySelector('[data-channel=\"lobby\"] .count')?.textContent === '2'", "lobby with 2")
@@ -204,7 +241,23 @@ async fn the_dashboard_shows_presence_live_in_a_real_browser() {
     browser
         .until("document.querySelector('[data-channel=\"lobby\"] .count').textContent === '3'", "lobby with 3")
         .await;
+
+    // Occupancy over time: lobby had 2 (alice and bob in one millisecond),
+    // 3 with erin, 2 when she left, 3 with carol: a step line of 4 points.
+    let lobby_chart = "#charts [data-chart-channel=\"lobby\"]";
+    browser.until(&format!("document.querySelector('{lobby_chart}')?.dataset.points === '4'"), "lobby's chart").await;
+    let line =
+        browser.run(&format!("return document.querySelector('{lobby_chart} path.line').getAttribute('d');")).await;
+    let steps = line.as_str().unwrap().matches(" V").count();
+    assert_eq!(steps, 3, "a step line through 2, 3, 2 and 3 occupants: {line}");
+    let axis = browser.text(&format!("{lobby_chart} svg")).await;
+    assert!(axis.contains("−10 min") && axis.contains("now"), "a labelled time axis: {axis}");
+
+    faults_and_requests(&server, &browser).await;
     let shot = browser.screenshot().await;
+    remove_the_fault_rule(&server, &browser).await;
+
+    clock.advance(Duration::from_secs(1)); // her leave is a point of its own
     carol.leave().channels("lobby").await.unwrap();
     browser
         .until("document.querySelector('#events [data-action=\"leave\"][data-uuid=\"carol\"]')", "carol's leave line")
@@ -212,10 +265,14 @@ async fn the_dashboard_shows_presence_live_in_a_real_browser() {
     browser.until("!document.querySelector('#occupants [data-uuid=\"carol\"]')", "carol gone from the list").await;
     let newest = browser.run("return document.querySelector('#events li').dataset.action;").await;
     assert_eq!(newest, json!("leave"), "newest first");
+    browser.until(&format!("document.querySelector('{lobby_chart}').dataset.points === '5'"), "lobby's leave").await;
 
     let path = std::env::var("DASHBOARD_SCREENSHOT")
         .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../target/dashboard.png").to_owned());
     assert_eq!(&shot[..8], b"\x89PNG\r\n\x1a\n");
+    if let Some(dir) = std::path::Path::new(&path).parent() {
+        std::fs::create_dir_all(dir).unwrap();
+    }
     std::fs::write(&path, &shot).unwrap();
     println!("screenshot: {path} ({} bytes)", shot.len());
 
@@ -258,5 +315,104 @@ async fn the_dashboard_shows_presence_live_in_a_real_browser() {
     browser.until("document.getElementById('banner').classList.contains('shown')", "the offline banner").await;
     let banner = browser.run("return document.getElementById('banner').innerText;").await;
     assert!(banner.as_str().unwrap().contains("Server unreachable"), "{banner}");
+    browser.quit().await;
+}
+
+/// The fault panel and the request log: a rule added through the form is
+/// listed, its faults show in the live request log (highlighted, and the
+/// filters narrow the log), and a rule the server refuses shows its message.
+async fn faults_and_requests(server: &PresenceServer, browser: &Browser) {
+    browser.until("!document.getElementById('add-fault').hidden", "the fault form").await;
+    browser.until("document.querySelector('#requests tbody tr')", "the request log").await;
+    let add_rule = async |rate: &str| {
+        browser.fill("#add-fault [name=endpoint]", "here_now").await;
+        browser.fill("#add-fault [name=uuid]", "flaky").await;
+        browser.fill("#add-fault [name=limit]", "rate").await;
+        browser.fill("#add-fault [name=amount]", rate).await;
+        browser.fill("#add-fault [name=effect]", "status").await;
+        browser.fill("#add-fault [name=number]", "503").await;
+        browser.click("#add-fault button[type=submit]").await;
+    };
+    add_rule("1.5").await;
+    browser.until("document.getElementById('fault-error').innerText.includes('between 0 and 1')", "the 400").await;
+    add_rule("1").await;
+    browser.until("document.querySelector('#fault-rules li[data-uuid=\"flaky\"]')", "the rule listed").await;
+    assert_eq!(browser.text("#fault-error").await, "", "a rule taken clears the message");
+    let rule = browser.text("#fault-rules li[data-uuid=\"flaky\"]").await;
+    assert!(rule.contains("status 503") && rule.contains("here_now") && rule.contains("100%"), "{rule}");
+
+    let http = presence_tests::plain_http_client();
+    let url = |path: &str| format!("{}{path}", server.url());
+    for _ in 0..3 {
+        let answer = http.get(url("/v2/presence/sub-key/demo/channel/lobby?uuid=flaky")).send().await.unwrap();
+        assert_eq!(answer.status(), 503, "the rule applies");
+    }
+    let answer = http.get(url("/v2/presence/sub-key/demo/channel/den/heartbeat?uuid=dave")).send().await.unwrap();
+    assert_eq!(answer.status(), 200);
+
+    // Live, newest first, faulted rows highlighted.
+    browser
+        .until("document.querySelectorAll('#requests tr.faulted[data-uuid=\"flaky\"]').length === 3", "3 faults")
+        .await;
+    browser.until("document.querySelector('#requests tr[data-uuid=\"dave\"]')", "dave's heartbeat").await;
+    let newest = browser.run("return document.querySelector('#requests tbody tr').dataset.uuid;").await;
+    assert_eq!(newest, json!("dave"), "newest first");
+    let faulted = browser.text("#requests tr.faulted").await;
+    assert!(faulted.contains("status 503") && faulted.contains("here_now") && faulted.contains("lobby"), "{faulted}");
+    let own = "document.querySelector('#requests tr[data-uuid=\"presence-dashboard\"]')";
+    browser.until(&format!("!{own}"), "the page's own polling hidden").await;
+    browser.run("document.getElementById('filter-own').click(); return null;").await;
+    browser.until(own, "the page's own polling shown").await;
+    browser.run("document.getElementById('filter-own').click(); return null;").await;
+
+    // Filters: uuid, endpoint, channel.
+    let rows = "[...document.querySelectorAll('#requests tbody tr[data-seq]')]";
+    browser.fill("#filter-uuid", "flak").await;
+    browser
+        .until(&format!("{rows}.length === 3 && {rows}.every((r) => r.dataset.uuid === 'flaky')"), "uuid filter")
+        .await;
+    browser.fill("#filter-uuid", "").await;
+    browser.fill("#filter-endpoint", "heartbeat").await;
+    browser
+        .until(&format!("{rows}.length > 0 && {rows}.every((r) => r.dataset.endpoint === 'heartbeat')"), "by endpoint")
+        .await;
+    browser.fill("#filter-channel", "lobby").await;
+    browser.until(&format!("{rows}.every((r) => r.innerText.includes('lobby'))"), "by endpoint and channel").await;
+    browser.fill("#filter-channel", "den").await;
+    browser.until(&format!("{rows}.some((r) => r.dataset.uuid === 'dave')"), "dave on den").await;
+    browser.fill("#filter-endpoint", "").await;
+    browser.fill("#filter-channel", "").await;
+    browser
+        .until(
+            "document.querySelector('#fault-rules li[data-uuid=\"flaky\"]').innerText.includes('3 injected')",
+            "counters",
+        )
+        .await;
+}
+
+/// The rule's remove button ends the faults.
+async fn remove_the_fault_rule(server: &PresenceServer, browser: &Browser) {
+    browser.click("#fault-rules li[data-uuid=\"flaky\"] button.remove").await;
+    browser.until("!document.querySelector('#fault-rules li[data-uuid=\"flaky\"]')", "the rule removed").await;
+    let http = presence_tests::plain_http_client();
+    let answer = http.get(format!("{}/v2/presence/sub-key/demo/channel/lobby?uuid=flaky", server.url())).send().await;
+    assert_eq!(answer.unwrap().status(), 200, "no rule, no fault");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Chromium and chromedriver (Debian's chromium, chromium-driver)"]
+async fn without_dev_endpoints_the_panels_say_so() {
+    let server = PresenceServer::start(ServerConfig::default().with_dev_endpoints(false)).await.unwrap();
+    let browser = Browser::start().await;
+    browser.open(&server.url()).await;
+    browser.until("document.getElementById('faults-unavailable')", "the fault panel's note").await;
+    assert!(browser.text("#faults-unavailable").await.contains("not available"));
+    assert!(browser.run("return document.getElementById('add-fault').hidden;").await == json!(true), "no form");
+    browser
+        .until("document.getElementById('requests-unavailable').innerText.includes('not available')", "the log's note")
+        .await;
+    // The chart works without them.
+    user(&server, "alice").heartbeat().channels("lobby").await.unwrap();
+    browser.until("document.querySelector('#charts [data-chart-channel=\"lobby\"]')", "lobby's chart").await;
     browser.quit().await;
 }

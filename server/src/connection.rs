@@ -425,7 +425,7 @@ async fn answer(server: &ServerState, head: &Head) -> (Reply, Delivery) {
         Reply::page(metrics::CONTENT_TYPE, metrics::render(server))
     } else if server.dev_endpoints && path.starts_with("/dev/") {
         dev::handle(server, method, path, query, &head.body)
-    } else if let Some(page) = dashboard::serve(server, method, path) {
+    } else if let Some(page) = dashboard::serve(server, method, path, query) {
         page
     } else {
         let handled = dispatch::handle(server, method, path, query).await;

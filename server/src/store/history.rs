@@ -39,11 +39,12 @@ impl Keyspace {
         (!self.events.is_empty()).then(|| self.last_prune_ms.saturating_add(PRUNE_EVERY_MS))
     }
 
-    /// Forgets stale event history, at most once a minute.
+    /// Forgets stale event and occupancy history, at most once a minute.
     pub(super) fn prune_history(&mut self, now: u64) {
         if now.saturating_sub(self.last_prune_ms) >= PRUNE_EVERY_MS {
             self.last_prune_ms = now;
             self.events.prune(now);
+            self.occupancy_history.prune(now);
         }
     }
 }

@@ -23,8 +23,9 @@ impl Keyspace {
         }
     }
 
-    /// A join, leave or timeout: its own event, or a delta of the channel's
-    /// next interval event when the channel is (or just went) over `announce_max`.
+    /// A join, leave or timeout (noted in the occupancy history): its own
+    /// event, or a delta of the channel's next interval event when the
+    /// channel is (or just went) over `announce_max`.
     pub(super) fn announce(
         &mut self,
         channel: &Arc<str>,
@@ -34,7 +35,9 @@ impl Keyspace {
         now: u64,
         by_subscribe: bool,
     ) {
-        let crowded = self.occupancy(channel) > self.settings.announce_max;
+        let occupancy = self.occupancy(channel);
+        self.occupancy_history.record(channel, now, occupancy);
+        let crowded = occupancy > self.settings.announce_max;
         if !crowded && !self.intervals.contains_key(channel) {
             self.stamp_event(channel, action, Subject::User { uuid, data }, now, by_subscribe);
             return;

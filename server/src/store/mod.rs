@@ -20,12 +20,14 @@
 //! - `queries.rs`: the reads (here_now, where_now, get_state);
 //! - `interval.rs`: interval mode;
 //! - `groups.rs`: channel groups;
-//! - `history.rs`: recording events and forgetting old ones.
+//! - `history.rs`: recording events and forgetting old ones;
+//! - `occupancy.rs`: occupancy over time (the dashboard's charts).
 
 mod groups;
 mod history;
 mod interval;
 mod members;
+mod occupancy;
 mod queries;
 #[cfg(test)]
 mod tests;
@@ -44,6 +46,7 @@ use crate::json::write_value;
 use interval::IntervalCycle;
 use members::Channel;
 pub(crate) use members::Timeout;
+pub(crate) use occupancy::OccupancyHistory;
 pub(crate) use queries::{ChannelOccupancy, HereNowOpts};
 
 /// A state object rendered once, at write time, in the response JSON form (compact, ASCII).
@@ -128,6 +131,8 @@ pub(crate) struct Keyspace {
     interval_dues: BTreeSet<(u64, Arc<str>)>,
     groups: BTreeMap<String, BTreeSet<String>>,
     pub(crate) events: EventLog,
+    /// Occupancy changes of the last ten minutes, by channel.
+    pub(crate) occupancy_history: OccupancyHistory,
     last_prune_ms: u64,
 }
 
@@ -149,6 +154,7 @@ impl Keyspace {
             interval_dues: BTreeSet::new(),
             groups: BTreeMap::new(),
             events: EventLog::default(),
+            occupancy_history: OccupancyHistory::default(),
             last_prune_ms: 0,
         }
     }
@@ -209,6 +215,11 @@ impl Store {
         let mut keys: Vec<String> = read(&self.keyspaces).keys().cloned().collect();
         keys.sort();
         keys
+    }
+
+    /// The keyspace of `sub_key`, if it is in use (not created).
+    pub(crate) fn existing(&self, sub_key: &str) -> Option<Arc<RwLock<Keyspace>>> {
+        read(&self.keyspaces).get(sub_key).cloned()
     }
 
     fn all(&self) -> Vec<Arc<RwLock<Keyspace>>> {

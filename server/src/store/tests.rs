@@ -156,3 +156,68 @@ fn a_late_clock_counts_each_timeout_in_its_own_interval() {
         rendered[2]
     );
 }
+
+fn history(ks: &Keyspace, now: u64) -> Vec<(String, Vec<(u64, u32)>)> {
+    ks.occupancy_history.window(now).into_iter().map(|(name, points)| (name.to_owned(), points)).collect()
+}
+
+#[test]
+fn occupancy_history_records_joins_leaves_and_timeouts_only() {
+    let mut ks = Keyspace::default();
+    ks.heartbeat("a", &chans(&["x", "y"]), Timeout::Given(10_000), &HashMap::new(), 1_000);
+    ks.heartbeat("b", &chans(&["x"]), Timeout::Given(60_000), &HashMap::new(), 2_000);
+    // Heartbeats and state changes that change no occupancy record nothing.
+    ks.heartbeat("b", &chans(&["x"]), Timeout::Given(60_000), &HashMap::new(), 3_000);
+    let st = HashMap::from([("x".to_string(), serde_json::json!({"k": 1}))]);
+    ks.heartbeat("b", &chans(&["x"]), Timeout::Given(60_000), &st, 3_500);
+    ks.set_state("c", &chans(&["x"]), &serde_json::json!({"k": 2}), 60_000, 3_600);
+    ks.leave("b", &chans(&["x"]), 4_000);
+    ks.fire_due(20_000); // a times out at 11,000 (its expiry, not the late clock)
+    let expected = vec![
+        ("x".to_owned(), vec![(1_000, 1), (2_000, 2), (4_000, 1), (11_000, 0)]),
+        ("y".to_owned(), vec![(1_000, 1), (11_000, 0)]),
+    ];
+    assert_eq!(history(&ks, 20_000), expected);
+    // Presence names never count; changes within one millisecond are one point.
+    ks.heartbeat("c", &chans(&["z", "z-pnpres"]), Timeout::Given(60_000), &HashMap::new(), 30_000);
+    ks.heartbeat("d", &chans(&["z"]), Timeout::Given(60_000), &HashMap::new(), 30_000);
+    assert_eq!(history(&ks, 30_000)[2], ("z".to_owned(), vec![(30_000, 2)]));
+}
+
+#[test]
+fn occupancy_history_keeps_ten_minutes_and_the_point_before() {
+    const MIN: u64 = 60_000;
+    let mut ks = Keyspace::default();
+    ks.heartbeat("a", &chans(&["gone"]), Timeout::Given(MIN), &HashMap::new(), 0);
+    for (i, uuid) in ["a", "b", "c"].into_iter().enumerate() {
+        ks.heartbeat(uuid, &chans(&["x"]), Timeout::Given(60 * MIN), &HashMap::new(), i as u64 * MIN);
+    }
+    // At 12 min the window starts at 2 min: the 1-min point goes, the 2-min one
+    // (the last one before) stays, so the line starts at 3.
+    assert_eq!(history(&ks, 12 * MIN), [("x".to_owned(), vec![(2 * MIN, 3)])]);
+    assert_eq!(history(&ks, 11 * MIN), [("x".to_owned(), vec![(MIN, 2), (2 * MIN, 3)])]);
+    // "gone" emptied at 1 min: listed while someone was in it in the window, not after.
+    assert_eq!(history(&ks, 11 * MIN - 1)[0], ("gone".to_owned(), vec![(0, 1), (MIN, 0)]));
+    // Pruning (once a minute, from fire_due) drops the old points and channels.
+    ks.fire_due(12 * MIN);
+    assert_eq!(ks.occupancy_history.channel_count(), 1);
+    // A record drops what its own channel no longer needs.
+    ks.leave("c", &chans(&["x"]), 30 * MIN);
+    assert_eq!(history(&ks, 30 * MIN), [("x".to_owned(), vec![(2 * MIN, 3), (30 * MIN, 2)])]);
+    ks.leave("b", &chans(&["x"]), 41 * MIN);
+    assert_eq!(history(&ks, 41 * MIN), [("x".to_owned(), vec![(30 * MIN, 2), (41 * MIN, 1)])]);
+}
+
+#[test]
+fn occupancy_history_is_bounded_per_channel() {
+    let mut ks = Keyspace::default();
+    let points = u64::try_from(super::occupancy::MAX_POINTS).unwrap();
+    for t in 0..points + 10 {
+        let uuid = format!("u{t}");
+        ks.heartbeat(&uuid, &chans(&["x"]), Timeout::Given(3_600_000), &HashMap::new(), t);
+    }
+    let window = &history(&ks, points + 10)[0].1;
+    assert_eq!(window.len(), super::occupancy::MAX_POINTS);
+    assert_eq!(window.first(), Some(&(10, 11)));
+    assert_eq!(window.last(), Some(&(points + 9, u32::try_from(points).unwrap() + 10)));
+}
