@@ -2,23 +2,37 @@
 watches presence on the local presence server and must see alice join,
 change state and leave, bob time out, and dave (presence timeout 8 s,
 heartbeating) time out within 8 + 2 s of his last heartbeat after he stops
-abruptly, without unsubscribing.
+abruptly, without unsubscribing. Then 20 % of the watcher's subscribe polls
+fail, by the server's own fault injection (503, 429 with Retry-After,
+answers dropped after the server acted, connections reset), and it must
+still see every join and leave.
 
 Run through server/acceptance/run.sh, which installs the SDK in a venv and
 starts the server. Usage: python_presence.py ORIGIN (e.g. 127.0.0.1:8090).
 """
 
 import asyncio
+import json
 import sys
 import time
+import urllib.request
 
 from pubnub.callbacks import SubscribeCallback
+from pubnub.enums import PNReconnectionPolicy
 from pubnub.pnconfiguration import PNConfiguration
 from pubnub.pubnub_asyncio import PubNubAsyncio
 
 ORIGIN = sys.argv[1]
 CHANNEL = "acceptance-lobby"
 DEADLINE = 60  # seconds to wait for each expected event (bob's timeout takes 20)
+
+
+def dev(method, path, body=None):
+    """A request to the server's /dev endpoints; the answer as JSON."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(f"http://{ORIGIN}{path}", data=data, method=method)
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return json.loads(answer.read())
 
 
 def client(user_id, presence_timeout=None):
@@ -30,6 +44,10 @@ def client(user_id, presence_timeout=None):
     config.ssl = False
     # Sends heartbeats, and a leave on unsubscribe (§9.12).
     config.enable_presence_heartbeat = True
+    # Reconnect after a failed poll, without end, from one second on.
+    config.reconnect_policy = PNReconnectionPolicy.EXPONENTIAL
+    config.maximum_reconnection_retries = -1
+    config.reconnection_interval = 1
     if presence_timeout:
         config.set_presence_timeout(presence_timeout)
     return PubNubAsyncio(config)
@@ -114,9 +132,32 @@ async def main():
     assert stopped - last_request <= 3 + 1, "dave was heartbeating every 3 s until the stop"
     print("ok: abrupt stop times out")
 
+    # 20 % of the watcher's polls fail from now on, mixing four faults.
+    rules = [
+        {"endpoint": "subscribe", "uuid": "watcher", "rate": 0.05, "effect": {"status": 503}},
+        {"endpoint": "subscribe", "uuid": "watcher", "rate": 0.05, "effect": {"status": 429, "retry_after": 1}},
+        {"endpoint": "subscribe", "uuid": "watcher", "rate": 0.05, "effect": "drop_answer"},
+        {"endpoint": "subscribe", "uuid": "watcher", "rate": 0.05, "effect": "reset"},
+    ]
+    dev("PUT", "/dev/faults", {"seed": 12, "rules": rules})
+    users = [f"faulty-{i}" for i in range(6)]
+    for user in users:
+        someone = client(user)
+        someone.subscribe().channels(CHANNEL).execute()
+        await expect(listener, "join", user)
+        someone.unsubscribe().channels(CHANNEL).execute()
+        await expect(listener, "leave", user)
+        await someone.stop()
+    injected = sum(rule["injected"] for rule in dev("GET", "/dev/faults")["rules"])
+    matched = sum(rule["matched"] for rule in dev("GET", "/dev/faults")["rules"]) // len(rules)
+    dev("DELETE", "/dev/faults")
+    print(f"  {injected} faults injected into about {matched} watcher polls")
+    assert injected > 0, "the faults fired"
+    print(f"ok: every join and leave of {len(users)} users while 20 % of the watcher's polls failed")
+
     await alice.stop()
     await watcher.stop()
-    print("python SDK acceptance: 5 passed, 0 failed")
+    print("python SDK acceptance: 6 passed, 0 failed")
 
 
 asyncio.run(main())
