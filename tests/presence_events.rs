@@ -7,24 +7,10 @@ use std::time::Duration;
 
 use presence_server::ServerConfig;
 use presence_tests::World;
-use presence_tests::{until, until_async};
+use presence_tests::{until, until_async, watch};
 use pubnub_presence::{Config, Error, PresenceEvent, PubNub};
 use serde_json::json;
 use tokio::sync::mpsc;
-
-/// Runs a subscription in a task and hands its items over a channel.
-fn watch(events: pubnub_presence::PresenceEvents) -> mpsc::UnboundedReceiver<Result<PresenceEvent, Error>> {
-    let (tx, rx) = mpsc::unbounded_channel();
-    let mut stream = events.subscribe();
-    tokio::spawn(async move {
-        while let Some(item) = stream.next().await {
-            if tx.send(item).is_err() {
-                break;
-            }
-        }
-    });
-    rx
-}
 
 async fn next(rx: &mut mpsc::UnboundedReceiver<Result<PresenceEvent, Error>>) -> PresenceEvent {
     let item = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await.expect("an event within 10 s");

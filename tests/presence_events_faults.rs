@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use presence_server::ServerConfig;
-use presence_tests::{World, plain_http_client, until};
+use presence_tests::{World, plain_http_client, until, watch};
 use pubnub_presence::{Error, PresenceEvent, RetryPolicy};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
@@ -17,20 +17,6 @@ use tokio::sync::mpsc;
 struct Seen {
     events: Vec<(String, String)>,
     errors: usize,
-}
-
-/// Runs a subscription in a task and hands its items over a channel.
-fn watch(events: pubnub_presence::PresenceEvents) -> mpsc::UnboundedReceiver<Result<PresenceEvent, Error>> {
-    let (tx, rx) = mpsc::unbounded_channel();
-    let mut stream = events.subscribe();
-    tokio::spawn(async move {
-        while let Some(item) = stream.next().await {
-            if tx.send(item).is_err() {
-                break;
-            }
-        }
-    });
-    rx
 }
 
 /// Takes items until `last` (an `(action, uuid)`) has arrived.

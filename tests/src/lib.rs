@@ -49,6 +49,23 @@ impl World {
     }
 }
 
+/// Runs a presence-event subscription in a task and hands its items over a
+/// channel, so a test can wait for the next one with a deadline.
+pub fn watch(
+    events: pubnub_presence::PresenceEvents,
+) -> tokio::sync::mpsc::UnboundedReceiver<Result<pubnub_presence::PresenceEvent, pubnub_presence::Error>> {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut stream = events.subscribe();
+    tokio::spawn(async move {
+        while let Some(item) = stream.next().await {
+            if tx.send(item).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
 /// A plain-HTTP reqwest client for talking to servers directly. Installs the
 /// ring crypto provider first: in a workspace build reqwest is compiled with
 /// `rustls-no-provider` (for the SDK), and building a client without a
