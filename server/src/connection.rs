@@ -2,7 +2,8 @@
 //!
 //! Every endpoint of the protocol is a `GET` (or `HEAD`, or a CORS `OPTIONS`)
 //! with an empty body, and its answer depends only on the method and the
-//! request target (docs/PROTOCOL.md §0). So the server speaks that much HTTP/1.1
+//! request target (docs/PROTOCOL.md §0); the one body the server reads is a
+//! `PUT /dev/faults`'s JSON rule set (up to 64 KiB). So the server speaks that much HTTP/1.1
 //! itself: `httparse` (hyper's parser) reads each request head, the answer is
 //! written in one piece, and keep-alive, pipelining and HTTP/1.0 work as
 //! clients expect. What no PubNub client sends is refused plainly, in the

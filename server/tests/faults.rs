@@ -480,3 +480,23 @@ async fn metrics_count_what_happened() {
     assert_eq!(get("presence_faults_injected_total{effect=garbage,rule=1}"), 1.0);
     held.abort();
 }
+
+/// The binary refuses to start with a bad `--faults` file, with the message
+/// the HTTP endpoint gives for the same rules.
+#[test]
+fn a_bad_faults_file_stops_start_up_naming_the_field() {
+    let dir = std::env::temp_dir().join(format!("presence-faults-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("faults.json");
+    std::fs::write(&file, r#"{"seed": 1, "rules": [{"endpoint": "subscribe", "rate": 1.5, "effect": "reset"}]}"#)
+        .unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_presence-server"))
+        .args(["--listen", "127.0.0.1:0", "--faults"])
+        .arg(&file)
+        .output()
+        .expect("the binary runs");
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(!output.status.success(), "it must not start");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("rules[0].rate: must be between 0 and 1, got 1.5"), "{stderr}");
+}
