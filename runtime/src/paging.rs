@@ -1,7 +1,7 @@
 //! Paging: operations whose spec declares `pagination` get `pages()` (a
 //! [`Stream`] of pages) and `all_pages()` (every page merged into one
 //! result). The generated code says how to ask for the next page and how to
-//! merge two pages ([`Paged`]); this module runs the requests one after
+//! merge two pages (`Paged`); this module runs the requests one after
 //! another.
 
 use std::future::Future;
@@ -33,7 +33,7 @@ pub trait Paged: Clone + Send + Unpin + 'static {
     fn merge(into: &mut Self::Page, page: Self::Page);
 }
 
-/// The pages of a paged request, as a [`Stream`]: each page is requested
+/// The pages of a paged request, as a `Stream` (`futures_core::Stream`): each page is requested
 /// when the previous one has been taken, so the stream never runs ahead of
 /// its reader. An error ends the stream (after the client's retry policy
 /// has had its say).

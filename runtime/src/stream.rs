@@ -1,7 +1,7 @@
 //! Long-poll streams: operations whose spec declares `stream` get
 //! `subscribe()`, a [`Stream`] of the items PubNub's subscribe long-poll
 //! delivers (docs/PROTOCOL.md §9). The generated code says how to build the
-//! request and decode one item ([`LongPoll`]); this module runs the loop:
+//! request and decode one item (`LongPoll`); this module runs the loop:
 //! handshake, long-poll from the cursor, reconnect, de-duplicate.
 //!
 //! Every answer is `{"t": {"t": "<timetoken>", "r": <region>}, "m": [item, …]}`;
