@@ -3,8 +3,8 @@
 //! few numbers; what the endpoint, uuid and channels were is worked out (and
 //! `auth` / `signature` values hidden) only when the log is read.
 
-use std::collections::VecDeque;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::faults::Endpoint;
 use crate::json::{write_str, write_str_array};
@@ -34,36 +34,46 @@ pub(crate) struct Record<'a> {
 }
 
 /// The last `capacity` requests (none kept when it is 0).
+///
+/// A ring of slots, each behind its own small lock, and an atomic sequence
+/// number that picks the slot: requests on different connections record
+/// into different slots, so busy servers do not queue on one lock (one lock
+/// for the whole log cost here_now up to a fifth of its throughput at 64
+/// concurrent requests on 2 cores). A slot's target buffer is reused, so
+/// recording allocates nothing once the ring has gone round.
 pub(crate) struct RequestLog {
     capacity: usize,
-    inner: Mutex<Inner>,
-}
-
-struct Inner {
-    next_seq: u64,
-    entries: VecDeque<Entry>,
+    /// The sequence number of the next request recorded (the first is 1).
+    next_seq: AtomicU64,
+    slots: Box<[Mutex<Option<Entry>>]>,
 }
 
 impl RequestLog {
     pub(crate) fn new(capacity: usize) -> Self {
-        RequestLog { capacity, inner: Mutex::new(Inner { next_seq: 1, entries: VecDeque::new() }) }
+        let slots = (0..capacity).map(|_| Mutex::new(None)).collect();
+        RequestLog { capacity, next_seq: AtomicU64::new(1), slots }
     }
 
     pub(crate) fn record(&self, r: Record<'_>) {
         if self.capacity == 0 {
             return;
         }
-        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        let seq = inner.next_seq;
-        inner.next_seq += 1;
-        if inner.entries.len() >= self.capacity {
-            inner.entries.pop_front();
+        let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
+        let index = usize::try_from(seq % self.capacity as u64).unwrap_or_default();
+        let mut slot = self.slots[index].lock().unwrap_or_else(|p| p.into_inner());
+        // A slower request may find a newer one already in its slot: the
+        // newer stays (the ring keeps the last `capacity`).
+        if slot.as_ref().is_some_and(|held| held.seq > seq) {
+            return;
         }
-        inner.entries.push_back(Entry {
+        let mut target = slot.take().map(|old| old.target).unwrap_or_default();
+        target.clear();
+        target.push_str(r.target);
+        *slot = Some(Entry {
             seq,
             time_ms: r.time_ms,
             method: r.method.clone(),
-            target: r.target.to_owned(),
+            target,
             endpoint: r.endpoint,
             status: r.status,
             duration_us: r.duration_us,
@@ -71,19 +81,29 @@ impl RequestLog {
         });
     }
 
-    /// `{"capacity":N,"requests":[…]}` with the entries after `after` (a seq).
+    /// `{"capacity":N,"requests":[…]}` with the entries after `after` (a
+    /// seq), oldest first.
     pub(crate) fn to_json(&self, after: u64) -> String {
+        let mut entries: Vec<String> = Vec::new();
+        let mut order: Vec<u64> = Vec::new();
+        for slot in self.slots.iter() {
+            let slot = slot.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(entry) = slot.as_ref().filter(|e| e.seq > after) {
+                let mut text = String::new();
+                entry.write(&mut text);
+                order.push(entry.seq);
+                entries.push(text);
+            }
+        }
+        let mut by_seq: Vec<(u64, String)> = order.into_iter().zip(entries).collect();
+        by_seq.sort_unstable_by_key(|(seq, _)| *seq);
         let mut out = format!("{{\"capacity\":{},\"requests\":[", self.capacity);
-        let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        let mut first = true;
-        for entry in inner.entries.iter().filter(|e| e.seq > after) {
-            if !first {
+        for (i, (_, text)) in by_seq.iter().enumerate() {
+            if i > 0 {
                 out.push(',');
             }
-            first = false;
-            entry.write(&mut out);
+            out.push_str(text);
         }
-        drop(inner);
         out.push_str("]}");
         out
     }
