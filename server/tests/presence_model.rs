@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use common::*;
-use presence_server::ServerConfig;
+use presence_server::{Clock, ServerConfig};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::Value;
@@ -279,6 +279,19 @@ impl Run {
         self.t.until_held(self.held.len()).await;
     }
 
+    /// The one modelled presence (its join seen) is still there 1 ms before
+    /// `deadline_ms` on the clock, and times out exactly at it, with no request.
+    async fn times_out_at(&mut self, deadline_ms: u64) {
+        let now = self.t.clock.now_millis();
+        self.t.clock.advance(Duration::from_millis(deadline_ms - 1 - now));
+        self.barrier().await;
+        assert_eq!(self.modelled().len(), 1, "only the join 1 ms before the deadline: {:?}", self.seen);
+        self.t.clock.advance(Duration::from_millis(1));
+        self.until_seen(2).await;
+        let timeout = &self.modelled()[1];
+        assert_eq!((timeout.action.as_str(), timeout.at_ms), ("timeout", deadline_ms));
+    }
+
     async fn hang_up(&mut self) {
         if self.held.is_empty() {
             return;
@@ -386,13 +399,7 @@ async fn a_refreshed_presence_times_out_at_the_last_heartbeat_plus_its_timeout()
     run.t.heartbeat("demo", "c0", "alice", "&heartbeat=10").await;
     run.t.clock.advance(Duration::from_secs(6));
     run.t.heartbeat("demo", "c0", "alice", "&heartbeat=10").await;
-    run.t.clock.advance(Duration::from_millis(9_999));
-    run.barrier().await;
-    assert_eq!(run.modelled().len(), 1, "only the join by t=15.999 s: {:?}", run.seen);
-    run.t.clock.advance(Duration::from_millis(1));
-    run.until_seen(2).await;
-    let timeout = &run.modelled()[1];
-    assert_eq!((timeout.action.as_str(), timeout.at_ms), ("timeout", T0_MS + 16_000));
+    run.times_out_at(T0_MS + 16_000).await;
 }
 
 /// A subscriber with `heartbeat=8` holds a poll and heartbeats every 3 s,
@@ -408,13 +415,7 @@ async fn an_abrupt_stop_times_out_its_timeout_after_the_last_request() {
     }
     let last_request = T0_MS + 12_000;
     run.hang_up().await;
-    run.t.clock.advance(Duration::from_millis(7_999));
-    run.barrier().await;
-    assert_eq!(run.modelled().len(), 1, "still present at last request + 7.999 s: {:?}", run.seen);
-    run.t.clock.advance(Duration::from_millis(1));
-    run.until_seen(2).await;
-    let timeout = &run.modelled()[1];
-    assert_eq!((timeout.action.as_str(), timeout.at_ms), ("timeout", last_request + 8_000));
+    run.times_out_at(last_request + 8_000).await;
 }
 
 /// A handshake plus one held poll and no heartbeats: the poll, held for 12 s
