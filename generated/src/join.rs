@@ -155,12 +155,9 @@ impl Join {
             .channel_groups(self.channel_groups.as_slice())
             .heartbeat(seconds)
             .build_request()?;
-        let holding = Holding {
-            channels: dedup(self.channels),
-            channel_groups: dedup(self.channel_groups),
-            timeout: seconds,
-            interval,
-        };
+        // The setters' `into_names` already kept each name once.
+        let holding =
+            Holding { channels: self.channels, channel_groups: self.channel_groups, timeout: seconds, interval };
         let shared = self.pubnub.client.extensions().get_or_default::<ClientPresence>();
         let id = shared.join(&self.pubnub, holding.clone(), state).await?;
         Ok(Presence { shared, pubnub: self.pubnub, id, holding, left: false })
@@ -174,11 +171,6 @@ impl IntoFuture for Join {
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(self.send())
     }
-}
-
-fn dedup(names: Vec<String>) -> Vec<String> {
-    let mut seen = BTreeSet::new();
-    names.into_iter().filter(|name| seen.insert(name.clone())).collect()
 }
 
 /// What one handle holds, and the timing it asked for.
@@ -201,6 +193,24 @@ impl Holding {
     fn names(&self) -> impl Iterator<Item = Name> + '_ {
         let channels = self.channels.iter().cloned().map(Name::Channel);
         channels.chain(self.channel_groups.iter().cloned().map(Name::Group))
+    }
+
+    /// The handle's name for `name` (a channel first, then a group), if it holds one.
+    fn name_of(&self, name: &str) -> Option<Name> {
+        if self.channels.iter().any(|held| held == name) {
+            Some(Name::Channel(name.to_owned()))
+        } else if self.channel_groups.iter().any(|held| held == name) {
+            Some(Name::Group(name.to_owned()))
+        } else {
+            None
+        }
+    }
+
+    fn holds(&self, name: &Name) -> bool {
+        match name {
+            Name::Channel(channel) => self.channels.contains(channel),
+            Name::Group(group) => self.channel_groups.contains(group),
+        }
     }
 }
 
@@ -233,7 +243,7 @@ struct Held {
 
 impl Held {
     fn holds(&self, name: &Name) -> bool {
-        self.handles.values().any(|holding| holding.names().any(|held| held == *name))
+        self.handles.values().any(|holding| holding.holds(name))
     }
 
     /// The loop's period and `heartbeat=`: the smallest any handle asked for.
@@ -449,11 +459,7 @@ impl Presence {
     /// `channel`, before any I/O.
     pub async fn set_state(&self, channel: &str, state: impl serde::Serialize) -> Result<(), Error> {
         let value = serialized("state", &serde_json::to_value(state).map_err(|err| err.to_string()))?.clone();
-        let name = if self.holding.channels.iter().any(|held| held == channel) {
-            Name::Channel(channel.to_owned())
-        } else if self.holding.channel_groups.iter().any(|held| held == channel) {
-            Name::Group(channel.to_owned())
-        } else {
+        let Some(name) = self.holding.name_of(channel) else {
             return Err(Error::InvalidInput {
                 parameter: "channel",
                 rule: format!("`{channel}` is not one of this handle's channels or channel groups"),

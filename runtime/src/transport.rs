@@ -144,8 +144,7 @@ impl Client {
         self.check_url_at(request, unix_seconds)?;
         let config = &self.config;
 
-        let endpoint_len: usize = request.query().iter().map(|(k, v)| k.len() + v.len() + 2).sum();
-        let mut url = String::with_capacity(request.path().len() + endpoint_len + self.common_query.len() + 80);
+        let mut url = String::new();
         url.push_str(request.path());
         for (key, value) in request.query() {
             url.push(if url.len() == request.path().len() { '?' } else { '&' });

@@ -42,7 +42,6 @@ pub(crate) struct Record<'a> {
 /// concurrent requests on 2 cores). A slot's target buffer is reused, so
 /// recording allocates nothing once the ring has gone round.
 pub(crate) struct RequestLog {
-    capacity: usize,
     /// The sequence number of the next request recorded (the first is 1).
     next_seq: AtomicU64,
     slots: Box<[Mutex<Option<Entry>>]>,
@@ -51,15 +50,15 @@ pub(crate) struct RequestLog {
 impl RequestLog {
     pub(crate) fn new(capacity: usize) -> Self {
         let slots = (0..capacity).map(|_| Mutex::new(None)).collect();
-        RequestLog { capacity, next_seq: AtomicU64::new(1), slots }
+        RequestLog { next_seq: AtomicU64::new(1), slots }
     }
 
     pub(crate) fn record(&self, r: Record<'_>) {
-        if self.capacity == 0 {
+        if self.slots.is_empty() {
             return;
         }
         let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
-        let index = usize::try_from(seq % self.capacity as u64).unwrap_or_default();
+        let index = usize::try_from(seq % self.slots.len() as u64).unwrap_or_default();
         let mut slot = self.slots[index].lock().unwrap_or_else(|p| p.into_inner());
         // A slower request may find a newer one already in its slot: the
         // newer stays (the ring keeps the last `capacity`).
@@ -84,20 +83,17 @@ impl RequestLog {
     /// `{"capacity":N,"requests":[…]}` with the entries after `after` (a
     /// seq), oldest first.
     pub(crate) fn to_json(&self, after: u64) -> String {
-        let mut entries: Vec<String> = Vec::new();
-        let mut order: Vec<u64> = Vec::new();
+        let mut by_seq: Vec<(u64, String)> = Vec::new();
         for slot in self.slots.iter() {
             let slot = slot.lock().unwrap_or_else(|p| p.into_inner());
             if let Some(entry) = slot.as_ref().filter(|e| e.seq > after) {
                 let mut text = String::new();
                 entry.write(&mut text);
-                order.push(entry.seq);
-                entries.push(text);
+                by_seq.push((entry.seq, text));
             }
         }
-        let mut by_seq: Vec<(u64, String)> = order.into_iter().zip(entries).collect();
         by_seq.sort_unstable_by_key(|(seq, _)| *seq);
-        let mut out = format!("{{\"capacity\":{},\"requests\":[", self.capacity);
+        let mut out = format!("{{\"capacity\":{},\"requests\":[", self.slots.len());
         for (i, (_, text)) in by_seq.iter().enumerate() {
             if i > 0 {
                 out.push(',');

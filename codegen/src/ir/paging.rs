@@ -3,7 +3,7 @@
 
 use marked_yaml::Spanned;
 
-use super::model::{DefaultValue, Location, PageParam, Pagination, Param, ParamKind, ResultModel, TypeModel, TypeRef};
+use super::model::{Location, PageParam, Pagination, Param, ParamKind, ResultModel, TypeModel, TypeRef};
 use crate::diagnostics::Reporter;
 use crate::spec;
 
@@ -20,7 +20,7 @@ pub(super) fn lower_pagination(
     let mut page_param = |name: &Spanned<String>, what: &str| -> Option<PageParam> {
         match params.iter().find(|p| p.name == **name) {
             Some(Param { kind: ParamKind::U32 { .. }, location: Location::Query(_), default, .. }) => {
-                Some(PageParam { name: name.to_string(), optional: !matches!(default, DefaultValue::U32(_)) })
+                Some(PageParam { name: name.to_string(), optional: !default.is_literal() })
             }
             _ => {
                 r.error(
