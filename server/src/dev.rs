@@ -4,7 +4,7 @@
 //! [`ServerConfig::dev_endpoints_enabled`](crate::ServerConfig::dev_endpoints_enabled)
 //! says so, and with a secret key they need a signature like every other request.
 
-use http::{Method, StatusCode};
+use http::Method;
 
 use crate::faults::FaultSet;
 use crate::reply::Reply;
@@ -29,7 +29,6 @@ pub(crate) fn handle(server: &ServerState, method: &Method, path: &str, raw_quer
             return Reply::forbidden(&[], &[]);
         }
     }
-    let not_allowed = || Reply::error(StatusCode::METHOD_NOT_ALLOWED, "Presence", "Method Not Allowed");
     match path {
         "/dev/faults" => {
             if *method == Method::PUT {
@@ -45,13 +44,13 @@ pub(crate) fn handle(server: &ServerState, method: &Method, path: &str, raw_quer
                 tracing::info!("fault rules cleared");
                 server.faults.replace(FaultSet::default());
             } else if *method != Method::GET && *method != Method::HEAD {
-                return not_allowed();
+                return Reply::method_not_allowed();
             }
             Reply::page(JSON, server.faults.to_json())
         }
         "/dev/requests" => {
             if *method != Method::GET && *method != Method::HEAD {
-                return not_allowed();
+                return Reply::method_not_allowed();
             }
             let query = Query::parse(raw_query);
             let after = match query.get("after").map(str::parse::<u64>) {
@@ -61,6 +60,6 @@ pub(crate) fn handle(server: &ServerState, method: &Method, path: &str, raw_quer
             };
             Reply::page(JSON, server.request_log.to_json(after))
         }
-        _ => Reply::error(StatusCode::NOT_FOUND, "Presence", "Not Found"),
+        _ => Reply::not_found(),
     }
 }

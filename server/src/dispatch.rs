@@ -38,7 +38,7 @@ pub(crate) async fn handle(server: &ServerState, method: &Method, path: &str, ra
         return plain(Endpoint::Time, Reply::ok(format!("[{now}]")));
     }
     let Some(route) = route(path) else {
-        return plain(Endpoint::Unknown, Reply::error(StatusCode::NOT_FOUND, "Presence", "Not Found"));
+        return plain(Endpoint::Unknown, Reply::not_found());
     };
     let endpoint = route.endpoint();
     match routed(server, method, path, raw_query, route).await {
@@ -56,7 +56,7 @@ async fn routed(
     route: Route<'_>,
 ) -> Result<(Reply, Option<Injected>), Reply> {
     if method != Method::GET && method != Method::HEAD {
-        return Err(Reply::error(StatusCode::METHOD_NOT_ALLOWED, "Presence", "Method Not Allowed"));
+        return Err(Reply::method_not_allowed());
     }
     let sub = decode_path(route.sub_key());
     if sub.is_empty() {

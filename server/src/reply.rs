@@ -71,6 +71,16 @@ impl Reply {
         Self::error(status, "Presence", message)
     }
 
+    /// A 404 for a path the server does not serve.
+    pub(crate) fn not_found() -> Self {
+        Reply::error(StatusCode::NOT_FOUND, "Presence", "Not Found")
+    }
+
+    /// A 405 for a method the path does not take.
+    pub(crate) fn method_not_allowed() -> Self {
+        Reply::error(StatusCode::METHOD_NOT_ALLOWED, "Presence", "Method Not Allowed")
+    }
+
     pub(crate) fn bad_request(message: &str) -> Self {
         Self::error(StatusCode::BAD_REQUEST, "Presence", message)
     }
