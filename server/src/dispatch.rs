@@ -65,7 +65,7 @@ async fn routed(
     let query = Query::parse(raw_query);
     let channels = route.channel_segment().map(split_path_names).unwrap_or_default();
     let groups = query.list("channel-group");
-    let now = server.clock.now_millis();
+    let mut now = server.clock.now_millis();
 
     if let Some(secret) = server.config.secret_key.as_deref() {
         let req =
@@ -94,8 +94,17 @@ async fn routed(
             );
             return Ok((Reply::error(status, "Presence", &message).with_retry_after(retry_after), fault));
         }
-        // No lock is held here.
-        Some(Effect::Delay { ms, .. }) => tokio::time::sleep(std::time::Duration::from_millis(ms)).await,
+        // No lock is held here. The request then acts at the time it is
+        // answered, not the time it arrived: its presence deadline and events
+        // are stamped after the delay, as a slow network would have them.
+        // The delay runs on the server's clock (a `ManualClock` test moves it on).
+        Some(Effect::Delay { ms, .. }) => {
+            let until = now.saturating_add(ms);
+            while server.clock.now_millis() < until {
+                server.clock.wait_until(until).await;
+            }
+            now = server.clock.now_millis();
+        }
         _ => {}
     }
 

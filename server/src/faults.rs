@@ -145,7 +145,8 @@ struct Rule {
 ///   error shape, without acting; `"retry_after": SECS` adds a `Retry-After`
 ///   header;
 /// * `{"delay_ms": N}`, optionally `"jitter_ms": J` (0..=J more): the request
-///   waits (holding no lock), then proceeds normally;
+///   waits (holding no lock) for that long on the server's clock, then
+///   proceeds normally, acting at the time it proceeds;
 /// * `"drop_answer"`: the request takes effect, then the connection is closed
 ///   without an answer;
 /// * `"reset"`: the request takes effect, then the connection is reset (RST);

@@ -106,30 +106,71 @@ async fn a_status_effect_answers_in_the_error_shape_without_acting() {
     assert_eq!(t.get(HERE_NOW_LOBBY).await.status, 200, "the channel glob does not match lobby");
 }
 
+/// Waits until rule `rule` of the rules in force has fired `n` times.
+async fn until_injected(t: &TestServer, rule: usize, n: u64) {
+    for _ in 0..2_000 {
+        if faults(t).await["rules"][rule]["injected"] == json!(n) {
+            return;
+        }
+        tokio::task::yield_now().await;
+    }
+    panic!("rule {rule} never fired {n} times: {}", faults(t).await);
+}
+
 #[tokio::test]
-async fn a_delay_effect_waits_then_acts() {
+async fn a_delay_effect_waits_on_the_server_clock_then_acts_at_the_time_it_proceeds() {
+    let t = TestServer::start().await;
+    let mut poll = t.handshake("lobby-pnpres", "uuid=watcher").await;
+    set_faults(&t, json!({"rules": [{"endpoint": "heartbeat", "count": 1, "effect": {"delay_ms": 5000}}]})).await;
+    let addr = t.server.local_addr();
+    let slow = tokio::spawn(async move {
+        raw_get(addr, "/v2/presence/sub-key/demo/channel/lobby/heartbeat?uuid=alice&heartbeat=60").await
+    });
+    until_injected(&t, 0, 1).await;
+    // A delay holds no lock: other requests are answered meanwhile, and the
+    // delayed heartbeat has not acted yet.
+    assert_eq!(occupants(&t, "lobby").await, json!([]));
+    t.clock.advance(Duration::from_millis(5000));
+    let Wire::Answer(answer) = slow.await.unwrap() else { panic!("the delayed heartbeat got no answer") };
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert_eq!(occupants(&t, "lobby").await, json!(["alice"]));
+
+    // The join is stamped when the heartbeat proceeded, not when it arrived.
+    let r = t.get(&format!("/v2/subscribe/demo/lobby-pnpres/0?uuid=watcher&tt={}&tr=1", poll.cursor)).await;
+    let events = r.json()["m"].clone();
+    assert_eq!(events[0]["d"]["action"], "join", "{events}");
+    let joined_ms = events[0]["p"]["t"].as_str().unwrap().parse::<u64>().unwrap() / 10_000;
+    assert_eq!(joined_ms, T0_MS + 5000);
+    poll.cursor = r.json()["t"]["t"].as_str().unwrap().to_owned();
+    // And its presence deadline runs from then: 60 s after the delay, not after arrival.
+    t.clock.advance(Duration::from_secs(59));
+    assert_eq!(occupants(&t, "lobby").await, json!(["alice"]), "timed out from the arrival time");
+    t.clock.advance(Duration::from_secs(1));
+    let r = t.get(&format!("/v2/subscribe/demo/lobby-pnpres/0?uuid=watcher&tt={}&tr=1", poll.cursor)).await;
+    assert_eq!(r.json()["m"][0]["d"]["action"], "timeout", "{}", r.body);
+
+    let log: Value = t.get("/dev/requests").await.json();
+    let delayed = log["requests"].as_array().unwrap().iter().find(|e| e["fault"].is_string()).unwrap().clone();
+    assert_eq!(delayed["fault"], "delay 5000 ms");
+}
+
+#[tokio::test]
+async fn a_delay_draws_its_jitter_within_the_bound() {
     let t = TestServer::start().await;
     set_faults(
         &t,
-        json!({"rules": [{"endpoint": "heartbeat", "count": 1, "effect": {"delay_ms": 200, "jitter_ms": 50}}]}),
+        json!({"rules": [{"endpoint": "here_now", "count": 1, "effect": {"delay_ms": 200, "jitter_ms": 50}}]}),
     )
     .await;
-    let started = Instant::now();
-    t.heartbeat("demo", "lobby", "alice", "").await;
-    let waited = started.elapsed();
-    assert!(waited >= Duration::from_millis(200), "{waited:?}");
-    assert_eq!(occupants(&t, "lobby").await, json!(["alice"]));
+    let addr = t.server.local_addr();
+    let slow = tokio::spawn(async move { raw_get(addr, HERE_NOW_LOBBY).await });
+    until_injected(&t, 0, 1).await;
+    t.clock.advance(Duration::from_millis(250));
+    assert!(matches!(slow.await.unwrap(), Wire::Answer(a) if a.starts_with("HTTP/1.1 200")));
     let log: Value = t.get("/dev/requests").await.json();
-    let fault = log["requests"][0]["fault"].as_str().unwrap().to_owned();
+    let fault = log["requests"].as_array().unwrap().iter().find_map(|e| e["fault"].as_str()).unwrap().to_owned();
     let ms: u64 = fault.strip_prefix("delay ").and_then(|f| f.strip_suffix(" ms")).unwrap().parse().unwrap();
     assert!((200..=250).contains(&ms), "{fault}");
-    // A delay holds no lock: other requests are answered meanwhile.
-    set_faults(&t, json!({"rules": [{"endpoint": "heartbeat", "effect": {"delay_ms": 60000}}]})).await;
-    let addr = t.server.local_addr();
-    let slow =
-        tokio::spawn(async move { raw_get(addr, "/v2/presence/sub-key/demo/channel/lobby/heartbeat?uuid=bob").await });
-    assert_eq!(t.get(HERE_NOW_LOBBY).await.status, 200);
-    slow.abort();
 }
 
 #[tokio::test]
