@@ -185,6 +185,31 @@ pub fn generate_in(spec_root: &Path, templates_root: &Path) -> Result<Vec<Genera
     generate_from_sources(&api, &endpoints, &templates)
 }
 
+/// The Python bindings of the spec under `spec_root` (paths relative to
+/// its `bindings/python/`): templates from `templates_root/templates/python/`,
+/// the hand-written support from `templates_root/inlineable/python/`.
+pub fn generate_python_in(spec_root: &Path, templates_root: &Path) -> Result<Vec<GeneratedFile>, GenerateError> {
+    let (api, endpoints) = spec_sources(spec_root)?;
+    let model = load(&api, &endpoints).map_err(GenerateError::Spec)?;
+    let dir = templates_root.join("templates/python");
+    let mut templates = Vec::new();
+    for name in files_ending(&dir, ".tera").map_err(|err| GenerateError::Other(format!("{}: {err}", dir.display())))? {
+        let text = read(&dir.join(&name))?;
+        templates.push((name.trim_end_matches(".tera").to_owned(), text));
+    }
+    let sources = |dir: &Path| -> Result<Vec<(String, String)>, GenerateError> {
+        let names = files_ending(dir, ".rs").map_err(|err| GenerateError::Other(format!("{}: {err}", dir.display())))?;
+        names.into_iter().map(|name| Ok((name.clone(), read(&dir.join(&name))?))).collect()
+    };
+    let support_dir = templates_root.join("inlineable/python");
+    let python = emit::python::PythonTemplates {
+        templates,
+        support: sources(&support_dir)?,
+        extras: sources(&support_dir.join("extras"))?,
+    };
+    emit::python::emit(&model, &python).map_err(GenerateError::Other)
+}
+
 /// A file the generator reads; the error names it.
 fn read(path: &Path) -> Result<String, GenerateError> {
     std::fs::read_to_string(path).map_err(|err| GenerateError::Other(format!("{}: {err}", path.display())))

@@ -8,8 +8,9 @@ use std::process::ExitCode;
 const USAGE: &str = "usage: codegen [--check] [--root DIR]
        codegen diff [GIT-REF] [--changelog] [--root DIR]
 
-Regenerates generated/ from spec/, inlineable/ and templates/ (DIR defaults to the
-workspace root), and each fixture crate codegen/fixtures/<name>/generated/ from its spec/.
+Regenerates generated/ (the Rust crate) and bindings/python/ (its Python bindings) from
+spec/, inlineable/ and templates/ (DIR defaults to the workspace root), and each fixture's
+codegen/fixtures/<name>/generated/ and bindings/python/ from its spec/.
   --check      write nothing; list stale files and exit 1 if there are any
 
 diff compares spec/ with its state at GIT-REF (default: the last tag, else HEAD) and
@@ -65,6 +66,16 @@ fn main() -> ExitCode {
         };
         let out = target.join("generated");
         let ok = if check { report_stale(&root, &out, &files) } else { write(&root, &out, &files) };
+        failed |= !ok;
+        let python = match codegen::generate_python_in(&spec_root, &root) {
+            Ok(files) => files,
+            Err(err) => {
+                eprintln!("{}: python bindings: {err}", target.display());
+                return ExitCode::FAILURE;
+            }
+        };
+        let out = target.join("bindings/python");
+        let ok = if check { report_stale(&root, &out, &python) } else { write(&root, &out, &python) };
         failed |= !ok;
     }
     if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS }

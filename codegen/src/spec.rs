@@ -285,6 +285,10 @@ pub struct UnionSpec {
     /// Name of the catch-all variant for any other value (it keeps the
     /// value and the item's JSON).
     pub other: Spanned<String>,
+    /// The Python bindings flatten a union into one class: the attribute
+    /// holding the discriminator value (default: the path's last key).
+    #[serde(default)]
+    pub python_field: Option<Spanned<String>>,
     /// The known values.
     pub variants: Vec<VariantSpec>,
 }
@@ -338,4 +342,8 @@ pub struct FieldSpec {
     /// In a stream item: `decimal_string` for a `u64` sent as a string of digits.
     #[serde(default)]
     pub encoding: Option<Spanned<String>>,
+    /// The Python bindings' attribute name, when it differs from `name`
+    /// (PubNub's Python SDK calls `joined` `join`).
+    #[serde(default)]
+    pub python: Option<Spanned<String>>,
 }

@@ -199,6 +199,68 @@ pub struct PresenceView {
 impl PresenceView {
     /// The members of `channel`, by uuid.
     pub fn members(&self, channel: &str) -> Vec<Member> {
+        self.reader().members(channel)
+    }
+
+    /// How many users are on `channel` (as the view knows it).
+    pub fn occupancy(&self, channel: &str) -> usize {
+        self.reader().occupancy(channel)
+    }
+
+    /// Whether `uuid` is on `channel`.
+    pub fn is_present(&self, channel: &str, uuid: &str) -> bool {
+        self.reader().is_present(channel, uuid)
+    }
+
+    /// The channels the view knows, with their members' states.
+    pub fn snapshot(&self) -> BTreeMap<String, BTreeMap<String, Option<Value>>> {
+        self.reader().snapshot()
+    }
+
+    /// Whether the view is synchronised: true once the first snapshot is in,
+    /// false while it re-synchronises from here_now.
+    pub fn sync_complete(&self) -> bool {
+        self.reader().sync_complete()
+    }
+
+    /// A handle that reads the view's members without borrowing the view,
+    /// for another task (or while [`PresenceView::changes`] is borrowed).
+    /// Once the view is dropped it keeps the last members it had.
+    ///
+    /// ```no_run
+    /// # async fn example(pubnub: pubnub_presence::PubNub) -> Result<(), pubnub_presence::Error> {
+    /// let mut view = pubnub.presence_view().channels("lobby").await?;
+    /// let reader = view.reader();
+    /// while let Some(change) = view.changes().next().await {
+    ///     println!("{:?}: {} here", change?, reader.occupancy("lobby"));
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn reader(&self) -> PresenceReader {
+        PresenceReader { shared: Arc::clone(&self.shared) }
+    }
+
+    /// The changes, as they are applied: a `futures_core::Stream` (or `.next().await`).
+    /// Changes are queued from the first call on (a view that is only read
+    /// queues nothing), so drain it once you call it. An error item reports
+    /// a stream or resync error; after a `400`/`403` the stream ends and
+    /// the view stops changing.
+    pub fn changes(&mut self) -> &mut Changes {
+        self.changes.listening.store(true, Ordering::Relaxed);
+        &mut self.changes
+    }
+}
+
+/// Reads a [`PresenceView`]'s members; from [`PresenceView::reader`].
+#[derive(Debug, Clone)]
+pub struct PresenceReader {
+    shared: Arc<RwLock<Members>>,
+}
+
+impl PresenceReader {
+    /// The members of `channel`, by uuid.
+    pub fn members(&self, channel: &str) -> Vec<Member> {
         read(&self.shared)
             .channels
             .get(channel)
@@ -223,20 +285,9 @@ impl PresenceView {
         read(&self.shared).channels.clone()
     }
 
-    /// Whether the view is synchronised: true once the first snapshot is in,
-    /// false while it re-synchronises from here_now.
+    /// Whether the view is synchronised (see [`PresenceView::sync_complete`]).
     pub fn sync_complete(&self) -> bool {
         read(&self.shared).synced
-    }
-
-    /// The changes, as they are applied: a `futures_core::Stream` (or `.next().await`).
-    /// Changes are queued from the first call on (a view that is only read
-    /// queues nothing), so drain it once you call it. An error item reports
-    /// a stream or resync error; after a `400`/`403` the stream ends and
-    /// the view stops changing.
-    pub fn changes(&mut self) -> &mut Changes {
-        self.changes.listening.store(true, Ordering::Relaxed);
-        &mut self.changes
     }
 }
 

@@ -311,6 +311,9 @@ pub struct UnionModel {
     /// The catch-all's field holding the discriminator value: the path's
     /// last key, e.g. `action` for `d.action`.
     pub other_field: String,
+    /// The Python class's attribute holding the discriminator value (the
+    /// spec's `python_field`, else `other_field`).
+    pub python_field: String,
     /// The known variants.
     pub variants: Vec<Variant>,
 }
@@ -352,6 +355,8 @@ pub struct Field {
     pub map_key: bool,
     /// In a stream item: where the value is and how it is derived.
     pub item: Option<ItemField>,
+    /// The Python bindings' attribute name (the spec's `python`, else `name`).
+    pub python_name: String,
 }
 
 /// How a stream item's field is read.

@@ -115,7 +115,15 @@ pub(super) fn lower_union(r: &mut Reporter<'_>, ctx: &str, u: &spec::UnionSpec) 
     if !is_snake_case(&other_field) || other_field == "item" {
         other_field = "value".to_owned();
     }
-    UnionModel { discriminator, other: u.other.to_string(), other_field, variants }
+    let python_field = match &u.python_field {
+        Some(name) if is_snake_case(name) => name.to_string(),
+        Some(name) => {
+            r.error(name.span(), ctx, format!("python_field `{}` must be snake_case", name.as_str()));
+            other_field.clone()
+        }
+        None => other_field.clone(),
+    };
+    UnionModel { discriminator, other: u.other.to_string(), other_field, python_field, variants }
 }
 
 /// Checks a `stream` against its item union, gives each variant's struct the

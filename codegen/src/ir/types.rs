@@ -99,6 +99,7 @@ fn lower_type(r: &mut Reporter<'_>, ctx: &str, ty: &spec::TypeSpec) -> Option<Ty
             default_if_missing: f.default_if_missing,
             map_key: f.map_key,
             item,
+            python_name: python_name(r, &tctx, f),
         });
     }
     if fields.iter().filter(|f| f.map_key).count() > 1 {
@@ -142,4 +143,16 @@ fn lower_type(r: &mut Reporter<'_>, ctx: &str, ty: &spec::TypeSpec) -> Option<Ty
         union,
         fields,
     })
+}
+
+/// A field's Python attribute name: the spec's `python`, checked, else its name.
+fn python_name(r: &mut Reporter<'_>, ctx: &str, f: &spec::FieldSpec) -> String {
+    match &f.python {
+        Some(name) if is_snake_case(name) => name.to_string(),
+        Some(name) => {
+            r.error(name.span(), ctx, format!("python name `{}` must be snake_case", name.as_str()));
+            f.name.to_string()
+        }
+        None => f.name.to_string(),
+    }
 }

@@ -1,0 +1,556 @@
+//! The second target: Python asyncio bindings (a PyO3 extension crate and
+//! its `.pyi` stubs) over the generated Rust crate, from the same IR.
+//!
+//! Per operation, a builder class whose setters wrap the Rust builder's and
+//! whose `future()` / `result()` (or `subscribe()` for a stream) hand the
+//! Rust future to the shared support code; per result type, a frozen class
+//! with the seed's name and a `ToPython` conversion. What is the same for
+//! every operation lives in the hand-written `inlineable/python/`, copied
+//! into the crate's `src/support/`.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use crate::ir::{Api, Operation, ParamKind, TypeModel, TypeRef};
+
+use super::{GeneratedFile, header, render, rust_file};
+
+/// Templates and hand-written sources of the Python target.
+#[derive(Debug, Clone)]
+pub struct PythonTemplates {
+    /// `templates/python/*.tera`: (file name without `.tera`, text).
+    pub templates: Vec<(String, String)>,
+    /// `inlineable/python/*.rs`: support copied into `src/support/`.
+    pub support: Vec<(String, String)>,
+    /// `inlineable/python/extras/*.rs`: the Python face of each inlineable
+    /// Rust module, copied into `src/` when the spec lists that module.
+    pub extras: Vec<(String, String)>,
+}
+
+/// The Python package (`pubnub_presence` for `pubnub-presence`).
+fn package(api: &Api) -> String {
+    api.package.replace('-', "_")
+}
+
+/// The Python client class: the seed's `PubNubAsyncio` for `PubNub`.
+fn client_class(api: &Api) -> String {
+    format!("{}Asyncio", api.client_name)
+}
+
+/// A result type's Python class: its `python` name when that is one
+/// identifier (`PNHereNowResult`), else its Rust name.
+fn class_name(ty: &TypeModel) -> String {
+    match &ty.python {
+        Some(name) if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => name.clone(),
+        _ => ty.name.clone(),
+    }
+}
+
+/// Types that become no class of their own: a union's variant structs are
+/// flattened into the union's class.
+fn flattened(op: &Operation) -> Vec<&str> {
+    op.types.iter().filter_map(|t| t.union.as_ref()).flat_map(|u| u.variants.iter().map(|v| v.ty.as_str())).collect()
+}
+
+fn find_type<'a>(api: &'a Api, name: &str) -> Option<&'a TypeModel> {
+    api.operations.iter().flat_map(|op| &op.types).find(|t| t.name == name)
+}
+
+/// A `map<T>` of a type keyed by one of its own fields is a list in Python
+/// (the seed's `PNHereNowResult.channels`); any other map is a dict.
+fn map_is_list(api: &Api, inner: &TypeRef) -> bool {
+    matches!(inner, TypeRef::Named(name) if find_type(api, name).is_some_and(|t| t.map_key_field().is_some()))
+}
+
+/// The stub's annotation for a field.
+fn py_type(api: &Api, ty: &TypeRef) -> String {
+    match ty {
+        TypeRef::String => "str".to_owned(),
+        TypeRef::U64 => "int".to_owned(),
+        TypeRef::Bool => "bool".to_owned(),
+        TypeRef::Json => "Any".to_owned(),
+        TypeRef::List(inner) => format!("list[{}]", py_type(api, inner)),
+        TypeRef::Map(inner) if map_is_list(api, inner) => format!("list[{}]", py_type(api, inner)),
+        TypeRef::Map(inner) => format!("dict[str, {}]", py_type(api, inner)),
+        TypeRef::Option(inner) => format!("{} | None", py_type(api, inner)),
+        TypeRef::Named(name) => find_type(api, name).map_or_else(|| name.clone(), class_name),
+    }
+}
+
+/// The value of `value` (a Rust field of type `ty`) handed to `ToPython`.
+fn to_python(api: &Api, ty: &TypeRef, value: TokenStream) -> TokenStream {
+    match ty {
+        TypeRef::Map(inner) if map_is_list(api, inner) => {
+            quote!(ToPython::to_python(#value.into_values().collect::<Vec<_>>(), py)?)
+        }
+        _ => quote!(ToPython::to_python(#value, py)?),
+    }
+}
+
+/// Every file of the bindings crate, paths relative to `bindings/python/`.
+pub fn emit(api: &Api, templates: &PythonTemplates) -> Result<Vec<GeneratedFile>, String> {
+    let all_sources = "spec/api.yaml and spec/endpoints/*.yaml";
+    let mut files = vec![rust_file("src/lib.rs", all_sources, lib_rs(api))?];
+    files.push(rust_file("src/operations/mod.rs", all_sources, operations_mod(api))?);
+    for op in &api.operations {
+        files.push(rust_file(&format!("src/operations/{}.rs", op.name), &op.source, operation(api, op))?);
+    }
+    for (name, text) in &templates.support {
+        files.push(copy(&format!("inlineable/python/{name}"), &format!("src/support/{name}"), text));
+    }
+    for module in &api.inlineable {
+        let name = format!("{module}.rs");
+        if let Some((_, text)) = templates.extras.iter().find(|(file, _)| *file == name) {
+            files.push(copy(&format!("inlineable/python/extras/{name}"), &format!("src/{name}"), text));
+        }
+    }
+    let context = context(api);
+    let pkg = package(api);
+    for (name, text) in &templates.templates {
+        let (path, comment) = match name.as_str() {
+            "Cargo.toml" | "pyproject.toml" => (name.clone(), "#"),
+            "__init__.py" | "_native.pyi" | "testing.py" => (format!("python/{pkg}/{name}"), "#"),
+            other => return Err(format!("templates/python/{other}.tera: no place for this file")),
+        };
+        let body = render(&format!("python/{name}"), text, &context)?;
+        files.push(GeneratedFile { path, contents: format!("{}{body}", header(comment, all_sources)) });
+    }
+    files.push(GeneratedFile { path: format!("python/{pkg}/py.typed"), contents: String::new() });
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(files)
+}
+
+fn copy(from: &str, to: &str, text: &str) -> GeneratedFile {
+    let header = format!(
+        "// @generated by `cargo run -p codegen`: a copy of {from}.\n\
+         // Do not edit by hand: change {from} and regenerate.\n\n"
+    );
+    GeneratedFile { path: to.to_owned(), contents: format!("{header}{text}") }
+}
+
+fn has_extra(api: &Api, module: &str) -> bool {
+    api.inlineable.iter().any(|m| m == module)
+}
+
+/// `src/lib.rs`: the client class and the module that registers every class.
+fn lib_rs(api: &Api) -> TokenStream {
+    let sdk = format_ident!("{}", package(api));
+    let client = format_ident!("{}", api.client_name);
+    let class = client_class(api);
+    let pkg = package(api);
+    let methods = api.operations.iter().map(|op| {
+        let name = format_ident!("{}", op.name);
+        let builder = format_ident!("{}", op.builder);
+        let summary = &op.summary;
+        quote! {
+            #[doc = #summary]
+            fn #name(&self) -> operations::#name::#builder {
+                operations::#name::#builder::new(self.client.#name())
+            }
+        }
+    });
+    let join = has_extra(api, "join").then(|| {
+        quote! {
+            /// Keeps this user present while an `async with` block runs; leaves on exit.
+            fn join(&self) -> join::JoinBuilder {
+                let mut join = self.client.join();
+                if let Some(timeout) = self.config.presence_timeout() {
+                    join = join.timeout(timeout);
+                }
+                join::JoinBuilder::new(join)
+            }
+        }
+    });
+    let view = has_extra(api, "presence_view").then(|| {
+        quote! {
+            /// The live member set of channels, and its changes.
+            fn presence_view(&self) -> presence_view::ViewBuilder {
+                presence_view::ViewBuilder::new(self.client.presence_view())
+            }
+        }
+    });
+    let extra_mods = [("join", has_extra(api, "join")), ("presence_view", has_extra(api, "presence_view"))]
+        .into_iter()
+        .filter(|(_, present)| *present)
+        .map(|(name, _)| {
+            let name = format_ident!("{}", name);
+            quote!(mod #name;)
+        });
+    let mut classes: Vec<TokenStream> = vec![
+        quote!(support::config::Configuration),
+        quote!(support::future::Envelope),
+        quote!(support::future::Status),
+        quote!(support::future::ErrorData),
+        quote!(support::stream::Subscription),
+    ];
+    if has_extra(api, "join") {
+        classes.push(quote!(join::JoinBuilder));
+        classes.push(quote!(join::PresenceHandle));
+    }
+    if has_extra(api, "presence_view") {
+        for name in ["ViewBuilder", "View", "Member", "Change"] {
+            let name = format_ident!("{}", name);
+            classes.push(quote!(presence_view::#name));
+        }
+    }
+    for op in &api.operations {
+        let module = format_ident!("{}", op.name);
+        let builder = format_ident!("{}", op.builder);
+        classes.push(quote!(operations::#module::#builder));
+        let skip = flattened(op);
+        for ty in op.types.iter().filter(|t| !skip.contains(&t.name.as_str())) {
+            let ty = format_ident!("{}", ty.name);
+            classes.push(quote!(operations::#module::#ty));
+        }
+    }
+    // The configuration is kept for what `join()` reads from it.
+    let (config_field, config_init) = if has_extra(api, "join") {
+        (quote!(config: support::config::Configuration,), quote!(config: config.clone()))
+    } else {
+        (quote!(), quote!())
+    };
+    let class_doc = format!("The {class} client: one HTTP client, shared by every call made through it.");
+    quote! {
+        //! Python asyncio bindings over the generated Rust crate: one class
+        //! per operation builder and result type (generated), on the
+        //! hand-written `support` module.
+
+        mod operations;
+        mod support;
+        #(#extra_mods)*
+
+        use pyo3::prelude::*;
+
+        #[doc = #class_doc]
+        #[pyclass(module = #pkg, name = #class)]
+        struct Client {
+            client: #sdk::#client,
+            #config_field
+        }
+
+        #[pymethods]
+        impl Client {
+            #[new]
+            fn new(config: PyRef<'_, support::config::Configuration>) -> Self {
+                Client { client: #sdk::#client::new(config.to_config()), #config_init }
+            }
+
+            #(#methods)*
+            #join
+            #view
+
+            /// Closes the client (for the seed's `await pubnub.stop()`): its
+            /// connections close once no call holds them.
+            fn stop<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+                pyo3_async_runtimes::tokio::future_into_py(py, async { Ok(()) })
+            }
+        }
+
+        #[pymodule]
+        fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
+            module.add_class::<Client>()?;
+            #(module.add_class::<#classes>()?;)*
+            module.add_class::<support::testing::LocalServer>()?;
+            support::errors::register(module)
+        }
+    }
+}
+
+fn operations_mod(api: &Api) -> TokenStream {
+    let mods = api.operations.iter().map(|op| {
+        let name = format_ident!("{}", op.name);
+        quote!(pub mod #name;)
+    });
+    quote! {
+        //! One module per operation: its builder class and result classes.
+        #(#mods)*
+    }
+}
+
+/// One operation's builder class and result classes.
+fn operation(api: &Api, op: &Operation) -> TokenStream {
+    let sdk = format_ident!("{}", package(api));
+    let builder = format_ident!("{}", op.builder);
+    let pkg = package(api);
+    let op_name = &op.name;
+    let doc = format!("`{}()`: {}", op.name, op.summary);
+    let setters = op.params.iter().map(|p| {
+        let name = format_ident!("{}", p.name);
+        let docs = &p.docs;
+        let (arg, value) = match &p.kind {
+            ParamKind::Names { .. } => (quote!(support::convert::Names), quote!(#name.0)),
+            ParamKind::Name { .. } => (quote!(String), quote!(#name)),
+            ParamKind::Flag { .. } => (quote!(bool), quote!(#name)),
+            ParamKind::U32 { .. } => (quote!(u32), quote!(#name)),
+            ParamKind::JsonObject { .. } => (quote!(support::convert::Json), quote!(#name.0)),
+        };
+        // A setter named like its builder (heartbeat's `heartbeat`) is not a constructor.
+        let allow = (p.name == op.name).then(|| quote!(#[allow(clippy::self_named_constructors)]));
+        quote! {
+            #[doc = #docs]
+            #allow
+            fn #name(mut slf: PyRefMut<'_, Self>, #name: #arg) -> PyRefMut<'_, Self> {
+                slf.inner = slf.inner.clone().#name(#value);
+                slf
+            }
+        }
+    });
+    let send = match &op.stream {
+        Some(_) => quote! {
+            /// Starts watching: an async iterator of events (`async for
+            /// event in builder.subscribe()`). Bad input raises here.
+            fn subscribe(&self) -> PyResult<support::stream::Subscription> {
+                support::future::check(self.inner.build_request())?;
+                Ok(support::stream::Subscription::new(self.inner.clone().subscribe()))
+            }
+        },
+        None => quote! {
+            /// Sends the call: awaits to an envelope with `result` and
+            /// `status` (`status.is_error()` when it failed). Bad input
+            /// raises here, before anything is sent.
+            fn future<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+                support::future::check(self.inner.build_request())?;
+                let builder = self.inner.clone();
+                support::future::envelope(py, #op_name, builder.send())
+            }
+
+            /// Sends the call: awaits to the result, or raises `PubNubError`.
+            /// Bad input raises here, before anything is sent.
+            fn result<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+                support::future::check(self.inner.build_request())?;
+                let builder = self.inner.clone();
+                support::future::result(py, builder.send())
+            }
+        },
+    };
+    let skip = flattened(op);
+    let classes = op.types.iter().filter(|t| !skip.contains(&t.name.as_str())).map(|t| result_class(api, op, t));
+    let module_doc = format!("`{}`: {}", op.name, op.summary);
+    quote! {
+        #![doc = #module_doc]
+
+        use pyo3::prelude::*;
+
+        use crate::support;
+        #[allow(unused_imports)]
+        use crate::support::convert::ToPython;
+
+        #[doc = #doc]
+        #[pyclass(module = #pkg)]
+        pub struct #builder {
+            inner: #sdk::#builder,
+        }
+
+        impl #builder {
+            pub(crate) fn new(inner: #sdk::#builder) -> Self {
+                #builder { inner }
+            }
+        }
+
+        #[pymethods]
+        impl #builder {
+            #(#setters)*
+            #send
+        }
+
+        #(#classes)*
+    }
+}
+
+/// The attributes of a type's Python class: (attribute, Rust field, type);
+/// for a union, its discriminator attribute comes first and every variant's
+/// own fields follow the common ones, each once.
+fn attributes<'a>(api: &'a Api, ty: &'a TypeModel) -> Vec<(&'a str, &'a str, TypeRef)> {
+    let mut out: Vec<(&str, &str, TypeRef)> =
+        ty.fields.iter().map(|f| (f.python_name.as_str(), f.name.as_str(), f.ty.clone())).collect();
+    if let Some(union) = &ty.union {
+        for variant in &union.variants {
+            for f in find_type(api, &variant.ty).map(|t| t.fields.as_slice()).unwrap_or_default() {
+                if !out.iter().any(|(py, _, _)| *py == f.python_name) {
+                    out.push((f.python_name.as_str(), f.name.as_str(), f.ty.clone()));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn result_class(api: &Api, op: &Operation, ty: &TypeModel) -> TokenStream {
+    let sdk = format_ident!("{}", package(api));
+    let ident = format_ident!("{}", ty.name);
+    let pkg = package(api);
+    let class = class_name(ty);
+    let docs = &ty.docs;
+    let attrs = attributes(api, ty);
+    let discriminator = ty.union.as_ref().map(|u| format_ident!("{}", u.python_field));
+    let field_idents: Vec<_> = attrs.iter().map(|(py, _, _)| format_ident!("{}", py)).collect();
+    let field_docs = attrs.iter().map(|(py, rust, _)| {
+        ty.fields
+            .iter()
+            .chain(ty.union.iter().flat_map(|u| &u.variants).filter_map(|v| find_type(api, &v.ty)).flat_map(|t| &t.fields))
+            .find(|f| f.name == *rust && f.python_name == *py)
+            .map_or_else(String::new, |f| f.docs.clone())
+    });
+    let discriminator_field = discriminator.as_ref().map(|d| {
+        let doc = format!("The kind of {}, as sent (`{}`).", class, ty.union.as_ref().map_or("", |u| &u.discriminator));
+        quote!(#[doc = #doc] pub #d: String,)
+    });
+    let repr_fields = discriminator.iter().chain(&field_idents).map(|f| {
+        let name = f.to_string();
+        quote!((#name, #f))
+    });
+    let discriminator_repr =
+        discriminator.as_ref().map(|d| quote!(let #d: &Py<PyAny> = &ToPython::to_python(self.#d.clone(), py)?;));
+    let field_bindings = field_idents.iter().map(|f| quote!(let #f = &self.#f;));
+    let conversion = match &ty.union {
+        None => {
+            let values = attrs.iter().map(|(py, rust, fty)| {
+                let py = format_ident!("{}", py);
+                let rust = format_ident!("{}", rust);
+                let value = to_python(api, fty, quote!(value.#rust));
+                quote!(#py: #value)
+            });
+            quote!(#ident { #(#values),* })
+        }
+        Some(union) => {
+            let d = discriminator.clone().expect("a union has a discriminator attribute");
+            let arms = union.variants.iter().map(|variant| {
+                let name = format_ident!("{}", variant.name);
+                let wire = &variant.value;
+                let own: Vec<&str> = find_type(api, &variant.ty).map(|t| t.fields.iter().map(|f| f.name.as_str()).collect()).unwrap_or_default();
+                let values = attrs.iter().map(|(py, rust, fty)| {
+                    let py = format_ident!("{}", py);
+                    if own.contains(rust) {
+                        let rust = format_ident!("{}", rust);
+                        let value = to_python(api, fty, quote!(item.#rust));
+                        quote!(#py: #value)
+                    } else {
+                        quote!(#py: py.None())
+                    }
+                });
+                quote!(#sdk::#ident::#name(item) => #ident { #d: #wire.to_owned(), #(#values),* },)
+            });
+            let other = format_ident!("{}", union.other);
+            let other_field = format_ident!("{}", union.other_field);
+            let nones = field_idents.iter().map(|f| quote!(#f: py.None()));
+            quote! {
+                match value {
+                    #(#arms)*
+                    #sdk::#ident::#other { #other_field: other_value, .. } => #ident { #d: other_value, #(#nones),* },
+                    // A variant a newer Rust crate added: its kind is unknown here.
+                    _ => #ident { #d: String::new(), #(#field_idents: py.None()),* },
+                }
+            }
+        }
+    };
+    let _ = op;
+    quote! {
+        #[doc = #docs]
+        #[pyclass(module = #pkg, name = #class, get_all, frozen)]
+        pub struct #ident {
+            #discriminator_field
+            #(#[doc = #field_docs] pub #field_idents: Py<PyAny>,)*
+        }
+
+        #[pymethods]
+        impl #ident {
+            fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+                #discriminator_repr
+                #(#field_bindings)*
+                support::convert::repr(py, #class, &[#(#repr_fields),*])
+            }
+        }
+
+        impl ToPython for #sdk::#ident {
+            fn to_python(self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+                let value = self;
+                let class = #conversion;
+                Ok(Py::new(py, class)?.into_any())
+            }
+        }
+    }
+}
+
+/// What the Cargo.toml, pyproject and stub templates read.
+fn context(api: &Api) -> tera::Context {
+    use std::collections::BTreeMap;
+    let mut context = tera::Context::new();
+    context.insert("package", &package(api));
+    context.insert("rust_package", &api.package);
+    context.insert("version", &api.version);
+    context.insert("description", &api.description);
+    context.insert("client_class", &client_class(api));
+    context.insert("join", &has_extra(api, "join"));
+    context.insert("presence_view", &has_extra(api, "presence_view"));
+    let mut operations = Vec::new();
+    let mut classes = Vec::new();
+    for op in &api.operations {
+        let setters: Vec<BTreeMap<&str, String>> = op
+            .params
+            .iter()
+            .map(|p| {
+                let ty = match &p.kind {
+                    ParamKind::Names { .. } => "str | list[str] | tuple[str, ...]",
+                    ParamKind::Name { .. } => "str",
+                    ParamKind::Flag { .. } => "bool",
+                    ParamKind::U32 { .. } => "int",
+                    ParamKind::JsonObject { .. } => "Any",
+                };
+                BTreeMap::from([("name", p.name.clone()), ("type", ty.to_owned()), ("docs", one_line(&p.docs))])
+            })
+            .collect();
+        let result = match (&op.stream, &op.result) {
+            (Some(stream), _) => find_type(api, &stream.item).map_or_else(|| stream.item.clone(), class_name),
+            (None, Some(result)) => find_type(api, &result.ty).map_or_else(|| result.ty.clone(), class_name),
+            (None, None) => "None".to_owned(),
+        };
+        let mut entry = tera::Context::new();
+        entry.insert("name", &op.name);
+        entry.insert("builder", &op.builder);
+        entry.insert("summary", &one_line(&op.summary));
+        entry.insert("docs", &op.docs.as_deref().map(str::trim).unwrap_or_default());
+        entry.insert("stream", &op.stream.is_some());
+        entry.insert("result", &result);
+        entry.insert("setters", &setters);
+        operations.push(entry.into_json());
+        let skip = flattened(op);
+        for ty in op.types.iter().filter(|t| !skip.contains(&t.name.as_str())) {
+            let mut fields: Vec<BTreeMap<&str, String>> = Vec::new();
+            if let Some(union) = &ty.union {
+                fields.push(BTreeMap::from([
+                    ("name", union.python_field.clone()),
+                    ("type", "str".to_owned()),
+                    ("docs", format!("The kind, as sent ({}).", union.variants.iter().map(|v| format!("`{}`", v.value)).collect::<Vec<_>>().join(", "))),
+                ]));
+            }
+            for (py, rust, fty) in attributes(api, ty) {
+                // A flattened union's variant fields may be absent.
+                let optional = ty.union.is_some() && !ty.fields.iter().any(|f| f.name == rust);
+                let mut annotation = py_type(api, &fty);
+                if (optional || ty.union.is_some()) && !annotation.ends_with("| None") {
+                    annotation.push_str(" | None");
+                }
+                let docs = ty
+                    .fields
+                    .iter()
+                    .chain(ty.union.iter().flat_map(|u| &u.variants).filter_map(|v| find_type(api, &v.ty)).flat_map(|t| &t.fields))
+                    .find(|f| f.name == rust)
+                    .map_or_else(String::new, |f| one_line(&f.docs));
+                fields.push(BTreeMap::from([("name", py.to_owned()), ("type", annotation), ("docs", docs)]));
+            }
+            let mut class = tera::Context::new();
+            class.insert("name", &class_name(ty));
+            class.insert("docs", &one_line(&ty.docs));
+            class.insert("fields", &fields);
+            classes.push(class.into_json());
+        }
+    }
+    context.insert("operations", &operations);
+    context.insert("classes", &classes);
+    context
+}
+
+/// Docs on one line (stubs' docstrings stay short; the spec's are prose).
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ").replace('\\', "\\\\").replace("\"\"\"", "'''")
+}

@@ -1,0 +1,118 @@
+//! How a builder becomes an awaitable: `.future()` (an [`Envelope`] that
+//! never raises for a failed call) and `.result()` (the result, or a raised
+//! `PubNubError`). Both check the request before returning, so bad input
+//! raises at the call, before any I/O.
+//!
+//! The Rust future runs on the process's one tokio runtime
+//! (`pyo3-async-runtimes`), without the GIL; the result is converted to
+//! Python objects under the GIL on the runtime's thread, then handed to the
+//! event loop. Cancelling the asyncio task cancels the Rust future.
+
+use std::future::Future;
+
+use pyo3::prelude::*;
+
+use pubnub_presence_runtime::Error;
+
+use super::convert::ToPython;
+use super::errors::to_py_err;
+
+/// What `.future()` resolves to: `result` (`None` on error) and `status`.
+#[pyclass(module = "pubnub_presence", name = "PNEnvelope", get_all, frozen)]
+pub struct Envelope {
+    /// The call's result, or `None` when it failed.
+    pub result: Py<PyAny>,
+    /// How the call went.
+    pub status: Py<Status>,
+}
+
+#[pymethods]
+impl Envelope {
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let status = self.status.clone_ref(py).into_any();
+        super::convert::repr(py, "PNEnvelope", &[("result", &self.result), ("status", &status)])
+    }
+}
+
+/// How a call went (`is_error()`, `status_code`, `error_data`).
+#[pyclass(module = "pubnub_presence", name = "PNStatus", get_all, frozen)]
+pub struct Status {
+    /// The HTTP status the server answered with (`None` when it did not answer).
+    pub status_code: Option<u16>,
+    /// Whether the call failed.
+    pub error: bool,
+    /// What went wrong, when it did.
+    pub error_data: Option<Py<ErrorData>>,
+    /// The operation, e.g. `here_now`.
+    pub operation: &'static str,
+}
+
+#[pymethods]
+impl Status {
+    /// Whether the call failed.
+    fn is_error(&self) -> bool {
+        self.error
+    }
+
+    fn __repr__(&self) -> String {
+        let error = if self.error { "True" } else { "False" };
+        let code = self.status_code.map_or_else(|| "None".to_owned(), |code| code.to_string());
+        format!("PNStatus(operation='{}', error={error}, status_code={code})", self.operation)
+    }
+}
+
+/// The failure of a call: `information` (the message) and `exception` (the
+/// `PubNubError` that `.result()` would raise).
+#[pyclass(module = "pubnub_presence", name = "PNErrorData", get_all, frozen)]
+pub struct ErrorData {
+    /// The error's message.
+    pub information: String,
+    /// The exception `.result()` raises for it.
+    pub exception: Py<PyAny>,
+}
+
+/// The awaitable of `.future()`: `send` runs on the runtime; its outcome,
+/// success or failure, becomes an [`Envelope`].
+pub fn envelope<'py, T, F>(py: Python<'py>, operation: &'static str, send: F) -> PyResult<Bound<'py, PyAny>>
+where
+    T: ToPython + Send + 'static,
+    F: Future<Output = Result<T, Error>> + Send + 'static,
+{
+    pyo3_async_runtimes::tokio::future_into_py(py, async move {
+        let outcome = send.await;
+        Python::attach(|py| -> PyResult<Py<Envelope>> {
+            let (result, status) = match outcome {
+                Ok(value) => {
+                    let status = Status { status_code: Some(200), error: false, error_data: None, operation };
+                    (value.to_python(py)?, status)
+                }
+                Err(error) => {
+                    let exception = to_py_err(&error).into_value(py).into_any();
+                    let data = ErrorData { information: error.to_string(), exception };
+                    let status =
+                        Status { status_code: error.status(), error: true, error_data: Some(Py::new(py, data)?), operation };
+                    (py.None(), status)
+                }
+            };
+            Py::new(py, Envelope { result, status: Py::new(py, status)? })
+        })
+    })
+}
+
+/// The awaitable of `.result()`: the converted result, or the error raised.
+pub fn result<'py, T, F>(py: Python<'py>, send: F) -> PyResult<Bound<'py, PyAny>>
+where
+    T: ToPython + Send + 'static,
+    F: Future<Output = Result<T, Error>> + Send + 'static,
+{
+    pyo3_async_runtimes::tokio::future_into_py(py, async move {
+        let value = send.await.map_err(|e| to_py_err(&e))?;
+        Python::attach(|py| value.to_python(py))
+    })
+}
+
+/// `Err` as a raised exception: a request that does not build (bad input)
+/// raises here, at the call, before anything is sent.
+pub fn check<T>(built: Result<T, Error>) -> PyResult<T> {
+    built.map_err(|e| to_py_err(&e))
+}
