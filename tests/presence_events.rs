@@ -433,3 +433,23 @@ async fn a_leave_cancelled_half_way_still_leaves() {
     let PresenceEvent::Leave(leave) = next(&mut events).await else { panic!("expected hal's leave") };
     assert_eq!(leave.uuid, "hal");
 }
+
+#[tokio::test]
+async fn cancel_poll_ends_the_long_poll_and_the_next_poll_resumes_from_the_same_cursor() {
+    let world = World::start("sub-events", ServerConfig::default()).await;
+    let (watcher, erin) = (world.client("watcher"), world.client("erin"));
+    let mut events = watcher.presence_events().channels("lobby").subscribe();
+    // Waiting for an event that does not come: the poll is held, then the caller gives up.
+    tokio::select! {
+        () = world.until_held(1) => {}
+        item = events.next() => panic!("no event was due: {item:?}"),
+    }
+    assert_eq!(world.server.held_polls(), 1, "dropping next() keeps the poll in the subscription");
+    events.cancel_poll();
+    until(|| world.server.held_polls() == 0, "the cancelled poll to be released").await;
+    // What happened meanwhile comes with the next poll, from the same cursor.
+    erin.heartbeat().channels("lobby").await.unwrap();
+    let item = tokio::time::timeout(Duration::from_secs(10), events.next()).await.expect("an event within 10 s");
+    let Some(Ok(PresenceEvent::Join(join))) = item else { panic!("expected erin's join, got {item:?}") };
+    assert_eq!(join.uuid, "erin");
+}

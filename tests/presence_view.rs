@@ -236,3 +236,25 @@ async fn joiners_in_one_interval_event_get_their_state() {
         truth.channels["hall"].occupants.iter().map(|o| (o.uuid.clone(), o.state.clone())).collect();
     assert_eq!(view.snapshot()["hall"], expected);
 }
+
+#[tokio::test]
+async fn a_reader_reads_members_while_changes_are_awaited_and_keeps_the_last_after_the_view_drops() {
+    let world = world().await;
+    let bob = client(&world, "bob", Duration::from_secs(300));
+    let mut view = client(&world, "viewer", Duration::from_secs(300)).presence_view().channels("c0").await.unwrap();
+    let reader = view.reader();
+    assert_eq!(reader.occupancy("c0"), 0);
+    // While `changes()` is borrowed and awaited, the reader sees the member arrive.
+    let waiting = tokio::spawn(async move {
+        let change = next(&mut view).await;
+        (view, change)
+    });
+    bob.heartbeat().channels("c0").heartbeat(60).await.unwrap();
+    until(|| reader.is_present("c0", "bob"), "the reader to see bob").await;
+    let (view, change) = waiting.await.unwrap();
+    assert_eq!(change, PresenceChange::Joined { channel: "c0".into(), uuid: "bob".into() });
+    assert_eq!((reader.occupancy("c0"), reader.members("c0")[0].uuid.as_str()), (1, "bob"));
+    assert!(reader.sync_complete());
+    drop(view);
+    assert_eq!(reader.snapshot()["c0"].len(), 1, "the last members stay readable");
+}

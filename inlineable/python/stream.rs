@@ -1,7 +1,8 @@
 //! A Rust `Subscription` as a Python async iterator. Each `__anext__` polls
-//! the Rust stream directly (no background task), so cancelling the asyncio
-//! task that awaits it drops the poll, and so the long-poll request; the
-//! subscription resumes from the same cursor on the next `__anext__`.
+//! the Rust stream directly (no background task), and cancelling the
+//! asyncio task that awaits it cancels the long-poll request
+//! (`Subscription::cancel_poll`); the subscription resumes from the same
+//! cursor on the next `__anext__`.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -37,9 +38,10 @@ where
     fn next(self: Arc<Self>) -> Next {
         Box::pin(async move {
             let mut guard = self.inner.lock().await;
-            let subscription = guard.as_mut()?;
-            let item: Result<P::Item, Error> = subscription.next().await?;
-            Some(match item {
+            let mut poll = CancelOnDrop { subscription: guard.as_mut()?, finished: false };
+            let item: Option<Result<P::Item, Error>> = poll.subscription.next().await;
+            poll.finished = true;
+            Some(match item? {
                 Ok(item) => Python::attach(|py| item.to_python(py)),
                 Err(error) => Err(to_py_err(&error)),
             })
@@ -50,6 +52,22 @@ where
         Box::pin(async move {
             self.inner.lock().await.take();
         })
+    }
+}
+
+/// Cancels the subscription's poll in flight when a `next()` is dropped
+/// before it finished (the asyncio task was cancelled): the long-poll
+/// request ends, and the next `__anext__` polls again from the same cursor.
+struct CancelOnDrop<'a, P: LongPoll> {
+    subscription: &'a mut RustSubscription<P>,
+    finished: bool,
+}
+
+impl<P: LongPoll> Drop for CancelOnDrop<'_, P> {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.subscription.cancel_poll();
+        }
     }
 }
 

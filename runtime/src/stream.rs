@@ -309,6 +309,16 @@ impl<P: LongPoll> Subscription<P> {
         .await
     }
 
+    /// Drops the poll in flight, if any, so its connection closes and the
+    /// server stops holding it; the next [`Subscription::next`] polls again
+    /// from the same cursor, so nothing is lost (events the dropped poll
+    /// would have carried come in the next answer). For callers that stop
+    /// waiting for a while: dropping `next()` alone keeps the poll (and its
+    /// connection) in the subscription, to resume without a new request.
+    pub fn cancel_poll(&mut self) {
+        self.in_flight = None;
+    }
+
     /// Whether the subscription reconnected after a failure since this was
     /// last asked (then resets it): events may have been lost in a gap the
     /// server could not cover, so a caller keeping state may re-read it.

@@ -48,11 +48,15 @@ impl ViewBuilder {
         slf
     }
 
-    /// Takes the first snapshot and starts following; resolves to the view.
+    /// Takes the first snapshot and starts following; resolves to the view,
+    /// whose changes queue from then on for `next_change()`.
     fn start<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let builder = self.inner.clone();
         pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            let view = builder.await.map_err(|e| to_py_err(&e))?;
+            let mut view = builder.await.map_err(|e| to_py_err(&e))?;
+            // Queue changes from the start, so `next_change()` misses none
+            // that happened before it was first awaited.
+            view.changes();
             Ok(View { reader: view.reader(), view: Arc::new(tokio::sync::Mutex::new(Some(view))) })
         })
     }

@@ -5,8 +5,55 @@ from collections.abc import Awaitable
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
+from typing_extensions import final
+
+# Every class but the exceptions is a native (PyO3) class: it cannot be
+# subclassed (`@final`).
+
 _T = TypeVar("_T")
 
+__all__ = [
+    "PubNubAsyncio",
+    "LocalServer",
+    "PNConfiguration",
+    "PNEnvelope",
+    "PNErrorData",
+    "PNStatus",
+    "PubNubApiError",
+    "PubNubDecodeError",
+    "PubNubError",
+    "PubNubInvalidInput",
+    "PubNubTimeoutError",
+    "PubNubTransportError",
+    "Subscription",
+    "PNGetStateResult",
+    "PNHereNowResult",
+    "PNHereNowChannelData",
+    "PNHereNowOccupantsData",
+    "PNChannelGroupsListResult",
+    "PNPresenceEventResult",
+    "PNSetStateResult",
+    "PNWhereNowResult",
+    "AddChannelToChannelGroup",
+    "GetState",
+    "Heartbeat",
+    "HereNow",
+    "Leave",
+    "ListChannelsInChannelGroup",
+    "PresenceEvents",
+    "RemoveChannelFromChannelGroup",
+    "RemoveChannelGroup",
+    "SetState",
+    "WhereNow",
+    "Join",
+    "Presence",
+    "Member",
+    "PresenceChange",
+    "PresenceView",
+    "PresenceViewBuilder",
+]
+
+@final
 class PNConfiguration:
     """The client's settings, as PubNub's Python SDK names them."""
 
@@ -19,7 +66,7 @@ class PNConfiguration:
     origin: str
     ssl: bool
     presence_timeout: int | None
-    def __init__(self) -> None: ...
+    def __new__(cls) -> PNConfiguration: ...
 
 class PubNubError(Exception):
     """Any failure of a PubNub call."""
@@ -46,6 +93,7 @@ class PubNubTransportError(PubNubError):
 class PubNubDecodeError(PubNubError):
     """The answer was not what the API promises."""
 
+@final
 class PNErrorData:
     """The failure of a call."""
 
@@ -54,6 +102,7 @@ class PNErrorData:
     @property
     def exception(self) -> PubNubError: ...
 
+@final
 class PNStatus:
     """How a call went."""
 
@@ -67,6 +116,7 @@ class PNStatus:
     def operation(self) -> str: ...
     def is_error(self) -> bool: ...
 
+@final
 class PNEnvelope(Generic[_T]):
     """What `.future()` resolves to."""
 
@@ -75,6 +125,7 @@ class PNEnvelope(Generic[_T]):
     @property
     def status(self) -> PNStatus: ...
 
+@final
 class Subscription(Generic[_T]):
     """An async iterator of events."""
 
@@ -82,6 +133,7 @@ class Subscription(Generic[_T]):
     def __anext__(self) -> Awaitable[_T]: ...
     def close(self) -> Awaitable[None]: ...
 
+@final
 class PNGetStateResult:
     """A user's state per channel."""
 
@@ -89,6 +141,7 @@ class PNGetStateResult:
     def channels(self) -> dict[str, Any]:
         """State keyed by channel name (`{}` where the user has none)."""
 
+@final
 class PNHereNowResult:
     """Occupancy of the channels asked about."""
 
@@ -102,6 +155,7 @@ class PNHereNowResult:
     def channels(self) -> list[PNHereNowChannelData]:
         """Per-channel data, keyed by channel name."""
 
+@final
 class PNHereNowChannelData:
     """Who is on one channel."""
 
@@ -115,6 +169,7 @@ class PNHereNowChannelData:
     def occupants(self) -> list[PNHereNowOccupantsData]:
         """The users present; empty when `include_uuids(false)`."""
 
+@final
 class PNHereNowOccupantsData:
     """One user present on a channel."""
 
@@ -125,6 +180,7 @@ class PNHereNowOccupantsData:
     def state(self) -> Any | None:
         """The user's state on this channel, when `include_state(true)` and the user has any."""
 
+@final
 class PNChannelGroupsListResult:
     """The channels of a channel group."""
 
@@ -132,6 +188,7 @@ class PNChannelGroupsListResult:
     def channels(self) -> list[str]:
         """Channel names, in server order."""
 
+@final
 class PNPresenceEventResult:
     """One presence event, chosen by its `action`. Events of an action this version does not know arrive as `Other`, never as an error and never as another kind of event."""
 
@@ -175,6 +232,7 @@ class PNPresenceEventResult:
     def here_now_refresh(self) -> bool | None:
         """The changes were too many to list; call `here_now` for the current occupants."""
 
+@final
 class PNSetStateResult:
     """The state the server stored."""
 
@@ -182,6 +240,7 @@ class PNSetStateResult:
     def state(self) -> Any:
         """The stored state object, as echoed by the server."""
 
+@final
 class PNWhereNowResult:
     """Where a user is present."""
 
@@ -189,6 +248,7 @@ class PNWhereNowResult:
     def channels(self) -> list[str]:
         """Channels the user is present on, in server order."""
 
+@final
 class AddChannelToChannelGroup:
     """`add_channel_to_channel_group()`: Adds channels to a channel group, creating the group if needed."""
 
@@ -201,6 +261,7 @@ class AddChannelToChannelGroup:
     def result(self) -> Awaitable[None]:
         """Sends the call; awaits to the result, or raises `PubNubError`. Bad input raises here."""
 
+@final
 class GetState:
     """`get_state()`: Reads a user's state on channels and channel groups."""
 
@@ -215,6 +276,7 @@ class GetState:
     def result(self) -> Awaitable[PNGetStateResult]:
         """Sends the call; awaits to the result, or raises `PubNubError`. Bad input raises here."""
 
+@final
 class Heartbeat:
     """`heartbeat()`: Announces the user as present on channels and channel groups."""
 
@@ -231,6 +293,7 @@ class Heartbeat:
     def result(self) -> Awaitable[None]:
         """Sends the call; awaits to the result, or raises `PubNubError`. Bad input raises here."""
 
+@final
 class HereNow:
     """`here_now()`: Who is on these channels (or channel groups), and how many."""
 
@@ -251,6 +314,7 @@ class HereNow:
     def result(self) -> Awaitable[PNHereNowResult]:
         """Sends the call; awaits to the result, or raises `PubNubError`. Bad input raises here."""
 
+@final
 class Leave:
     """`leave()`: Announces the user as gone from channels and channel groups."""
 
@@ -263,6 +327,7 @@ class Leave:
     def result(self) -> Awaitable[None]:
         """Sends the call; awaits to the result, or raises `PubNubError`. Bad input raises here."""
 
+@final
 class ListChannelsInChannelGroup:
     """`list_channels_in_channel_group()`: Lists the channels in a channel group."""
 
@@ -273,6 +338,7 @@ class ListChannelsInChannelGroup:
     def result(self) -> Awaitable[PNChannelGroupsListResult]:
         """Sends the call; awaits to the result, or raises `PubNubError`. Bad input raises here."""
 
+@final
 class PresenceEvents:
     """`presence_events()`: Watch who joins, leaves, times out or changes state on channels and channel groups."""
 
@@ -283,6 +349,7 @@ class PresenceEvents:
     def subscribe(self) -> Subscription[PNPresenceEventResult]:
         """Starts watching: an async iterator of events. Bad input raises here."""
 
+@final
 class RemoveChannelFromChannelGroup:
     """`remove_channel_from_channel_group()`: Removes channels from a channel group."""
 
@@ -295,6 +362,7 @@ class RemoveChannelFromChannelGroup:
     def result(self) -> Awaitable[None]:
         """Sends the call; awaits to the result, or raises `PubNubError`. Bad input raises here."""
 
+@final
 class RemoveChannelGroup:
     """`remove_channel_group()`: Deletes a channel group."""
 
@@ -305,6 +373,7 @@ class RemoveChannelGroup:
     def result(self) -> Awaitable[None]:
         """Sends the call; awaits to the result, or raises `PubNubError`. Bad input raises here."""
 
+@final
 class SetState:
     """`set_state()`: Sets a user's state on channels and channel groups."""
 
@@ -321,6 +390,7 @@ class SetState:
     def result(self) -> Awaitable[PNSetStateResult]:
         """Sends the call; awaits to the result, or raises `PubNubError`. Bad input raises here."""
 
+@final
 class WhereNow:
     """`where_now()`: Which channels a user is present on."""
 
@@ -331,6 +401,7 @@ class WhereNow:
     def result(self) -> Awaitable[PNWhereNowResult]:
         """Sends the call; awaits to the result, or raises `PubNubError`. Bad input raises here."""
 
+@final
 class Presence:
     """This user's presence while an `async with pubnub.join()` block runs."""
 
@@ -339,6 +410,7 @@ class Presence:
     def heartbeats(self) -> int: ...
     def leave(self) -> Awaitable[None]: ...
 
+@final
 class Join:
     """`async with pubnub.join().channels([...]) as presence:` keeps this user present; leaves on exit."""
 
@@ -351,6 +423,7 @@ class Join:
         self, *exc: type[BaseException] | BaseException | TracebackType | None
     ) -> Awaitable[bool]: ...
 
+@final
 class Member:
     """One user on a channel, with their state."""
 
@@ -359,6 +432,7 @@ class Member:
     @property
     def state(self) -> Any: ...
 
+@final
 class PresenceChange:
     """One change to a presence view: `kind` is joined, left, updated or resynced."""
 
@@ -379,6 +453,7 @@ class PresenceChange:
     @property
     def updated(self) -> dict[str, list[str]] | None: ...
 
+@final
 class PresenceView:
     """The live member set of some channels."""
 
@@ -391,6 +466,7 @@ class PresenceView:
     def __anext__(self) -> Awaitable[PresenceChange]: ...
     def close(self) -> Awaitable[None]: ...
 
+@final
 class PresenceViewBuilder:
     """`view = await pubnub.presence_view().channels([...]).start()`"""
 
@@ -399,10 +475,11 @@ class PresenceViewBuilder:
     def include_state(self, include_state: bool) -> PresenceViewBuilder: ...
     def start(self) -> Awaitable[PresenceView]: ...
 
+@final
 class PubNubAsyncio:
     """The client: one HTTP client, shared by every call made through it."""
 
-    def __init__(self, config: PNConfiguration) -> None: ...
+    def __new__(cls, config: PNConfiguration) -> PubNubAsyncio: ...
     def add_channel_to_channel_group(self) -> AddChannelToChannelGroup:
         """Adds channels to a channel group, creating the group if needed."""
     def get_state(self) -> GetState:
@@ -429,10 +506,11 @@ class PubNubAsyncio:
     def presence_view(self) -> PresenceViewBuilder: ...
     def stop(self) -> Awaitable[None]: ...
 
+@final
 class LocalServer:
     """The embedded presence server on an ephemeral loopback port."""
 
-    def __init__(self, presence_timeout: int | None = None) -> None: ...
+    def __new__(cls, presence_timeout: int | None = None) -> LocalServer: ...
     def __aenter__(self) -> Awaitable[LocalServer]: ...
     def __aexit__(
         self, *exc: type[BaseException] | BaseException | TracebackType | None
