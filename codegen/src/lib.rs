@@ -198,7 +198,8 @@ pub fn generate_python_in(spec_root: &Path, templates_root: &Path) -> Result<Vec
         templates.push((name.trim_end_matches(".tera").to_owned(), text));
     }
     let sources = |dir: &Path| -> Result<Vec<(String, String)>, GenerateError> {
-        let names = files_ending(dir, ".rs").map_err(|err| GenerateError::Other(format!("{}: {err}", dir.display())))?;
+        let names =
+            files_ending(dir, ".rs").map_err(|err| GenerateError::Other(format!("{}: {err}", dir.display())))?;
         names.into_iter().map(|name| Ok((name.clone(), read(&dir.join(&name))?))).collect()
     };
     let support_dir = templates_root.join("inlineable/python");

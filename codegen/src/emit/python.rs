@@ -91,6 +91,7 @@ fn to_python(api: &Api, ty: &TypeRef, value: TokenStream) -> TokenStream {
 pub fn emit(api: &Api, templates: &PythonTemplates) -> Result<Vec<GeneratedFile>, String> {
     let all_sources = "spec/api.yaml and spec/endpoints/*.yaml";
     let mut files = vec![rust_file("src/lib.rs", all_sources, lib_rs(api))?];
+    files.push(rust_file("src/client.rs", all_sources, client_rs(api))?);
     files.push(rust_file("src/operations/mod.rs", all_sources, operations_mod(api))?);
     for op in &api.operations {
         files.push(rust_file(&format!("src/operations/{}.rs", op.name), &op.source, operation(api, op))?);
@@ -132,8 +133,34 @@ fn has_extra(api: &Api, module: &str) -> bool {
     api.inlineable.iter().any(|m| m == module)
 }
 
-/// `src/lib.rs`: the client class and the module that registers every class.
+/// `src/lib.rs`: the modules. `#[rustfmt::skip]`: prettyplease formatted
+/// them (and `--check` pins them); rustfmt would format them otherwise.
 fn lib_rs(api: &Api) -> TokenStream {
+    let extras = ["join", "presence_view"].into_iter().filter(|m| has_extra(api, m)).map(|m| {
+        let m = format_ident!("{}", m);
+        quote!(#[rustfmt::skip] mod #m;)
+    });
+    let doc = format!(
+        " Python asyncio bindings over `{}`: one class per operation builder and result type (generated), on the \
+         hand-written `support` module. Built by maturin into the `{}._native` module.",
+        api.package,
+        package(api)
+    );
+    quote! {
+        #![doc = #doc]
+
+        #[rustfmt::skip]
+        mod client;
+        #[rustfmt::skip]
+        mod operations;
+        #[rustfmt::skip]
+        mod support;
+        #(#extras)*
+    }
+}
+
+/// `src/client.rs`: the client class and the module that registers every class.
+fn client_rs(api: &Api) -> TokenStream {
     let sdk = format_ident!("{}", package(api));
     let client = format_ident!("{}", api.client_name);
     let class = client_class(api);
@@ -152,30 +179,23 @@ fn lib_rs(api: &Api) -> TokenStream {
     let join = has_extra(api, "join").then(|| {
         quote! {
             /// Keeps this user present while an `async with` block runs; leaves on exit.
-            fn join(&self) -> join::JoinBuilder {
+            fn join(&self) -> crate::join::JoinBuilder {
                 let mut join = self.client.join();
                 if let Some(timeout) = self.config.presence_timeout() {
                     join = join.timeout(timeout);
                 }
-                join::JoinBuilder::new(join)
+                crate::join::JoinBuilder::new(join)
             }
         }
     });
     let view = has_extra(api, "presence_view").then(|| {
         quote! {
             /// The live member set of channels, and its changes.
-            fn presence_view(&self) -> presence_view::ViewBuilder {
-                presence_view::ViewBuilder::new(self.client.presence_view())
+            fn presence_view(&self) -> crate::presence_view::ViewBuilder {
+                crate::presence_view::ViewBuilder::new(self.client.presence_view())
             }
         }
     });
-    let extra_mods = [("join", has_extra(api, "join")), ("presence_view", has_extra(api, "presence_view"))]
-        .into_iter()
-        .filter(|(_, present)| *present)
-        .map(|(name, _)| {
-            let name = format_ident!("{}", name);
-            quote!(mod #name;)
-        });
     let mut classes: Vec<TokenStream> = vec![
         quote!(support::config::Configuration),
         quote!(support::future::Envelope),
@@ -184,13 +204,13 @@ fn lib_rs(api: &Api) -> TokenStream {
         quote!(support::stream::Subscription),
     ];
     if has_extra(api, "join") {
-        classes.push(quote!(join::JoinBuilder));
-        classes.push(quote!(join::PresenceHandle));
+        classes.push(quote!(crate::join::JoinBuilder));
+        classes.push(quote!(crate::join::PresenceHandle));
     }
     if has_extra(api, "presence_view") {
         for name in ["ViewBuilder", "View", "Member", "Change"] {
             let name = format_ident!("{}", name);
-            classes.push(quote!(presence_view::#name));
+            classes.push(quote!(crate::presence_view::#name));
         }
     }
     for op in &api.operations {
@@ -211,15 +231,11 @@ fn lib_rs(api: &Api) -> TokenStream {
     };
     let class_doc = format!("The {class} client: one HTTP client, shared by every call made through it.");
     quote! {
-        //! Python asyncio bindings over the generated Rust crate: one class
-        //! per operation builder and result type (generated), on the
-        //! hand-written `support` module.
-
-        mod operations;
-        mod support;
-        #(#extra_mods)*
+        //! The client class, and the module that registers every class.
 
         use pyo3::prelude::*;
+
+        use crate::{operations, support};
 
         #[doc = #class_doc]
         #[pyclass(module = #pkg, name = #class)]
@@ -246,8 +262,9 @@ fn lib_rs(api: &Api) -> TokenStream {
             }
         }
 
-        #[pymodule]
-        fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
+        /// The `_native` module of the package.
+        #[pymodule(name = "_native")]
+        fn native(module: &Bound<'_, PyModule>) -> PyResult<()> {
             module.add_class::<Client>()?;
             #(module.add_class::<#classes>()?;)*
             module.add_class::<support::testing::LocalServer>()?;
@@ -387,7 +404,9 @@ fn result_class(api: &Api, op: &Operation, ty: &TypeModel) -> TokenStream {
     let field_docs = attrs.iter().map(|(py, rust, _)| {
         ty.fields
             .iter()
-            .chain(ty.union.iter().flat_map(|u| &u.variants).filter_map(|v| find_type(api, &v.ty)).flat_map(|t| &t.fields))
+            .chain(
+                ty.union.iter().flat_map(|u| &u.variants).filter_map(|v| find_type(api, &v.ty)).flat_map(|t| &t.fields),
+            )
             .find(|f| f.name == *rust && f.python_name == *py)
             .map_or_else(String::new, |f| f.docs.clone())
     });
@@ -417,7 +436,9 @@ fn result_class(api: &Api, op: &Operation, ty: &TypeModel) -> TokenStream {
             let arms = union.variants.iter().map(|variant| {
                 let name = format_ident!("{}", variant.name);
                 let wire = &variant.value;
-                let own: Vec<&str> = find_type(api, &variant.ty).map(|t| t.fields.iter().map(|f| f.name.as_str()).collect()).unwrap_or_default();
+                let own: Vec<&str> = find_type(api, &variant.ty)
+                    .map(|t| t.fields.iter().map(|f| f.name.as_str()).collect())
+                    .unwrap_or_default();
                 let values = attrs.iter().map(|(py, rust, fty)| {
                     let py = format_ident!("{}", py);
                     if own.contains(rust) {
@@ -520,7 +541,13 @@ fn context(api: &Api) -> tera::Context {
                 fields.push(BTreeMap::from([
                     ("name", union.python_field.clone()),
                     ("type", "str".to_owned()),
-                    ("docs", format!("The kind, as sent ({}).", union.variants.iter().map(|v| format!("`{}`", v.value)).collect::<Vec<_>>().join(", "))),
+                    (
+                        "docs",
+                        format!(
+                            "The kind, as sent ({}).",
+                            union.variants.iter().map(|v| format!("`{}`", v.value)).collect::<Vec<_>>().join(", ")
+                        ),
+                    ),
                 ]));
             }
             for (py, rust, fty) in attributes(api, ty) {
@@ -533,7 +560,13 @@ fn context(api: &Api) -> tera::Context {
                 let docs = ty
                     .fields
                     .iter()
-                    .chain(ty.union.iter().flat_map(|u| &u.variants).filter_map(|v| find_type(api, &v.ty)).flat_map(|t| &t.fields))
+                    .chain(
+                        ty.union
+                            .iter()
+                            .flat_map(|u| &u.variants)
+                            .filter_map(|v| find_type(api, &v.ty))
+                            .flat_map(|t| &t.fields),
+                    )
                     .find(|f| f.name == rust)
                     .map_or_else(String::new, |f| one_line(&f.docs));
                 fields.push(BTreeMap::from([("name", py.to_owned()), ("type", annotation), ("docs", docs)]));

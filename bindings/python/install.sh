@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Builds the Python bindings' wheels (this package and the kitchen-sink
+# fixture's) with maturin and installs them, with the test tools, into a venv
+# at target/python-venv (made if missing). Needs only python3 and cargo.
+#
+#   bindings/python/install.sh          # then: bindings/python/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+venv="${PYTHON_VENV:-target/python-venv}"
+if [[ ! -x "$venv/bin/python" ]]; then
+  python3 -m venv "$venv"
+fi
+"$venv/bin/pip" install --quiet "maturin==1.16.0" "pytest==9.2.0" "pytest-asyncio==1.5.0" "mypy==2.4.1"
+rm -f target/wheels/pubnub_presence-*.whl target/wheels/kitchen_sink_fixture-*.whl
+for manifest in bindings/python/Cargo.toml codegen/fixtures/kitchen_sink/bindings/python/Cargo.toml; do
+  "$venv/bin/maturin" build --release --quiet -m "$manifest" -o target/wheels
+done
+"$venv/bin/pip" install --quiet --force-reinstall --no-deps target/wheels/pubnub_presence-*.whl \
+  target/wheels/kitchen_sink_fixture-*.whl
+echo "installed into $venv: $(cd target/wheels && ls pubnub_presence-*.whl kitchen_sink_fixture-*.whl | tr '\n' ' ')"

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Runs the Python bindings' tests against the installed wheels (see
+# install.sh): pytest for pubnub_presence (against its embedded local
+# server) and for the kitchen-sink fixture's bindings, then mypy's stubtest,
+# which checks the generated .pyi stubs against the compiled modules.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+venv="${PYTHON_VENV:-target/python-venv}"
+python="$PWD/$venv/bin/python"
+(cd bindings/python && "$python" -m pytest -q -p no:cacheprovider "$@")
+(cd codegen/fixtures/kitchen_sink/bindings/python && "$python" -m pytest -q -p no:cacheprovider)
+# From another directory, so the installed packages are checked, not the sources.
+(cd target && "$python" -m mypy.stubtest pubnub_presence kitchen_sink_fixture)

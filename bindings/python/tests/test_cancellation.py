@@ -1,0 +1,93 @@
+"""Cancellation: cancelling the asyncio task that awaits a subscription's
+``__anext__`` (or a call's future) cancels the Rust side too, so the
+server's long-poll ends; the server's held-poll gauge (``/metrics``) shows
+it going back to 0 within a bounded wait."""
+
+import asyncio
+
+import pytest
+
+from _support import WAIT, held_polls, put_faults, raw_heartbeat, until, until_held
+
+
+async def no_held_polls(server):
+    async def zero():
+        return await held_polls(server) == 0
+
+    await until(zero, "the server holds no subscribe poll")
+
+
+async def test_cancelling_a_pending_anext_ends_the_long_poll(server, pubnub):
+    events = pubnub("watcher").presence_events().channels(["quiet"]).subscribe()
+    assert await held_polls(server) == 0
+
+    async def next_event():
+        return await events.__anext__()
+
+    task = asyncio.create_task(next_event())
+    await until_held(server, 1)  # the handshake is done and the poll is held: nothing will come
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(task, WAIT)
+    assert task.cancelled()
+    await no_held_polls(server)
+
+    # The subscription goes on from its cursor: an event from while no poll
+    # was open is not lost.
+    await raw_heartbeat(server, "quiet", "bob")
+    join = await asyncio.wait_for(events.__anext__(), WAIT)
+    assert (join.event, join.uuid, join.channel) == ("join", "bob", "quiet")
+
+    await asyncio.wait_for(events.close(), WAIT)
+    await no_held_polls(server)
+
+
+async def test_wait_for_timing_out_on_anext_ends_the_long_poll(server, pubnub):
+    events = pubnub("watcher").presence_events().channels(["quiet"]).subscribe()
+    # wait_for cancels the awaited __anext__ when its bound passes.
+    waiter = asyncio.ensure_future(asyncio.wait_for(events.__anext__(), 3))
+    await until_held(server, 1)
+    with pytest.raises(asyncio.TimeoutError):
+        await waiter
+    await no_held_polls(server)
+    await asyncio.wait_for(events.close(), WAIT)
+
+
+async def test_many_cancelled_polls_leave_nothing_held(server, pubnub):
+    subscriptions = [pubnub(f"w{i}").presence_events().channels([f"quiet-{i}"]).subscribe() for i in range(8)]
+    tasks = [asyncio.ensure_future(s.__anext__()) for s in subscriptions]
+    await until_held(server, len(tasks))
+    for task in tasks:
+        task.cancel()
+    results = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), WAIT)
+    assert all(isinstance(r, asyncio.CancelledError) for r in results), results
+    await no_held_polls(server)
+    for s in subscriptions:
+        await asyncio.wait_for(s.close(), WAIT)
+
+
+async def test_closing_a_presence_view_ends_its_long_poll(server, pubnub):
+    view = await asyncio.wait_for(pubnub("viewer").presence_view().channels(["lobby"]).start(), WAIT)
+    await until_held(server, 1)
+    await asyncio.wait_for(view.close(), WAIT)
+    await no_held_polls(server)
+
+
+async def test_cancelling_a_call_in_flight(server, pubnub):
+    alice = pubnub("alice")
+    # The server holds here_now for 5 s; the caller gives up long before.
+    await put_faults(server, [{"endpoint": "here_now", "effect": {"delay_ms": 5000}}])
+    # ensure_future, not create_task: `.result()` returns an awaitable future, not a coroutine.
+    task = asyncio.ensure_future(alice.here_now().channels(["lobby"]).result())
+    done, _ = await asyncio.wait({task}, timeout=0.3)
+    assert not done, "still waiting for the delayed answer"
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(task, WAIT)
+    assert loop.time() - started < 2, "cancelled at once, not after the answer"
+
+    # The client is still usable.
+    await put_faults(server, [])
+    assert (await asyncio.wait_for(alice.here_now().channels(["lobby"]).result(), WAIT)).total_occupancy == 0
