@@ -6,10 +6,10 @@
 //! `PubNubError`). Both check the request before returning, so bad input
 //! raises at the call, before any I/O.
 //!
-//! The Rust future runs on the process's one tokio runtime
-//! (`pyo3-async-runtimes`), without the GIL; the result is converted to
-//! Python objects under the GIL on the runtime's thread, then handed to the
-//! event loop. Cancelling the asyncio task cancels the Rust future.
+//! The Rust future runs on the process's one tokio runtime, without the
+//! GIL; its outcome is converted to Python objects on the event loop's
+//! thread ([`bridge`](super::bridge)). Cancelling the asyncio task cancels
+//! the Rust future.
 
 use std::future::Future;
 
@@ -17,6 +17,7 @@ use pyo3::prelude::*;
 
 use pubnub_presence_runtime::Error;
 
+use super::bridge;
 use super::convert::ToPython;
 use super::errors::to_py_err;
 
@@ -81,28 +82,21 @@ where
     T: ToPython + Send + 'static,
     F: Future<Output = Result<T, Error>> + Send + 'static,
 {
-    pyo3_async_runtimes::tokio::future_into_py(py, async move {
-        let outcome = send.await;
-        Python::attach(|py| -> PyResult<Py<Envelope>> {
-            let (result, status) = match outcome {
-                Ok(value) => {
-                    let status = Status { status_code: Some(200), error: false, error_data: None, operation };
-                    (value.to_python(py)?, status)
-                }
-                Err(error) => {
-                    let exception = to_py_err(&error).into_value(py).into_any();
-                    let data = ErrorData { information: error.to_string(), exception };
-                    let status = Status {
-                        status_code: error.status(),
-                        error: true,
-                        error_data: Some(Py::new(py, data)?),
-                        operation,
-                    };
-                    (py.None(), status)
-                }
-            };
-            Py::new(py, Envelope { result, status: Py::new(py, status)? })
-        })
+    bridge::spawn(py, send, move |py, outcome| {
+        let (result, status) = match outcome {
+            Ok(value) => {
+                let status = Status { status_code: Some(200), error: false, error_data: None, operation };
+                (value.to_python(py)?, status)
+            }
+            Err(error) => {
+                let exception = to_py_err(&error).into_value(py).into_any();
+                let data = ErrorData { information: error.to_string(), exception };
+                let status =
+                    Status { status_code: error.status(), error: true, error_data: Some(Py::new(py, data)?), operation };
+                (py.None(), status)
+            }
+        };
+        Ok(Py::new(py, Envelope { result, status: Py::new(py, status)? })?.into_any())
     })
 }
 
@@ -112,10 +106,7 @@ where
     T: ToPython + Send + 'static,
     F: Future<Output = Result<T, Error>> + Send + 'static,
 {
-    pyo3_async_runtimes::tokio::future_into_py(py, async move {
-        let value = send.await.map_err(|e| to_py_err(&e))?;
-        Python::attach(|py| value.to_python(py))
-    })
+    bridge::spawn(py, send, |py, outcome| outcome.map_err(|e| to_py_err(&e))?.to_python(py))
 }
 
 /// `Err` as a raised exception: a request that does not build (bad input)

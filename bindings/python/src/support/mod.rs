@@ -8,6 +8,7 @@
 //! hand-written Rust modules (`join.rs`, `presence_view.rs` beside it) go to
 //! `src/` when the spec lists those modules.
 
+pub mod bridge;
 pub mod config;
 pub mod convert;
 pub mod errors;
