@@ -1,63 +1,52 @@
-//! A Rust `Subscription` as a Python async iterator. Each `__anext__` polls
-//! the Rust stream directly (no background task), and cancelling the
-//! asyncio task that awaits it cancels the long-poll request
-//! (`Subscription::cancel_poll`); the subscription resumes from the same
-//! cursor on the next `__anext__`.
+//! A Rust `Subscription` as a Python async iterator.
+//!
+//! An answer of the long-poll often carries many events. `__anext__` first
+//! polls the subscription once, right there: an event already decoded comes
+//! back at once, as an awaitable that is already done (no task, no thread
+//! hop). Only when none is ready does it wait on the runtime
+//! ([`bridge`](super::bridge)). Cancelling the asyncio task that awaits it
+//! cancels the long-poll request (`Subscription::cancel_poll`); the next
+//! `__anext__` polls again from the same cursor, so nothing is lost.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll, Waker};
 
-use pyo3::exceptions::PyStopAsyncIteration;
+use pyo3::exceptions::{PyStopAsyncIteration, PyStopIteration};
 use pyo3::prelude::*;
 
 use pubnub_presence_runtime::Error;
 use pubnub_presence_runtime::stream::{LongPoll, Subscription as RustSubscription};
 
+use super::bridge;
 use super::convert::ToPython;
 use super::errors::to_py_err;
 
-type Next = Pin<Box<dyn Future<Output = Option<Result<Py<PyAny>, PyErr>>> + Send>>;
+/// A converted next item: `None` once the subscription has ended.
+type Converted = Option<PyResult<Py<PyAny>>>;
+/// A next item not yet converted (converted on the loop's thread).
+type Pending = Pin<Box<dyn Future<Output = Box<dyn FnOnce(Python<'_>) -> Converted + Send>> + Send>>;
 
-/// One next-item step of a subscription, whatever its item type.
-trait Stream: Send {
-    fn next(self: Arc<Self>) -> Next;
+/// A subscription, whatever its item type.
+trait Stream: Send + Sync {
+    /// The next item if one is ready now (`None`: wait with [`Stream::next`]).
+    fn try_next(&self, py: Python<'_>) -> Option<Converted>;
+    /// Waits for the next item.
+    fn next(self: Arc<Self>) -> Pending;
+    /// Ends the subscription, ending a pending `next` first.
     fn close(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
 }
 
 struct Typed<P: LongPoll> {
     inner: tokio::sync::Mutex<Option<RustSubscription<P>>>,
-}
-
-impl<P> Stream for Typed<P>
-where
-    P: LongPoll + Send + Sync + 'static,
-    P::Item: ToPython + Send,
-    RustSubscription<P>: Send,
-{
-    fn next(self: Arc<Self>) -> Next {
-        Box::pin(async move {
-            let mut guard = self.inner.lock().await;
-            let mut poll = CancelOnDrop { subscription: guard.as_mut()?, finished: false };
-            let item: Option<Result<P::Item, Error>> = poll.subscription.next().await;
-            poll.finished = true;
-            Some(match item? {
-                Ok(item) => Python::attach(|py| item.to_python(py)),
-                Err(error) => Err(to_py_err(&error)),
-            })
-        })
-    }
-
-    fn close(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
-        Box::pin(async move {
-            self.inner.lock().await.take();
-        })
-    }
+    closed: AtomicBool,
+    closing: tokio::sync::Notify,
 }
 
 /// Cancels the subscription's poll in flight when a `next()` is dropped
-/// before it finished (the asyncio task was cancelled): the long-poll
-/// request ends, and the next `__anext__` polls again from the same cursor.
+/// before it finished (the asyncio task was cancelled, or the stream closed).
 struct CancelOnDrop<'a, P: LongPoll> {
     subscription: &'a mut RustSubscription<P>,
     finished: bool,
@@ -71,11 +60,108 @@ impl<P: LongPoll> Drop for CancelOnDrop<'_, P> {
     }
 }
 
+fn convert<T: ToPython>(py: Python<'_>, item: Option<Result<T, Error>>) -> Converted {
+    Some(match item? {
+        Ok(item) => item.to_python(py),
+        Err(error) => Err(to_py_err(&error)),
+    })
+}
+
+impl<P> Stream for Typed<P>
+where
+    P: LongPoll + Send + Sync + 'static,
+    P::Item: ToPython + Send,
+    RustSubscription<P>: Send,
+{
+    fn try_next(&self, py: Python<'_>) -> Option<Converted> {
+        if self.closed.load(Ordering::Acquire) {
+            return Some(None);
+        }
+        let mut guard = self.inner.try_lock().ok()?;
+        let subscription = guard.as_mut()?;
+        // One poll without a waker: it returns what is decoded, or starts
+        // (and keeps, in the subscription) the next request. Outside the
+        // GIL, inside the runtime (the HTTP client needs its reactor).
+        let polled = py.detach(|| {
+            let _runtime = pyo3_async_runtimes::tokio::get_runtime().enter();
+            let mut next = std::pin::pin!(subscription.next());
+            match next.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+                Poll::Ready(item) => Some(item),
+                Poll::Pending => None,
+            }
+        })?;
+        Some(convert(py, polled))
+    }
+
+    fn next(self: Arc<Self>) -> Pending {
+        Box::pin(async move {
+            let item = {
+                let mut guard = self.inner.lock().await;
+                match guard.as_mut() {
+                    None => None,
+                    Some(subscription) => {
+                        let closing = self.closing.notified();
+                        tokio::pin!(closing);
+                        closing.as_mut().enable();
+                        if self.closed.load(Ordering::Acquire) {
+                            None
+                        } else {
+                            let mut poll = CancelOnDrop { subscription, finished: false };
+                            tokio::select! {
+                                item = poll.subscription.next() => {
+                                    poll.finished = true;
+                                    item
+                                }
+                                () = closing => None,
+                            }
+                        }
+                    }
+                }
+            };
+            Box::new(move |py: Python<'_>| convert(py, item)) as Box<dyn FnOnce(Python<'_>) -> Converted + Send>
+        })
+    }
+
+    fn close(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(async move {
+            self.closed.store(true, Ordering::Release);
+            self.closing.notify_waiters();
+            self.inner.lock().await.take();
+        })
+    }
+}
+
+/// An awaitable that is already done: `await` gives its value at once.
+#[pyclass(module = "pubnub_presence")]
+struct Ready {
+    value: Option<PyResult<Py<PyAny>>>,
+}
+
+#[pymethods]
+impl Ready {
+    fn __await__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    // `yield from` (asyncio's wrapping of awaitables) iterates it.
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__(&mut self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        match self.value.take() {
+            Some(Ok(value)) => Err(PyStopIteration::new_err((value,))),
+            Some(Err(error)) => Err(error),
+            None => Err(PyStopIteration::new_err((py.None(),))),
+        }
+    }
+}
+
 /// An async iterator of events: `async for event in subscription`.
-/// `await subscription.close()` ends it (the next `__anext__` stops).
+/// `await subscription.close()` ends it (a pending `__anext__` ends too).
 #[pyclass(module = "pubnub_presence", name = "Subscription")]
 pub struct Subscription {
-    stream: Arc<dyn Stream + Sync>,
+    stream: Arc<dyn Stream>,
 }
 
 impl Subscription {
@@ -86,8 +172,17 @@ impl Subscription {
         P::Item: ToPython + Send,
         RustSubscription<P>: Send,
     {
-        Subscription { stream: Arc::new(Typed { inner: tokio::sync::Mutex::new(Some(subscription)) }) }
+        let typed = Typed {
+            inner: tokio::sync::Mutex::new(Some(subscription)),
+            closed: AtomicBool::new(false),
+            closing: tokio::sync::Notify::new(),
+        };
+        Subscription { stream: Arc::new(typed) }
     }
+}
+
+fn end_of_stream(converted: Converted) -> PyResult<Py<PyAny>> {
+    converted.unwrap_or_else(|| Err(PyStopAsyncIteration::new_err(())))
 }
 
 #[pymethods]
@@ -97,21 +192,15 @@ impl Subscription {
     }
 
     fn __anext__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let next = Arc::clone(&self.stream).next();
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            match next.await {
-                Some(item) => item,
-                None => Err(PyStopAsyncIteration::new_err(())),
-            }
-        })
+        if let Some(ready) = self.stream.try_next(py) {
+            return Ok(Bound::new(py, Ready { value: Some(end_of_stream(ready)) })?.into_any());
+        }
+        bridge::spawn(py, Arc::clone(&self.stream).next(), |py, deliver| end_of_stream(deliver(py)))
     }
 
-    /// Ends the subscription; a pending `__anext__` finishes first.
+    /// Ends the subscription (a pending `__anext__` raises `StopAsyncIteration`).
     fn close<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let stream = Arc::clone(&self.stream);
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            stream.close().await;
-            Ok(())
-        })
+        bridge::spawn(py, async move { stream.close().await }, |py, ()| Ok(py.None()))
     }
 }

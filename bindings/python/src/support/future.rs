@@ -91,8 +91,12 @@ where
             Err(error) => {
                 let exception = to_py_err(&error).into_value(py).into_any();
                 let data = ErrorData { information: error.to_string(), exception };
-                let status =
-                    Status { status_code: error.status(), error: true, error_data: Some(Py::new(py, data)?), operation };
+                let status = Status {
+                    status_code: error.status(),
+                    error: true,
+                    error_data: Some(Py::new(py, data)?),
+                    operation,
+                };
                 (py.None(), status)
             }
         };
