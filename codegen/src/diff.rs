@@ -89,6 +89,12 @@ pub const CRATE_RENAMED: Rule = rule(
     Class::Breaking,
     "the package or the client type is renamed, or an inlineable module removed",
 );
+/// A name the Python bindings expose changes.
+pub const PYTHON_NAME_CHANGED: Rule = rule(
+    "python-name-changed",
+    Class::Breaking,
+    "a Python class or attribute name changes (a type's `python`, a field's `python`, a union's `python_field`)",
+);
 /// An operation is added.
 pub const OPERATION_ADDED: Rule = rule("operation-added", Class::Additive, "an operation is added");
 /// An optional parameter is added.
@@ -130,7 +136,7 @@ pub const DECODING_CHANGED: Rule = rule(
 );
 /// Documentation, summaries, examples or Python names change.
 pub const DOCS_CHANGED: Rule =
-    rule("docs-changed", Class::DocsOnly, "documentation, summaries, examples or Python names change");
+    rule("docs-changed", Class::DocsOnly, "documentation, summaries, examples or Python notes change");
 
 /// Every rule, in the order reports list classes.
 pub const RULES: &[Rule] = &[
@@ -148,6 +154,7 @@ pub const RULES: &[Rule] = &[
     FIELD_TYPE_CHANGED,
     VARIANT_REMOVED,
     CRATE_RENAMED,
+    PYTHON_NAME_CHANGED,
     OPERATION_ADDED,
     PARAMETER_ADDED,
     PARAMETER_MADE_OPTIONAL,
@@ -469,7 +476,13 @@ fn compare_type(
     push: &mut impl FnMut(Rule, String, String),
 ) {
     let what = format!("`{op}`: type `{}`", b.name);
-    if (&a.docs, &a.python) != (&b.docs, &b.python) {
+    if a.python_class() != b.python_class() {
+        push(
+            PYTHON_NAME_CHANGED,
+            at(&[]),
+            format!("{what}: Python class `{}` is now `{}`", a.python_class(), b.python_class()),
+        );
+    } else if (&a.docs, &a.python) != (&b.docs, &b.python) {
         push(DOCS_CHANGED, at(&[]), format!("{what} docs"));
     }
     if a.from_string != b.from_string {
@@ -491,6 +504,16 @@ fn compare_type(
                     != (&now.wire_name, now.default_if_missing, now.map_key, &now.item)
                 {
                     push(DECODING_CHANGED, here.clone(), format!("{what}: field `{}` is read differently", now.name));
+                }
+                if field.python_name != now.python_name {
+                    push(
+                        PYTHON_NAME_CHANGED,
+                        here.clone(),
+                        format!(
+                            "{what}: field `{}` is `{}` in Python, was `{}`",
+                            now.name, now.python_name, field.python_name
+                        ),
+                    );
                 }
                 if field.docs != now.docs {
                     push(DOCS_CHANGED, here, format!("{what}: field `{}` docs", now.name));
@@ -514,6 +537,13 @@ fn compare_type(
             );
         } else if x.discriminator != y.discriminator {
             push(DECODING_CHANGED, at(&["union:".into()]), format!("{what}: discriminator `{}`", y.discriminator));
+        }
+        if x.python_field != y.python_field {
+            push(
+                PYTHON_NAME_CHANGED,
+                at(&["union:".into()]),
+                format!("{what}: the Python attribute of the kind is `{}`, was `{}`", y.python_field, x.python_field),
+            );
         }
     }
     let variants = |t: &TypeModel| t.union.as_ref().map(|u| u.variants.clone()).unwrap_or_default();

@@ -211,6 +211,20 @@ fn cases() -> Vec<(&'static str, Spec, Spec)> {
                 same,
             ),
         ),
+        (
+            "a_python_name_changed",
+            base(),
+            edit(
+                same,
+                |s| {
+                    s.edit(
+                        "      - name: channels\n        type: list<string>\n",
+                        "      - name: channels\n        type: list<string>\n        python: rooms\n",
+                    )
+                },
+                same,
+            ),
+        ),
         ("an_inlineable_module_added", base(), (with_inlineable.clone(), WHERE_NOW.to_owned(), EVENTS.to_owned())),
         ("an_inlineable_module_removed", (with_inlineable, WHERE_NOW.to_owned(), EVENTS.to_owned()), base()),
     ]

@@ -37,13 +37,9 @@ fn client_class(api: &Api) -> String {
     format!("{}Asyncio", api.client_name)
 }
 
-/// A result type's Python class: its `python` name when that is one
-/// identifier (`PNHereNowResult`), else its Rust name.
+/// A result type's Python class ([`TypeModel::python_class`]).
 fn class_name(ty: &TypeModel) -> String {
-    match &ty.python {
-        Some(name) if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => name.clone(),
-        _ => ty.name.clone(),
-    }
+    ty.python_class().to_owned()
 }
 
 /// Types that become no class of their own: a union's variant structs are
@@ -454,11 +450,11 @@ fn result_class(api: &Api, op: &Operation, ty: &TypeModel) -> TokenStream {
             let other = format_ident!("{}", union.other);
             let other_field = format_ident!("{}", union.other_field);
             let nones = field_idents.iter().map(|f| quote!(#f: py.None()));
+            // The `_` arm: a variant a newer Rust crate added, whose kind is unknown here.
             quote! {
                 match value {
                     #(#arms)*
                     #sdk::#ident::#other { #other_field: other_value, .. } => #ident { #d: other_value, #(#nones),* },
-                    // A variant a newer Rust crate added: its kind is unknown here.
                     _ => #ident { #d: String::new(), #(#field_idents: py.None()),* },
                 }
             }

@@ -332,6 +332,16 @@ pub struct Variant {
 }
 
 impl TypeModel {
+    /// The Python bindings' class for this type: its `python` name when that
+    /// is one identifier (`PNHereNowResult`), else its Rust name (a `python`
+    /// note such as `PNPresenceEventResult (event "join")` only documents).
+    pub fn python_class(&self) -> &str {
+        match &self.python {
+            Some(name) if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => name,
+            _ => &self.name,
+        }
+    }
+
     /// The field filled from the enclosing map's key, if any.
     pub fn map_key_field(&self) -> Option<&Field> {
         self.fields.iter().find(|f| f.map_key)

@@ -1,0 +1,143 @@
+//! How a Rust future's outcome reaches asyncio, cheaply.
+//!
+//! A call spawns its Rust future on the process's one tokio runtime and
+//! returns an `asyncio.Future` of the running loop. When the Rust future
+//! ends, its outcome (still a Rust value) is pushed onto the loop's
+//! completion queue, and a byte on a socket pair that the loop watches
+//! (`loop.add_reader`) wakes the loop, once for however many outcomes are
+//! queued. The loop's thread, which holds the GIL anyway, converts each
+//! outcome to Python objects and resolves its future.
+//!
+//! So the runtime's threads never take the GIL (they would wait for the
+//! loop thread to let it go, up to the interpreter's 5 ms switch interval
+//! when it is busy), Rust work never holds it, and a busy loop is woken
+//! once per batch, not once per call. Cancelling the asyncio future aborts
+//! the Rust task, which drops its future (and so its HTTP request).
+
+use std::future::Future;
+use std::io::{ErrorKind, Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
+use std::sync::{Arc, Mutex};
+
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+
+/// Turns a finished call's Rust outcome into the asyncio future's result or
+/// exception, on the loop's thread.
+type Deliver = Box<dyn FnOnce(Python<'_>) -> PyResult<Py<PyAny>> + Send>;
+
+/// One loop's completion queue and the socket that wakes it.
+struct Queue {
+    done: Mutex<Vec<(Py<PyAny>, Deliver)>>,
+    wake: UnixStream,
+}
+
+impl Queue {
+    /// Queues an outcome; wakes the loop if the queue was empty (a wake
+    /// already on its way covers the rest).
+    fn push(&self, future: Py<PyAny>, deliver: Deliver) {
+        let mut done = self.done.lock().unwrap_or_else(|p| p.into_inner());
+        let was_empty = done.is_empty();
+        done.push((future, deliver));
+        drop(done);
+        if was_empty {
+            // Full socket buffer: a wake is pending already, which is all we need.
+            let _ = (&self.wake).write(&[1]);
+        }
+    }
+}
+
+/// The loop's reader callback: drains the wake bytes and resolves every
+/// queued future.
+#[pyclass(module = "pubnub_presence")]
+struct Drain {
+    queue: Arc<Queue>,
+    woken: UnixStream,
+}
+
+#[pymethods]
+impl Drain {
+    fn __call__(&self, py: Python<'_>) -> PyResult<()> {
+        let mut bytes = [0u8; 64];
+        loop {
+            match (&self.woken).read(&mut bytes) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+        let done = std::mem::take(&mut *self.queue.done.lock().unwrap_or_else(|p| p.into_inner()));
+        for (future, deliver) in done {
+            let future = future.bind(py);
+            // Cancelled meanwhile: its task was aborted; nothing to resolve.
+            if future.call_method0("done")?.is_truthy()? {
+                continue;
+            }
+            match deliver(py) {
+                Ok(value) => future.call_method1("set_result", (value,))?,
+                Err(error) => future.call_method1("set_exception", (error.into_value(py),))?,
+            };
+        }
+        Ok(())
+    }
+}
+
+/// A done-callback of each call's future: a cancelled future aborts its task.
+#[pyclass(module = "pubnub_presence")]
+struct AbortOnCancel {
+    task: tokio::task::AbortHandle,
+}
+
+#[pymethods]
+impl AbortOnCancel {
+    fn __call__(&self, future: &Bound<'_, PyAny>) -> PyResult<()> {
+        if future.call_method0("cancelled")?.is_truthy()? {
+            self.task.abort();
+        }
+        Ok(())
+    }
+}
+
+/// The queue of `event_loop` (made, and its reader added, on first use).
+fn queue_of(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<Arc<Queue>> {
+    static QUEUES: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let queues = QUEUES.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
+        Ok(py.import("weakref")?.getattr("WeakKeyDictionary")?.call0()?.unbind())
+    })?;
+    let queues = queues.bind(py);
+    if let Ok(drain) = queues.call_method1("get", (event_loop,))?.cast::<Drain>() {
+        return Ok(Arc::clone(&drain.borrow().queue));
+    }
+    let (woken, wake) = UnixStream::pair()?;
+    woken.set_nonblocking(true)?;
+    wake.set_nonblocking(true)?;
+    let fd = woken.as_raw_fd();
+    let queue = Arc::new(Queue { done: Mutex::new(Vec::new()), wake });
+    let drain = Bound::new(py, Drain { queue: Arc::clone(&queue), woken })?;
+    event_loop.call_method1("add_reader", (fd, &drain))?;
+    queues.set_item(event_loop, drain)?;
+    Ok(queue)
+}
+
+/// Runs `work` on the runtime; returns an `asyncio.Future` of the running
+/// loop that `deliver` resolves with the work's outcome (on the loop's
+/// thread, holding the GIL).
+pub fn spawn<'py, T, W, D>(py: Python<'py>, work: W, deliver: D) -> PyResult<Bound<'py, PyAny>>
+where
+    T: Send + 'static,
+    W: Future<Output = T> + Send + 'static,
+    D: FnOnce(Python<'_>, T) -> PyResult<Py<PyAny>> + Send + 'static,
+{
+    let event_loop = py.import("asyncio")?.call_method0("get_running_loop")?;
+    let queue = queue_of(py, &event_loop)?;
+    let future = event_loop.call_method0("create_future")?;
+    let resolve = future.clone().unbind();
+    let task = pyo3_async_runtimes::tokio::get_runtime().spawn(async move {
+        let outcome = work.await;
+        queue.push(resolve, Box::new(move |py| deliver(py, outcome)));
+    });
+    future.call_method1("add_done_callback", (AbortOnCancel { task: task.abort_handle() },))?;
+    Ok(future)
+}
