@@ -337,7 +337,7 @@ fn operation(api: &Api, op: &Operation) -> TokenStream {
         },
     };
     let skip = flattened(op);
-    let classes = op.types.iter().filter(|t| !skip.contains(&t.name.as_str())).map(|t| result_class(api, op, t));
+    let classes = op.types.iter().filter(|t| !skip.contains(&t.name.as_str())).map(|t| result_class(api, t));
     let module_doc = format!("`{}`: {}", op.name, op.summary);
     quote! {
         #![doc = #module_doc]
@@ -388,23 +388,47 @@ fn attributes<'a>(api: &'a Api, ty: &'a TypeModel) -> Vec<(&'a str, &'a str, Typ
     out
 }
 
-fn result_class(api: &Api, op: &Operation, ty: &TypeModel) -> TokenStream {
+/// How a class keeps an attribute: a scalar as a plain Rust value (made a
+/// Python object only when read: a result of 1,000 occupants does not make
+/// 1,000 `str`s nobody reads), anything else as a Python object made at
+/// conversion. `None` for the latter. In a flattened union every attribute
+/// may be absent, so scalars are `Option`s there.
+fn native_storage(ty: &TypeRef, in_union: bool) -> Option<TokenStream> {
+    let scalar = |ty: &TypeRef| match ty {
+        TypeRef::String => Some(quote!(String)),
+        TypeRef::U64 => Some(quote!(u64)),
+        TypeRef::Bool => Some(quote!(bool)),
+        _ => None,
+    };
+    match ty {
+        TypeRef::Option(inner) => scalar(inner).map(|t| quote!(Option<#t>)),
+        _ if in_union => scalar(ty).map(|t| quote!(Option<#t>)),
+        _ => scalar(ty),
+    }
+}
+
+fn result_class(api: &Api, ty: &TypeModel) -> TokenStream {
     let sdk = format_ident!("{}", package(api));
     let ident = format_ident!("{}", ty.name);
     let pkg = package(api);
     let class = class_name(ty);
     let docs = &ty.docs;
+    let in_union = ty.union.is_some();
     let attrs = attributes(api, ty);
     let discriminator = ty.union.as_ref().map(|u| format_ident!("{}", u.python_field));
     let field_idents: Vec<_> = attrs.iter().map(|(py, _, _)| format_ident!("{}", py)).collect();
-    let field_docs = attrs.iter().map(|(py, rust, _)| {
-        ty.fields
+    let fields = attrs.iter().map(|(py, rust, fty)| {
+        let doc = ty
+            .fields
             .iter()
             .chain(
                 ty.union.iter().flat_map(|u| &u.variants).filter_map(|v| find_type(api, &v.ty)).flat_map(|t| &t.fields),
             )
             .find(|f| f.name == *rust && f.python_name == *py)
-            .map_or_else(String::new, |f| f.docs.clone())
+            .map_or_else(String::new, |f| f.docs.clone());
+        let name = format_ident!("{}", py);
+        let storage = native_storage(fty, in_union).unwrap_or_else(|| quote!(Py<PyAny>));
+        quote!(#[doc = #doc] pub #name: #storage,)
     });
     let discriminator_field = discriminator.as_ref().map(|d| {
         let doc = format!("The kind of {}, as sent (`{}`).", class, ty.union.as_ref().map_or("", |u| &u.discriminator));
@@ -416,13 +440,29 @@ fn result_class(api: &Api, op: &Operation, ty: &TypeModel) -> TokenStream {
     });
     let discriminator_repr =
         discriminator.as_ref().map(|d| quote!(let #d: &Py<PyAny> = &ToPython::to_python(self.#d.clone(), py)?;));
-    let field_bindings = field_idents.iter().map(|f| quote!(let #f = &self.#f;));
+    let field_bindings = attrs.iter().zip(&field_idents).map(|((_, _, fty), f)| {
+        let copy = matches!(fty, TypeRef::U64 | TypeRef::Bool)
+            || matches!(fty, TypeRef::Option(inner) if matches!(**inner, TypeRef::U64 | TypeRef::Bool));
+        match native_storage(fty, in_union) {
+            Some(_) if copy => quote!(let #f: &Py<PyAny> = &ToPython::to_python(self.#f, py)?;),
+            Some(_) => quote!(let #f: &Py<PyAny> = &ToPython::to_python(self.#f.clone(), py)?;),
+            None => quote!(let #f = &self.#f;),
+        }
+    });
+    // An attribute's value when the item has no such field.
+    let absent = |fty: &TypeRef| match native_storage(fty, in_union) {
+        Some(_) => quote!(None),
+        None => quote!(py.None()),
+    };
     let conversion = match &ty.union {
         None => {
             let values = attrs.iter().map(|(py, rust, fty)| {
                 let py = format_ident!("{}", py);
                 let rust = format_ident!("{}", rust);
-                let value = to_python(api, fty, quote!(value.#rust));
+                let value = match native_storage(fty, false) {
+                    Some(_) => quote!(value.#rust),
+                    None => to_python(api, fty, quote!(value.#rust)),
+                };
                 quote!(#py: #value)
             });
             quote!(#ident { #(#values),* })
@@ -437,36 +477,46 @@ fn result_class(api: &Api, op: &Operation, ty: &TypeModel) -> TokenStream {
                     .unwrap_or_default();
                 let values = attrs.iter().map(|(py, rust, fty)| {
                     let py = format_ident!("{}", py);
-                    if own.contains(rust) {
-                        let rust = format_ident!("{}", rust);
-                        let value = to_python(api, fty, quote!(item.#rust));
-                        quote!(#py: #value)
-                    } else {
-                        quote!(#py: py.None())
+                    if !own.contains(rust) {
+                        let value = absent(fty);
+                        return quote!(#py: #value);
                     }
+                    let rust = format_ident!("{}", rust);
+                    let value = match (native_storage(fty, true), fty) {
+                        (Some(_), TypeRef::Option(_)) => quote!(item.#rust),
+                        (Some(_), _) => quote!(Some(item.#rust)),
+                        (None, _) => to_python(api, fty, quote!(item.#rust)),
+                    };
+                    quote!(#py: #value)
                 });
                 quote!(#sdk::#ident::#name(item) => #ident { #d: #wire.to_owned(), #(#values),* },)
             });
             let other = format_ident!("{}", union.other);
             let other_field = format_ident!("{}", union.other_field);
-            let nones = field_idents.iter().map(|f| quote!(#f: py.None()));
+            let nones: Vec<_> = attrs
+                .iter()
+                .zip(&field_idents)
+                .map(|((_, _, fty), f)| {
+                    let value = absent(fty);
+                    quote!(#f: #value)
+                })
+                .collect();
             // The `_` arm: a variant a newer Rust crate added, whose kind is unknown here.
             quote! {
                 match value {
                     #(#arms)*
                     #sdk::#ident::#other { #other_field: other_value, .. } => #ident { #d: other_value, #(#nones),* },
-                    _ => #ident { #d: String::new(), #(#field_idents: py.None()),* },
+                    _ => #ident { #d: String::new(), #(#nones),* },
                 }
             }
         }
     };
-    let _ = op;
     quote! {
         #[doc = #docs]
         #[pyclass(module = #pkg, name = #class, get_all, frozen)]
         pub struct #ident {
             #discriminator_field
-            #(#[doc = #field_docs] pub #field_idents: Py<PyAny>,)*
+            #(#fields)*
         }
 
         #[pymethods]

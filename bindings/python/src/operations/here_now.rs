@@ -93,9 +93,9 @@ impl HereNow {
 #[pyclass(module = "pubnub_presence", name = "PNHereNowResult", get_all, frozen)]
 pub struct HereNowResult {
     ///Number of channels in `channels`.
-    pub total_channels: Py<PyAny>,
+    pub total_channels: u64,
     ///Sum of the channels' occupancy.
-    pub total_occupancy: Py<PyAny>,
+    pub total_occupancy: u64,
     ///Per-channel data, keyed by channel name.
     pub channels: Py<PyAny>,
 }
@@ -103,8 +103,11 @@ pub struct HereNowResult {
 #[pymethods]
 impl HereNowResult {
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        let total_channels = &self.total_channels;
-        let total_occupancy = &self.total_occupancy;
+        let total_channels: &Py<PyAny> = &ToPython::to_python(self.total_channels, py)?;
+        let total_occupancy: &Py<PyAny> = &ToPython::to_python(
+            self.total_occupancy,
+            py,
+        )?;
         let channels = &self.channels;
         support::convert::repr(
             py,
@@ -122,8 +125,8 @@ impl ToPython for pubnub_presence::HereNowResult {
     fn to_python(self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         let value = self;
         let class = HereNowResult {
-            total_channels: ToPython::to_python(value.total_channels, py)?,
-            total_occupancy: ToPython::to_python(value.total_occupancy, py)?,
+            total_channels: value.total_channels,
+            total_occupancy: value.total_occupancy,
             channels: ToPython::to_python(
                 value.channels.into_values().collect::<Vec<_>>(),
                 py,
@@ -138,9 +141,9 @@ impl ToPython for pubnub_presence::HereNowResult {
 #[pyclass(module = "pubnub_presence", name = "PNHereNowChannelData", get_all, frozen)]
 pub struct HereNowChannelData {
     ///The channel.
-    pub channel_name: Py<PyAny>,
+    pub channel_name: String,
     ///Number of users present.
-    pub occupancy: Py<PyAny>,
+    pub occupancy: u64,
     ///The users present; empty when `include_uuids(false)`.
     pub occupants: Py<PyAny>,
 }
@@ -148,8 +151,11 @@ pub struct HereNowChannelData {
 #[pymethods]
 impl HereNowChannelData {
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        let channel_name = &self.channel_name;
-        let occupancy = &self.occupancy;
+        let channel_name: &Py<PyAny> = &ToPython::to_python(
+            self.channel_name.clone(),
+            py,
+        )?;
+        let occupancy: &Py<PyAny> = &ToPython::to_python(self.occupancy, py)?;
         let occupants = &self.occupants;
         support::convert::repr(
             py,
@@ -167,8 +173,8 @@ impl ToPython for pubnub_presence::HereNowChannelData {
     fn to_python(self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         let value = self;
         let class = HereNowChannelData {
-            channel_name: ToPython::to_python(value.channel_name, py)?,
-            occupancy: ToPython::to_python(value.occupancy, py)?,
+            channel_name: value.channel_name,
+            occupancy: value.occupancy,
             occupants: ToPython::to_python(value.occupants, py)?,
         };
 
@@ -180,7 +186,7 @@ impl ToPython for pubnub_presence::HereNowChannelData {
 #[pyclass(module = "pubnub_presence", name = "PNHereNowOccupantsData", get_all, frozen)]
 pub struct HereNowOccupantData {
     ///The user's id.
-    pub uuid: Py<PyAny>,
+    pub uuid: String,
     ///The user's state on this channel, when `include_state(true)` and the user has any.
     pub state: Py<PyAny>,
 }
@@ -188,7 +194,7 @@ pub struct HereNowOccupantData {
 #[pymethods]
 impl HereNowOccupantData {
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        let uuid = &self.uuid;
+        let uuid: &Py<PyAny> = &ToPython::to_python(self.uuid.clone(), py)?;
         let state = &self.state;
         support::convert::repr(
             py,
@@ -202,7 +208,7 @@ impl ToPython for pubnub_presence::HereNowOccupantData {
     fn to_python(self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         let value = self;
         let class = HereNowOccupantData {
-            uuid: ToPython::to_python(value.uuid, py)?,
+            uuid: value.uuid,
             state: ToPython::to_python(value.state, py)?,
         };
 

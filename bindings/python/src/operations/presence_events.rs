@@ -57,20 +57,20 @@ pub struct PresenceEvent {
     ///The kind of PNPresenceEventResult, as sent (`d.action`).
     pub event: String,
     ///The channel the event is about (`c` without `-pnpres`).
-    pub channel: Py<PyAny>,
+    pub channel: Option<String>,
     ///The channel group (or wildcard) watched that matched, without `-pnpres`; `None` when the channel itself was
     ///watched.
-    pub subscription: Py<PyAny>,
+    pub subscription: Option<String>,
     ///When the server published the event, in PubNub timetoken units (100 ns since 1970).
-    pub timetoken: Py<PyAny>,
+    pub timetoken: Option<u64>,
     ///When the event happened, in Unix seconds.
-    pub timestamp: Py<PyAny>,
+    pub timestamp: Option<u64>,
     ///When the event happened, in Unix milliseconds (sent since 2025).
-    pub precise_timestamp: Py<PyAny>,
+    pub precise_timestamp: Option<u64>,
     ///How many users are on the channel after the event.
-    pub occupancy: Py<PyAny>,
+    pub occupancy: Option<u64>,
     ///The user who joined.
-    pub uuid: Py<PyAny>,
+    pub uuid: Option<String>,
     ///The user's state on the channel, when it joined with one.
     pub state: Py<PyAny>,
     ///Users who joined since the last interval event (empty when the server sends no deltas).
@@ -80,25 +80,34 @@ pub struct PresenceEvent {
     ///Users who timed out since the last interval event.
     pub timeout: Py<PyAny>,
     ///The changes were too many to list; call `here_now` for the current occupants.
-    pub here_now_refresh: Py<PyAny>,
+    pub here_now_refresh: Option<bool>,
 }
 
 #[pymethods]
 impl PresenceEvent {
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         let event: &Py<PyAny> = &ToPython::to_python(self.event.clone(), py)?;
-        let channel = &self.channel;
-        let subscription = &self.subscription;
-        let timetoken = &self.timetoken;
-        let timestamp = &self.timestamp;
-        let precise_timestamp = &self.precise_timestamp;
-        let occupancy = &self.occupancy;
-        let uuid = &self.uuid;
+        let channel: &Py<PyAny> = &ToPython::to_python(self.channel.clone(), py)?;
+        let subscription: &Py<PyAny> = &ToPython::to_python(
+            self.subscription.clone(),
+            py,
+        )?;
+        let timetoken: &Py<PyAny> = &ToPython::to_python(self.timetoken, py)?;
+        let timestamp: &Py<PyAny> = &ToPython::to_python(self.timestamp, py)?;
+        let precise_timestamp: &Py<PyAny> = &ToPython::to_python(
+            self.precise_timestamp,
+            py,
+        )?;
+        let occupancy: &Py<PyAny> = &ToPython::to_python(self.occupancy, py)?;
+        let uuid: &Py<PyAny> = &ToPython::to_python(self.uuid.clone(), py)?;
         let state = &self.state;
         let join = &self.join;
         let leave = &self.leave;
         let timeout = &self.timeout;
-        let here_now_refresh = &self.here_now_refresh;
+        let here_now_refresh: &Py<PyAny> = &ToPython::to_python(
+            self.here_now_refresh,
+            py,
+        )?;
         support::convert::repr(
             py,
             "PNPresenceEventResult",
@@ -128,126 +137,126 @@ impl ToPython for pubnub_presence::PresenceEvent {
             pubnub_presence::PresenceEvent::Join(item) => {
                 PresenceEvent {
                     event: "join".to_owned(),
-                    channel: ToPython::to_python(item.channel, py)?,
-                    subscription: ToPython::to_python(item.subscription, py)?,
-                    timetoken: ToPython::to_python(item.timetoken, py)?,
-                    timestamp: ToPython::to_python(item.timestamp, py)?,
-                    precise_timestamp: ToPython::to_python(item.precise_timestamp, py)?,
-                    occupancy: ToPython::to_python(item.occupancy, py)?,
-                    uuid: ToPython::to_python(item.uuid, py)?,
+                    channel: Some(item.channel),
+                    subscription: item.subscription,
+                    timetoken: Some(item.timetoken),
+                    timestamp: Some(item.timestamp),
+                    precise_timestamp: item.precise_timestamp,
+                    occupancy: Some(item.occupancy),
+                    uuid: Some(item.uuid),
                     state: ToPython::to_python(item.state, py)?,
                     join: py.None(),
                     leave: py.None(),
                     timeout: py.None(),
-                    here_now_refresh: py.None(),
+                    here_now_refresh: None,
                 }
             }
 
             pubnub_presence::PresenceEvent::Leave(item) => {
                 PresenceEvent {
                     event: "leave".to_owned(),
-                    channel: ToPython::to_python(item.channel, py)?,
-                    subscription: ToPython::to_python(item.subscription, py)?,
-                    timetoken: ToPython::to_python(item.timetoken, py)?,
-                    timestamp: ToPython::to_python(item.timestamp, py)?,
-                    precise_timestamp: ToPython::to_python(item.precise_timestamp, py)?,
-                    occupancy: ToPython::to_python(item.occupancy, py)?,
-                    uuid: ToPython::to_python(item.uuid, py)?,
+                    channel: Some(item.channel),
+                    subscription: item.subscription,
+                    timetoken: Some(item.timetoken),
+                    timestamp: Some(item.timestamp),
+                    precise_timestamp: item.precise_timestamp,
+                    occupancy: Some(item.occupancy),
+                    uuid: Some(item.uuid),
                     state: ToPython::to_python(item.state, py)?,
                     join: py.None(),
                     leave: py.None(),
                     timeout: py.None(),
-                    here_now_refresh: py.None(),
+                    here_now_refresh: None,
                 }
             }
 
             pubnub_presence::PresenceEvent::Timeout(item) => {
                 PresenceEvent {
                     event: "timeout".to_owned(),
-                    channel: ToPython::to_python(item.channel, py)?,
-                    subscription: ToPython::to_python(item.subscription, py)?,
-                    timetoken: ToPython::to_python(item.timetoken, py)?,
-                    timestamp: ToPython::to_python(item.timestamp, py)?,
-                    precise_timestamp: ToPython::to_python(item.precise_timestamp, py)?,
-                    occupancy: ToPython::to_python(item.occupancy, py)?,
-                    uuid: ToPython::to_python(item.uuid, py)?,
+                    channel: Some(item.channel),
+                    subscription: item.subscription,
+                    timetoken: Some(item.timetoken),
+                    timestamp: Some(item.timestamp),
+                    precise_timestamp: item.precise_timestamp,
+                    occupancy: Some(item.occupancy),
+                    uuid: Some(item.uuid),
                     state: ToPython::to_python(item.state, py)?,
                     join: py.None(),
                     leave: py.None(),
                     timeout: py.None(),
-                    here_now_refresh: py.None(),
+                    here_now_refresh: None,
                 }
             }
 
             pubnub_presence::PresenceEvent::StateChange(item) => {
                 PresenceEvent {
                     event: "state-change".to_owned(),
-                    channel: ToPython::to_python(item.channel, py)?,
-                    subscription: ToPython::to_python(item.subscription, py)?,
-                    timetoken: ToPython::to_python(item.timetoken, py)?,
-                    timestamp: ToPython::to_python(item.timestamp, py)?,
-                    precise_timestamp: ToPython::to_python(item.precise_timestamp, py)?,
-                    occupancy: ToPython::to_python(item.occupancy, py)?,
-                    uuid: ToPython::to_python(item.uuid, py)?,
+                    channel: Some(item.channel),
+                    subscription: item.subscription,
+                    timetoken: Some(item.timetoken),
+                    timestamp: Some(item.timestamp),
+                    precise_timestamp: item.precise_timestamp,
+                    occupancy: Some(item.occupancy),
+                    uuid: Some(item.uuid),
                     state: ToPython::to_python(item.state, py)?,
                     join: py.None(),
                     leave: py.None(),
                     timeout: py.None(),
-                    here_now_refresh: py.None(),
+                    here_now_refresh: None,
                 }
             }
 
             pubnub_presence::PresenceEvent::Interval(item) => {
                 PresenceEvent {
                     event: "interval".to_owned(),
-                    channel: ToPython::to_python(item.channel, py)?,
-                    subscription: ToPython::to_python(item.subscription, py)?,
-                    timetoken: ToPython::to_python(item.timetoken, py)?,
-                    timestamp: ToPython::to_python(item.timestamp, py)?,
-                    precise_timestamp: ToPython::to_python(item.precise_timestamp, py)?,
-                    occupancy: ToPython::to_python(item.occupancy, py)?,
-                    uuid: py.None(),
+                    channel: Some(item.channel),
+                    subscription: item.subscription,
+                    timetoken: Some(item.timetoken),
+                    timestamp: Some(item.timestamp),
+                    precise_timestamp: item.precise_timestamp,
+                    occupancy: Some(item.occupancy),
+                    uuid: None,
                     state: py.None(),
                     join: ToPython::to_python(item.joined, py)?,
                     leave: ToPython::to_python(item.left, py)?,
                     timeout: ToPython::to_python(item.timed_out, py)?,
-                    here_now_refresh: ToPython::to_python(item.here_now_refresh, py)?,
+                    here_now_refresh: Some(item.here_now_refresh),
                 }
             }
 
             pubnub_presence::PresenceEvent::Other { action: other_value, .. } => {
                 PresenceEvent {
                     event: other_value,
-                    channel: py.None(),
-                    subscription: py.None(),
-                    timetoken: py.None(),
-                    timestamp: py.None(),
-                    precise_timestamp: py.None(),
-                    occupancy: py.None(),
-                    uuid: py.None(),
+                    channel: None,
+                    subscription: None,
+                    timetoken: None,
+                    timestamp: None,
+                    precise_timestamp: None,
+                    occupancy: None,
+                    uuid: None,
                     state: py.None(),
                     join: py.None(),
                     leave: py.None(),
                     timeout: py.None(),
-                    here_now_refresh: py.None(),
+                    here_now_refresh: None,
                 }
             }
 
             _ => {
                 PresenceEvent {
                     event: String::new(),
-                    channel: py.None(),
-                    subscription: py.None(),
-                    timetoken: py.None(),
-                    timestamp: py.None(),
-                    precise_timestamp: py.None(),
-                    occupancy: py.None(),
-                    uuid: py.None(),
+                    channel: None,
+                    subscription: None,
+                    timetoken: None,
+                    timestamp: None,
+                    precise_timestamp: None,
+                    occupancy: None,
+                    uuid: None,
                     state: py.None(),
                     join: py.None(),
                     leave: py.None(),
                     timeout: py.None(),
-                    here_now_refresh: py.None(),
+                    here_now_refresh: None,
                 }
             }
         };
