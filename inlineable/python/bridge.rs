@@ -100,6 +100,18 @@ impl AbortOnCancel {
     }
 }
 
+/// Sets up the process's runtime (before its first use, from the module's
+/// init): one worker thread. The work per call is small and the event loop
+/// is one thread; a second worker mostly added wake-ups and work stealing
+/// (measured on 2 cores: runtime CPU per presence event 64 µs on two
+/// workers, 55 µs on one; here_now of 10 × 100 occupants 430 → 296 µs of
+/// CPU per call; here_now at 64 in flight 29.6k → 33.2k calls/s).
+pub fn init_runtime() {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.worker_threads(1).enable_all().thread_name("pubnub-presence");
+    pyo3_async_runtimes::tokio::init(builder);
+}
+
 /// The queue of `event_loop` (made, and its reader added, on first use).
 fn queue_of(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<Arc<Queue>> {
     static QUEUES: PyOnceLock<Py<PyAny>> = PyOnceLock::new();

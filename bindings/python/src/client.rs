@@ -119,6 +119,7 @@ impl Client {
 /// The `_native` module of the package.
 #[pymodule(name = "_native")]
 fn native(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    support::bridge::init_runtime();
     module.add_class::<Client>()?;
     module.add_class::<support::config::Configuration>()?;
     module.add_class::<support::future::Envelope>()?;

@@ -261,6 +261,7 @@ fn client_rs(api: &Api) -> TokenStream {
         /// The `_native` module of the package.
         #[pymodule(name = "_native")]
         fn native(module: &Bound<'_, PyModule>) -> PyResult<()> {
+            support::bridge::init_runtime();
             module.add_class::<Client>()?;
             #(module.add_class::<#classes>()?;)*
             module.add_class::<support::testing::LocalServer>()?;
