@@ -4,11 +4,13 @@
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::{Clock, SystemClock};
 use crate::faults::FaultSet;
+use crate::snapshot::Snapshot;
 
 /// Deepest nesting of a state object the server stores (`{"a": 1}` is 1
 /// level); deeper is a 400. The SDK checks the same limit before sending, and
@@ -75,6 +77,16 @@ pub struct ServerConfig {
     /// a loopback address; `Some(true)` / `Some(false)` force them on or off.
     /// See [`ServerConfig::dev_endpoints_enabled`]. `/metrics` is always served.
     pub dev_endpoints: Option<bool>,
+    /// Where groups, states and presence are kept across restarts (an
+    /// embedded database, `presence.redb`, in this directory); `None` (the
+    /// default) keeps everything in memory and writes nothing to disk.
+    pub data_dir: Option<PathBuf>,
+    /// A snapshot loaded at start ([`Snapshot::from_json`]), after what
+    /// [`data_dir`](Self::data_dir) holds. Default: none.
+    pub import: Option<Snapshot>,
+    /// Where [`PresenceServer::shutdown`](crate::PresenceServer::shutdown)
+    /// writes a snapshot. Default: nowhere.
+    pub export_on_exit: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -97,6 +109,9 @@ impl Default for ServerConfig {
             faults: FaultSet::default(),
             request_log: 1000,
             dev_endpoints: None,
+            data_dir: None,
+            import: None,
+            export_on_exit: None,
         }
     }
 }
@@ -121,6 +136,9 @@ impl fmt::Debug for ServerConfig {
             .field("faults", &self.faults)
             .field("request_log", &self.request_log)
             .field("dev_endpoints", &self.dev_endpoints)
+            .field("data_dir", &self.data_dir)
+            .field("import", &self.import.as_ref().map(Snapshot::counts))
+            .field("export_on_exit", &self.export_on_exit)
             .finish()
     }
 }
@@ -197,6 +215,25 @@ impl ServerConfig {
     /// Sets how many requests the request log (`GET /dev/requests`) keeps; 0 keeps none.
     pub fn with_request_log(mut self, capacity: usize) -> Self {
         self.request_log = capacity;
+        self
+    }
+
+    /// Keeps groups, states and presence in `dir` across restarts (see
+    /// [`data_dir`](Self::data_dir)).
+    pub fn with_data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.data_dir = Some(dir.into());
+        self
+    }
+
+    /// Loads `snapshot` at start.
+    pub fn with_import(mut self, snapshot: Snapshot) -> Self {
+        self.import = Some(snapshot);
+        self
+    }
+
+    /// Writes a snapshot to `path` at shutdown.
+    pub fn with_export_on_exit(mut self, path: impl Into<PathBuf>) -> Self {
+        self.export_on_exit = Some(path.into());
         self
     }
 

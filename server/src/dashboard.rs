@@ -8,7 +8,7 @@
 
 use http::Method;
 
-use crate::json::write_str_array;
+use crate::json::{write_str, write_str_array};
 use crate::reply::Reply;
 use crate::routing::Query;
 use crate::state::ServerState;
@@ -26,8 +26,14 @@ pub(crate) fn serve(server: &ServerState, method: &Method, path: &str, query: &s
     let (content_type, body) = match path {
         "/" => ("text/html; charset=utf-8", PAGE.to_owned()),
         "/dashboard/keys" => {
+            // `{"subscribe_keys":[…],"data_file":"…/presence.redb"}` (`null`: in memory).
             let mut body = String::from("{\"subscribe_keys\":");
             write_str_array(&mut body, server.store.sub_keys().iter().map(String::as_str));
+            body.push_str(",\"data_file\":");
+            match &server.journal {
+                Some(journal) => write_str(&mut body, &journal.path().display().to_string()),
+                None => body.push_str("null"),
+            }
             body.push('}');
             ("application/json", body)
         }

@@ -1,6 +1,7 @@
 //! The development endpoints under `/dev/`: the fault rules
 //! (`GET`/`PUT`/`DELETE /dev/faults`) and the request log
-//! (`GET /dev/requests?after=SEQ`). They are served only when
+//! (`GET /dev/requests?after=SEQ`) and a snapshot of the groups and
+//! presence (`GET /dev/snapshot`, the format `--import` loads). They are served only when
 //! [`ServerConfig::dev_endpoints_enabled`](crate::ServerConfig::dev_endpoints_enabled)
 //! says so, and with a secret key they need a signature like every other request.
 
@@ -10,6 +11,7 @@ use crate::faults::FaultSet;
 use crate::reply::Reply;
 use crate::routing::Query;
 use crate::signature::{self, SignedRequest};
+use crate::snapshot::Snapshot;
 use crate::state::ServerState;
 
 const JSON: &str = "application/json";
@@ -59,6 +61,12 @@ pub(crate) fn handle(server: &ServerState, method: &Method, path: &str, raw_quer
                 Some(Err(_)) => return Reply::bad_request("after: must be a whole number"),
             };
             Reply::page(JSON, server.request_log.to_json(after))
+        }
+        "/dev/snapshot" => {
+            if *method != Method::GET && *method != Method::HEAD {
+                return Reply::method_not_allowed();
+            }
+            Reply::page(JSON, Snapshot::of(&server.store, server.clock.now_millis()).to_json())
         }
         _ => Reply::not_found(),
     }

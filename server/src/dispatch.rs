@@ -11,7 +11,7 @@ use crate::reply::Reply;
 use crate::routing::{Query, Route, decode_path, route, split_path_names};
 use crate::signature::{self, SignedRequest};
 use crate::state::ServerState;
-use crate::store::read;
+use crate::store::{read, write};
 use crate::{handlers, subscribe};
 
 /// Longest accepted request target (path + query), in bytes.
@@ -110,12 +110,24 @@ async fn routed(
 
     let keyspace = server.store.keyspace(&sub);
     let changes_presence = route.changes_presence_when_answered();
+    let durable = server.journal.is_some() && route.changes_durably(&query);
     let reset_when_held = fault.is_some_and(|f| f.effect == Effect::Reset);
     let req = Request { server, keyspace: &keyspace, channels, groups, query, now, reset_when_held };
     let reply = to_handler(route, &req).await;
     if changes_presence {
         // The write may have added a presence deadline sooner than the reaper's.
         server.schedule(read(&keyspace).next_deadline());
+    }
+    if durable && let Some(journal) = &server.journal {
+        // On disk before it is acknowledged: a crash from now on loses nothing it answered.
+        journal.record(&sub, write(&keyspace).take_changes());
+        if let Err(e) = journal.commit().await {
+            tracing::error!("a change could not be stored: {e}");
+            return Ok((
+                Reply::error(StatusCode::INTERNAL_SERVER_ERROR, "Presence", "Could not store the change"),
+                fault,
+            ));
+        }
     }
     let reply = reply.unwrap_or_else(|error| error);
     if fault.is_some_and(|f| f.effect == Effect::Garbage) {

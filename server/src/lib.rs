@@ -58,12 +58,14 @@ mod handlers;
 mod json;
 mod metrics;
 mod params;
+mod persist;
 mod reaper;
 mod reply;
 mod request_log;
 mod routing;
 mod shutdown;
 pub mod signature;
+mod snapshot;
 mod state;
 mod store;
 mod subscribe;
@@ -79,6 +81,8 @@ use tokio::task::JoinHandle;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{DEFAULT_BINARY_LISTEN, MAX_STATE_DEPTH, ServerConfig};
 pub use faults::FaultSet;
+pub use persist::FLUSH_INTERVAL;
+pub use snapshot::Snapshot;
 
 use state::ServerState;
 
@@ -87,6 +91,8 @@ pub struct PresenceServer {
     addr: SocketAddr,
     task: Option<JoinHandle<std::io::Result<()>>>,
     reaper: JoinHandle<()>,
+    /// Writes batched changes to the data directory (with one).
+    flusher: Option<JoinHandle<()>>,
     state: Arc<ServerState>,
 }
 
@@ -104,13 +110,36 @@ impl PresenceServer {
     pub async fn start(config: ServerConfig) -> std::io::Result<PresenceServer> {
         let listener = TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
-        let state = Arc::new(ServerState::new(config));
+        let (journal, loaded) = match &config.data_dir {
+            Some(dir) => {
+                let (journal, loaded) = persist::open(dir).map_err(std::io::Error::other)?;
+                (Some(journal), Some(loaded))
+            }
+            None => (None, None),
+        };
+        let state = Arc::new(ServerState::new(config, journal));
+        state.restore(loaded);
         let reaper = {
             let state = Arc::clone(&state);
             tokio::spawn(async move { state.reaper.run(&state.store, &*state.clock).await })
         };
+        // Presence deadlines and the rest that need not wait reach the disk in batches.
+        let flusher = state.journal.is_some().then(|| {
+            let state = Arc::clone(&state);
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(persist::FLUSH_INTERVAL).await;
+                    state.flush().await;
+                }
+            })
+        });
         let task = tokio::spawn(connection::serve(listener, Arc::clone(&state)));
-        Ok(PresenceServer { addr, task: Some(task), reaper, state })
+        Ok(PresenceServer { addr, task: Some(task), reaper, flusher, state })
+    }
+
+    /// Where the data lives: `None` in memory, else the database file.
+    pub fn data_file(&self) -> Option<std::path::PathBuf> {
+        self.state.journal.as_ref().map(|journal| journal.path().to_path_buf())
     }
 
     /// The bound address.
@@ -134,14 +163,32 @@ impl PresenceServer {
     }
 
     /// Stops accepting connections, lets in-flight requests finish, and waits for the server task.
+    /// With a data directory, everything is on disk once it returns; with
+    /// [`ServerConfig::export_on_exit`], the snapshot is written.
     pub async fn shutdown(mut self) {
         self.state.shutdown.trigger();
         self.reaper.abort();
+        if let Some(flusher) = self.flusher.take() {
+            flusher.abort();
+        }
         if let Some(task) = self.task.take() {
             match task.await {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => tracing::warn!("presence server stopped with error: {e}"),
                 Err(e) => tracing::warn!("presence server task failed: {e}"),
+            }
+        }
+        self.state.flush().await;
+        if let Some(journal) = &self.state.journal
+            && let Err(e) = journal.close().await
+        {
+            tracing::error!("the store did not close cleanly: {e}");
+        }
+        if let Some(path) = &self.state.config.export_on_exit {
+            let snapshot = Snapshot::of(&self.state.store, self.state.clock.now_millis());
+            match std::fs::write(path, snapshot.to_json()) {
+                Ok(()) => tracing::info!("snapshot written to {}", path.display()),
+                Err(e) => tracing::error!("cannot write the snapshot to {}: {e}", path.display()),
             }
         }
     }
@@ -151,5 +198,8 @@ impl Drop for PresenceServer {
     fn drop(&mut self) {
         self.state.shutdown.trigger();
         self.reaper.abort();
+        if let Some(flusher) = &self.flusher {
+            flusher.abort();
+        }
     }
 }

@@ -13,11 +13,11 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use presence_server::{DEFAULT_BINARY_LISTEN, FaultSet, PresenceServer, ServerConfig};
+use presence_server::{DEFAULT_BINARY_LISTEN, FLUSH_INTERVAL, FaultSet, PresenceServer, ServerConfig, Snapshot};
 use tracing::Level;
 
 const USAGE: &str = "\
-presence-server: local PubNub-compatible presence server (development/test only; in-memory, single node)
+presence-server: local PubNub-compatible presence server (development/test only; single node)
 
 USAGE:
     presence-server [OPTIONS]
@@ -38,6 +38,10 @@ OPTIONS:
                               [default: only when listening on a loopback address]
     --no-dev-endpoints        never serve /dev/* (/metrics is always served)
     --request-log N           requests kept for GET /dev/requests [default: 1000; 0 keeps none]
+    --data-dir DIR            keep channel groups, states and presence in DIR across restarts
+                              [default: in memory, nothing written to disk]
+    --import FILE             load a snapshot (the JSON of GET /dev/snapshot) at start
+    --export-on-exit FILE     write a snapshot to FILE when stopped with Ctrl-C
     -v, --verbose             log every request (same as RUST_LOG=debug)
     -h, --help                print this help
 ";
@@ -82,6 +86,14 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
                 config =
                     config.with_request_log(usize::try_from(n).map_err(|_| "--request-log is too large".to_owned())?);
             }
+            "--data-dir" => config = config.with_data_dir(value("--data-dir")?),
+            "--import" => {
+                let path = value("--import")?;
+                let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read --import {path:?}: {e}"))?;
+                let snapshot = Snapshot::from_json(&text).map_err(|e| format!("--import {path:?}: {e}"))?;
+                config = config.with_import(snapshot);
+            }
+            "--export-on-exit" => config = config.with_export_on_exit(value("--export-on-exit")?),
             "--listen" => {
                 let v = value("--listen")?;
                 let addr: SocketAddr = v.parse().map_err(|e| format!("invalid --listen address {v:?}: {e}"))?;
@@ -151,19 +163,31 @@ fn main() -> ExitCode {
         let dashboard = args.config.dashboard;
         let dev_endpoints = args.config.dev_endpoints_enabled();
         let faults = args.config.faults.len();
+        let imported = args.config.import.as_ref().map(Snapshot::counts);
         let server = match PresenceServer::start(args.config).await {
             Ok(s) => s,
             Err(e) => {
-                eprintln!("error: cannot listen: {e}");
+                eprintln!("error: cannot start: {e}");
                 return ExitCode::FAILURE;
             }
         };
+        let data = match server.data_file() {
+            Some(file) => format!(
+                "data kept in {} (group and state changes on disk before they are answered, presence within {} s)",
+                file.display(),
+                FLUSH_INTERVAL.as_secs()
+            ),
+            None => "data in memory (nothing written to disk; --data-dir keeps it)".to_owned(),
+        };
         tracing::info!(
-            "presence server listening on {} (origin {}{}) - development/test server, in-memory; Ctrl-C to stop",
+            "presence server listening on {} (origin {}{}) - development/test server, {data}; Ctrl-C to stop",
             server.url(),
             server.origin(),
             if signed { ", signed requests required" } else { "" }
         );
+        if let Some((members, groups)) = imported {
+            tracing::info!("imported a snapshot: {members} presence record(s), {groups} group(s)");
+        }
         if dashboard {
             tracing::info!("dashboard: {}/ (who is online, live; --no-dashboard turns it off)", server.url());
         }

@@ -118,6 +118,18 @@ impl Route<'_> {
     /// Whether the endpoint can change who is present (and so the deadlines
     /// the reaper waits for) once it has answered. Subscribe changes them too,
     /// but tells the reaper itself, before it holds its poll.
+    /// Whether, with a data directory, the request's changes must be on disk
+    /// before it is answered: channel-group and state changes (presence
+    /// deadlines are kept in batches, `persist::FLUSH_INTERVAL`).
+    pub(crate) fn changes_durably(&self, query: &Query) -> bool {
+        match self {
+            Route::SetState { .. } | Route::GroupDelete { .. } => true,
+            Route::Group { .. } => query.get("add").is_some() || query.get("remove").is_some(),
+            Route::Heartbeat { .. } | Route::Subscribe { .. } => query.get("state").is_some(),
+            _ => false,
+        }
+    }
+
     pub(crate) fn changes_presence_when_answered(&self) -> bool {
         matches!(self, Route::Heartbeat { .. } | Route::Leave { .. } | Route::SetState { .. })
     }

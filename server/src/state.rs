@@ -1,6 +1,7 @@
 //! [`ServerState`]: what every connection, handler and the reaper of one
 //! server share.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 
@@ -8,10 +9,11 @@ use crate::clock::Clock;
 use crate::config::ServerConfig;
 use crate::faults::Faults;
 use crate::metrics::RequestCounts;
+use crate::persist::{Journal, Loaded};
 use crate::reaper::Reaper;
 use crate::request_log::RequestLog;
 use crate::shutdown::Shutdown;
-use crate::store::{KeyspaceSettings, Store};
+use crate::store::{KeyspaceSettings, Store, write};
 
 /// The state of one running server.
 pub(crate) struct ServerState {
@@ -31,10 +33,12 @@ pub(crate) struct ServerState {
     pub(crate) request_counts: RequestCounts,
     /// Whether `/dev/*` is served.
     pub(crate) dev_endpoints: bool,
+    /// The data directory's writer (`None`: in memory).
+    pub(crate) journal: Option<Journal>,
 }
 
 impl ServerState {
-    pub(crate) fn new(config: ServerConfig) -> Self {
+    pub(crate) fn new(config: ServerConfig, journal: Option<Journal>) -> Self {
         ServerState {
             clock: Arc::clone(&config.clock),
             store: Store::new(KeyspaceSettings::from_config(&config)),
@@ -46,6 +50,46 @@ impl ServerState {
             held_polls: AtomicUsize::new(0),
             reaper: Reaper::new(),
             shutdown: Shutdown::new(),
+            journal,
+        }
+    }
+
+    /// Puts back what the data directory held, then the imported snapshot;
+    /// records whose deadline passed meanwhile time out at once (the reaper
+    /// is told), with their `timeout` events stamped at those deadlines.
+    pub(crate) fn restore(&self, loaded: Option<Loaded>) {
+        if let Some(loaded) = loaded {
+            let sub_keys: BTreeSet<&String> = loaded.members.keys().chain(loaded.groups.keys()).collect();
+            for sub_key in sub_keys {
+                let keyspace = self.store.keyspace(sub_key);
+                let mut keyspace = write(&keyspace);
+                for (group, channels) in loaded.groups.get(sub_key).into_iter().flatten() {
+                    keyspace.restore_group(group, channels);
+                }
+                for row in loaded.members.get(sub_key).into_iter().flatten() {
+                    keyspace.restore_member(row);
+                }
+                // Already on disk.
+                drop(keyspace.take_changes());
+            }
+        }
+        if let Some(snapshot) = &self.config.import {
+            snapshot.apply(&self.store, self.clock.now_millis());
+        }
+        self.schedule(self.store.next_deadline());
+    }
+
+    /// Hands every keyspace's changes to the data directory and waits for
+    /// the commit (nothing without one).
+    pub(crate) async fn flush(&self) {
+        let Some(journal) = &self.journal else { return };
+        for sub_key in self.store.sub_keys() {
+            if let Some(keyspace) = self.store.existing(&sub_key) {
+                journal.record(&sub_key, write(&keyspace).take_changes());
+            }
+        }
+        if let Err(e) = journal.commit().await {
+            tracing::error!("the store could not commit: {e}");
         }
     }
 

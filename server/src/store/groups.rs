@@ -25,6 +25,7 @@ impl Keyspace {
         let set = self.groups.entry(group.to_owned()).or_default();
         set.extend(channels.iter().cloned());
         self.events.group_changed(group);
+        self.mark_group_changed(group);
     }
 
     /// Removes channels from a group; an emptied group disappears.
@@ -38,12 +39,14 @@ impl Keyspace {
             }
         }
         self.events.group_changed(group);
+        self.mark_group_changed(group);
     }
 
     /// Deletes a group.
     pub(crate) fn group_delete(&mut self, group: &str) {
         self.groups.remove(group);
         self.events.group_changed(group);
+        self.mark_group_changed(group);
     }
 
     /// Channels of a group, sorted (empty for an unknown group).

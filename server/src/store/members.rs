@@ -71,6 +71,7 @@ impl Keyspace {
         }
         self.expiries.remove(&(member.expires_ms, Arc::clone(channel), Arc::clone(uuid)));
         self.unindex(uuid, channel);
+        self.mark_member_changed(channel, uuid);
         Some(member)
     }
 
@@ -104,7 +105,7 @@ impl Keyspace {
 
     /// The shared names of `channel` and `uuid`, creating a fresh (absent,
     /// stateless) record expiring now if there is none.
-    fn record(&mut self, channel: &str, uuid: &str, now: u64) -> (Arc<str>, Arc<str>) {
+    pub(super) fn record(&mut self, channel: &str, uuid: &str, now: u64) -> (Arc<str>, Arc<str>) {
         let ch_key: Arc<str> = match self.channels.get_key_value(channel) {
             Some((k, _)) => Arc::clone(k),
             None => {
@@ -125,15 +126,17 @@ impl Keyspace {
                 .insert(Arc::clone(&uuid_key), Member { expires_ms: now, present: false, timeout_ms: 0, state: None });
             self.expiries.insert((now, Arc::clone(&ch_key), Arc::clone(&uuid_key)));
         }
+        // Every write of a record goes through here (heartbeat, subscribe, set_state).
+        self.mark_member_changed(&ch_key, &uuid_key);
         (ch_key, uuid_key)
     }
 
-    fn member(&mut self, channel: &str, uuid: &str) -> &mut Member {
+    pub(super) fn member(&mut self, channel: &str, uuid: &str) -> &mut Member {
         self.channels.get_mut(channel).and_then(|ch| ch.members.get_mut(uuid)).expect("record() created it")
     }
 
     /// Moves a record's expiry, keeping the expiry index exact.
-    fn set_expiry(&mut self, channel: &Arc<str>, uuid: &Arc<str>, expires_ms: u64) {
+    pub(super) fn set_expiry(&mut self, channel: &Arc<str>, uuid: &Arc<str>, expires_ms: u64) {
         let member = self.member(channel, uuid);
         let old = std::mem::replace(&mut member.expires_ms, expires_ms);
         if old != expires_ms {

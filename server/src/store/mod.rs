@@ -21,7 +21,9 @@
 //! - `interval.rs`: interval mode;
 //! - `groups.rs`: channel groups;
 //! - `history.rs`: recording events and forgetting old ones;
-//! - `occupancy.rs`: occupancy over time (the dashboard's charts).
+//! - `occupancy.rs`: occupancy over time (the dashboard's charts);
+//! - `records.rs`: what outlives the process (groups, member records) as
+//!   rows, and which of them changed.
 
 mod groups;
 mod history;
@@ -29,6 +31,7 @@ mod interval;
 mod members;
 mod occupancy;
 mod queries;
+mod records;
 #[cfg(test)]
 mod tests;
 
@@ -48,6 +51,7 @@ use members::Channel;
 pub(crate) use members::Timeout;
 pub(crate) use occupancy::OccupancyHistory;
 pub(crate) use queries::{ChannelOccupancy, HereNowOpts};
+pub(crate) use records::{Change, MemberRow};
 
 /// A state object rendered once, at write time, in the response JSON form (compact, ASCII).
 pub(crate) type StateJson = Arc<str>;
@@ -94,6 +98,8 @@ pub(crate) struct KeyspaceSettings {
     /// Events recorded so far, by [`Action::index`](crate::events::Action::index)
     /// (`/metrics`).
     pub(crate) event_counts: [AtomicU64; 5],
+    /// Keyspaces remember their changes (a data directory keeps them).
+    pub(crate) keep_changes: bool,
 }
 
 impl KeyspaceSettings {
@@ -105,6 +111,7 @@ impl KeyspaceSettings {
             announce_max: config.announce_max,
             interval_ms: millis(config.presence_interval).max(1),
             event_counts: Default::default(),
+            keep_changes: config.data_dir.is_some(),
         }
     }
 }
@@ -134,6 +141,8 @@ pub(crate) struct Keyspace {
     /// Occupancy changes of the last ten minutes, by channel.
     pub(crate) occupancy_history: OccupancyHistory,
     last_prune_ms: u64,
+    /// What changed since it was last kept (only while a store is attached).
+    changed: Option<records::Changed>,
 }
 
 impl Default for Keyspace {
@@ -146,7 +155,6 @@ impl Keyspace {
     pub(crate) fn new(sub_key: &str, settings: Arc<KeyspaceSettings>) -> Self {
         Keyspace {
             sub_key: sub_key.to_owned(),
-            settings,
             channels: BTreeMap::new(),
             by_uuid: HashMap::new(),
             expiries: BTreeSet::new(),
@@ -156,6 +164,8 @@ impl Keyspace {
             events: EventLog::default(),
             occupancy_history: OccupancyHistory::default(),
             last_prune_ms: 0,
+            changed: settings.keep_changes.then(records::Changed::default),
+            settings,
         }
     }
 
