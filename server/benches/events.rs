@@ -4,6 +4,7 @@
 //! ```text
 //! cargo bench -p presence-server --bench events               # full run (~1 min)
 //! BENCH_QUICK=1 cargo bench -p presence-server --bench events # fewer rounds, 2,000 polls
+//! BENCH_DATA_DIR=/tmp/d cargo bench -p presence-server --bench events # with --data-dir
 //! ```
 //!
 //! (a) Event latency: watchers hold polls on `hall-pnpres`; the bench sends a
@@ -29,6 +30,8 @@ use presence_server::{PresenceServer, ServerConfig};
 
 #[path = "../support/counting_alloc.rs"]
 mod counting_alloc;
+#[path = "../support/data_dir.rs"]
+mod data_dir;
 #[path = "../support/http_client.rs"]
 mod http_client;
 use counting_alloc::LIVE_BYTES;
@@ -100,7 +103,7 @@ impl Watcher {
 /// Per (watcher, event) latency in ms, sorted.
 async fn event_latency(kind: Watcher, watchers: usize, rounds: usize) -> Vec<f64> {
     // No interval mode: every join is its own event.
-    let config = ServerConfig::default().with_interval_mode(usize::MAX, Duration::from_secs(10));
+    let config = data_dir::server_config().with_interval_mode(usize::MAX, Duration::from_secs(10));
     // The server runs on its own runtime (2 worker threads, as the binary
     // does), like a separate process: the watchers' tasks do not queue in
     // its run queues, the OS shares the cores between the two.

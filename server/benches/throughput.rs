@@ -3,6 +3,7 @@
 //! ```text
 //! cargo bench -p presence-server --bench throughput            # full run (~40 s)
 //! BENCH_SECS=1 cargo bench -p presence-server --bench throughput   # shorter phases
+//! BENCH_DATA_DIR=/tmp/d cargo bench -p presence-server --bench throughput   # with --data-dir
 //! ```
 //!
 //! The server runs in-process on an ephemeral loopback port; the load generator (reqwest,
@@ -17,6 +18,8 @@ use presence_server::{PresenceServer, ServerConfig};
 
 #[path = "../support/counting_alloc.rs"]
 mod counting_alloc;
+#[path = "../support/data_dir.rs"]
+mod data_dir;
 #[path = "../support/http_client.rs"]
 mod http_client;
 use counting_alloc::LIVE_BYTES;
@@ -104,7 +107,7 @@ fn main() {
 }
 
 async fn bench(secs: f64) {
-    let server = PresenceServer::start(ServerConfig::default()).await.expect("server");
+    let server = PresenceServer::start(data_dir::server_config()).await.expect("server");
     let base = server.url();
     http_client::install_crypto_provider();
     let client = reqwest::Client::builder().pool_max_idle_per_host(512).build().expect("client");

@@ -69,6 +69,10 @@ pub(crate) fn render(server: &ServerState) -> String {
     for (rule, effect, n) in server.faults.injected_counts() {
         let _ = writeln!(out, "presence_faults_injected_total{{rule=\"{rule}\",effect=\"{effect}\"}} {n}");
     }
+    if let Some(journal) = &server.journal {
+        header(&mut out, "presence_store_commits_total", "counter", "Transactions committed to the data directory.");
+        let _ = writeln!(out, "presence_store_commits_total {}", journal.commits());
+    }
     out
 }
 

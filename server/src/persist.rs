@@ -14,7 +14,8 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
@@ -61,6 +62,8 @@ enum Message {
 pub(crate) struct Journal {
     sender: mpsc::Sender<Message>,
     path: PathBuf,
+    /// Transactions committed (`/metrics`).
+    commits: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Message {
@@ -82,11 +85,13 @@ pub(crate) fn open(dir: &Path) -> Result<(Journal, Loaded), String> {
     let db = Database::create(&path).map_err(|e| format!("cannot open the store {shown}: {e}"))?;
     let loaded = prepare(&db).map_err(|e| format!("the store {shown}: {e}"))?;
     let (sender, receiver) = mpsc::channel();
+    let commits = Arc::new(AtomicU64::new(0));
+    let counted = Arc::clone(&commits);
     std::thread::Builder::new()
         .name("presence-store".to_owned())
-        .spawn(move || writer(db, receiver))
+        .spawn(move || writer(db, receiver, &counted))
         .map_err(|e| format!("cannot start the store's writer: {e}"))?;
-    Ok((Journal { sender, path }, loaded))
+    Ok((Journal { sender, path, commits }, loaded))
 }
 
 /// Checks the schema (writing it into a new store) and reads everything.
@@ -171,7 +176,7 @@ fn member_from(key: &str, value: &str) -> Result<(String, MemberRow), String> {
 /// The writer thread: gathers changes as they come (the latest value per
 /// key), and commits them when a request waits for it, or once the oldest
 /// has waited [`FLUSH_INTERVAL`].
-fn writer(db: Database, receiver: mpsc::Receiver<Message>) {
+fn writer(db: Database, receiver: mpsc::Receiver<Message>, commits: &AtomicU64) {
     let mut pending = Pending::default();
     let mut waiting: Vec<tokio::sync::oneshot::Sender<Result<(), String>>> = Vec::new();
     // When the oldest change not yet committed must be.
@@ -186,7 +191,7 @@ fn writer(db: Database, receiver: mpsc::Receiver<Message>) {
                 Ok(message) => Some(message),
                 Err(mpsc::RecvTimeoutError::Timeout) => None,
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    let _ = pending.commit(&db);
+                    let _ = pending.commit(&db, commits);
                     return;
                 }
             },
@@ -201,7 +206,7 @@ fn writer(db: Database, receiver: mpsc::Receiver<Message>) {
             }
         }
         if let Some(ack) = closing {
-            let outcome = pending.commit(&db);
+            let outcome = pending.commit(&db, commits);
             for waiter in waiting.drain(..) {
                 let _ = waiter.send(outcome.clone());
             }
@@ -213,7 +218,7 @@ fn writer(db: Database, receiver: mpsc::Receiver<Message>) {
             flush_at = Some(Instant::now() + FLUSH_INTERVAL);
         }
         if !waiting.is_empty() || flush_at.is_some_and(|at| at <= Instant::now()) {
-            let outcome = pending.commit(&db);
+            let outcome = pending.commit(&db, commits);
             if let Err(e) = &outcome {
                 tracing::error!("the store could not commit: {e}");
             }
@@ -251,7 +256,7 @@ impl Pending {
     }
 
     /// Writes the pending values in one transaction (fsync on commit).
-    fn commit(&mut self, db: &Database) -> Result<(), String> {
+    fn commit(&mut self, db: &Database, commits: &AtomicU64) -> Result<(), String> {
         if self.is_empty() {
             return Ok(());
         }
@@ -266,7 +271,9 @@ impl Pending {
                 .map_err(|e| e.to_string())?;
             }
         }
-        txn.commit().map_err(|e| e.to_string())
+        txn.commit().map_err(|e| e.to_string())?;
+        commits.fetch_add(1, Ordering::Relaxed);
+        Ok(())
     }
 }
 
@@ -274,6 +281,11 @@ impl Journal {
     /// The database file.
     pub(crate) fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Transactions committed so far.
+    pub(crate) fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Relaxed)
     }
 
     /// Hands a keyspace's changes to the writer (call under its lock, so

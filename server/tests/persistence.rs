@@ -386,3 +386,43 @@ async fn a_kill_9_under_load_loses_no_acknowledged_group_or_state_change() {
         assert!(n >= last, "w{w}: state n={n} is older than the acknowledged n={last}");
     }
 }
+
+async fn commits(client: &reqwest::Client, url: &str) -> u64 {
+    let text = client.get(format!("{url}/metrics")).send().await.unwrap().text().await.unwrap();
+    text.lines().find_map(|l| l.strip_prefix("presence_store_commits_total ")).map_or(0, |n| n.parse().unwrap())
+}
+
+/// A heartbeat with `state=` is on disk once answered; a plain heartbeat
+/// reaches it with the next periodic flush, with no other request.
+#[tokio::test]
+async fn a_heartbeats_state_is_kept_at_once_and_its_presence_by_the_periodic_flush() {
+    let dir = TempDir::new();
+    let data_dir = dir.path().to_str().unwrap().to_owned();
+    let client = plain_http_client();
+    let mut server = binary(&["--data-dir", &data_dir]).await;
+    let with_state = "/v2/presence/sub-key/demo/channel/lobby/heartbeat?uuid=ann&heartbeat=300&state=%7B%22lobby%22%3A%7B%22m%22%3A1%7D%7D";
+    assert_eq!(client.get(format!("{}{with_state}", server.url)).send().await.unwrap().status(), 200);
+    server.child.start_kill().unwrap();
+    server.child.wait().await.unwrap();
+
+    let mut server = binary(&["--data-dir", &data_dir]).await;
+    let state =
+        client.get(format!("{}/v2/presence/sub-key/demo/channel/lobby/uuid/ann", server.url)).send().await.unwrap();
+    assert_eq!(serde_json::from_str::<Value>(&state.text().await.unwrap()).unwrap()["payload"], json!({"m": 1}));
+
+    let before = commits(&client, &server.url).await;
+    let plain = "/v2/presence/sub-key/demo/channel/den/heartbeat?uuid=ben&heartbeat=300";
+    assert_eq!(client.get(format!("{}{plain}", server.url)).send().await.unwrap().status(), 200);
+    // The flush runs on its own (every FLUSH_INTERVAL): wait for its commit, a condition, not a time.
+    let mut waited = 0;
+    while commits(&client, &server.url).await == before {
+        assert!(waited < 3_000, "no periodic commit within 30 s");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        waited += 1;
+    }
+    server.child.start_kill().unwrap();
+    server.child.wait().await.unwrap();
+    let server = binary(&["--data-dir", &data_dir]).await;
+    let here = client.get(format!("{}/v2/presence/sub-key/demo/channel/den", server.url)).send().await.unwrap();
+    assert_eq!(serde_json::from_str::<Value>(&here.text().await.unwrap()).unwrap()["uuids"], json!(["ben"]));
+}
