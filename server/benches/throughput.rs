@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use presence_server::{PresenceServer, ServerConfig};
+use presence_server::PresenceServer;
 
 #[path = "../support/counting_alloc.rs"]
 mod counting_alloc;
