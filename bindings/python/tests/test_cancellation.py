@@ -91,3 +91,19 @@ async def test_cancelling_a_call_in_flight(server, pubnub):
     # The client is still usable.
     await put_faults(server, [])
     assert (await asyncio.wait_for(alice.here_now().channels(["lobby"]).result(), WAIT)).total_occupancy == 0
+
+
+async def test_future_and_result_are_coroutines_that_create_task_takes_and_cancels(server, pubnub):
+    """As with PubNub's SDK, `.future()` returns a coroutine: `asyncio.create_task` takes it."""
+    client = pubnub("alice")
+    envelope = await asyncio.wait_for(asyncio.create_task(client.here_now().channels("lobby").future()), WAIT)
+    assert not envelope.status.is_error()
+    result = await asyncio.wait_for(asyncio.create_task(client.where_now().uuid("alice").result()), WAIT)
+    assert result.channels == []
+    # A call held by a delay fault: cancelling its task ends it.
+    await put_faults(server, [{"endpoint": "here_now", "effect": {"delay_ms": 60000}}])
+    task = asyncio.create_task(client.here_now().channels("lobby").result())
+    await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(task, WAIT)

@@ -14,6 +14,7 @@
 use std::future::Future;
 
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 
 use pubnub_presence_runtime::Error;
 
@@ -75,6 +76,19 @@ pub struct ErrorData {
     pub exception: Py<PyAny>,
 }
 
+/// `future` as a coroutine: what PubNub's Python SDK returns from
+/// `.future()`, so `asyncio.create_task(builder.future())` works as it does
+/// there (it takes only coroutines). Cancelling it cancels `future`.
+fn coroutine<'py>(py: Python<'py>, future: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    static AWAITING: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let awaiting = AWAITING.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
+        let code = c"async def awaiting(future):\n    return await future\n";
+        let module = PyModule::from_code(py, code, c"pubnub_presence/_awaiting.py", c"_pubnub_presence_awaiting")?;
+        Ok(module.getattr("awaiting")?.unbind())
+    })?;
+    awaiting.bind(py).call1((future,))
+}
+
 /// The awaitable of `.future()`: `send` runs on the runtime; its outcome,
 /// success or failure, becomes an [`Envelope`].
 pub fn envelope<'py, T, F>(py: Python<'py>, operation: &'static str, send: F) -> PyResult<Bound<'py, PyAny>>
@@ -82,7 +96,7 @@ where
     T: ToPython + Send + 'static,
     F: Future<Output = Result<T, Error>> + Send + 'static,
 {
-    bridge::spawn(py, send, move |py, outcome| {
+    let future = bridge::spawn(py, send, move |py, outcome| {
         let (result, status) = match outcome {
             Ok(value) => {
                 let status = Status { status_code: Some(200), error: false, error_data: None, operation };
@@ -101,7 +115,8 @@ where
             }
         };
         Ok(Py::new(py, Envelope { result, status: Py::new(py, status)? })?.into_any())
-    })
+    })?;
+    coroutine(py, future)
 }
 
 /// The awaitable of `.result()`: the converted result, or the error raised.
@@ -110,7 +125,8 @@ where
     T: ToPython + Send + 'static,
     F: Future<Output = Result<T, Error>> + Send + 'static,
 {
-    bridge::spawn(py, send, |py, outcome| outcome.map_err(|e| to_py_err(&e))?.to_python(py))
+    let future = bridge::spawn(py, send, |py, outcome| outcome.map_err(|e| to_py_err(&e))?.to_python(py))?;
+    coroutine(py, future)
 }
 
 /// `Err` as a raised exception: a request that does not build (bad input)
