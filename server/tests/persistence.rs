@@ -95,6 +95,9 @@ async fn a_restart_keeps_groups_and_state() {
     // State kept for a uuid that is not present (set_state alone).
     t.ok("/v2/presence/sub-key/demo/channel/den/uuid/bob/data?uuid=bob&state=%7B%22n%22%3A1%7D").await;
     assert!(t.server.data_file().unwrap().starts_with(dir.path()));
+    // The dashboard says where the data lives.
+    let keys = t.ok("/dashboard/keys").await;
+    assert_eq!(keys["data_file"], json!(dir.path().join("presence.redb").display().to_string()));
     t.server.shutdown().await;
 
     let t = start_in(&dir, &clock).await;
