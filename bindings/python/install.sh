@@ -10,7 +10,8 @@ venv="${PYTHON_VENV:-target/python-venv}"
 if [[ ! -x "$venv/bin/python" ]]; then
   python3 -m venv "$venv"
 fi
-"$venv/bin/pip" install --quiet "maturin==1.16.0" "pytest==9.2.0" "pytest-asyncio==1.5.0" "mypy==2.4.1"
+# pubnub: PubNub's official SDK, which the seed-sample tests compare with (and the benchmark).
+"$venv/bin/pip" install --quiet "maturin==1.16.0" "pytest==9.2.0" "pytest-asyncio==1.5.0" "mypy==2.4.1" "pubnub==10.8.0"
 rm -f target/wheels/pubnub_presence-*.whl target/wheels/kitchen_sink_fixture-*.whl
 for manifest in bindings/python/Cargo.toml codegen/fixtures/kitchen_sink/bindings/python/Cargo.toml; do
   "$venv/bin/maturin" build --release --quiet -m "$manifest" -o target/wheels
