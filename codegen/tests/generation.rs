@@ -48,6 +48,72 @@ fn every_generated_file_starts_with_the_do_not_edit_header() {
     }
 }
 
+/// The second target, the Python bindings of `spec/` and of each fixture:
+/// deterministic, pinned like `generated/`, every file headed "do not edit".
+#[test]
+fn the_python_bindings_are_deterministic_up_to_date_and_headed() {
+    let targets = std::iter::once(std::path::PathBuf::new()).chain(codegen::fixtures(root()));
+    for target in targets {
+        let spec_root = root().join(&target);
+        let first = codegen::generate_python_in(&spec_root, root()).unwrap_or_else(|err| panic!("{err}"));
+        assert_eq!(first, codegen::generate_python_in(&spec_root, root()).unwrap(), "two runs, identical bytes");
+        let stale = codegen::stale_files(&spec_root.join("bindings/python"), &first);
+        assert!(stale.is_empty(), "{}/bindings/python is stale: {stale:?}", target.display());
+        for file in &first {
+            let first_line = file.contents.lines().next().unwrap_or_default();
+            assert!(first_line.contains("@generated"), "{}: {first_line}", file.path);
+        }
+    }
+}
+
+/// Every operation's `build_request` ends by checking the URL's length, so
+/// no request it returns (or sends) is over the limit, whatever the spec adds.
+#[test]
+fn every_operation_checks_its_url_before_it_returns_a_request() {
+    let operations: Vec<_> = generate().into_iter().filter(|f| f.path.starts_with("src/operations/")).collect();
+    let mut checked = 0;
+    for file in operations.iter().filter(|f| !f.path.ends_with("mod.rs")) {
+        let body = file.contents.split("pub fn build_request(&self)").nth(1).unwrap_or_else(|| panic!("{}", file.path));
+        let body = &body[..body.find("\n    }\n").unwrap_or(body.len())];
+        assert!(
+            body.trim_end().ends_with("self.client.check_url(&request)?;\n        Ok(request)"),
+            "{}: build_request does not end with the URL check",
+            file.path
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 11, "every operation of spec/");
+}
+
+/// `-pnpres` names are refused exactly where a name makes a user present or
+/// absent (heartbeat, set_state, leave, and so join), never on queries or
+/// presence_events (docs/PROTOCOL.md §9).
+#[test]
+fn presence_names_are_refused_exactly_on_heartbeat_set_state_and_leave() {
+    let (api, endpoints) = codegen::spec_sources(root()).unwrap_or_else(|err| panic!("{err}"));
+    let model = codegen::load(&api, &endpoints).unwrap_or_else(|d| panic!("{d:?}"));
+    let mut refusing = Vec::new();
+    for op in &model.operations {
+        for param in &op.params {
+            if let codegen::ir::ParamKind::Names { refuse_presence_names: true, .. } = param.kind {
+                refusing.push(format!("{}.{}", op.name, param.name));
+            }
+        }
+    }
+    refusing.sort();
+    assert_eq!(
+        refusing,
+        [
+            "heartbeat.channel_groups",
+            "heartbeat.channels",
+            "leave.channel_groups",
+            "leave.channels",
+            "set_state.channel_groups",
+            "set_state.channels"
+        ]
+    );
+}
+
 /// Reads the real spec, applies `edit` to one endpoint file, generates.
 fn generate_with(endpoint: &str, edit: impl Fn(&str) -> String) -> Vec<codegen::GeneratedFile> {
     let read = |p: &str| std::fs::read_to_string(root().join(p)).unwrap();

@@ -112,7 +112,8 @@ pub fn emit(api: &Api, templates: &PythonTemplates) -> Result<Vec<GeneratedFile>
         let body = render(&format!("python/{name}"), text, &context)?;
         files.push(GeneratedFile { path, contents: format!("{}{body}", header(comment, all_sources)) });
     }
-    files.push(GeneratedFile { path: format!("python/{pkg}/py.typed"), contents: String::new() });
+    // PEP 561's marker: type checkers read only whether it says `partial`.
+    files.push(GeneratedFile { path: format!("python/{pkg}/py.typed"), contents: header("#", all_sources) });
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(files)
 }
