@@ -6,7 +6,7 @@
 use http::{Method, StatusCode};
 
 use crate::faults::{Effect, Endpoint, Injected, Target};
-use crate::params::{Request, actor_uuid};
+use crate::params::Request;
 use crate::reply::Reply;
 use crate::routing::{Query, Route, decode_path, route, split_path_names};
 use crate::signature::{self, SignedRequest};
@@ -78,7 +78,7 @@ async fn routed(
     }
 
     let fault = if server.faults.any() {
-        let uuid = route.path_uuid().map(decode_path).or_else(|| actor_uuid(&query));
+        let uuid = route.subject_uuid(&query);
         let target = Target { endpoint: route.endpoint(), names: &channels, groups: &groups, uuid: uuid.as_deref() };
         server.faults.decide(&target)
     } else {

@@ -6,7 +6,9 @@
 //! The format and the effects are described on [`FaultSet`].
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
+
+use crate::store::{read, write};
 use std::time::Duration;
 
 use serde_json::{Map, Value};
@@ -328,10 +330,13 @@ pub(crate) fn glob(pattern: &str, text: &str) -> bool {
     p[pi..].iter().all(|c| *c == '*')
 }
 
-/// splitmix64: a tiny, well-mixed PRNG (one `u64` of state).
-fn splitmix64(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
+/// splitmix64, a tiny well-mixed PRNG (one `u64` of state): the step
+/// between states.
+const GOLDEN_GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// splitmix64's output function of a state.
+fn mix64(state: u64) -> u64 {
+    let mut z = state;
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
@@ -372,7 +377,7 @@ struct Counts {
 /// A rule set in force, with its PRNG and counters.
 struct Active {
     set: FaultSet,
-    rng: Mutex<u64>,
+    rng: AtomicU64,
     counts: Vec<Counts>,
 }
 
@@ -394,7 +399,7 @@ impl Faults {
     /// Puts `set` in force (counters start at 0).
     pub(crate) fn replace(&self, set: FaultSet) {
         let any = !set.is_empty();
-        *self.active.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(Active::new(set));
+        *write(&self.active) = Arc::new(Active::new(set));
         self.any.store(any, Ordering::SeqCst);
     }
 
@@ -404,7 +409,7 @@ impl Faults {
     }
 
     fn current(&self) -> Arc<Active> {
-        Arc::clone(&self.active.read().unwrap_or_else(|p| p.into_inner()))
+        Arc::clone(&read(&self.active))
     }
 
     /// The fault to inject into this request, if a rule fires (logged and counted).
@@ -487,11 +492,13 @@ impl Active {
     fn new(set: FaultSet) -> Self {
         let counts =
             set.rules.iter().map(|_| Counts { matched: AtomicU64::new(0), injected: AtomicU64::new(0) }).collect();
-        Active { rng: Mutex::new(set.seed), set, counts }
+        Active { rng: AtomicU64::new(set.seed), set, counts }
     }
 
     fn next(&self) -> u64 {
-        splitmix64(&mut self.rng.lock().unwrap_or_else(|p| p.into_inner()))
+        // splitmix64 is a counter plus a mix: the counter steps atomically.
+        let state = self.rng.fetch_add(GOLDEN_GAMMA, Ordering::Relaxed).wrapping_add(GOLDEN_GAMMA);
+        mix64(state)
     }
 
     /// A draw in [0, 1).
@@ -592,11 +599,13 @@ mod tests {
 
     #[test]
     fn the_prng_is_seeded() {
-        let (mut a, mut b, mut c) = (1u64, 1u64, 2u64);
-        let xs: Vec<u64> = (0..5).map(|_| splitmix64(&mut a)).collect();
-        let ys: Vec<u64> = (0..5).map(|_| splitmix64(&mut b)).collect();
-        let zs: Vec<u64> = (0..5).map(|_| splitmix64(&mut c)).collect();
-        assert_eq!(xs, ys);
-        assert_ne!(xs, zs);
+        let draws = |seed: u64| {
+            let active = Active::new(FaultSet { seed, rules: Vec::new() });
+            (0..5).map(|_| active.next()).collect::<Vec<u64>>()
+        };
+        assert_eq!(draws(1), draws(1));
+        assert_ne!(draws(1), draws(2));
+        // splitmix64's published first output for seed 0.
+        assert_eq!(draws(0)[0], 0xE220_A839_7B1D_CDAF);
     }
 }

@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::faults::Endpoint;
 use crate::json::{write_str, write_str_array};
-use crate::routing::{Query, Route, decode_path, route, split_path_names};
+use crate::routing::{Query, Route, route, split_path_names};
+use crate::store::lock;
 
 /// One request, as recorded (`seq` 0: the slot is still empty).
 struct Entry {
@@ -76,7 +77,7 @@ impl RequestLog {
         }
         let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
         let index = usize::try_from(seq % self.slots.len() as u64).unwrap_or_default();
-        let mut slot = self.slots[index].lock().unwrap_or_else(|p| p.into_inner());
+        let mut slot = lock(&self.slots[index]);
         // A slower request may find a newer one already in its slot: the
         // newer stays (the ring keeps the last `capacity`).
         if slot.seq > seq {
@@ -98,7 +99,7 @@ impl RequestLog {
     pub(crate) fn to_json(&self, after: u64) -> String {
         let mut by_seq: Vec<(u64, String)> = Vec::new();
         for slot in self.slots.iter() {
-            let entry = slot.lock().unwrap_or_else(|p| p.into_inner());
+            let entry = lock(slot);
             if entry.seq > after {
                 let mut text = String::new();
                 entry.write(&mut text);
@@ -124,9 +125,9 @@ impl Entry {
         let query = Query::parse(raw_query);
         let routed = route(path);
         let channels = routed.as_ref().and_then(Route::channel_segment).map(split_path_names).unwrap_or_default();
-        let uuid = match routed.as_ref().and_then(Route::path_uuid) {
-            Some(uuid) => Some(decode_path(uuid)),
-            None => query.get("uuid").filter(|u| !u.is_empty()).map(str::to_owned),
+        let uuid = match &routed {
+            Some(route) => route.subject_uuid(&query),
+            None => crate::params::actor_uuid(&query),
         };
         out.push_str(&format!("{{\"seq\":{},\"time_ms\":{},\"method\":", self.seq, self.time_ms));
         write_str(out, self.method.as_str());

@@ -118,6 +118,13 @@ impl Route<'_> {
     /// Whether the endpoint can change who is present (and so the deadlines
     /// the reaper waits for) once it has answered. Subscribe changes them too,
     /// but tells the reaper itself, before it holds its poll.
+    /// Who the request is about: the uuid in its path (where_now, state),
+    /// else its `uuid=` (the fault rules' `uuid` and the request log match
+    /// this).
+    pub(crate) fn subject_uuid(&self, query: &Query) -> Option<String> {
+        self.path_uuid().map(decode_path).or_else(|| crate::params::actor_uuid(query))
+    }
+
     /// Whether, with a data directory, the request's changes must be on disk
     /// before it is answered: channel-group and state changes (presence
     /// deadlines are kept in batches, `persist::FLUSH_INTERVAL`).
