@@ -3,7 +3,7 @@
 //! one result type.
 
 use crate::ir::naming::{KEYWORDS, snake_key};
-use crate::ir::{ERROR_KEYS, JsonObject, JsonValue, Operation, Read, Shape, Source, TypeRef};
+use crate::ir::{ERROR_KEYS, JsonObject, JsonValue, Missing, Operation, Read, Shape, Source, TypeRef};
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 
@@ -170,9 +170,8 @@ pub(super) fn emit_object(object: &JsonObject, name: &proc_macro2::Ident, is_roo
     let mut fields = Vec::new();
     for ((key, value), field) in object.keys.iter().zip(field_names(object)) {
         let ident = format_ident!("{}", field);
-        // serde reads a missing `Option` as `None` already: `default` there says nothing.
         let (ty, default) = match value {
-            JsonValue::Leaf { ty, default } => (wire_ref(ty), *default && !matches!(ty, TypeRef::Option(_))),
+            JsonValue::Leaf { ty, default } => (wire_ref(ty), Missing::of(ty, *default) == Missing::Default),
             JsonValue::Object(inner) => {
                 let inner_name = format_ident!("{}{}", name, pascal(key));
                 emit_object(inner, &inner_name, false, out);

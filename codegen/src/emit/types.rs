@@ -1,6 +1,6 @@
 //! The result types users see, and the wire forms they are decoded from.
 
-use crate::ir::{Operation, Source, TypeModel, TypeRef};
+use crate::ir::{Missing, Operation, Source, TypeModel, TypeRef};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
@@ -209,7 +209,7 @@ pub(super) fn wire_fields(t: &TypeModel) -> Vec<TokenStream> {
                 let wire = &f.wire_name;
                 attrs.push(quote!(rename = #wire));
             }
-            if f.default_if_missing && !matches!(f.ty, TypeRef::Option(_)) {
+            if f.missing() == Missing::Default {
                 attrs.push(quote!(default));
             }
             let attr = if attrs.is_empty() { quote!() } else { quote!(#[serde(#(#attrs),*)]) };

@@ -542,3 +542,24 @@ pub enum Missing {
     /// The type's empty value (`default_if_missing`).
     Default,
 }
+
+impl Missing {
+    /// The one rule: an `option<T>` is `None` when missing (whatever
+    /// `default_if_missing` says: serde reads a missing `Option` as `None`
+    /// already); anything else is its empty value with `default_if_missing`,
+    /// else an error.
+    pub fn of(ty: &TypeRef, default_if_missing: bool) -> Missing {
+        match ty {
+            TypeRef::Option(_) => Missing::None,
+            _ if default_if_missing => Missing::Default,
+            _ => Missing::Error,
+        }
+    }
+}
+
+impl Field {
+    /// What this field's value is when the wire leaves it out ([`Missing::of`]).
+    pub fn missing(&self) -> Missing {
+        Missing::of(&self.ty, self.default_if_missing)
+    }
+}

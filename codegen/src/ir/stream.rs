@@ -6,7 +6,7 @@
 use marked_yaml::Spanned;
 
 use super::model::{
-    Field, ItemField, ItemRead, JsonObject, JsonValue, Missing, StreamModel, TypeModel, TypeRef, UnionModel, Variant,
+    Field, ItemField, ItemRead, JsonObject, JsonValue, StreamModel, TypeModel, TypeRef, UnionModel, Variant,
     VariantRead,
 };
 use super::naming::{is_pascal_case, is_snake_case, snake_key};
@@ -204,13 +204,7 @@ pub(super) fn plan(
         {
             unless_equal.push((at.clone(), other_at));
         }
-        let missing = if matches!(field.ty, TypeRef::Option(_)) {
-            Missing::None
-        } else if field.default_if_missing {
-            Missing::Default
-        } else {
-            Missing::Error
-        };
+        let missing = field.missing();
         Some(ItemRead {
             field: field.name.clone(),
             at,
