@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from pubnub_presence import PubNubInvalidInput
+from pubnub_presence import PubNubAsyncio, PubNubInvalidInput
 from pubnub_presence.testing import LocalServer
 
 from _support import WAIT, clients_of, last_request_seq, logged_requests, raw_heartbeat, watch
@@ -175,3 +175,19 @@ async def test_presence_view_reports_a_timeout_as_its_reason():
                 assert view.occupancy("lobby") == 0
             finally:
                 await asyncio.wait_for(view.close(), WAIT)
+
+
+async def test_join_heartbeats_with_the_configurations_presence_timeout(server):
+    """``PNConfiguration.presence_timeout`` is the timeout ``join()`` announces."""
+    config = server.config("tim")
+    config.presence_timeout = 45
+    client = PubNubAsyncio(config)
+    before = await last_request_seq(server)
+    try:
+        async with client.join().channels(["lobby"]):
+            pass
+        paths = [entry["path"] for entry in await logged_requests(server, before)]
+        heartbeats = [p for p in paths if "/heartbeat" in p]
+        assert heartbeats and all("heartbeat=45" in p for p in heartbeats), paths
+    finally:
+        await client.stop()
