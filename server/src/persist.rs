@@ -34,9 +34,10 @@ const SCHEMA_VERSION: u64 = 1;
 const FILE_NAME: &str = "presence.redb";
 
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
-/// `sub_key \0 channel \0 uuid` → the record as JSON.
+/// `["sub_key","channel","uuid"]` (a JSON array: any name, even one with a
+/// NUL, keeps its parts apart) → the record as JSON.
 const MEMBERS: TableDefinition<&str, &str> = TableDefinition::new("members");
-/// `sub_key \0 group` → its channels as a JSON array.
+/// `["sub_key","group"]` → its channels as a JSON array.
 const GROUPS: TableDefinition<&str, &str> = TableDefinition::new("groups");
 
 /// What a data directory held when it was opened.
@@ -127,19 +128,21 @@ fn prepare(db: &Database) -> Result<Loaded, String> {
     let groups = read.open_table(GROUPS).map_err(|e| e.to_string())?;
     for entry in groups.iter().map_err(|e| e.to_string())? {
         let (key, value) = entry.map_err(|e| e.to_string())?;
-        let (sub_key, group) = key
-            .value()
-            .split_once('\0')
-            .ok_or_else(|| format!("a group key without a subscribe key: {:?}", key.value()))?;
+        let (sub_key, group): (String, String) = serde_json::from_str(key.value())
+            .map_err(|e| format!("a group key that is not [subscribe key, group] ({e}): {:?}", key.value()))?;
         let channels: Vec<String> = serde_json::from_str(value.value())
             .map_err(|e| format!("group {group:?} of {sub_key:?}: not a list of channels ({e})"))?;
-        loaded.groups.entry(sub_key.to_owned()).or_default().push((group.to_owned(), channels));
+        loaded.groups.entry(sub_key).or_default().push((group, channels));
     }
     Ok(loaded)
 }
 
 fn member_key(sub_key: &str, channel: &str, uuid: &str) -> String {
-    format!("{sub_key}\0{channel}\0{uuid}")
+    json!([sub_key, channel, uuid]).to_string()
+}
+
+fn group_key(sub_key: &str, group: &str) -> String {
+    json!([sub_key, group]).to_string()
 }
 
 fn member_value(row: &MemberRow) -> String {
@@ -152,16 +155,14 @@ fn member_value(row: &MemberRow) -> String {
 }
 
 fn member_from(key: &str, value: &str) -> Result<(String, MemberRow), String> {
-    let mut parts = key.splitn(3, '\0');
-    let (Some(sub_key), Some(channel), Some(uuid)) = (parts.next(), parts.next(), parts.next()) else {
-        return Err(format!("a member key that is not sub_key/channel/uuid: {key:?}"));
-    };
+    let (sub_key, channel, uuid): (String, String, String) = serde_json::from_str(key)
+        .map_err(|e| format!("a member key that is not [subscribe key, channel, uuid] ({e}): {key:?}"))?;
     let bad = |what: &str| format!("member {uuid:?} on {channel:?} of {sub_key:?}: {what}");
     let v: Value = serde_json::from_str(value).map_err(|e| bad(&format!("not JSON ({e})")))?;
     let number = |name: &str| v.get(name).and_then(Value::as_u64).ok_or_else(|| bad(&format!("no `{name}` number")));
     let row = MemberRow {
-        channel: channel.to_owned(),
-        uuid: uuid.to_owned(),
+        channel: channel.clone(),
+        uuid: uuid.clone(),
         present: v.get("present").and_then(Value::as_bool).ok_or_else(|| bad("no `present` flag"))?,
         timeout_ms: number("timeout_ms")?,
         expires_ms: number("expires_ms")?,
@@ -170,7 +171,7 @@ fn member_from(key: &str, value: &str) -> Result<(String, MemberRow), String> {
             Some(state) => Some(state.to_string()),
         },
     };
-    Ok((sub_key.to_owned(), row))
+    Ok((sub_key, row))
 }
 
 /// The writer thread: gathers changes as they come (the latest value per
@@ -249,7 +250,7 @@ impl Pending {
                     self.members.insert(member_key(sub_key, &channel, &uuid), row.as_ref().map(member_value));
                 }
                 Change::Group { group, channels } => {
-                    self.groups.insert(format!("{sub_key}\0{group}"), channels.map(|c| Value::from(c).to_string()));
+                    self.groups.insert(group_key(sub_key, &group), channels.map(|c| Value::from(c).to_string()));
                 }
             }
         }

@@ -429,3 +429,18 @@ async fn a_heartbeats_state_is_kept_at_once_and_its_presence_by_the_periodic_flu
     let here = client.get(format!("{}/v2/presence/sub-key/demo/channel/den", server.url)).send().await.unwrap();
     assert_eq!(serde_json::from_str::<Value>(&here.text().await.unwrap()).unwrap()["uuids"], json!(["ben"]));
 }
+
+/// Names are kept whole, whatever they hold (a NUL, a quote, non-ASCII): the
+/// store's keys are JSON arrays, not names joined by a separator.
+#[tokio::test]
+async fn names_with_any_characters_survive_a_restart() {
+    let dir = TempDir::new();
+    let clock = ManualClock::new(T0_MS);
+    let t = start_in(&dir, &clock).await;
+    t.heartbeat("demo", "a%00b%22%C3%A9", "u%00v", "&heartbeat=300").await;
+    t.ok(&format!("{GROUP}/g%00h?add=x%00y")).await;
+    t.server.shutdown().await;
+    let t = start_in(&dir, &clock).await;
+    assert_eq!(t.occupants("a%00b%22%C3%A9").await, json!(["u\u{0}v"]));
+    assert_eq!(t.group("g%00h").await, json!(["x\u{0}y"]));
+}
