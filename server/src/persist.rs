@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, mpsc};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde_json::{Value, json};
@@ -175,60 +175,40 @@ fn member_from(key: &str, value: &str) -> Result<(String, MemberRow), String> {
 }
 
 /// The writer thread: gathers changes as they come (the latest value per
-/// key), and commits them when a request waits for it, or once the oldest
-/// has waited [`FLUSH_INTERVAL`].
+/// key) and commits them when asked: by a request whose change must be on
+/// disk before it is answered, and by the server's flush every
+/// [`FLUSH_INTERVAL`]. Everything already queued joins the same commit.
 fn writer(db: Database, receiver: mpsc::Receiver<Message>, commits: &AtomicU64) {
     let mut pending = Pending::default();
     let mut waiting: Vec<tokio::sync::oneshot::Sender<Result<(), String>>> = Vec::new();
-    // When the oldest change not yet committed must be.
-    let mut flush_at: Option<Instant> = None;
-    loop {
-        let first = match flush_at {
-            None => match receiver.recv() {
-                Ok(message) => Some(message),
-                Err(_) => return,
-            },
-            Some(at) => match receiver.recv_timeout(at.saturating_duration_since(Instant::now())) {
-                Ok(message) => Some(message),
-                Err(mpsc::RecvTimeoutError::Timeout) => None,
-                Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    let _ = pending.commit(&db, commits);
-                    return;
-                }
-            },
-        };
-        // Everything already queued joins the same commit.
+    while let Ok(first) = receiver.recv() {
         let mut closing = None;
-        for message in first.into_iter().chain(std::iter::from_fn(|| receiver.try_recv().ok())) {
+        for message in std::iter::once(first).chain(std::iter::from_fn(|| receiver.try_recv().ok())) {
             match message {
                 Message::Changes { sub_key, changes } => pending.add(&sub_key, changes),
                 Message::Commit(ack) => waiting.push(ack),
                 Message::Close(ack) => closing = Some(ack),
             }
         }
+        if waiting.is_empty() && closing.is_none() {
+            continue;
+        }
+        let outcome = pending.commit(&db, commits);
+        if let Err(e) = &outcome {
+            tracing::error!("the store could not commit: {e}");
+        }
+        for ack in waiting.drain(..) {
+            let _ = ack.send(outcome.clone());
+        }
         if let Some(ack) = closing {
-            let outcome = pending.commit(&db, commits);
-            for waiter in waiting.drain(..) {
-                let _ = waiter.send(outcome.clone());
-            }
+            // Closed before answering, so another server can open the file at once.
             drop(db);
             let _ = ack.send(outcome);
             return;
         }
-        if !pending.is_empty() && flush_at.is_none() {
-            flush_at = Some(Instant::now() + FLUSH_INTERVAL);
-        }
-        if !waiting.is_empty() || flush_at.is_some_and(|at| at <= Instant::now()) {
-            let outcome = pending.commit(&db, commits);
-            if let Err(e) = &outcome {
-                tracing::error!("the store could not commit: {e}");
-            }
-            for ack in waiting.drain(..) {
-                let _ = ack.send(outcome.clone());
-            }
-            flush_at = None;
-        }
     }
+    // Every handle dropped without a close (the server was dropped, not shut down).
+    let _ = pending.commit(&db, commits);
 }
 
 /// Values not yet committed: the latest per key (`None`: delete).

@@ -109,13 +109,11 @@ impl Snapshot {
     pub(crate) fn apply(&self, store: &Store, now: u64) {
         for (sub_key, snapshot) in &self.keyspaces {
             let keyspace = store.keyspace(sub_key);
-            let mut keyspace = crate::store::write(&keyspace);
-            for (group, channels) in &snapshot.groups {
-                keyspace.restore_group(group, channels);
-            }
-            for row in &snapshot.presence {
-                keyspace.restore_member(&MemberRow { expires_ms: now.saturating_add(row.expires_ms), ..row.clone() });
-            }
+            let rows = snapshot
+                .presence
+                .iter()
+                .map(|row| MemberRow { expires_ms: now.saturating_add(row.expires_ms), ..row.clone() });
+            crate::store::write(&keyspace).restore(&snapshot.groups, rows);
         }
     }
 

@@ -63,12 +63,8 @@ impl ServerState {
             for sub_key in sub_keys {
                 let keyspace = self.store.keyspace(sub_key);
                 let mut keyspace = write(&keyspace);
-                for (group, channels) in loaded.groups.get(sub_key).into_iter().flatten() {
-                    keyspace.restore_group(group, channels);
-                }
-                for row in loaded.members.get(sub_key).into_iter().flatten() {
-                    keyspace.restore_member(row);
-                }
+                let groups = loaded.groups.get(sub_key).map_or(&[][..], Vec::as_slice);
+                keyspace.restore(groups, loaded.members.get(sub_key).into_iter().flatten().cloned());
                 // Already on disk.
                 drop(keyspace.take_changes());
             }

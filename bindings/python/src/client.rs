@@ -94,19 +94,14 @@ impl Client {
         operations::where_now::WhereNow::new(self.client.where_now())
     }
 
-    /// Keeps this user present while an `async with` block runs; leaves on exit.
-    fn join(&self) -> crate::join::JoinBuilder {
-        let mut join = self.client.join();
-        if let Some(timeout) = self.config.presence_timeout() {
-            join = join.timeout(timeout);
-        }
-
-        crate::join::JoinBuilder::new(join)
+    ///`join()`: see inlineable/python/extras/join.rs.
+    fn join(&self) -> crate::join::Builder {
+        crate::join::builder(&self.client, &self.config)
     }
 
-    /// The live member set of channels, and its changes.
-    fn presence_view(&self) -> crate::presence_view::ViewBuilder {
-        crate::presence_view::ViewBuilder::new(self.client.presence_view())
+    ///`presence_view()`: see inlineable/python/extras/presence_view.rs.
+    fn presence_view(&self) -> crate::presence_view::Builder {
+        crate::presence_view::builder(&self.client, &self.config)
     }
 
     /// Closes the client (for the seed's `await pubnub.stop()`): its
@@ -119,19 +114,10 @@ impl Client {
 /// The `_native` module of the package.
 #[pymodule(name = "_native")]
 fn native(module: &Bound<'_, PyModule>) -> PyResult<()> {
-    support::bridge::init_runtime();
+    support::register(module)?;
+    crate::join::register(module)?;
+    crate::presence_view::register(module)?;
     module.add_class::<Client>()?;
-    module.add_class::<support::config::Configuration>()?;
-    module.add_class::<support::future::Envelope>()?;
-    module.add_class::<support::future::Status>()?;
-    module.add_class::<support::future::ErrorData>()?;
-    module.add_class::<support::stream::Subscription>()?;
-    module.add_class::<crate::join::JoinBuilder>()?;
-    module.add_class::<crate::join::PresenceHandle>()?;
-    module.add_class::<crate::presence_view::ViewBuilder>()?;
-    module.add_class::<crate::presence_view::View>()?;
-    module.add_class::<crate::presence_view::Member>()?;
-    module.add_class::<crate::presence_view::Change>()?;
     module
         .add_class::<
             operations::add_channel_to_channel_group::AddChannelToChannelGroup,
@@ -163,6 +149,5 @@ fn native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<operations::set_state::SetStateResult>()?;
     module.add_class::<operations::where_now::WhereNow>()?;
     module.add_class::<operations::where_now::WhereNowResult>()?;
-    module.add_class::<support::testing::LocalServer>()?;
-    support::errors::register(module)
+    Ok(())
 }

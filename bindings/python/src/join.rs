@@ -11,8 +11,9 @@ use std::time::Duration;
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 
-use pubnub_presence::{Join, Presence};
+use pubnub_presence::{Join, Presence, PubNub};
 
+use crate::support::config::Configuration;
 use crate::support::convert::{Json, Names};
 use crate::support::errors::to_py_err;
 
@@ -23,11 +24,17 @@ pub struct JoinBuilder {
     presence: Arc<tokio::sync::Mutex<Option<Presence>>>,
 }
 
-impl JoinBuilder {
-    /// A builder over the Rust one (the client's presence timeout already set).
-    pub fn new(inner: Join) -> Self {
-        JoinBuilder { inner, presence: Arc::default() }
+/// What the client's `join()` returns.
+pub type Builder = JoinBuilder;
+
+/// The client's `join()`: the Rust builder, with the configuration's
+/// presence timeout when it sets one.
+pub fn builder(client: &PubNub, config: &Configuration) -> Builder {
+    let mut inner = client.join();
+    if let Some(timeout) = config.presence_timeout() {
+        inner = inner.timeout(timeout);
     }
+    JoinBuilder { inner, presence: Arc::default() }
 }
 
 #[pymethods]
@@ -117,4 +124,11 @@ impl PresenceHandle {
             Ok(())
         })
     }
+}
+
+/// Registers this module's classes in the package's module.
+pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    module.add_class::<JoinBuilder>()?;
+    module.add_class::<PresenceHandle>()?;
+    Ok(())
 }

@@ -10,8 +10,9 @@ use std::sync::Arc;
 use pyo3::exceptions::PyStopAsyncIteration;
 use pyo3::prelude::*;
 
-use pubnub_presence::{LeaveReason, PresenceChange, PresenceReader, PresenceView, PresenceViewBuilder};
+use pubnub_presence::{LeaveReason, PresenceChange, PresenceReader, PresenceView, PresenceViewBuilder, PubNub};
 
+use crate::support::config::Configuration;
 use crate::support::convert::{Names, ToPython};
 use crate::support::errors::to_py_err;
 
@@ -21,11 +22,12 @@ pub struct ViewBuilder {
     inner: PresenceViewBuilder,
 }
 
-impl ViewBuilder {
-    /// A builder over the Rust one.
-    pub fn new(inner: PresenceViewBuilder) -> Self {
-        ViewBuilder { inner }
-    }
+/// What the client's `presence_view()` returns.
+pub type Builder = ViewBuilder;
+
+/// The client's `presence_view()`: the Rust builder.
+pub fn builder(client: &PubNub, _config: &Configuration) -> Builder {
+    ViewBuilder { inner: client.presence_view() }
 }
 
 #[pymethods]
@@ -221,4 +223,13 @@ impl View {
             Ok(())
         })
     }
+}
+
+/// Registers this module's classes in the package's module.
+pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    module.add_class::<ViewBuilder>()?;
+    module.add_class::<View>()?;
+    module.add_class::<Member>()?;
+    module.add_class::<Change>()?;
+    Ok(())
 }

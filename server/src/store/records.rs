@@ -88,10 +88,21 @@ impl Keyspace {
         self.groups.iter().map(|(group, set)| (group.clone(), set.iter().cloned().collect())).collect()
     }
 
+    /// Puts kept groups and member records back (from the data directory or
+    /// a snapshot).
+    pub(crate) fn restore(&mut self, groups: &[(String, Vec<String>)], members: impl IntoIterator<Item = MemberRow>) {
+        for (group, channels) in groups {
+            self.restore_group(group, channels);
+        }
+        for row in members {
+            self.restore_member(&row);
+        }
+    }
+
     /// Puts a kept record back, as it was: no event (its join happened
     /// before); one whose deadline has passed times out at the next
     /// [`Keyspace::fire_due`], with its `timeout` stamped at that deadline.
-    pub(crate) fn restore_member(&mut self, row: &MemberRow) {
+    fn restore_member(&mut self, row: &MemberRow) {
         let (channel, uuid) = self.record(&row.channel, &row.uuid, row.expires_ms);
         let member = self.member(&channel, &uuid);
         let was_present = member.present;
@@ -108,7 +119,7 @@ impl Keyspace {
     }
 
     /// Puts a kept group back (replacing one of that name).
-    pub(crate) fn restore_group(&mut self, group: &str, channels: &[String]) {
+    fn restore_group(&mut self, group: &str, channels: &[String]) {
         if channels.is_empty() {
             self.groups.remove(group);
         } else {
