@@ -93,8 +93,10 @@ pub const CRATE_RENAMED: Rule = rule(
 pub const PYTHON_NAME_CHANGED: Rule = rule(
     "python-name-changed",
     Class::Breaking,
-    "a Python class or attribute name changes (a type's `python`, a field's `python`, a union's `python_field`)",
+    "a Python class or attribute name changes (a type's `python`, a field's `python`, a union's `python_field`) or a Python alias is removed",
 );
+/// A type gains a Python alias.
+pub const PYTHON_ALIAS_ADDED: Rule = rule("python-alias-added", Class::Additive, "a result type gains a Python alias");
 /// An operation is added.
 pub const OPERATION_ADDED: Rule = rule("operation-added", Class::Additive, "an operation is added");
 /// An optional parameter is added.
@@ -165,6 +167,7 @@ pub const RULES: &[Rule] = &[
     VARIANT_ADDED,
     PAGING_ADDED,
     INLINEABLE_ADDED,
+    PYTHON_ALIAS_ADDED,
     PARAMETER_WIRE_CHANGED,
     PATH_CHANGED,
     RETRY_CHANGED,
@@ -484,6 +487,12 @@ fn compare_type(
         );
     } else if (&a.docs, &a.python) != (&b.docs, &b.python) {
         push(DOCS_CHANGED, at(&[]), format!("{what} docs"));
+    }
+    for alias in a.python_aliases.iter().filter(|x| !b.python_aliases.contains(x)) {
+        push(PYTHON_NAME_CHANGED, at(&[]), format!("{what}: Python alias `{alias}` removed"));
+    }
+    for alias in b.python_aliases.iter().filter(|x| !a.python_aliases.contains(x)) {
+        push(PYTHON_ALIAS_ADDED, at(&[]), format!("{what}: Python alias `{alias}` added"));
     }
     if a.from_string != b.from_string {
         push(DECODING_CHANGED, at(&["from_string".into()]), format!("{what} bare-string form"));

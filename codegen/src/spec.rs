@@ -262,6 +262,10 @@ pub struct TypeSpec {
     /// The Python SDK's name for it, e.g. `PNHereNowResult`.
     #[serde(default)]
     pub python: Option<String>,
+    /// More names the Python class is importable by (another spelling
+    /// users know it by), e.g. `[PNHereNowOccupantData]`.
+    #[serde(default)]
+    pub python_aliases: Vec<Spanned<String>>,
     /// The wire may send a bare string instead of an object; it fills this field.
     #[serde(default)]
     pub from_string: Option<Spanned<String>>,

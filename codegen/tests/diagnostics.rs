@@ -170,6 +170,15 @@ fn names_that_collide_with_generated_code() {
 }
 
 #[test]
+fn python_aliases_that_are_not_class_names_or_clash() {
+    // Not PascalCase; the builder's name (they share the bindings' module); twice.
+    insta::assert_snapshot!(one(|s| s.edit(
+        "  - name: WhereNowResult\n",
+        "  - name: WhereNowResult\n    python_aliases: [where_now_data, WhereNow, PNWhere, PNWhere]\n",
+    )));
+}
+
+#[test]
 fn pagination_that_does_not_fit_the_operation() {
     insta::assert_snapshot!(one(|s| {
         s.edit(

@@ -64,6 +64,11 @@ fn cases() -> Vec<(&'static str, Spec, Spec)> {
     let required = WHERE_NOW.edit("    default_from_config: user_id\n", "    required: true\n");
     let with_required = (API.to_owned(), required.clone(), EVENTS.to_owned());
     let no_rule = EVENTS.edit("rules:\n  - required_one_of: [channels]\n", "");
+    let with_alias = edit(
+        same,
+        |s| s.edit("  - name: WhereNowResult\n", "  - name: WhereNowResult\n    python_aliases: [PNWhereNowData]\n"),
+        same,
+    );
     let with_inlineable = API.edit("config_values:", "inlineable: [extra.rs]\nconfig_values:");
     let refusing = EVENTS.edit("    suffix: -pnpres\n", "    suffix: -pnpres\n    refuse_presence_names: true\n");
     assert_ne!(refusing, EVENTS);
@@ -225,6 +230,8 @@ fn cases() -> Vec<(&'static str, Spec, Spec)> {
                 same,
             ),
         ),
+        ("a_python_alias_added", base(), with_alias.clone()),
+        ("a_python_alias_removed", with_alias, base()),
         ("an_inlineable_module_added", base(), (with_inlineable.clone(), WHERE_NOW.to_owned(), EVENTS.to_owned())),
         ("an_inlineable_module_removed", (with_inlineable, WHERE_NOW.to_owned(), EVENTS.to_owned()), base()),
     ]

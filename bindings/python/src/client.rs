@@ -149,5 +149,10 @@ fn native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<operations::set_state::SetStateResult>()?;
     module.add_class::<operations::where_now::WhereNow>()?;
     module.add_class::<operations::where_now::WhereNowResult>()?;
+    module
+        .add(
+            "PNHereNowOccupantData",
+            module.py().get_type::<operations::here_now::HereNowOccupantData>(),
+        )?;
     Ok(())
 }

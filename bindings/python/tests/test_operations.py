@@ -4,9 +4,18 @@ where_now, set_state / get_state, heartbeat, leave, and the four
 channel-group calls; through both ``.future()`` (an envelope) and
 ``.result()`` (the result, or a raised error)."""
 
+import pubnub_presence
 from pubnub_presence import (
     PubNubAsyncio,
+    PNChannelGroupsListResult,
     PNConfiguration,
+    PNGetStateResult,
+    PNHereNowChannelData,
+    PNHereNowOccupantData,
+    PNHereNowOccupantsData,
+    PNHereNowResult,
+    PNSetStateResult,
+    PNWhereNowResult,
 )
 
 from _support import raw_heartbeat
@@ -19,6 +28,25 @@ def by_name(result):
 
 def uuids(channel_data):
     return sorted(o.uuid for o in channel_data.occupants)
+
+
+async def test_results_are_the_seeds_classes(pubnub):
+    alice = pubnub("alice")
+    await alice.heartbeat().channels("lobby").result()
+    here = await alice.here_now().channels("lobby").result()
+    assert isinstance(here, PNHereNowResult)
+    (lobby,) = here.channels
+    assert isinstance(lobby, PNHereNowChannelData)
+    (occupant,) = lobby.occupants
+    # The seed's SDK names the class PNHereNowOccupantsData; its docs also say PNHereNowOccupantData.
+    assert PNHereNowOccupantData is PNHereNowOccupantsData
+    assert isinstance(occupant, PNHereNowOccupantData)
+    assert "PNHereNowOccupantData" in pubnub_presence.__all__
+    assert isinstance(await alice.where_now().result(), PNWhereNowResult)
+    assert isinstance(await alice.set_state().channels("lobby").state({"a": 1}).result(), PNSetStateResult)
+    assert isinstance(await alice.get_state().channels("lobby").result(), PNGetStateResult)
+    await alice.add_channel_to_channel_group().channel_group("g").channels("lobby").result()
+    assert isinstance(await alice.list_channels_in_channel_group().channel_group("g").result(), PNChannelGroupsListResult)
 
 
 async def test_server_config_points_at_the_local_server(server):

@@ -187,6 +187,7 @@ fn client_rs(api: &Api, extras: &[&str]) -> TokenStream {
         }
     });
     let mut classes: Vec<TokenStream> = Vec::new();
+    let mut aliases: Vec<TokenStream> = Vec::new();
     // The hand-written modules register their own classes.
     let extra_registers = extras.iter().map(|m| {
         let m = format_ident!("{}", m);
@@ -198,8 +199,11 @@ fn client_rs(api: &Api, extras: &[&str]) -> TokenStream {
         classes.push(quote!(operations::#module::#builder));
         let skip = flattened(op);
         for ty in op.types.iter().filter(|t| !skip.contains(&t.name.as_str())) {
-            let ty = format_ident!("{}", ty.name);
-            classes.push(quote!(operations::#module::#ty));
+            let ident = format_ident!("{}", ty.name);
+            classes.push(quote!(operations::#module::#ident));
+            for alias in &ty.python_aliases {
+                aliases.push(quote!(module.add(#alias, module.py().get_type::<operations::#module::#ident>())?;));
+            }
         }
     }
     // The configuration is kept only for the hand-written modules' builders.
@@ -247,6 +251,7 @@ fn client_rs(api: &Api, extras: &[&str]) -> TokenStream {
             #(#extra_registers)*
             module.add_class::<Client>()?;
             #(module.add_class::<#classes>()?;)*
+            #(#aliases)*
             Ok(())
         }
     }
@@ -604,6 +609,7 @@ fn context(api: &Api, extras: &[&str]) -> tera::Context {
             class.insert("name", &class_name(ty));
             class.insert("docs", &one_line(&ty.docs));
             class.insert("fields", &fields);
+            class.insert("aliases", &ty.python_aliases);
             classes.push(class.into_json());
         }
     }

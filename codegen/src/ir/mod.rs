@@ -102,8 +102,10 @@ pub fn lower(
             );
         }
         seen_ops.push((name.to_owned(), file.path.clone()));
-        let type_names =
-            std::iter::once((&file.spec.builder, "builder")).chain(file.spec.types.iter().map(|ty| (&ty.name, "type")));
+        // A Python alias shares the bindings' module with the builders and classes.
+        let type_names = std::iter::once((&file.spec.builder, "builder"))
+            .chain(file.spec.types.iter().map(|ty| (&ty.name, "type")))
+            .chain(file.spec.types.iter().flat_map(|ty| ty.python_aliases.iter().map(|a| (a, "python alias"))));
         for (type_name, what) in type_names {
             if let Some((_, other)) = seen_types.iter().find(|(n, _)| *n == **type_name) {
                 r.error(

@@ -292,6 +292,8 @@ pub struct TypeModel {
     pub docs: String,
     /// Python SDK name.
     pub python: Option<String>,
+    /// More names of the Python class (checked identifiers, none the class's own).
+    pub python_aliases: Vec<String>,
     /// Field filled when the wire sends a bare string.
     pub from_string: Option<String>,
     /// A tagged union (an enum) rather than a struct; `fields` are then the

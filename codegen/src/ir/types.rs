@@ -131,6 +131,15 @@ fn lower_type(r: &mut Reporter<'_>, ctx: &str, ty: &spec::TypeSpec) -> Option<Ty
     if r.count() > before {
         return None;
     }
+    // Reported, but the type stays defined (no "not defined" error follows).
+    for alias in &ty.python_aliases {
+        if !is_pascal_case(alias) {
+            r.error(alias.span(), &tctx, format!("python alias `{}` must be PascalCase", alias.as_str()));
+        } else if ty.python.as_deref() == Some(alias.as_str()) {
+            r.error(alias.span(), &tctx, format!("python alias `{}` is the class's own name", alias.as_str()));
+        }
+    }
+    let before = r.count();
     let union = ty.union.as_ref().map(|u| stream::lower_union(r, &tctx, u));
     if r.count() > before {
         return None;
@@ -139,6 +148,7 @@ fn lower_type(r: &mut Reporter<'_>, ctx: &str, ty: &spec::TypeSpec) -> Option<Ty
         name: ty.name.to_string(),
         docs: ty.docs.trim().to_owned(),
         python: ty.python.clone(),
+        python_aliases: ty.python_aliases.iter().map(|a| a.to_string()).collect(),
         from_string: ty.from_string.as_ref().map(|f| f.to_string()),
         union,
         fields,

@@ -30,6 +30,7 @@ __all__ = [
     "PNHereNowResult",
     "PNHereNowChannelData",
     "PNHereNowOccupantsData",
+    "PNHereNowOccupantData",
     "PNChannelGroupsListResult",
     "PNPresenceEventResult",
     "PNSetStateResult",
@@ -179,6 +180,8 @@ class PNHereNowOccupantsData:
     @property
     def state(self) -> Any | None:
         """The user's state on this channel, when `include_state(true)` and the user has any."""
+
+PNHereNowOccupantData = PNHereNowOccupantsData
 
 @final
 class PNChannelGroupsListResult:
