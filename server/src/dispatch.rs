@@ -9,7 +9,7 @@ use crate::faults::{Effect, Endpoint, Injected, Target};
 use crate::params::Request;
 use crate::reply::Reply;
 use crate::routing::{Query, Route, decode_path, route, split_path_names};
-use crate::signature::{self, SignedRequest};
+use crate::signature::SignedRequest;
 use crate::state::ServerState;
 use crate::store::{read, write};
 use crate::{handlers, subscribe};
@@ -67,14 +67,10 @@ async fn routed(
     let groups = query.list("channel-group");
     let mut now = server.clock.now_millis();
 
-    if let Some(secret) = server.config.secret_key.as_deref() {
-        let req =
-            SignedRequest { method: method.as_str(), raw_path: path, raw_query: &query.raw, sub_key: &sub, body: "" };
-        let tolerance = server.config.signature_tolerance.as_secs();
-        if let Err(e) = signature::verify(secret, &server.config.publish_key, &req, now / 1000, tolerance) {
-            tracing::debug!(reason = ?e, "signature rejected");
-            return Err(Reply::forbidden(&channels, &groups));
-        }
+    let req = SignedRequest { method: method.as_str(), raw_path: path, raw_query: &query.raw, sub_key: &sub, body: "" };
+    if let Err(e) = server.check_signature(&req, now) {
+        tracing::debug!(reason = ?e, "signature rejected");
+        return Err(Reply::forbidden(&channels, &groups));
     }
 
     let fault = if server.faults.any() {

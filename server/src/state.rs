@@ -13,6 +13,7 @@ use crate::persist::{Journal, Loaded};
 use crate::reaper::Reaper;
 use crate::request_log::RequestLog;
 use crate::shutdown::Shutdown;
+use crate::signature::{self, SignatureError, SignedRequest};
 use crate::store::{KeyspaceSettings, Store, write};
 
 /// The state of one running server.
@@ -87,6 +88,15 @@ impl ServerState {
         if let Err(e) = journal.commit().await {
             tracing::error!("the store could not commit: {e}");
         }
+    }
+
+    /// Checks a request's signature against the server's secret key
+    /// (docs/PROTOCOL.md §4), at `now_millis`; with no secret key every
+    /// request passes.
+    pub(crate) fn check_signature(&self, req: &SignedRequest<'_>, now_millis: u64) -> Result<(), SignatureError> {
+        let Some(secret) = self.config.secret_key.as_deref() else { return Ok(()) };
+        let tolerance = self.config.signature_tolerance.as_secs();
+        signature::verify(secret, &self.config.publish_key, req, now_millis / 1000, tolerance)
     }
 
     /// Tells the reaper about a deadline, if it is sooner than the one it waits for.
