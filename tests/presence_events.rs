@@ -453,3 +453,36 @@ async fn cancel_poll_ends_the_long_poll_and_the_next_poll_resumes_from_the_same_
     let Some(Ok(PresenceEvent::Join(join))) = item else { panic!("expected erin's join, got {item:?}") };
     assert_eq!(join.uuid, "erin");
 }
+
+#[tokio::test]
+async fn take_ready_gives_what_an_answer_carried_and_never_polls() {
+    let world = World::start("sub-events", ServerConfig::default()).await;
+    let watcher = world.client("watcher");
+    let mut events = watcher.presence_events().channels("lobby").subscribe();
+    assert!(events.take_ready().is_none(), "nothing is received before the first poll");
+    assert_eq!(world.server.held_polls(), 0, "take_ready sends no request");
+    // The handshake, then a poll held by the server.
+    tokio::select! {
+        () = world.until_held(1) => {}
+        item = events.next() => panic!("no event was due: {item:?}"),
+    }
+    // Three joins in one answer: the first comes from next(), the rest are ready.
+    for uuid in ["a", "b", "c"] {
+        world.client(uuid).heartbeat().channels("lobby").await.unwrap();
+    }
+    events.cancel_poll();
+    let mut uuids = Vec::new();
+    while uuids.len() < 3 {
+        let item = tokio::time::timeout(Duration::from_secs(10), events.next()).await.expect("an event within 10 s");
+        let Some(Ok(PresenceEvent::Join(join))) = item else { panic!("expected a join, got {item:?}") };
+        uuids.push(join.uuid);
+        while let Some(item) = events.take_ready() {
+            let Ok(PresenceEvent::Join(join)) = item else { panic!("expected a join, got {item:?}") };
+            uuids.push(join.uuid);
+        }
+    }
+    uuids.sort();
+    assert_eq!(uuids, ["a", "b", "c"]);
+    assert!(events.take_ready().is_none());
+    assert_eq!(world.server.held_polls(), 0, "taking the last ready item started no poll");
+}

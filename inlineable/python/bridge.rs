@@ -20,6 +20,7 @@ use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::sync::{Arc, Mutex};
 
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 
@@ -72,12 +73,12 @@ impl Drain {
         for (future, deliver) in done {
             let future = future.bind(py);
             // Cancelled meanwhile: its task was aborted; nothing to resolve.
-            if future.call_method0("done")?.is_truthy()? {
+            if future.call_method0(intern!(py, "done"))?.is_truthy()? {
                 continue;
             }
             match deliver(py) {
-                Ok(value) => future.call_method1("set_result", (value,))?,
-                Err(error) => future.call_method1("set_exception", (error.into_value(py),))?,
+                Ok(value) => future.call_method1(intern!(py, "set_result"), (value,))?,
+                Err(error) => future.call_method1(intern!(py, "set_exception"), (error.into_value(py),))?,
             };
         }
         Ok(())
@@ -93,7 +94,7 @@ struct AbortOnCancel {
 #[pymethods]
 impl AbortOnCancel {
     fn __call__(&self, future: &Bound<'_, PyAny>) -> PyResult<()> {
-        if future.call_method0("cancelled")?.is_truthy()? {
+        if future.call_method0(intern!(future.py(), "cancelled"))?.is_truthy()? {
             self.task.abort();
         }
         Ok(())
@@ -142,14 +143,17 @@ where
     W: Future<Output = T> + Send + 'static,
     D: FnOnce(Python<'_>, T) -> PyResult<Py<PyAny>> + Send + 'static,
 {
-    let event_loop = py.import("asyncio")?.call_method0("get_running_loop")?;
+    static GET_RUNNING_LOOP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let get_running_loop = GET_RUNNING_LOOP
+        .get_or_try_init(py, || Ok::<_, PyErr>(py.import("asyncio")?.getattr("get_running_loop")?.unbind()))?;
+    let event_loop = get_running_loop.bind(py).call0()?;
     let queue = queue_of(py, &event_loop)?;
-    let future = event_loop.call_method0("create_future")?;
+    let future = event_loop.call_method0(intern!(py, "create_future"))?;
     let resolve = future.clone().unbind();
     let task = pyo3_async_runtimes::tokio::get_runtime().spawn(async move {
         let outcome = work.await;
         queue.push(resolve, Box::new(move |py| deliver(py, outcome)));
     });
-    future.call_method1("add_done_callback", (AbortOnCancel { task: task.abort_handle() },))?;
+    future.call_method1(intern!(py, "add_done_callback"), (AbortOnCancel { task: task.abort_handle() },))?;
     Ok(future)
 }

@@ -1,10 +1,10 @@
 //! A Rust `Subscription` as a Python async iterator.
 //!
 //! An answer of the long-poll often carries many events. `__anext__` first
-//! polls the subscription once, right there: an event already decoded comes
-//! back at once, as an awaitable that is already done (no task, no thread
-//! hop). Only when none is ready does it wait on the runtime
-//! ([`bridge`](super::bridge)). Cancelling the asyncio task that awaits it
+//! takes an event the last answer carried (`Subscription::take_ready`),
+//! right there: it comes back at once, as an awaitable that is already done
+//! (no task, no thread hop, the GIL kept). Only when none is ready does it
+//! wait on the runtime ([`bridge`](super::bridge)), which sends the next poll. Cancelling the asyncio task that awaits it
 //! cancels the long-poll request (`Subscription::cancel_poll`); the next
 //! `__anext__` polls again from the same cursor, so nothing is lost.
 
@@ -12,7 +12,6 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::{Context, Poll, Waker};
 
 use pyo3::exceptions::{PyStopAsyncIteration, PyStopIteration};
 use pyo3::prelude::*;
@@ -79,18 +78,12 @@ where
         }
         let mut guard = self.inner.try_lock().ok()?;
         let subscription = guard.as_mut()?;
-        // One poll without a waker: it returns what is decoded, or starts
-        // (and keeps, in the subscription) the next request. Outside the
-        // GIL, inside the runtime (the HTTP client needs its reactor).
-        let polled = py.detach(|| {
-            let _runtime = pyo3_async_runtimes::tokio::get_runtime().enter();
-            let mut next = std::pin::pin!(subscription.next());
-            match next.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-                Poll::Ready(item) => Some(item),
-                Poll::Pending => None,
-            }
-        })?;
-        Some(convert(py, polled))
+        // An item of the last answer: no I/O, so the GIL stays held.
+        // Polling for the next answer is left to the runtime's thread: a
+        // request started here would wake that thread once for the
+        // connection and once more for the task awaiting the answer.
+        let item = subscription.take_ready()?;
+        Some(convert(py, Some(item)))
     }
 
     fn next(self: Arc<Self>) -> Pending {

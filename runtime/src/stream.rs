@@ -319,6 +319,15 @@ impl<P: LongPoll> Subscription<P> {
         self.in_flight = None;
     }
 
+    /// An item already received and decoded, without polling: what `next()`
+    /// would return at once, or `None` when it would have to wait or send a
+    /// request (an answer carries many items; a caller that cannot await
+    /// cheaply, such as a binding to another language, takes them this way
+    /// before it waits).
+    pub fn take_ready(&mut self) -> Option<Result<P::Item, Error>> {
+        self.ready.pop_front()
+    }
+
     /// Whether the subscription reconnected after a failure since this was
     /// last asked (then resets it): events may have been lost in a gap the
     /// server could not cover, so a caller keeping state may re-read it.
