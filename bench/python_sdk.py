@@ -35,6 +35,16 @@ Workloads (each phase bounded by --secs and a maximum count):
   up to the sender's own rate (one connection, about 2 requests per event
   pair).
 
+* the same presence events over a simulated network (--network-ms, 10 by
+  default): the server holds every subscribe request that long before
+  answering it (its own fault injection, `PUT /dev/faults` with a `delay_ms`
+  effect on `subscribe`), as a round trip to PubNub would. On loopback a
+  watcher that polls again at once gets about one event per poll, so its CPU
+  per event is the cost of a poll; over a network every poll carries what
+  arrived during the round trip, for both SDKs alike, and CPU per event is
+  the cost of an event. The table's "events/poll" column (from the server's
+  /metrics) shows which regime a row is in.
+
 Occupants are seeded with raw heartbeats (urllib, heartbeat=300) under a
 per-run prefix, and left again at the end.
 
@@ -49,6 +59,7 @@ import argparse
 import asyncio
 import gc
 import http.client
+import json
 import logging
 import mmap
 import os
@@ -140,6 +151,29 @@ def unseed(base_url, channels, uuids):
             raw_get(f"{base_url}/v2/presence/sub-key/{SUBSCRIBE_KEY}/channel/{names}/leave?uuid={uuid}")
         except Exception:  # best effort: the server may already be gone
             return
+
+
+def subscribe_polls(base_url):
+    """Subscribe requests the server has answered so far (its /metrics)."""
+    total = 0
+    for line in raw_get(f"{base_url}/metrics").decode().splitlines():
+        if line.startswith('presence_requests_total{endpoint="subscribe",'):
+            total += int(line.rsplit(" ", 1)[1])
+    return total
+
+
+def set_subscribe_delay(base_url, delay_ms):
+    """Holds every subscribe request `delay_ms` before the server answers it
+    (0: no rule), through the server's fault injection."""
+    if delay_ms:
+        body = json.dumps({"seed": 1, "rules": [{"endpoint": "subscribe", "rate": 1.0,
+                                                  "effect": {"delay_ms": delay_ms}}]}).encode()
+        request = urllib.request.Request(f"{base_url}/dev/faults", data=body, method="PUT")
+    else:
+        request = urllib.request.Request(f"{base_url}/dev/faults", method="DELETE")
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        if answer.status != 200:
+            raise RuntimeError(f"/dev/faults -> {answer.status}")
 
 
 # --- the two SDKs ------------------------------------------------------------
@@ -247,8 +281,9 @@ class Ours:
 
 
 class Phase:
-    def __init__(self, count=0, wall=0.0, cpu=0.0, errors=0, note=""):
+    def __init__(self, count=0, wall=0.0, cpu=0.0, errors=0, note="", polls=None):
         self.count, self.wall, self.cpu, self.errors, self.note = count, wall, cpu, errors, note
+        self.polls = polls  # subscribe requests answered during an events phase
 
     @property
     def rate(self):
@@ -337,6 +372,7 @@ async def measure_events(sdk, origin, base_url, secs, max_events, window, run_id
         if ready.strip() != "ready":
             return Phase(note=f"sender did not start: {ready!r}")
         gc.collect()
+        polls0 = await asyncio.to_thread(subscribe_polls, base_url)
         wall0, cpu0 = time.perf_counter(), time.process_time()
         sender.stdin.write("go\n")
         sender.stdin.flush()
@@ -352,9 +388,10 @@ async def measure_events(sdk, origin, base_url, secs, max_events, window, run_id
             pass
         cpu = time.process_time() - cpu0
         end = state["last"] if state["count"] else time.perf_counter()
+        polls = await asyncio.to_thread(subscribe_polls, base_url) - polls0
         lost = state["target"] - state["count"]
         note = f"{lost} of {state['target']} events not received" if lost > 0 else ""
-        return Phase(state["count"], end - wall0, cpu, 0, note)
+        return Phase(state["count"], end - wall0, cpu, 0, note, polls)
     finally:
         if sender.poll() is None:
             sender.kill()
@@ -445,14 +482,21 @@ async def run(args, origin, server_mode):
                 )
             rows.append((label, results))
         if not args.no_events:
-            label = "presence events (join + leave), events/s"
-            results = {}
-            for sdk in sdks:
-                print(f"{label}: {sdk.name} ...", file=sys.stderr)
-                results[sdk.name] = await measure_events(
-                    sdk, origin, base_url, args.secs, args.max_events, args.window, run_id
-                )
-            rows.append((label, results))
+            networks = [0] + ([args.network_ms] if args.network_ms else [])
+            for delay_ms in networks:
+                label = "presence events (join + leave), events/s" + (
+                    f", {delay_ms} ms network" if delay_ms else ", loopback")
+                await asyncio.to_thread(set_subscribe_delay, base_url, delay_ms)
+                results = {}
+                try:
+                    for sdk in sdks:
+                        print(f"{label}: {sdk.name} ...", file=sys.stderr)
+                        results[sdk.name] = await measure_events(
+                            sdk, origin, base_url, args.secs, args.max_events, args.window, f"{run_id}-{delay_ms}"
+                        )
+                finally:
+                    await asyncio.to_thread(set_subscribe_delay, base_url, 0)
+                rows.append((label, results))
     finally:
         for sdk in sdks:
             await sdk.close()
@@ -465,25 +509,40 @@ async def run(args, origin, server_mode):
           f"each phase at most {args.secs:g} s (here_now at most {args.max_calls:,} calls, events at most "
           f"{args.max_events:,} with at most {args.window} unreceived).")
     print()
-    print("| workload | official calls/s | ours calls/s | ratio | official CPU µs/call | ours CPU µs/call |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("| workload | official calls/s | ours calls/s | ratio | official CPU µs/call | ours CPU µs/call "
+          "| CPU ratio | events/poll (official / ours) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     notes = []
     for label, results in rows:
         official, ours = results.get("official"), results.get("ours")
         print(f"| {label} | {fmt_rate(official)} | {fmt_rate(ours)} | {fmt_ratio(official, ours)} "
-              f"| {fmt_cpu(official)} | {fmt_cpu(ours)} |")
+              f"| {fmt_cpu(official)} | {fmt_cpu(ours)} | {fmt_cpu_ratio(official, ours)} "
+              f"| {fmt_per_poll(official)} / {fmt_per_poll(ours)} |")
         for name, phase in results.items():
             if phase.errors:
                 notes.append(f"{label}, {name}: {phase.errors} of {phase.count} calls failed or answered wrong")
             if phase.note:
                 notes.append(f"{label}, {name}: {phase.note}")
     print()
-    print("ratio: ours / official calls per second (events per second for the events row; "
-          "CPU per event there). Higher calls/s and lower CPU are better.")
+    print("ratio: ours / official calls per second (events per second for the events rows); CPU ratio: "
+          "ours / official CPU per call (per event). Higher calls/s and lower CPU are better. events/poll: "
+          "events received per subscribe request the server answered.")
     if server_mode.startswith("in-process"):
         print("CPU includes the in-process server's work for both SDKs; --server-url leaves it out.")
     for note in notes:
         print(f"- {note}")
+
+
+def fmt_cpu_ratio(official, ours):
+    if official is None or ours is None or not official.count or not ours.count or not official.cpu:
+        return "n/a"
+    return f"{ours.cpu_us / official.cpu_us:.2f}"
+
+
+def fmt_per_poll(phase):
+    if phase is None or not phase.count or not phase.polls:
+        return "-"
+    return f"{phase.count / phase.polls:.1f}"
 
 
 def official_version():
@@ -516,7 +575,10 @@ def main():
     parser.add_argument("--max-events", type=int, default=20_000, help="most presence events per phase")
     parser.add_argument("--window", type=int, default=64,
                         help="most presence events sent and not yet received (below the server's 100 per channel)")
-    parser.add_argument("--no-events", action="store_true", help="skip the presence-events phase")
+    parser.add_argument("--no-events", action="store_true", help="skip the presence-events phases")
+    parser.add_argument("--network-ms", type=int, default=10,
+                        help="also measure events with every subscribe held this long by the server, "
+                             "as over a network (default 10; 0: loopback only)")
     args = parser.parse_args()
 
     # The official SDK's logging off, and its "mutable config" deprecation warning.
