@@ -197,16 +197,17 @@ pub fn generate_python_in(spec_root: &Path, templates_root: &Path) -> Result<Vec
         let text = read(&dir.join(&name))?;
         templates.push((name.trim_end_matches(".tera").to_owned(), text));
     }
-    let sources = |dir: &Path| -> Result<Vec<(String, String)>, GenerateError> {
+    let sources = |dir: &Path, ending: &str| -> Result<Vec<(String, String)>, GenerateError> {
         let names =
-            files_ending(dir, ".rs").map_err(|err| GenerateError::Other(format!("{}: {err}", dir.display())))?;
+            files_ending(dir, ending).map_err(|err| GenerateError::Other(format!("{}: {err}", dir.display())))?;
         names.into_iter().map(|name| Ok((name.clone(), read(&dir.join(&name))?))).collect()
     };
     let support_dir = templates_root.join("inlineable/python");
     let python = emit::python::PythonTemplates {
         templates,
-        support: sources(&support_dir)?,
-        extras: sources(&support_dir.join("extras"))?,
+        support: sources(&support_dir, ".rs")?,
+        extras: sources(&support_dir.join("extras"), ".rs")?,
+        extra_stubs: sources(&support_dir.join("extras"), ".pyi")?,
     };
     emit::python::emit(&model, &python).map_err(GenerateError::Other)
 }

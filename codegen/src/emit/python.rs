@@ -25,6 +25,47 @@ pub struct PythonTemplates {
     /// `inlineable/python/extras/*.rs`: the Python face of each inlineable
     /// Rust module, copied into `src/` when the spec lists that module.
     pub extras: Vec<(String, String)>,
+    /// `inlineable/python/extras/*.pyi`: each extra's type stubs, put into
+    /// `_native.pyi`; a `# client: def …` line is the client's method.
+    pub extra_stubs: Vec<(String, String)>,
+}
+
+/// One extra's stubs, read from its `.pyi` fragment.
+#[derive(serde::Serialize)]
+struct ExtraStubs {
+    /// The classes it defines (exported by the package), sorted.
+    classes: Vec<String>,
+    /// The client's method stub (`def join(self) -> Join: ...`).
+    client: String,
+    /// The stubs, without the fragment's leading comment lines.
+    stubs: String,
+}
+
+impl ExtraStubs {
+    fn parse(module: &str, templates: &PythonTemplates) -> Result<Self, String> {
+        let file = format!("{module}.pyi");
+        let at = format!("inlineable/python/extras/{file}");
+        let (_, text) = templates
+            .extra_stubs
+            .iter()
+            .find(|(name, _)| *name == file)
+            .ok_or_else(|| format!("{at}: missing (extras/{module}.rs needs its type stubs)"))?;
+        let header_lines = text.lines().take_while(|line| line.starts_with('#')).count();
+        let client = text
+            .lines()
+            .take(header_lines)
+            .find_map(|line| line.strip_prefix("# client: "))
+            .ok_or_else(|| format!("{at}: no `# client: def {module}(self) -> …` line among its first comments"))?
+            .to_owned();
+        let stubs: String = text.lines().skip(header_lines).flat_map(|line| [line, "\n"]).collect();
+        let mut classes: Vec<String> = stubs
+            .lines()
+            .filter_map(|line| line.strip_prefix("class "))
+            .map(|rest| rest.split([':', '(']).next().unwrap_or(rest).trim().to_owned())
+            .collect();
+        classes.sort();
+        Ok(ExtraStubs { classes, client, stubs })
+    }
 }
 
 /// The Python package (`pubnub_presence` for `pubnub-presence`).
@@ -101,7 +142,8 @@ pub fn emit(api: &Api, templates: &PythonTemplates) -> Result<Vec<GeneratedFile>
             files.push(copy_of(&format!("inlineable/python/extras/{name}"), &format!("src/{name}"), text));
         }
     }
-    let context = context(api, &extras);
+    let stubs = extras.iter().map(|m| ExtraStubs::parse(m, templates)).collect::<Result<Vec<_>, _>>()?;
+    let context = context(api, &stubs);
     let pkg = package(api);
     for (name, text) in &templates.templates {
         // Every one of them takes `#` comments.
@@ -527,7 +569,7 @@ fn result_class(api: &Api, ty: &TypeModel) -> TokenStream {
 }
 
 /// What the Cargo.toml, pyproject and stub templates read.
-fn context(api: &Api, extras: &[&str]) -> tera::Context {
+fn context(api: &Api, extras: &[ExtraStubs]) -> tera::Context {
     use std::collections::BTreeMap;
     let mut context = tera::Context::new();
     context.insert("package", &package(api));
@@ -535,8 +577,7 @@ fn context(api: &Api, extras: &[&str]) -> tera::Context {
     context.insert("version", &api.version);
     context.insert("description", &api.description);
     context.insert("client_class", &client_class(api));
-    context.insert("join", &extras.contains(&"join"));
-    context.insert("presence_view", &extras.contains(&"presence_view"));
+    context.insert("extras", extras);
     let mut operations = Vec::new();
     let mut classes = Vec::new();
     for op in &api.operations {
@@ -621,4 +662,35 @@ fn context(api: &Api, extras: &[&str]) -> tera::Context {
 /// Docs on one line (stubs' docstrings stay short; the spec's are prose).
 fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ").replace('\\', "\\\\").replace("\"\"\"", "'''")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_stubs(stubs: &[(&str, &str)]) -> PythonTemplates {
+        PythonTemplates {
+            templates: Vec::new(),
+            support: Vec::new(),
+            extras: Vec::new(),
+            extra_stubs: stubs.iter().map(|(name, text)| ((*name).to_owned(), (*text).to_owned())).collect(),
+        }
+    }
+
+    #[test]
+    fn an_extras_stubs_give_its_classes_and_the_clients_method() {
+        let text = "# Stubs.\n# client: def walk(self) -> Walk: ...\n@final\nclass Walk:\n    x: int\n\nclass Step(Walk): ...\n";
+        let stubs = ExtraStubs::parse("walk", &with_stubs(&[("walk.pyi", text)])).unwrap();
+        assert_eq!(stubs.classes, ["Step", "Walk"]);
+        assert_eq!(stubs.client, "def walk(self) -> Walk: ...");
+        assert_eq!(stubs.stubs, "@final\nclass Walk:\n    x: int\n\nclass Step(Walk): ...\n");
+    }
+
+    #[test]
+    fn an_extra_without_stubs_or_a_client_line_is_an_error_naming_the_file() {
+        let missing = ExtraStubs::parse("walk", &with_stubs(&[])).err().unwrap();
+        assert_eq!(missing, "inlineable/python/extras/walk.pyi: missing (extras/walk.rs needs its type stubs)");
+        let no_client = ExtraStubs::parse("walk", &with_stubs(&[("walk.pyi", "# Stubs.\nclass Walk: ...\n")]));
+        assert!(no_client.err().unwrap().starts_with("inlineable/python/extras/walk.pyi: no `# client: def walk"));
+    }
 }
