@@ -4,14 +4,22 @@
 # at target/python-venv (made if missing). Needs only python3 and cargo.
 #
 #   bindings/python/install.sh          # then: bindings/python/test.sh
+#
+# PYTHON picks another interpreter and PYTHON_VENV another venv, e.g. the
+# oldest Python the abi3 wheel is for:
+#   PYTHON=python3.9 PYTHON_VENV=target/python-venv-3.9 bindings/python/install.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 venv="${PYTHON_VENV:-target/python-venv}"
 if [[ ! -x "$venv/bin/python" ]]; then
-  python3 -m venv "$venv"
+  "${PYTHON:-python3}" -m venv "$venv"
 fi
 # pubnub: PubNub's official SDK, which the seed-sample tests compare with (and the benchmark).
-"$venv/bin/pip" install --quiet "maturin==1.16.0" "pytest==9.2.0" "pytest-asyncio==1.5.0" "mypy==2.4.1" "pubnub==10.8.0"
+# Python 3.9 takes the last pytest releases for it, and no mypy (stubtest runs on 3.10+).
+"$venv/bin/pip" install --quiet "maturin==1.16.0" "pubnub==10.8.0" \
+  "pytest==9.2.0; python_version >= '3.10'" "pytest==8.4.2; python_version < '3.10'" \
+  "pytest-asyncio==1.5.0; python_version >= '3.10'" "pytest-asyncio==1.2.0; python_version < '3.10'" \
+  "mypy==2.4.1; python_version >= '3.10'"
 rm -f target/wheels/pubnub_presence-*.whl target/wheels/kitchen_sink_fixture-*.whl
 for manifest in bindings/python/Cargo.toml codegen/fixtures/kitchen_sink/bindings/python/Cargo.toml; do
   "$venv/bin/maturin" build --release --quiet -m "$manifest" -o target/wheels

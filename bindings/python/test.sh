@@ -11,4 +11,8 @@ python="$PWD/$venv/bin/python"
 (cd bindings/python && "$python" -m pytest -q -rs -p no:cacheprovider "$@")
 (cd codegen/fixtures/kitchen_sink/bindings/python && "$python" -m pytest -q -p no:cacheprovider)
 # From another directory, so the installed packages are checked, not the sources.
-(cd target && "$python" -m mypy.stubtest pubnub_presence kitchen_sink_fixture)
+if "$python" -c 'import sys; sys.exit(sys.version_info < (3, 10))'; then
+  (cd target && "$python" -m mypy.stubtest pubnub_presence kitchen_sink_fixture)
+else
+  echo "stubtest not run: mypy 2.4 needs Python 3.10 or later ($venv has $("$python" --version))"
+fi
