@@ -96,7 +96,11 @@ pub const PYTHON_NAME_CHANGED: Rule = rule(
     "a Python class or attribute name changes (a type's `python`, a field's `python`, a union's `python_field`) or a Python alias is removed",
 );
 /// A type gains a Python alias.
-pub const PYTHON_ALIAS_ADDED: Rule = rule("python-alias-added", Class::Additive, "a result type gains a Python alias");
+pub const PYTHON_ALIAS_ADDED: Rule = rule(
+    "python-alias-added",
+    Class::Additive,
+    "a result type gains a Python alias, or its class is renamed keeping the old name as an alias",
+);
 /// An operation is added.
 pub const OPERATION_ADDED: Rule = rule("operation-added", Class::Additive, "an operation is added");
 /// An optional parameter is added.
@@ -471,28 +475,35 @@ fn compare_param(op: &str, a: &Param, b: &Param, at: &str, push: &mut impl FnMut
     }
 }
 
-fn compare_type(
+fn compare_type<'a>(
     op: &str,
-    a: &TypeModel,
-    b: &TypeModel,
+    a: &'a TypeModel,
+    b: &'a TypeModel,
     at: &dyn Fn(&[String]) -> String,
     push: &mut impl FnMut(Rule, String, String),
 ) {
     let what = format!("`{op}`: type `{}`", b.name);
-    if a.python_class() != b.python_class() {
-        push(
-            PYTHON_NAME_CHANGED,
-            at(&[]),
-            format!("{what}: Python class `{}` is now `{}`", a.python_class(), b.python_class()),
-        );
+    // What Python code can import: the class's name and its aliases.
+    let names = |t: &'a TypeModel| -> Vec<&'a str> {
+        std::iter::once(t.python_class()).chain(t.python_aliases.iter().map(String::as_str)).collect()
+    };
+    let (before, after) = (names(a), names(b));
+    let (old_class, new_class) = (a.python_class(), b.python_class());
+    if old_class != new_class {
+        let (rule, kept) = if after.contains(&old_class) {
+            (PYTHON_ALIAS_ADDED, " (the old name stays, as an alias)")
+        } else {
+            (PYTHON_NAME_CHANGED, "")
+        };
+        push(rule, at(&[]), format!("{what}: Python class `{old_class}` is now `{new_class}`{kept}"));
     } else if (&a.docs, &a.python) != (&b.docs, &b.python) {
         push(DOCS_CHANGED, at(&[]), format!("{what} docs"));
     }
-    for alias in a.python_aliases.iter().filter(|x| !b.python_aliases.contains(x)) {
-        push(PYTHON_NAME_CHANGED, at(&[]), format!("{what}: Python alias `{alias}` removed"));
+    for name in before.iter().filter(|n| **n != old_class && !after.contains(n)) {
+        push(PYTHON_NAME_CHANGED, at(&[]), format!("{what}: Python alias `{name}` removed"));
     }
-    for alias in b.python_aliases.iter().filter(|x| !a.python_aliases.contains(x)) {
-        push(PYTHON_ALIAS_ADDED, at(&[]), format!("{what}: Python alias `{alias}` added"));
+    for name in after.iter().filter(|n| **n != new_class && !before.contains(n)) {
+        push(PYTHON_ALIAS_ADDED, at(&[]), format!("{what}: Python alias `{name}` added"));
     }
     if a.from_string != b.from_string {
         push(DECODING_CHANGED, at(&["from_string".into()]), format!("{what} bare-string form"));

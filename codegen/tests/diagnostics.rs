@@ -171,11 +171,35 @@ fn names_that_collide_with_generated_code() {
 
 #[test]
 fn python_aliases_that_are_not_class_names_or_clash() {
-    // Not PascalCase; the builder's name (they share the bindings' module); twice.
-    insta::assert_snapshot!(one(|s| s.edit(
+    // Not PascalCase; the builder's name (they share the bindings' module);
+    // twice; a class of the bindings' support; a Python constant.
+    insta::assert_snapshot!(one(|s| {
+        s.edit(
         "  - name: WhereNowResult\n",
-        "  - name: WhereNowResult\n    python_aliases: [where_now_data, WhereNow, PNWhere, PNWhere]\n",
-    )));
+        "  - name: WhereNowResult\n    python_aliases: [where_now_data, WhereNow, PNWhere, PNWhere, LocalServer, True]\n",
+    )
+    }));
+    // Another type's Python class, in another file.
+    let classes = [
+        (
+            "spec/endpoints/where_now.yaml",
+            endpoint().edit("  - name: WhereNowResult\n", "  - name: WhereNowResult\n    python: PNWhereNowResult\n"),
+        ),
+        (
+            "spec/endpoints/b.yaml",
+            endpoint()
+                .edit("operation: where_now", "operation: other")
+                .edit("builder: WhereNow", "builder: Other")
+                .edit("WhereNowResult", "OtherResult")
+                .edit("  - name: OtherResult\n", "  - name: OtherResult\n    python_aliases: [PNWhereNowResult]\n"),
+        ),
+    ];
+    insta::assert_snapshot!("python_alias_taken_by_another_types_class", diagnostics(&classes));
+    // A union variant's type is flattened into the union's class: no alias.
+    insta::assert_snapshot!(
+        "python_alias_on_a_union_variant",
+        stream(|s| s.edit("  - name: JoinEvent\n", "  - name: JoinEvent\n    python_aliases: [PNJoin]\n"))
+    );
 }
 
 #[test]

@@ -232,6 +232,20 @@ fn cases() -> Vec<(&'static str, Spec, Spec)> {
         ),
         ("a_python_alias_added", base(), with_alias.clone()),
         ("a_python_alias_removed", with_alias, base()),
+        (
+            "a_python_class_renamed_keeping_its_old_name",
+            base(),
+            edit(
+                same,
+                |s| {
+                    s.edit(
+                        "  - name: WhereNowResult\n",
+                        "  - name: WhereNowResult\n    python: PNWhereNowData\n    python_aliases: [WhereNowResult]\n",
+                    )
+                },
+                same,
+            ),
+        ),
         ("an_inlineable_module_added", base(), (with_inlineable.clone(), WHERE_NOW.to_owned(), EVENTS.to_owned())),
         ("an_inlineable_module_removed", (with_inlineable, WHERE_NOW.to_owned(), EVENTS.to_owned()), base()),
     ]

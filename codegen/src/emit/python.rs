@@ -143,6 +143,7 @@ pub fn emit(api: &Api, templates: &PythonTemplates) -> Result<Vec<GeneratedFile>
         }
     }
     let stubs = extras.iter().map(|m| ExtraStubs::parse(m, templates)).collect::<Result<Vec<_>, _>>()?;
+    exported_once(api, &stubs)?;
     let context = context(api, &stubs);
     let pkg = package(api);
     for (name, text) in &templates.templates {
@@ -159,6 +160,31 @@ pub fn emit(api: &Api, templates: &PythonTemplates) -> Result<Vec<GeneratedFile>
     files.push(GeneratedFile { path: format!("python/{pkg}/py.typed"), contents: header("#", all_sources) });
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(files)
+}
+
+/// Every name the package exports is one class: the spec's names are
+/// checked with their places in the IR, this adds the extras' classes.
+fn exported_once(api: &Api, extras: &[ExtraStubs]) -> Result<(), String> {
+    let mut names: Vec<&str> = vec![];
+    for op in &api.operations {
+        names.push(&op.builder);
+        let skip = flattened(op);
+        for ty in op.types.iter().filter(|t| !skip.contains(&t.name.as_str())) {
+            names.push(ty.python_class());
+            names.extend(ty.python_aliases.iter().map(String::as_str));
+        }
+    }
+    for extra in extras {
+        for class in &extra.classes {
+            if names.contains(&class.as_str()) {
+                return Err(format!(
+                    "inlineable/python/extras/: class `{class}` has the name of one the spec gives the bindings"
+                ));
+            }
+            names.push(class);
+        }
+    }
+    Ok(())
 }
 
 /// The hand-written Rust modules the spec lists that have a Python face:

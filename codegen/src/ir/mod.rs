@@ -22,8 +22,8 @@ mod types;
 pub use envelope::ERROR_KEYS;
 pub use model::*;
 use naming::{
-    RESERVED_OPERATIONS, RESERVED_TYPES, RUNTIME_CONFIG_VALUES, check_name, is_package_name, is_pascal_case,
-    is_snake_case,
+    RESERVED_OPERATIONS, RESERVED_PYTHON_NAMES, RESERVED_TYPES, RUNTIME_CONFIG_VALUES, check_name, is_package_name,
+    is_pascal_case, is_snake_case,
 };
 
 /// A parsed spec file: its repository-relative path and contents.
@@ -84,6 +84,7 @@ pub fn lower(
     let mut seen_ops: Vec<(String, String)> = Vec::new();
     // Builders and result types share the crate root's namespace, with the client.
     let mut seen_types: Vec<(String, String)> = vec![(api.spec.client.name.to_string(), api.path.clone())];
+    let mut seen_python: Vec<PythonName> = Vec::new();
     for file in endpoints {
         let mut r = Reporter::new(&file.path, &mut diagnostics);
         let name = file.spec.operation.as_str();
@@ -102,10 +103,8 @@ pub fn lower(
             );
         }
         seen_ops.push((name.to_owned(), file.path.clone()));
-        // A Python alias shares the bindings' module with the builders and classes.
-        let type_names = std::iter::once((&file.spec.builder, "builder"))
-            .chain(file.spec.types.iter().map(|ty| (&ty.name, "type")))
-            .chain(file.spec.types.iter().flat_map(|ty| ty.python_aliases.iter().map(|a| (a, "python alias"))));
+        let type_names =
+            std::iter::once((&file.spec.builder, "builder")).chain(file.spec.types.iter().map(|ty| (&ty.name, "type")));
         for (type_name, what) in type_names {
             if let Some((_, other)) = seen_types.iter().find(|(n, _)| *n == **type_name) {
                 r.error(
@@ -125,6 +124,7 @@ pub fn lower(
             }
             seen_types.push((type_name.to_string(), file.path.clone()));
         }
+        check_python_names(&mut r, &file, &mut seen_python);
         if let Some(op) = lower_endpoint(&mut r, &file.path, &file.spec, &config_values) {
             operations.push(op);
         }
@@ -145,6 +145,71 @@ pub fn lower(
         inlineable: api.spec.inlineable.iter().map(|f| f.trim_end_matches(".rs").to_owned()).collect(),
         publish: api.spec.publish.unwrap_or(true),
     })
+}
+
+/// A name in the Python bindings' module, and what holds it.
+struct PythonName {
+    name: String,
+    what: String,
+    path: String,
+}
+
+/// The Python bindings export every builder, every result class (a union's
+/// variants are flattened into the union's class, so they are not) and
+/// every alias from one module: a name may hold one of them only. The
+/// support's own classes and Python's constants are taken too.
+fn check_python_names(r: &mut Reporter<'_>, file: &SourceFile<spec::EndpointSpec>, seen: &mut Vec<PythonName>) {
+    let ctx = format!("operation `{}`", file.spec.operation.as_str());
+    let variants: Vec<&str> = file
+        .spec
+        .types
+        .iter()
+        .filter_map(|ty| ty.union.as_ref())
+        .flat_map(|u| u.variants.iter().map(|v| v.ty.as_str()))
+        .collect();
+    // (name, what holds it, whether to check it here: a Rust name was checked already).
+    let mut names: Vec<(&str, Option<marked_yaml::Span>, String)> =
+        vec![(file.spec.builder.as_str(), None, "the builder".to_owned())];
+    for ty in &file.spec.types {
+        let flattened = variants.contains(&ty.name.as_str());
+        if !flattened {
+            let class = python_class_name(ty.python.as_deref(), &ty.name);
+            let span = (class != ty.name.as_str()).then(|| *ty.name.span());
+            names.push((class, span, format!("the Python class of type `{}`", *ty.name)));
+        }
+        for alias in &ty.python_aliases {
+            if flattened {
+                r.error(
+                    alias.span(),
+                    &ctx,
+                    format!(
+                        "python alias `{}`: type `{}` is a union variant, flattened into its union's Python class; \
+                         give the alias to the union's type",
+                        alias.as_str(),
+                        *ty.name
+                    ),
+                );
+            }
+            names.push((alias.as_str(), Some(*alias.span()), format!("an alias of type `{}`", *ty.name)));
+        }
+    }
+    for (name, span, what) in names {
+        if let Some(span) = span {
+            let taken = seen
+                .iter()
+                .find(|s| s.name == name)
+                .map(|s| format!("is already {} ({}): the bindings export every name from one module", s.what, s.path));
+            let taken = taken.or_else(|| {
+                RESERVED_PYTHON_NAMES
+                    .contains(&name)
+                    .then(|| "is reserved: the bindings' support or Python has it".to_owned())
+            });
+            if let Some(taken) = taken {
+                r.error(&span, &ctx, format!("Python name `{name}` ({what}) {taken}"));
+            }
+        }
+        seen.push(PythonName { name: name.to_owned(), what, path: file.path.clone() });
+    }
 }
 
 /// Lowers one endpoint, pass by pass; `None` when anything was reported

@@ -338,10 +338,7 @@ impl TypeModel {
     /// is one identifier (`PNHereNowResult`), else its Rust name (a `python`
     /// note such as `PNPresenceEventResult (event "join")` only documents).
     pub fn python_class(&self) -> &str {
-        match &self.python {
-            Some(name) if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => name,
-            _ => &self.name,
-        }
+        python_class_name(self.python.as_deref(), &self.name)
     }
 
     /// The field filled from the enclosing map's key, if any.
@@ -563,5 +560,14 @@ impl Field {
     /// What this field's value is when the wire leaves it out ([`Missing::of`]).
     pub fn missing(&self) -> Missing {
         Missing::of(&self.ty, self.default_if_missing)
+    }
+}
+
+/// A result type's Python class: its `python` name when that is one
+/// identifier, else its Rust name.
+pub fn python_class_name<'a>(python: Option<&'a str>, name: &'a str) -> &'a str {
+    match python {
+        Some(python) if !python.is_empty() && python.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => python,
+        _ => name,
     }
 }

@@ -34,6 +34,28 @@ pub(super) const RESERVED_PARAMS: &[&str] = &[
 /// derived `Clone`/`Debug`).
 pub(super) const RESERVED_OPERATIONS: &[&str] = &["new", "config", "clone", "fmt"];
 
+/// Names the Python bindings' module already holds (`inlineable/python/`
+/// and the templates' classes and exceptions), and Python's constants,
+/// which are PascalCase too. The generator also refuses any name the
+/// module would export twice.
+pub(super) const RESERVED_PYTHON_NAMES: &[&str] = &[
+    "LocalServer",
+    "PNConfiguration",
+    "PNEnvelope",
+    "PNErrorData",
+    "PNStatus",
+    "PubNubApiError",
+    "PubNubDecodeError",
+    "PubNubError",
+    "PubNubInvalidInput",
+    "PubNubTimeoutError",
+    "PubNubTransportError",
+    "Subscription",
+    "None",
+    "True",
+    "False",
+];
+
 /// Type names a spec type or builder cannot take: the prelude's, and the
 /// names the generated crate already exports from the runtime.
 pub(super) const RESERVED_TYPES: &[&str] = &[

@@ -132,12 +132,9 @@ fn lower_type(r: &mut Reporter<'_>, ctx: &str, ty: &spec::TypeSpec) -> Option<Ty
         return None;
     }
     // Reported, but the type stays defined (no "not defined" error follows).
-    for alias in &ty.python_aliases {
-        if !is_pascal_case(alias) {
-            r.error(alias.span(), &tctx, format!("python alias `{}` must be PascalCase", alias.as_str()));
-        } else if ty.python.as_deref() == Some(alias.as_str()) {
-            r.error(alias.span(), &tctx, format!("python alias `{}` is the class's own name", alias.as_str()));
-        }
+    // (Where it clashes with another name is checked across the spec.)
+    for alias in ty.python_aliases.iter().filter(|alias| !is_pascal_case(alias)) {
+        r.error(alias.span(), &tctx, format!("python alias `{}` must be PascalCase", alias.as_str()));
     }
     let before = r.count();
     let union = ty.union.as_ref().map(|u| stream::lower_union(r, &tctx, u));
