@@ -320,10 +320,10 @@ impl<P: LongPoll> Subscription<P> {
     }
 
     /// An item already received and decoded, without polling: what `next()`
-    /// would return at once, or `None` when it would have to wait or send a
-    /// request (an answer carries many items; a caller that cannot await
-    /// cheaply, such as a binding to another language, takes them this way
-    /// before it waits).
+    /// would return at once. `None` when there is none: `next()` would wait,
+    /// send a request, or report that the stream has ended. (An answer
+    /// carries many items; a caller that cannot await cheaply, such as a
+    /// binding to another language, takes them this way before it waits.)
     pub fn take_ready(&mut self) -> Option<Result<P::Item, Error>> {
         self.ready.pop_front()
     }
