@@ -13,6 +13,13 @@ cd "$(dirname "$0")/../.."
 venv="${PYTHON_VENV:-target/python-venv}"
 if [[ ! -x "$venv/bin/python" ]]; then
   "${PYTHON:-python3}" -m venv "$venv"
+elif [[ -n "${PYTHON:-}" ]]; then
+  version='import sys; print("%d.%d" % sys.version_info[:2])'
+  want=$("$PYTHON" -c "$version") have=$("$venv/bin/python" -c "$version")
+  if [[ "$want" != "$have" ]]; then
+    echo "$venv is Python $have, not $want ($PYTHON): remove it, or set PYTHON_VENV to another" >&2
+    exit 1
+  fi
 fi
 # pubnub: PubNub's official SDK, which the seed-sample tests compare with (and the benchmark).
 # Python 3.9 takes the last pytest releases for it, and no mypy (stubtest runs on 3.10+).
