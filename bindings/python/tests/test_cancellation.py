@@ -4,10 +4,12 @@ server's long-poll ends; the server's held-poll gauge (``/metrics``) shows
 it going back to 0 within a bounded wait."""
 
 import asyncio
+import select
+import urllib.parse
 
 import pytest
 
-from _support import WAIT, held_polls, put_faults, raw_heartbeat, until, until_held
+from _support import WAIT, _http_blocking, held_polls, put_faults, raw_heartbeat, until, until_held
 
 
 async def no_held_polls(server):
@@ -40,6 +42,41 @@ async def test_cancelling_a_pending_anext_ends_the_long_poll(server, pubnub):
 
     await asyncio.wait_for(events.close(), WAIT)
     await no_held_polls(server)
+
+
+def completion_queue_fd(loop):
+    """The socket the bindings' completion queue wakes the loop through (the
+    reader whose callback is their ``Drain``), found in the loop's selector."""
+    for key in loop._selector.get_map().values():
+        reader = key.data[0]
+        if reader is not None and type(reader._callback).__name__ == "Drain":
+            return key.fd
+    raise AssertionError("no completion-queue reader on the loop")
+
+
+async def test_an_event_taken_for_a_cancelled_anext_comes_with_the_next_one(server, pubnub):
+    """The window between the runtime taking an event for ``__anext__`` and
+    the loop handing it over: cancelling the awaited future in it must not
+    lose the event."""
+    events = pubnub("watcher").presence_events().channels(["window"]).subscribe()
+    pending = events.__anext__()
+    await until_held(server, 1)
+    # From here the loop is blocked, so the event can reach the completion
+    # queue but not the future: a heartbeat sent from this thread...
+    url = (f"{server.url}/v2/presence/sub-key/{server.subscribe_key}/channel/window/heartbeat?"
+           + urllib.parse.urlencode({"uuid": "bob", "heartbeat": "300"}))
+    assert _http_blocking("GET", url)[0] == 200
+    # ...answers the held poll; the runtime decodes bob's join and queues it.
+    readable, _, _ = select.select([completion_queue_fd(asyncio.get_running_loop())], [], [], WAIT)
+    assert readable, "the join was not queued within the bound"
+    assert not pending.done()
+    pending.cancel()
+    # The loop runs again: it finds the future cancelled and does not deliver.
+    with pytest.raises(asyncio.CancelledError):
+        await pending
+    join = await asyncio.wait_for(events.__anext__(), WAIT)
+    assert (join.event, join.uuid, join.channel) == ("join", "bob", "window")
+    await asyncio.wait_for(events.close(), WAIT)
 
 
 async def test_wait_for_timing_out_on_anext_ends_the_long_poll(server, pubnub):

@@ -7,14 +7,18 @@
 //! takes an event the last answer carried (`Subscription::take_ready`),
 //! right there: it comes back at once, as an awaitable that is already done
 //! (no task, no thread hop, the GIL kept). Only when none is ready does it
-//! wait on the runtime ([`bridge`](super::bridge)), which sends the next poll. Cancelling the asyncio task that awaits it
-//! cancels the long-poll request (`Subscription::cancel_poll`); the next
-//! `__anext__` polls again from the same cursor, so nothing is lost.
+//! wait on the runtime ([`bridge`](super::bridge)), which sends the next
+//! poll. Cancelling the asyncio task that awaits it cancels the long-poll
+//! request (`Subscription::cancel_poll`); the next `__anext__` polls again
+//! from the same cursor, so nothing is lost. An event the runtime had
+//! already taken for a cancelled `__anext__` goes back to the subscription
+//! (`Taken`) and comes with the next one.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use pyo3::exceptions::{PyStopAsyncIteration, PyStopIteration};
 use pyo3::prelude::*;
@@ -43,8 +47,36 @@ trait Stream: Send + Sync {
 
 struct Typed<P: LongPoll> {
     inner: tokio::sync::Mutex<Option<RustSubscription<P>>>,
+    /// Items taken for an `__anext__` whose asyncio future was cancelled
+    /// before the loop handed them over: the next `__anext__` gives them first.
+    returned: Mutex<VecDeque<Result<P::Item, Error>>>,
+    /// Wakes a `next()` waiting on the poll when an item is given back.
+    returned_wake: tokio::sync::Notify,
     closed: AtomicBool,
     closing: tokio::sync::Notify,
+}
+
+impl<P: LongPoll> Typed<P> {
+    fn take_returned(&self) -> Option<Result<P::Item, Error>> {
+        self.returned.lock().unwrap_or_else(|p| p.into_inner()).pop_front()
+    }
+}
+
+/// An item on its way to Python. Dropped undelivered (its `__anext__` was
+/// cancelled after the runtime took the item, before the loop converted
+/// it), it goes back to the subscription, so no event is lost.
+struct Taken<P: LongPoll> {
+    item: Option<Result<P::Item, Error>>,
+    typed: Arc<Typed<P>>,
+}
+
+impl<P: LongPoll> Drop for Taken<P> {
+    fn drop(&mut self) {
+        if let Some(item) = self.item.take() {
+            self.typed.returned.lock().unwrap_or_else(|p| p.into_inner()).push_back(item);
+            self.typed.returned_wake.notify_one();
+        }
+    }
 }
 
 /// Cancels the subscription's poll in flight when a `next()` is dropped
@@ -79,6 +111,9 @@ where
         if self.closed.load(Ordering::Acquire) {
             return Some(None);
         }
+        if let Some(item) = self.take_returned() {
+            return Some(convert(py, Some(item)));
+        }
         let mut guard = self.inner.try_lock().ok()?;
         let subscription = guard.as_mut()?;
         // An item of the last answer: no I/O, so the GIL stays held.
@@ -93,7 +128,9 @@ where
         Box::pin(async move {
             let item = {
                 let mut guard = self.inner.lock().await;
+                let returned = self.take_returned();
                 match guard.as_mut() {
+                    _ if returned.is_some() => returned,
                     None => None,
                     Some(subscription) => {
                         let closing = self.closing.notified();
@@ -103,18 +140,28 @@ where
                             None
                         } else {
                             let mut poll = CancelOnDrop { subscription, finished: false };
-                            tokio::select! {
-                                item = poll.subscription.next() => {
-                                    poll.finished = true;
-                                    item
+                            loop {
+                                // An item given back meanwhile comes first.
+                                let returned = self.returned_wake.notified();
+                                if let Some(item) = self.take_returned() {
+                                    break Some(item);
                                 }
-                                () = closing => None,
+                                tokio::select! {
+                                    item = poll.subscription.next() => {
+                                        poll.finished = true;
+                                        break item;
+                                    }
+                                    () = &mut closing => break None,
+                                    () = returned => {}
+                                }
                             }
                         }
                     }
                 }
             };
-            Box::new(move |py: Python<'_>| convert(py, item)) as Box<dyn FnOnce(Python<'_>) -> Converted + Send>
+            let mut taken = Taken { item, typed: self };
+            Box::new(move |py: Python<'_>| convert(py, taken.item.take()))
+                as Box<dyn FnOnce(Python<'_>) -> Converted + Send>
         })
     }
 
@@ -170,6 +217,8 @@ impl Subscription {
     {
         let typed = Typed {
             inner: tokio::sync::Mutex::new(Some(subscription)),
+            returned: Mutex::new(VecDeque::new()),
+            returned_wake: tokio::sync::Notify::new(),
             closed: AtomicBool::new(false),
             closing: tokio::sync::Notify::new(),
         };
