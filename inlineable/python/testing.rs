@@ -7,9 +7,11 @@ use std::time::Duration;
 
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
+use pyo3::types::PyBool;
 
 use presence_server::{PresenceServer, ServerConfig};
 
+use super::bridge;
 use super::config::Configuration;
 
 /// The subscribe key `LocalServer.config()` uses (the server serves any).
@@ -39,29 +41,32 @@ impl LocalServer {
         let this = slf.borrow();
         let (running, origin, timeout) = (Arc::clone(&this.running), Arc::clone(&this.origin), this.presence_timeout);
         let me: Py<Self> = slf.clone().unbind();
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+        let work = async move {
             let mut config = ServerConfig::default().with_listen(([127, 0, 0, 1], 0).into());
             if let Some(secs) = timeout {
                 config = config.with_presence_timeout(Duration::from_secs(secs));
             }
-            let server = PresenceServer::start(config)
-                .await
-                .map_err(|e| PyRuntimeError::new_err(format!("the local server did not start: {e}")))?;
+            let server = PresenceServer::start(config).await.map_err(|e| e.to_string())?;
             *origin.lock().unwrap_or_else(|p| p.into_inner()) = Some(server.origin());
             *running.lock().unwrap_or_else(|p| p.into_inner()) = Some(server);
-            Ok(me)
+            Ok::<_, String>(())
+        };
+        bridge::spawn(py, work, move |_py, started| {
+            started.map_err(|e| PyRuntimeError::new_err(format!("the local server did not start: {e}")))?;
+            Ok(me.into_any())
         })
     }
 
     #[pyo3(signature = (*_exc))]
     fn __aexit__<'py>(&self, py: Python<'py>, _exc: &Bound<'py, pyo3::types::PyTuple>) -> PyResult<Bound<'py, PyAny>> {
         let server = self.running.lock().unwrap_or_else(|p| p.into_inner()).take();
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+        let work = async move {
             if let Some(server) = server {
                 server.shutdown().await;
             }
-            Ok(false)
-        })
+        };
+        // False: exceptions of the block propagate.
+        bridge::spawn(py, work, |py, ()| Ok(PyBool::new(py, false).to_owned().into_any().unbind()))
     }
 
     /// `host:port` (what `PNConfiguration.origin` takes).

@@ -107,7 +107,7 @@ impl Client {
     /// Closes the client (for the seed's `await pubnub.stop()`): its
     /// connections close once no call holds them.
     fn stop<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        pyo3_async_runtimes::tokio::future_into_py(py, async { Ok(()) })
+        support::bridge::spawn(py, async {}, |py, ()| Ok(py.None()))
     }
 }
 

@@ -10,9 +10,11 @@ use std::time::Duration;
 
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
+use pyo3::types::PyBool;
 
-use pubnub_presence::{Join, Presence, PubNub};
+use pubnub_presence::{Error, Join, Presence, PubNub};
 
+use crate::support::bridge;
 use crate::support::config::Configuration;
 use crate::support::convert::{Json, Names};
 use crate::support::errors::to_py_err;
@@ -70,22 +72,32 @@ impl JoinBuilder {
             (this.inner.clone(), Arc::clone(&this.presence))
         };
         let handle = PresenceHandle { presence: Arc::clone(&slot) };
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            let presence = join.await.map_err(|e| to_py_err(&e))?;
-            *slot.lock().await = Some(presence);
-            Ok(handle)
+        let work = async move {
+            *slot.lock().await = Some(join.await?);
+            Ok::<_, Error>(())
+        };
+        bridge::spawn(py, work, move |py, joined| {
+            joined.map_err(|e| to_py_err(&e))?;
+            Ok(Py::new(py, handle)?.into_any())
         })
     }
 
     #[pyo3(signature = (*_exc))]
     fn __aexit__<'py>(&self, py: Python<'py>, _exc: &Bound<'py, pyo3::types::PyTuple>) -> PyResult<Bound<'py, PyAny>> {
         let slot = Arc::clone(&self.presence);
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            if let Some(presence) = slot.lock().await.take() {
-                presence.leave().await.map_err(|e| to_py_err(&e))?;
-            }
-            Ok(false)
+        bridge::spawn(py, leave(slot), |py, left| {
+            left.map_err(|e| to_py_err(&e))?;
+            // Exceptions of the block propagate.
+            Ok(PyBool::new(py, false).to_owned().into_any().unbind())
         })
+    }
+}
+
+/// Leaves, unless this presence has left already.
+async fn leave(slot: Arc<tokio::sync::Mutex<Option<Presence>>>) -> Result<(), Error> {
+    match slot.lock().await.take() {
+        Some(presence) => presence.leave().await,
+        None => Ok(()),
     }
 }
 
@@ -101,10 +113,17 @@ impl PresenceHandle {
     /// state set on a name wins, and every heartbeat carries it).
     fn set_state<'py>(&self, py: Python<'py>, channel: String, state: Json) -> PyResult<Bound<'py, PyAny>> {
         let slot = Arc::clone(&self.presence);
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+        // `None`: this presence has left.
+        let work = async move {
             let guard = slot.lock().await;
-            let presence = guard.as_ref().ok_or_else(|| PyRuntimeError::new_err("this presence has left"))?;
-            presence.set_state(&channel, state.0).await.map_err(|e| to_py_err(&e))
+            match guard.as_ref() {
+                Some(presence) => Some(presence.set_state(&channel, state.0).await),
+                None => None,
+            }
+        };
+        bridge::spawn(py, work, |py, outcome| match outcome {
+            Some(set) => set.map(|()| py.None()).map_err(|e| to_py_err(&e)),
+            None => Err(PyRuntimeError::new_err("this presence has left")),
         })
     }
 
@@ -117,12 +136,7 @@ impl PresenceHandle {
     /// Leaves now (the block's exit then does nothing).
     fn leave<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let slot = Arc::clone(&self.presence);
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            if let Some(presence) = slot.lock().await.take() {
-                presence.leave().await.map_err(|e| to_py_err(&e))?;
-            }
-            Ok(())
-        })
+        bridge::spawn(py, leave(slot), |py, left| left.map(|()| py.None()).map_err(|e| to_py_err(&e)))
     }
 }
 

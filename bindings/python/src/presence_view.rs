@@ -10,8 +10,9 @@ use std::sync::Arc;
 use pyo3::exceptions::PyStopAsyncIteration;
 use pyo3::prelude::*;
 
-use pubnub_presence::{LeaveReason, PresenceChange, PresenceReader, PresenceView, PresenceViewBuilder, PubNub};
+use pubnub_presence::{Error, LeaveReason, PresenceChange, PresenceReader, PresenceView, PresenceViewBuilder, PubNub};
 
+use crate::support::bridge;
 use crate::support::config::Configuration;
 use crate::support::convert::{Names, ToPython};
 use crate::support::errors::to_py_err;
@@ -54,12 +55,21 @@ impl ViewBuilder {
     /// whose changes queue from then on for `next_change()`.
     fn start<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let builder = self.inner.clone();
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            let mut view = builder.await.map_err(|e| to_py_err(&e))?;
+        let work = async move {
+            let mut view = builder.await?;
             // Queue changes from the start, so `next_change()` misses none
             // that happened before it was first awaited.
             view.changes();
-            Ok(View { reader: view.reader(), view: Arc::new(tokio::sync::Mutex::new(Some(view))) })
+            Ok::<_, Error>(view)
+        };
+        bridge::spawn(py, work, |py, started| {
+            let view = started.map_err(|e| to_py_err(&e))?;
+            let view = View {
+                reader: view.reader(),
+                view: Arc::new(tokio::sync::Mutex::new(Some(view))),
+                returned: Arc::default(),
+            };
+            Ok(Py::new(py, view)?.into_any())
         })
     }
 }
@@ -69,6 +79,8 @@ impl ViewBuilder {
 pub struct View {
     reader: PresenceReader,
     view: Arc<tokio::sync::Mutex<Option<PresenceView>>>,
+    /// Changes taken for a `next_change()` cancelled before they were handed over.
+    returned: Arc<bridge::GiveBack<Result<PresenceChange, Error>>>,
 }
 
 /// One user on a channel, with their state.
@@ -195,15 +207,30 @@ impl View {
     /// The next change (waits for one); raises `StopAsyncIteration` once the
     /// view has ended (closed, or a 400/403 ended its stream).
     fn next_change<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let view = Arc::clone(&self.view);
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+        let (view, returned) = (Arc::clone(&self.view), Arc::clone(&self.returned));
+        let work = async move {
             let mut guard = view.lock().await;
-            let Some(view) = guard.as_mut() else { return Err(PyStopAsyncIteration::new_err(())) };
-            match view.changes().next().await {
-                Some(Ok(change)) => Python::attach(|py| change.to_python(py)),
-                Some(Err(error)) => Err(to_py_err(&error)),
-                None => Err(PyStopAsyncIteration::new_err(())),
-            }
+            let change = match guard.as_mut() {
+                None => None,
+                Some(view) => loop {
+                    // A change given back meanwhile comes first.
+                    let given_back = returned.given_back();
+                    if let Some(change) = returned.take() {
+                        break Some(change);
+                    }
+                    tokio::select! {
+                        change = view.changes().next() => break change,
+                        () = given_back => {}
+                    }
+                },
+            };
+            // Dropped undelivered (the awaitable was cancelled), it is given back.
+            bridge::Held::new(change, &returned)
+        };
+        bridge::spawn(py, work, |py, mut held| match held.take() {
+            Some(Ok(change)) => change.to_python(py),
+            Some(Err(error)) => Err(to_py_err(&error)),
+            None => Err(PyStopAsyncIteration::new_err(())),
         })
     }
 
@@ -218,10 +245,7 @@ impl View {
     /// Stops following (the members stay as they were).
     fn close<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let view = Arc::clone(&self.view);
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            view.lock().await.take();
-            Ok(())
-        })
+        bridge::spawn(py, async move { drop(view.lock().await.take()) }, |py, ()| Ok(py.None()))
     }
 }
 

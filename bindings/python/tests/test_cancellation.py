@@ -79,6 +79,25 @@ async def test_an_event_taken_for_a_cancelled_anext_comes_with_the_next_one(serv
     await asyncio.wait_for(events.close(), WAIT)
 
 
+async def test_a_view_change_taken_for_a_cancelled_anext_comes_with_the_next_one(server, pubnub):
+    """The same window for a presence view's changes."""
+    view = await asyncio.wait_for(pubnub("viewer").presence_view().channels(["view-window"]).start(), WAIT)
+    pending = view.__anext__()
+    await until_held(server, 1)
+    url = (f"{server.url}/v2/presence/sub-key/{server.subscribe_key}/channel/view-window/heartbeat?"
+           + urllib.parse.urlencode({"uuid": "bob", "heartbeat": "300"}))
+    assert _http_blocking("GET", url)[0] == 200
+    readable, _, _ = select.select([completion_queue_fd(asyncio.get_running_loop())], [], [], WAIT)
+    assert readable, "the change was not queued within the bound"
+    pending.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await pending
+    change = await asyncio.wait_for(view.__anext__(), WAIT)
+    assert (change.kind, change.channel, change.uuid) == ("joined", "view-window", "bob")
+    assert view.is_present("view-window", "bob")
+    await asyncio.wait_for(view.close(), WAIT)
+
+
 async def test_wait_for_timing_out_on_anext_ends_the_long_poll(server, pubnub):
     events = pubnub("watcher").presence_events().channels(["quiet"]).subscribe()
     # wait_for cancels the awaited __anext__ when its bound passes.

@@ -124,7 +124,7 @@ pub fn lower(
             }
             seen_types.push((type_name.to_string(), file.path.clone()));
         }
-        check_python_names(&mut r, &file, &mut seen_python);
+        check_python_names(&mut r, file, &mut seen_python);
         if let Some(op) = lower_endpoint(&mut r, &file.path, &file.spec, &config_values) {
             operations.push(op);
         }

@@ -17,12 +17,14 @@
 //! once per batch, not once per call. Cancelling the asyncio future aborts
 //! the Rust task, which drops its future (and so its HTTP request).
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::io::{ErrorKind, Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
+use pyo3::exceptions::PyRuntimeError;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -104,16 +106,90 @@ impl AbortOnCancel {
     }
 }
 
-/// Sets up the process's runtime (before its first use, from the module's
-/// init): one worker thread. The work per call is small and the event loop
-/// is one thread; a second worker mostly added wake-ups and work stealing
-/// (measured on 2 cores: runtime CPU per presence event 64 µs on two
-/// workers, 55 µs on one; here_now of 10 × 100 occupants 430 → 296 µs of
-/// CPU per call; here_now at 64 in flight 29.6k → 33.2k calls/s).
-pub fn init_runtime() {
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    builder.worker_threads(1).enable_all().thread_name("pubnub-presence");
-    pyo3_async_runtimes::tokio::init(builder);
+/// The process's one runtime: one worker thread. The work per call is
+/// small and the event loop is one thread; a second worker mostly added
+/// wake-ups and work stealing (measured on 2 cores: runtime CPU per
+/// presence event 64 µs on two workers, 55 µs on one; here_now of 10 × 100
+/// occupants 430 → 296 µs of CPU per call; here_now at 64 in flight 29.6k
+/// → 33.2k calls/s).
+static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+
+/// Starts the runtime (the module's init calls this, so an import fails
+/// with the reason rather than a later call).
+pub fn init_runtime() -> PyResult<()> {
+    if RUNTIME.get().is_none() {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .thread_name("pubnub-presence")
+            .build()
+            .map_err(|e| PyRuntimeError::new_err(format!("pubnub_presence could not start its runtime: {e}")))?;
+        // Another thread's runtime may have won meanwhile; this one is dropped.
+        let _ = RUNTIME.set(runtime);
+    }
+    Ok(())
+}
+
+/// The runtime ([`init_runtime`] ran at import).
+fn runtime() -> PyResult<&'static tokio::runtime::Runtime> {
+    RUNTIME.get().ok_or_else(|| PyRuntimeError::new_err("pubnub_presence's runtime is not started"))
+}
+
+/// Items a Rust task took for an awaitable that was cancelled before the
+/// loop handed them over: the next awaitable of the same stream takes them
+/// first, so a stream loses nothing to a cancellation (a `wait_for` timing
+/// out just as an event arrived).
+pub struct GiveBack<T> {
+    items: Mutex<VecDeque<T>>,
+    wake: tokio::sync::Notify,
+}
+
+impl<T> Default for GiveBack<T> {
+    fn default() -> Self {
+        GiveBack { items: Mutex::new(VecDeque::new()), wake: tokio::sync::Notify::new() }
+    }
+}
+
+impl<T> GiveBack<T> {
+    /// An item given back, oldest first.
+    pub fn take(&self) -> Option<T> {
+        self.items.lock().unwrap_or_else(|p| p.into_inner()).pop_front()
+    }
+
+    /// Resolves once an item is given back (create it before [`GiveBack::take`]
+    /// finds none, so that none slips between the two).
+    pub fn given_back(&self) -> tokio::sync::futures::Notified<'_> {
+        self.wake.notified()
+    }
+}
+
+/// An item (or none: the stream ended) on its way to Python:
+/// [`Held::take`] hands it over; dropped before that (the delivery was
+/// cancelled), it is given back.
+pub struct Held<T> {
+    item: Option<T>,
+    back: Arc<GiveBack<T>>,
+}
+
+impl<T> Held<T> {
+    /// Holds `item` for delivery.
+    pub fn new(item: Option<T>, back: &Arc<GiveBack<T>>) -> Self {
+        Held { item, back: Arc::clone(back) }
+    }
+
+    /// The item, delivered.
+    pub fn take(&mut self) -> Option<T> {
+        self.item.take()
+    }
+}
+
+impl<T> Drop for Held<T> {
+    fn drop(&mut self) {
+        if let Some(item) = self.item.take() {
+            self.back.items.lock().unwrap_or_else(|p| p.into_inner()).push_back(item);
+            self.back.wake.notify_one();
+        }
+    }
 }
 
 /// The queue of `event_loop` (made, and its reader added, on first use).
@@ -153,7 +229,7 @@ where
     let queue = queue_of(py, &event_loop)?;
     let future = event_loop.call_method0(intern!(py, "create_future"))?;
     let resolve = future.clone().unbind();
-    let task = pyo3_async_runtimes::tokio::get_runtime().spawn(async move {
+    let task = runtime()?.spawn(async move {
         let outcome = work.await;
         queue.push(resolve, Box::new(move |py| deliver(py, outcome)));
     });

@@ -21,7 +21,7 @@ use pyo3::prelude::*;
 /// Registers the support's classes and exceptions in the package's module,
 /// and sets up the process's runtime (the module's init calls this first).
 pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
-    bridge::init_runtime();
+    bridge::init_runtime()?;
     module.add_class::<config::Configuration>()?;
     module.add_class::<future::Envelope>()?;
     module.add_class::<future::Status>()?;

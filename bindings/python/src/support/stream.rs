@@ -12,13 +12,12 @@
 //! request (`Subscription::cancel_poll`); the next `__anext__` polls again
 //! from the same cursor, so nothing is lost. An event the runtime had
 //! already taken for a cancelled `__anext__` goes back to the subscription
-//! (`Taken`) and comes with the next one.
+//! ([`bridge::GiveBack`]) and comes with the next one.
 
-use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 
 use pyo3::exceptions::{PyStopAsyncIteration, PyStopIteration};
 use pyo3::prelude::*;
@@ -49,34 +48,9 @@ struct Typed<P: LongPoll> {
     inner: tokio::sync::Mutex<Option<RustSubscription<P>>>,
     /// Items taken for an `__anext__` whose asyncio future was cancelled
     /// before the loop handed them over: the next `__anext__` gives them first.
-    returned: Mutex<VecDeque<Result<P::Item, Error>>>,
-    /// Wakes a `next()` waiting on the poll when an item is given back.
-    returned_wake: tokio::sync::Notify,
+    returned: Arc<bridge::GiveBack<Result<P::Item, Error>>>,
     closed: AtomicBool,
     closing: tokio::sync::Notify,
-}
-
-impl<P: LongPoll> Typed<P> {
-    fn take_returned(&self) -> Option<Result<P::Item, Error>> {
-        self.returned.lock().unwrap_or_else(|p| p.into_inner()).pop_front()
-    }
-}
-
-/// An item on its way to Python. Dropped undelivered (its `__anext__` was
-/// cancelled after the runtime took the item, before the loop converted
-/// it), it goes back to the subscription, so no event is lost.
-struct Taken<P: LongPoll> {
-    item: Option<Result<P::Item, Error>>,
-    typed: Arc<Typed<P>>,
-}
-
-impl<P: LongPoll> Drop for Taken<P> {
-    fn drop(&mut self) {
-        if let Some(item) = self.item.take() {
-            self.typed.returned.lock().unwrap_or_else(|p| p.into_inner()).push_back(item);
-            self.typed.returned_wake.notify_one();
-        }
-    }
 }
 
 /// Cancels the subscription's poll in flight when a `next()` is dropped
@@ -111,7 +85,7 @@ where
         if self.closed.load(Ordering::Acquire) {
             return Some(None);
         }
-        if let Some(item) = self.take_returned() {
+        if let Some(item) = self.returned.take() {
             return Some(convert(py, Some(item)));
         }
         let mut guard = self.inner.try_lock().ok()?;
@@ -128,7 +102,7 @@ where
         Box::pin(async move {
             let item = {
                 let mut guard = self.inner.lock().await;
-                let returned = self.take_returned();
+                let returned = self.returned.take();
                 match guard.as_mut() {
                     _ if returned.is_some() => returned,
                     None => None,
@@ -142,8 +116,8 @@ where
                             let mut poll = CancelOnDrop { subscription, finished: false };
                             loop {
                                 // An item given back meanwhile comes first.
-                                let returned = self.returned_wake.notified();
-                                if let Some(item) = self.take_returned() {
+                                let returned = self.returned.given_back();
+                                if let Some(item) = self.returned.take() {
                                     break Some(item);
                                 }
                                 tokio::select! {
@@ -159,9 +133,8 @@ where
                     }
                 }
             };
-            let mut taken = Taken { item, typed: self };
-            Box::new(move |py: Python<'_>| convert(py, taken.item.take()))
-                as Box<dyn FnOnce(Python<'_>) -> Converted + Send>
+            let mut held = bridge::Held::new(item, &self.returned);
+            Box::new(move |py: Python<'_>| convert(py, held.take())) as Box<dyn FnOnce(Python<'_>) -> Converted + Send>
         })
     }
 
@@ -217,8 +190,7 @@ impl Subscription {
     {
         let typed = Typed {
             inner: tokio::sync::Mutex::new(Some(subscription)),
-            returned: Mutex::new(VecDeque::new()),
-            returned_wake: tokio::sync::Notify::new(),
+            returned: Arc::default(),
             closed: AtomicBool::new(false),
             closing: tokio::sync::Notify::new(),
         };
