@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
-"""Where this package's CPU per presence event goes, thread by thread: runs
-bench/python_sdk.py's events phase for our SDK only, and reads each thread's
-CPU time (/proc/self/task/*/schedstat) and context switches (…/status)
-around it. Linux only.
+"""Where this package's CPU goes, thread by thread: runs bench/python_sdk.py's
+events phase (or here_now calls, one in flight) for our SDK only, and reads
+each thread's CPU time (/proc/self/task/*/schedstat) and context switches
+(…/status) around it. Linux only.
 
-    python bench/python_events_threads.py --server-bin target/release/presence-server [--network-ms 10] [--runs 3]
+    python bench/python_threads.py --server-bin target/release/presence-server [--network-ms 10] [--runs 3]
+    python bench/python_threads.py --server-bin target/release/presence-server --here-now
 
 Prints, per run: events, events/s, CPU µs per event (the process), events
 per poll (the server's /metrics), then µs per event and switches per poll of
 each thread that did work (`main` is the asyncio loop's; `pubnub-presence`
-the Rust runtime's worker).
+the Rust runtime's worker); with --here-now, the same per call.
 """
 
 import argparse
@@ -17,6 +18,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import python_sdk as bench  # noqa: E402
@@ -63,18 +65,47 @@ async def measure(origin, network_ms, runs):
         await asyncio.to_thread(bench.set_subscribe_delay, base, 0)
 
 
+async def measure_here_now(origin, runs, calls=10_000):
+    """here_now of 2 channels x 10 occupants, one call in flight."""
+    base = f"http://{origin}"
+    channels, uuids = ["threads-a", "threads-b"], [f"threads-{i}" for i in range(10)]
+    await asyncio.to_thread(bench.seed, base, channels, uuids)
+    ours = bench.Ours(origin)
+    try:
+        for _ in range(200):  # warm-up: the connection, caches
+            await ours.here_now(channels)
+        for run in range(runs):
+            before, cpu0, wall0 = threads(), time.process_time(), time.perf_counter()
+            for _ in range(calls):
+                await ours.here_now(channels)
+            after, cpu, wall = threads(), time.process_time() - cpu0, time.perf_counter() - wall0
+            print(f"run {run + 1}: {calls / wall:,.0f} calls/s, {cpu / calls * 1e6:.0f} µs CPU per call")
+            for tid, (name, thread_cpu, switches) in sorted(after.items()):
+                _, cpu_before, switches_before = before.get(tid, (name, 0.0, 0))
+                if thread_cpu - cpu_before > 0.001:
+                    print(f"  {name} ({tid}): {(thread_cpu - cpu_before) / calls * 1e6:.1f} µs per call, "
+                          f"{(switches - switches_before) / calls:.1f} switches per call")
+    finally:
+        await ours.close()
+        await asyncio.to_thread(bench.unseed, base, channels, uuids)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--server-bin", required=True, help="a presence-server binary to start on a free port")
     parser.add_argument("--network-ms", type=int, default=0, help="hold each subscribe this long (default 0)")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--here-now", action="store_true", help="here_now calls instead of events")
     args = parser.parse_args()
     origin = f"127.0.0.1:{bench.free_port()}"
     server = subprocess.Popen([args.server_bin, "--listen", origin, "--no-dashboard"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         bench.wait_until_up(f"http://{origin}")
-        asyncio.run(measure(origin, args.network_ms, args.runs))
+        if args.here_now:
+            asyncio.run(measure_here_now(origin, args.runs))
+        else:
+            asyncio.run(measure(origin, args.network_ms, args.runs))
     finally:
         server.terminate()
         server.wait()
