@@ -41,6 +41,16 @@ def threads():
     return out
 
 
+def report(before, after, cpu_per, switches_per):
+    """Each thread that worked between two `threads()` readings: its CPU per
+    `cpu_per` (count, unit) and its switches per `switches_per`."""
+    for tid, (name, cpu, switches) in sorted(after.items()):
+        _, cpu0, switches0 = before.get(tid, (name, 0.0, 0))
+        if cpu - cpu0 > 0.001:
+            print(f"  {name} ({tid}): {(cpu - cpu0) / cpu_per[0] * 1e6:.1f} µs per {cpu_per[1]}, "
+                  f"{(switches - switches0) / switches_per[0]:.1f} switches per {switches_per[1]}")
+
+
 async def measure(origin, network_ms, runs):
     base = f"http://{origin}"
     await asyncio.to_thread(bench.set_subscribe_delay, base, network_ms)
@@ -55,11 +65,7 @@ async def measure(origin, network_ms, runs):
                 continue
             print(f"run {run + 1}: {phase.count} events, {phase.rate:,.0f}/s, {phase.cpu_us:.1f} µs CPU per event, "
                   f"{phase.count / phase.polls:.1f} events per poll")
-            for tid, (name, cpu, switches) in sorted(after.items()):
-                _, cpu0, switches0 = before.get(tid, (name, 0.0, 0))
-                if cpu - cpu0 > 0.001:
-                    print(f"  {name} ({tid}): {(cpu - cpu0) / phase.count * 1e6:.1f} µs per event, "
-                          f"{(switches - switches0) / phase.polls:.1f} switches per poll")
+            report(before, after, (phase.count, "event"), (phase.polls, "poll"))
     finally:
         await ours.close()
         await asyncio.to_thread(bench.set_subscribe_delay, base, 0)
@@ -80,11 +86,7 @@ async def measure_here_now(origin, runs, calls=10_000):
                 await ours.here_now(channels)
             after, cpu, wall = threads(), time.process_time() - cpu0, time.perf_counter() - wall0
             print(f"run {run + 1}: {calls / wall:,.0f} calls/s, {cpu / calls * 1e6:.0f} µs CPU per call")
-            for tid, (name, thread_cpu, switches) in sorted(after.items()):
-                _, cpu_before, switches_before = before.get(tid, (name, 0.0, 0))
-                if thread_cpu - cpu_before > 0.001:
-                    print(f"  {name} ({tid}): {(thread_cpu - cpu_before) / calls * 1e6:.1f} µs per call, "
-                          f"{(switches - switches_before) / calls:.1f} switches per call")
+            report(before, after, (calls, "call"), (calls, "call"))
     finally:
         await ours.close()
         await asyncio.to_thread(bench.unseed, base, channels, uuids)

@@ -54,6 +54,19 @@ def completion_queue_fd(loop):
     raise AssertionError("no completion-queue reader on the loop")
 
 
+def join_while_the_loop_is_blocked(server, channel, uuid):
+    """Makes `uuid` join `channel` and returns once the bindings have queued
+    what a held poll got for it, without letting the loop run: the outcome
+    reaches the completion queue but not its asyncio future."""
+    url = (f"{server.url}/v2/presence/sub-key/{server.subscribe_key}/channel/{channel}/heartbeat?"
+           + urllib.parse.urlencode({"uuid": uuid, "heartbeat": "300"}))
+    # Sent from the loop's thread: the heartbeat answers the held poll, and
+    # the runtime decodes the join and queues it.
+    assert _http_blocking("GET", url)[0] == 200
+    readable, _, _ = select.select([completion_queue_fd(asyncio.get_running_loop())], [], [], WAIT)
+    assert readable, "nothing was queued within the bound"
+
+
 async def test_an_event_taken_for_a_cancelled_anext_comes_with_the_next_one(server, pubnub):
     """The window between the runtime taking an event for ``__anext__`` and
     the loop handing it over: cancelling the awaited future in it must not
@@ -61,14 +74,7 @@ async def test_an_event_taken_for_a_cancelled_anext_comes_with_the_next_one(serv
     events = pubnub("watcher").presence_events().channels(["window"]).subscribe()
     pending = events.__anext__()
     await until_held(server, 1)
-    # From here the loop is blocked, so the event can reach the completion
-    # queue but not the future: a heartbeat sent from this thread...
-    url = (f"{server.url}/v2/presence/sub-key/{server.subscribe_key}/channel/window/heartbeat?"
-           + urllib.parse.urlencode({"uuid": "bob", "heartbeat": "300"}))
-    assert _http_blocking("GET", url)[0] == 200
-    # ...answers the held poll; the runtime decodes bob's join and queues it.
-    readable, _, _ = select.select([completion_queue_fd(asyncio.get_running_loop())], [], [], WAIT)
-    assert readable, "the join was not queued within the bound"
+    join_while_the_loop_is_blocked(server, "window", "bob")
     assert not pending.done()
     pending.cancel()
     # The loop runs again: it finds the future cancelled and does not deliver.
@@ -84,11 +90,7 @@ async def test_a_view_change_taken_for_a_cancelled_anext_comes_with_the_next_one
     view = await asyncio.wait_for(pubnub("viewer").presence_view().channels(["view-window"]).start(), WAIT)
     pending = view.__anext__()
     await until_held(server, 1)
-    url = (f"{server.url}/v2/presence/sub-key/{server.subscribe_key}/channel/view-window/heartbeat?"
-           + urllib.parse.urlencode({"uuid": "bob", "heartbeat": "300"}))
-    assert _http_blocking("GET", url)[0] == 200
-    readable, _, _ = select.select([completion_queue_fd(asyncio.get_running_loop())], [], [], WAIT)
-    assert readable, "the change was not queued within the bound"
+    join_while_the_loop_is_blocked(server, "view-window", "bob")
     pending.cancel()
     with pytest.raises(asyncio.CancelledError):
         await pending

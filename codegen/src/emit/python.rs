@@ -165,7 +165,7 @@ pub fn emit(api: &Api, templates: &PythonTemplates) -> Result<Vec<GeneratedFile>
 /// Every name the package exports is one class: the spec's names are
 /// checked with their places in the IR, this adds the extras' classes.
 fn exported_once(api: &Api, extras: &[ExtraStubs]) -> Result<(), String> {
-    let mut names: Vec<&str> = vec![];
+    let mut names: Vec<&str> = crate::ir::naming::PYTHON_SUPPORT_CLASSES.to_vec();
     for op in &api.operations {
         names.push(&op.builder);
         let skip = flattened(op);
@@ -178,7 +178,7 @@ fn exported_once(api: &Api, extras: &[ExtraStubs]) -> Result<(), String> {
         for class in &extra.classes {
             if names.contains(&class.as_str()) {
                 return Err(format!(
-                    "inlineable/python/extras/: class `{class}` has the name of one the spec gives the bindings"
+                    "inlineable/python/extras/: class `{class}` has the name of one the spec or the support gives the bindings"
                 ));
             }
             names.push(class);
@@ -604,6 +604,7 @@ fn context(api: &Api, extras: &[ExtraStubs]) -> tera::Context {
     context.insert("description", &api.description);
     context.insert("client_class", &client_class(api));
     context.insert("extras", extras);
+    context.insert("support_classes", crate::ir::naming::PYTHON_SUPPORT_CLASSES);
     let mut operations = Vec::new();
     let mut classes = Vec::new();
     for op in &api.operations {
@@ -710,6 +711,27 @@ mod tests {
         assert_eq!(stubs.classes, ["Step", "Walk"]);
         assert_eq!(stubs.client, "def walk(self) -> Walk: ...");
         assert_eq!(stubs.stubs, "@final\nclass Walk:\n    x: int\n\nclass Step(Walk): ...\n");
+    }
+
+    #[test]
+    fn an_extras_class_may_not_take_a_name_the_package_exports() {
+        let api = Api {
+            package: "demo".into(),
+            version: "0.1.0".into(),
+            description: String::new(),
+            docs: String::new(),
+            client_name: "Demo".into(),
+            client_docs: String::new(),
+            operations: Vec::new(),
+            inlineable: Vec::new(),
+            publish: false,
+        };
+        let extra =
+            |class: &str| ExtraStubs { classes: vec![class.to_owned()], client: String::new(), stubs: String::new() };
+        assert_eq!(exported_once(&api, &[extra("Walk")]), Ok(()));
+        let clash = exported_once(&api, &[extra("PNStatus")]).unwrap_err();
+        assert!(clash.contains("class `PNStatus`"), "{clash}");
+        assert!(exported_once(&api, &[extra("Walk"), extra("Walk")]).is_err(), "two extras, one name");
     }
 
     #[test]

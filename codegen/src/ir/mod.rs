@@ -22,8 +22,8 @@ mod types;
 pub use envelope::ERROR_KEYS;
 pub use model::*;
 use naming::{
-    RESERVED_OPERATIONS, RESERVED_PYTHON_NAMES, RESERVED_TYPES, RUNTIME_CONFIG_VALUES, check_name, is_package_name,
-    is_pascal_case, is_snake_case,
+    PYTHON_SUPPORT_CLASSES, RESERVED_OPERATIONS, RESERVED_PYTHON_NAMES, RESERVED_TYPES, RUNTIME_CONFIG_VALUES,
+    check_name, is_package_name, is_pascal_case, is_snake_case,
 };
 
 /// A parsed spec file: its repository-relative path and contents.
@@ -200,9 +200,8 @@ fn check_python_names(r: &mut Reporter<'_>, file: &SourceFile<spec::EndpointSpec
                 .find(|s| s.name == name)
                 .map(|s| format!("is already {} ({}): the bindings export every name from one module", s.what, s.path));
             let taken = taken.or_else(|| {
-                RESERVED_PYTHON_NAMES
-                    .contains(&name)
-                    .then(|| "is reserved: the bindings' support or Python has it".to_owned())
+                let reserved = PYTHON_SUPPORT_CLASSES.contains(&name) || RESERVED_PYTHON_NAMES.contains(&name);
+                reserved.then(|| "is reserved: the bindings' support or Python has it".to_owned())
             });
             if let Some(taken) = taken {
                 r.error(&span, &ctx, format!("Python name `{name}` ({what}) {taken}"));

@@ -34,12 +34,10 @@ pub(super) const RESERVED_PARAMS: &[&str] = &[
 /// derived `Clone`/`Debug`).
 pub(super) const RESERVED_OPERATIONS: &[&str] = &["new", "config", "clone", "fmt"];
 
-/// Names the Python bindings' module already holds (`inlineable/python/`
-/// and the templates' classes and exceptions), and Python's constants,
-/// which are PascalCase too. The generator also refuses any name the
-/// module would export twice.
-pub(super) const RESERVED_PYTHON_NAMES: &[&str] = &[
-    "LocalServer",
+/// The classes and exceptions of the Python bindings' hand-written support
+/// (`inlineable/python/`) that the package exports: the templates list them
+/// from here, and no spec name may take one.
+pub const PYTHON_SUPPORT_CLASSES: &[&str] = &[
     "PNConfiguration",
     "PNEnvelope",
     "PNErrorData",
@@ -51,10 +49,13 @@ pub(super) const RESERVED_PYTHON_NAMES: &[&str] = &[
     "PubNubTimeoutError",
     "PubNubTransportError",
     "Subscription",
-    "None",
-    "True",
-    "False",
 ];
+
+/// Names a Python alias or class cannot take besides those: the support's
+/// `LocalServer` (in `_native`, exported by `testing`) and Python's
+/// constants, which are PascalCase too. (The generator also refuses any
+/// name the module would export twice.)
+pub(super) const RESERVED_PYTHON_NAMES: &[&str] = &["LocalServer", "None", "True", "False"];
 
 /// Type names a spec type or builder cannot take: the prelude's, and the
 /// names the generated crate already exports from the runtime.
