@@ -6,6 +6,7 @@
 //! one (`await view.next_change()`, or `async for change in view`).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use pyo3::exceptions::PyStopAsyncIteration;
 use pyo3::prelude::*;
@@ -68,6 +69,7 @@ impl ViewBuilder {
                 reader: view.reader(),
                 view: Arc::new(tokio::sync::Mutex::new(Some(view))),
                 returned: Arc::default(),
+                closing: Arc::default(),
             };
             Ok(Py::new(py, view)?.into_any())
         })
@@ -79,8 +81,19 @@ impl ViewBuilder {
 pub struct View {
     reader: PresenceReader,
     view: Arc<tokio::sync::Mutex<Option<PresenceView>>>,
-    /// Changes taken for a `next_change()` cancelled before they were handed over.
+    /// Changes on their way to Python, and those a cancelled `next_change()`
+    /// gave back: the next one gives them first.
     returned: Arc<bridge::GiveBack<Result<PresenceChange, Error>>>,
+    /// Set by `close()`, which ends a pending `next_change()`.
+    closing: Arc<Closing>,
+}
+
+/// `close()` was called: a pending `next_change()` ends (it holds the view's
+/// lock, which `close()` then takes).
+#[derive(Default)]
+struct Closing {
+    closed: AtomicBool,
+    notify: tokio::sync::Notify,
 }
 
 /// One user on a channel, with their state.
@@ -207,20 +220,37 @@ impl View {
     /// The next change (waits for one); raises `StopAsyncIteration` once the
     /// view has ended (closed, or a 400/403 ended its stream).
     fn next_change<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let (view, returned) = (Arc::clone(&self.view), Arc::clone(&self.returned));
+        let (view, returned, closing) = (Arc::clone(&self.view), Arc::clone(&self.returned), Arc::clone(&self.closing));
         let work = async move {
+            let closed = closing.notify.notified();
+            tokio::pin!(closed);
+            closed.as_mut().enable();
             let mut guard = view.lock().await;
             let change = match guard.as_mut() {
                 None => None,
                 Some(view) => loop {
-                    // A change given back meanwhile comes first.
-                    let given_back = returned.given_back();
+                    if closing.closed.load(Ordering::Acquire) {
+                        break None;
+                    }
+                    let changed = returned.changed();
+                    tokio::pin!(changed);
+                    changed.as_mut().enable();
+                    // A change given back comes first.
                     if let Some(change) = returned.take() {
                         break Some(change);
                     }
+                    if returned.is_holding() {
+                        // Another awaitable's change is on its way: it is
+                        // delivered or given back first.
+                        tokio::select! {
+                            () = &mut closed => break None,
+                            () = changed => continue,
+                        }
+                    }
                     tokio::select! {
                         change = view.changes().next() => break change,
-                        () = given_back => {}
+                        () = &mut closed => break None,
+                        () = changed => {}
                     }
                 },
             };
@@ -242,10 +272,16 @@ impl View {
         self.next_change(py)
     }
 
-    /// Stops following (the members stay as they were).
+    /// Stops following (the members stay as they were); a pending
+    /// `next_change()` raises `StopAsyncIteration`.
     fn close<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let view = Arc::clone(&self.view);
-        bridge::spawn(py, async move { drop(view.lock().await.take()) }, |py, ()| Ok(py.None()))
+        let (view, closing) = (Arc::clone(&self.view), Arc::clone(&self.closing));
+        let work = async move {
+            closing.closed.store(true, Ordering::Release);
+            closing.notify.notify_waiters();
+            drop(view.lock().await.take());
+        };
+        bridge::spawn(py, work, |py, ()| Ok(py.None()))
     }
 }
 

@@ -55,9 +55,10 @@ def completion_queue_fd(loop):
 
 
 def join_while_the_loop_is_blocked(server, channel, uuid):
-    """Makes `uuid` join `channel` and returns once the bindings have queued
-    what a held poll got for it, without letting the loop run: the outcome
-    reaches the completion queue but not its asyncio future."""
+    """Makes `uuid` join `channel` (or several, comma-separated, in one
+    heartbeat) and returns once the bindings have queued what a held poll
+    got for it, without letting the loop run: the outcome reaches the
+    completion queue but not its asyncio future."""
     url = (f"{server.url}/v2/presence/sub-key/{server.subscribe_key}/channel/{channel}/heartbeat?"
            + urllib.parse.urlencode({"uuid": uuid, "heartbeat": "300"}))
     # Sent from the loop's thread: the heartbeat answers the held poll, and
@@ -83,6 +84,45 @@ async def test_an_event_taken_for_a_cancelled_anext_comes_with_the_next_one(serv
     join = await asyncio.wait_for(events.__anext__(), WAIT)
     assert (join.event, join.uuid, join.channel) == ("join", "bob", "window")
     await asyncio.wait_for(events.close(), WAIT)
+
+
+async def test_an_event_given_back_is_not_overtaken_by_the_rest_of_its_answer(server, pubnub):
+    """One answer carries two joins; the first is taken for an `__anext__`
+    cancelled before delivery. The next `__anext__`, called before the loop
+    ran again, must still give the first join, then the second."""
+    events = pubnub("watcher").presence_events().channels(["order-a", "order-b"]).subscribe()
+    pending = events.__anext__()
+    await until_held(server, 1)
+    join_while_the_loop_is_blocked(server, "order-a,order-b", "bob")
+    pending.cancel()
+    following = events.__anext__()  # the second join is decoded and ready here
+    first = await asyncio.wait_for(following, WAIT)
+    second = await asyncio.wait_for(events.__anext__(), WAIT)
+    assert {first.channel, second.channel} == {"order-a", "order-b"}
+    assert first.timetoken < second.timetoken, "in the order the server sent them"
+    await asyncio.wait_for(events.close(), WAIT)
+
+
+async def test_an_event_in_an_anext_never_awaited_comes_with_the_next_one(server, pubnub):
+    events = pubnub("watcher").presence_events().channels(["unawaited-a", "unawaited-b"]).subscribe()
+    pending = asyncio.ensure_future(events.__anext__())
+    await until_held(server, 1)
+    await raw_heartbeat(server, ["unawaited-a", "unawaited-b"], "bob")
+    first = await asyncio.wait_for(pending, WAIT)
+    dropped = events.__anext__()  # the answer's second join, ready at once...
+    del dropped  # ...and dropped without being awaited
+    second = await asyncio.wait_for(events.__anext__(), WAIT)
+    assert {first.channel, second.channel} == {"unawaited-a", "unawaited-b"}
+    await asyncio.wait_for(events.close(), WAIT)
+
+
+async def test_closing_a_view_ends_a_pending_next_change(server, pubnub):
+    view = await asyncio.wait_for(pubnub("viewer").presence_view().channels(["closing"]).start(), WAIT)
+    pending = asyncio.ensure_future(view.next_change())
+    await until_held(server, 1)
+    await asyncio.wait_for(view.close(), WAIT)  # did not wait for a change that never comes
+    with pytest.raises(StopAsyncIteration):
+        await asyncio.wait_for(pending, WAIT)
 
 
 async def test_a_view_change_taken_for_a_cancelled_anext_comes_with_the_next_one(server, pubnub):

@@ -22,6 +22,7 @@ use std::future::Future;
 use std::io::{ErrorKind, Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use pyo3::exceptions::PyRuntimeError;
@@ -75,19 +76,30 @@ impl Drain {
             }
         }
         let done = std::mem::take(&mut *self.queue.done.lock().unwrap_or_else(|p| p.into_inner()));
+        // Every future is resolved even if one fails; the last failure is
+        // raised (asyncio reports it) once all are done.
+        let mut failed = Ok(());
         for (future, deliver) in done {
-            let future = future.bind(py);
-            // Cancelled meanwhile: its task was aborted; nothing to resolve.
-            if future.call_method0(intern!(py, "done"))?.is_truthy()? {
-                continue;
+            if let Err(error) = resolve(py, future.bind(py), deliver) {
+                failed = Err(error);
             }
-            match deliver(py) {
-                Ok(value) => future.call_method1(intern!(py, "set_result"), (value,))?,
-                Err(error) => future.call_method1(intern!(py, "set_exception"), (error.into_value(py),))?,
-            };
         }
-        Ok(())
+        failed
     }
+}
+
+/// Resolves `future` with `deliver`'s outcome, unless it was cancelled
+/// meanwhile (its task was aborted; `deliver` is dropped, which gives a
+/// [`Held`] item back).
+fn resolve(py: Python<'_>, future: &Bound<'_, PyAny>, deliver: Deliver) -> PyResult<()> {
+    if future.call_method0(intern!(py, "done"))?.is_truthy()? {
+        return Ok(());
+    }
+    match deliver(py) {
+        Ok(value) => future.call_method1(intern!(py, "set_result"), (value,))?,
+        Err(error) => future.call_method1(intern!(py, "set_exception"), (error.into_value(py),))?,
+    };
+    Ok(())
 }
 
 /// A done-callback of each call's future: a cancelled future aborts its task.
@@ -135,18 +147,22 @@ fn runtime() -> PyResult<&'static tokio::runtime::Runtime> {
     RUNTIME.get().ok_or_else(|| PyRuntimeError::new_err("pubnub_presence's runtime is not started"))
 }
 
-/// Items a Rust task took for an awaitable that was cancelled before the
-/// loop handed them over: the next awaitable of the same stream takes them
-/// first, so a stream loses nothing to a cancellation (a `wait_for` timing
-/// out just as an event arrived).
+/// The items of one stream on their way to Python, so that a cancellation
+/// loses none and reorders none. An item is [`Held`] from the moment a Rust
+/// task takes it for an awaitable until the loop hands it over; if the
+/// awaitable is cancelled first (a `wait_for` timing out just as an event
+/// arrived), the item is given back here. While any item is held, the next
+/// awaitable waits ([`GiveBack::is_holding`], [`GiveBack::changed`]): it gets
+/// the item given back, or the next one once the held item was delivered.
 pub struct GiveBack<T> {
     items: Mutex<VecDeque<T>>,
-    wake: tokio::sync::Notify,
+    held: AtomicUsize,
+    changed: tokio::sync::Notify,
 }
 
 impl<T> Default for GiveBack<T> {
     fn default() -> Self {
-        GiveBack { items: Mutex::new(VecDeque::new()), wake: tokio::sync::Notify::new() }
+        GiveBack { items: Mutex::new(VecDeque::new()), held: AtomicUsize::new(0), changed: tokio::sync::Notify::new() }
     }
 }
 
@@ -156,10 +172,16 @@ impl<T> GiveBack<T> {
         self.items.lock().unwrap_or_else(|p| p.into_inner()).pop_front()
     }
 
-    /// Resolves once an item is given back (create it before [`GiveBack::take`]
-    /// finds none, so that none slips between the two).
-    pub fn given_back(&self) -> tokio::sync::futures::Notified<'_> {
-        self.wake.notified()
+    /// Whether an item is on its way to Python: a later one must not overtake it.
+    pub fn is_holding(&self) -> bool {
+        self.held.load(Ordering::Acquire) > 0
+    }
+
+    /// Resolves when a held item is delivered or given back. Create it (and
+    /// `enable` it) before looking at [`GiveBack::take`] and
+    /// [`GiveBack::is_holding`], so that no change slips between.
+    pub fn changed(&self) -> tokio::sync::futures::Notified<'_> {
+        self.changed.notified()
     }
 }
 
@@ -174,12 +196,24 @@ pub struct Held<T> {
 impl<T> Held<T> {
     /// Holds `item` for delivery.
     pub fn new(item: Option<T>, back: &Arc<GiveBack<T>>) -> Self {
+        if item.is_some() {
+            back.held.fetch_add(1, Ordering::AcqRel);
+        }
         Held { item, back: Arc::clone(back) }
     }
 
     /// The item, delivered.
     pub fn take(&mut self) -> Option<T> {
-        self.item.take()
+        let item = self.item.take();
+        if item.is_some() {
+            self.release();
+        }
+        item
+    }
+
+    fn release(&self) {
+        self.back.held.fetch_sub(1, Ordering::AcqRel);
+        self.back.changed.notify_waiters();
     }
 }
 
@@ -187,7 +221,7 @@ impl<T> Drop for Held<T> {
     fn drop(&mut self) {
         if let Some(item) = self.item.take() {
             self.back.items.lock().unwrap_or_else(|p| p.into_inner()).push_back(item);
-            self.back.wake.notify_one();
+            self.release();
         }
     }
 }

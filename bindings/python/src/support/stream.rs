@@ -10,14 +10,14 @@
 //! wait on the runtime ([`bridge`](super::bridge)), which sends the next
 //! poll. Cancelling the asyncio task that awaits it cancels the long-poll
 //! request (`Subscription::cancel_poll`); the next `__anext__` polls again
-//! from the same cursor, so nothing is lost. An event the runtime had
-//! already taken for a cancelled `__anext__` goes back to the subscription
-//! ([`bridge::GiveBack`]) and comes with the next one.
+//! from the same cursor, so nothing is lost. An event already taken for an
+//! `__anext__` that was cancelled, or never awaited, goes back
+//! ([`bridge::GiveBack`]) and comes with the next one, in order.
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use pyo3::exceptions::{PyStopAsyncIteration, PyStopIteration};
 use pyo3::prelude::*;
@@ -31,13 +31,16 @@ use super::errors::to_py_err;
 
 /// A converted next item: `None` once the subscription has ended.
 type Converted = Option<PyResult<Py<PyAny>>>;
-/// A next item not yet converted (converted on the loop's thread).
-type Pending = Pin<Box<dyn Future<Output = Box<dyn FnOnce(Python<'_>) -> Converted + Send>> + Send>>;
+/// A next item not yet converted: converted on the loop's thread when the
+/// awaitable is resumed; dropped instead, it gives a held item back.
+type Deliver = Box<dyn FnOnce(Python<'_>) -> Converted + Send>;
+/// Waits for the next item.
+type Pending = Pin<Box<dyn Future<Output = Deliver> + Send>>;
 
 /// A subscription, whatever its item type.
 trait Stream: Send + Sync {
     /// The next item if one is ready now (`None`: wait with [`Stream::next`]).
-    fn try_next(&self, py: Python<'_>) -> Option<Converted>;
+    fn try_next(&self) -> Option<Deliver>;
     /// Waits for the next item.
     fn next(self: Arc<Self>) -> Pending;
     /// Ends the subscription, ending a pending `next` first.
@@ -46,11 +49,23 @@ trait Stream: Send + Sync {
 
 struct Typed<P: LongPoll> {
     inner: tokio::sync::Mutex<Option<RustSubscription<P>>>,
-    /// Items taken for an `__anext__` whose asyncio future was cancelled
-    /// before the loop handed them over: the next `__anext__` gives them first.
+    /// Items on their way to Python, and those a cancelled `__anext__`
+    /// gave back: the next `__anext__` gives them first.
     returned: Arc<bridge::GiveBack<Result<P::Item, Error>>>,
     closed: AtomicBool,
     closing: tokio::sync::Notify,
+}
+
+impl<P> Typed<P>
+where
+    P: LongPoll + Send + Sync + 'static,
+    P::Item: ToPython + Send,
+{
+    /// `item`, held until the awaitable hands it over.
+    fn deliver(&self, item: Option<Result<P::Item, Error>>) -> Deliver {
+        let mut held = bridge::Held::new(item, &self.returned);
+        Box::new(move |py: Python<'_>| convert(py, held.take()))
+    }
 }
 
 /// Cancels the subscription's poll in flight when a `next()` is dropped
@@ -81,60 +96,70 @@ where
     P::Item: ToPython + Send,
     RustSubscription<P>: Send,
 {
-    fn try_next(&self, py: Python<'_>) -> Option<Converted> {
+    fn try_next(&self) -> Option<Deliver> {
         if self.closed.load(Ordering::Acquire) {
-            return Some(None);
+            return Some(self.deliver(None));
+        }
+        // An item still on its way to Python comes first: wait for it.
+        if self.returned.is_holding() {
+            return None;
         }
         if let Some(item) = self.returned.take() {
-            return Some(convert(py, Some(item)));
+            return Some(self.deliver(Some(item)));
         }
         let mut guard = self.inner.try_lock().ok()?;
-        let subscription = guard.as_mut()?;
-        // An item of the last answer: no I/O, so the GIL stays held.
-        // Polling for the next answer is left to the runtime's thread: a
-        // request started here would wake that thread once for the
-        // connection and once more for the task awaiting the answer.
-        let item = subscription.take_ready()?;
-        Some(convert(py, Some(item)))
+        // An item of the last answer: no I/O. Polling for the next answer
+        // is left to the runtime's thread: a request started here would
+        // wake that thread once for the connection and once more for the
+        // task awaiting the answer.
+        let item = guard.as_mut()?.take_ready()?;
+        Some(self.deliver(Some(item)))
     }
 
     fn next(self: Arc<Self>) -> Pending {
         Box::pin(async move {
+            let closing = self.closing.notified();
+            tokio::pin!(closing);
+            closing.as_mut().enable();
             let item = {
                 let mut guard = self.inner.lock().await;
-                let returned = self.returned.take();
                 match guard.as_mut() {
-                    _ if returned.is_some() => returned,
                     None => None,
                     Some(subscription) => {
-                        let closing = self.closing.notified();
-                        tokio::pin!(closing);
-                        closing.as_mut().enable();
-                        if self.closed.load(Ordering::Acquire) {
-                            None
-                        } else {
-                            let mut poll = CancelOnDrop { subscription, finished: false };
-                            loop {
-                                // An item given back meanwhile comes first.
-                                let returned = self.returned.given_back();
-                                if let Some(item) = self.returned.take() {
-                                    break Some(item);
-                                }
+                        let mut poll = CancelOnDrop { subscription, finished: false };
+                        loop {
+                            if self.closed.load(Ordering::Acquire) {
+                                break None;
+                            }
+                            let changed = self.returned.changed();
+                            tokio::pin!(changed);
+                            changed.as_mut().enable();
+                            // An item given back comes first (the poll in flight stays).
+                            if let Some(item) = self.returned.take() {
+                                poll.finished = true;
+                                break Some(item);
+                            }
+                            if self.returned.is_holding() {
+                                // Another awaitable's item is on its way: it
+                                // is delivered or given back first.
                                 tokio::select! {
-                                    item = poll.subscription.next() => {
-                                        poll.finished = true;
-                                        break item;
-                                    }
                                     () = &mut closing => break None,
-                                    () = returned => {}
+                                    () = changed => continue,
                                 }
+                            }
+                            tokio::select! {
+                                item = poll.subscription.next() => {
+                                    poll.finished = true;
+                                    break item;
+                                }
+                                () = &mut closing => break None,
+                                () = changed => {}
                             }
                         }
                     }
                 }
             };
-            let mut held = bridge::Held::new(item, &self.returned);
-            Box::new(move |py: Python<'_>| convert(py, held.take())) as Box<dyn FnOnce(Python<'_>) -> Converted + Send>
+            self.deliver(item)
         })
     }
 
@@ -147,10 +172,11 @@ where
     }
 }
 
-/// An awaitable that is already done: `await` gives its value at once.
+/// An awaitable that is already done: `await` gives its item at once. The
+/// item is converted when awaited; dropped unawaited, it is given back.
 #[pyclass(module = "pubnub_presence")]
 struct Ready {
-    value: Option<PyResult<Py<PyAny>>>,
+    deliver: Mutex<Option<Deliver>>,
 }
 
 #[pymethods]
@@ -164,10 +190,11 @@ impl Ready {
         slf
     }
 
-    fn __next__(&mut self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        match self.value.take() {
-            Some(Ok(value)) => Err(PyStopIteration::new_err((value,))),
-            Some(Err(error)) => Err(error),
+    fn __next__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let deliver = self.deliver.lock().unwrap_or_else(|p| p.into_inner()).take();
+        match deliver {
+            Some(deliver) => Err(PyStopIteration::new_err((end_of_stream(deliver(py))?,))),
+            // Awaited again: done, with nothing.
             None => Err(PyStopIteration::new_err((py.None(),))),
         }
     }
@@ -209,8 +236,8 @@ impl Subscription {
     }
 
     fn __anext__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        if let Some(ready) = self.stream.try_next(py) {
-            return Ok(Bound::new(py, Ready { value: Some(end_of_stream(ready)) })?.into_any());
+        if let Some(deliver) = self.stream.try_next() {
+            return Ok(Bound::new(py, Ready { deliver: Mutex::new(Some(deliver)) })?.into_any());
         }
         bridge::spawn(py, Arc::clone(&self.stream).next(), |py, deliver| end_of_stream(deliver(py)))
     }
