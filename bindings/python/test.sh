@@ -8,8 +8,10 @@ cd "$(dirname "$0")/../.."
 venv="${PYTHON_VENV:-target/python-venv}"
 python="$PWD/$venv/bin/python"
 # -rs: a skipped test says why (the seed comparisons skip without the official SDK).
-(cd bindings/python && "$python" -m pytest -q -rs -p no:cacheprovider "$@")
-(cd codegen/fixtures/kitchen_sink/bindings/python && "$python" -m pytest -q -p no:cacheprovider)
+# Each run is bounded (every wait in the tests is; this catches a hang elsewhere):
+# they take ~25 s.
+(cd bindings/python && timeout 600 "$python" -m pytest -q -rs -p no:cacheprovider "$@")
+(cd codegen/fixtures/kitchen_sink/bindings/python && timeout 120 "$python" -m pytest -q -p no:cacheprovider)
 # From another directory, so the installed packages are checked, not the sources.
 if "$python" -c 'import sys; sys.exit(sys.version_info < (3, 10))'; then
   (cd target && "$python" -m mypy.stubtest pubnub_presence kitchen_sink_fixture)
