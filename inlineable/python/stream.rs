@@ -13,7 +13,6 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use pyo3::exceptions::{PyStopAsyncIteration, PyStopIteration};
@@ -49,8 +48,7 @@ struct Typed<P: LongPoll> {
     /// Items on their way to Python, and those a cancelled `__anext__`
     /// gave back: the next `__anext__` gives them first.
     returned: Arc<bridge::GiveBack<Result<P::Item, Error>>>,
-    closed: AtomicBool,
-    closing: tokio::sync::Notify,
+    closing: bridge::Closing,
 }
 
 impl<P> Typed<P>
@@ -94,7 +92,7 @@ where
     RustSubscription<P>: Send,
 {
     fn try_next(&self) -> Option<Deliver> {
-        if self.closed.load(Ordering::Acquire) {
+        if self.closing.is_closed() {
             return Some(self.deliver(None));
         }
         // An item still on its way to Python comes first: wait for it.
@@ -115,43 +113,19 @@ where
 
     fn next(self: Arc<Self>) -> Pending {
         Box::pin(async move {
-            let closing = self.closing.notified();
-            tokio::pin!(closing);
-            closing.as_mut().enable();
             let item = {
                 let mut guard = self.inner.lock().await;
                 match guard.as_mut() {
                     None => None,
                     Some(subscription) => {
                         let mut poll = CancelOnDrop { subscription, finished: false };
-                        loop {
-                            if self.closed.load(Ordering::Acquire) {
-                                break None;
-                            }
-                            let changed = self.returned.changed();
-                            tokio::pin!(changed);
-                            changed.as_mut().enable();
-                            // An item given back comes first (the poll in flight stays).
-                            if let Some(item) = self.returned.take() {
+                        match self.returned.next_from(poll.subscription, &self.closing).await {
+                            // An item, or one given back (the poll in flight stays).
+                            bridge::Next::Item(item) => {
                                 poll.finished = true;
-                                break Some(item);
+                                item
                             }
-                            if self.returned.is_holding() {
-                                // Another awaitable's item is on its way: it
-                                // is delivered or given back first.
-                                tokio::select! {
-                                    () = &mut closing => break None,
-                                    () = changed => continue,
-                                }
-                            }
-                            tokio::select! {
-                                item = poll.subscription.next() => {
-                                    poll.finished = true;
-                                    break item;
-                                }
-                                () = &mut closing => break None,
-                                () = changed => {}
-                            }
+                            bridge::Next::Closed => None,
                         }
                     }
                 }
@@ -162,8 +136,7 @@ where
 
     fn close(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
         Box::pin(async move {
-            self.closed.store(true, Ordering::Release);
-            self.closing.notify_waiters();
+            self.closing.close();
             self.inner.lock().await.take();
         })
     }
@@ -215,8 +188,7 @@ impl Subscription {
         let typed = Typed {
             inner: tokio::sync::Mutex::new(Some(subscription)),
             returned: Arc::default(),
-            closed: AtomicBool::new(false),
-            closing: tokio::sync::Notify::new(),
+            closing: bridge::Closing::default(),
         };
         Subscription { stream: Arc::new(typed) }
     }

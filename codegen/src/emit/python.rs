@@ -89,6 +89,12 @@ fn flattened(op: &Operation) -> Vec<&str> {
     op.types.iter().filter_map(|t| t.union.as_ref()).flat_map(|u| u.variants.iter().map(|v| v.ty.as_str())).collect()
 }
 
+/// The operation's types that are Python classes: all but the flattened variants.
+fn class_types(op: &Operation) -> impl Iterator<Item = &TypeModel> {
+    let skip = flattened(op);
+    op.types.iter().filter(move |t| !skip.contains(&t.name.as_str()))
+}
+
 fn find_type<'a>(api: &'a Api, name: &str) -> Option<&'a TypeModel> {
     api.operations.iter().flat_map(|op| &op.types).find(|t| t.name == name)
 }
@@ -168,8 +174,7 @@ fn exported_once(api: &Api, extras: &[ExtraStubs]) -> Result<(), String> {
     let mut names: Vec<&str> = crate::ir::naming::PYTHON_SUPPORT_CLASSES.to_vec();
     for op in &api.operations {
         names.push(&op.builder);
-        let skip = flattened(op);
-        for ty in op.types.iter().filter(|t| !skip.contains(&t.name.as_str())) {
+        for ty in class_types(op) {
             names.push(ty.python_class());
             names.extend(ty.python_aliases.iter().map(String::as_str));
         }
@@ -265,8 +270,7 @@ fn client_rs(api: &Api, extras: &[&str]) -> TokenStream {
         let module = format_ident!("{}", op.name);
         let builder = format_ident!("{}", op.builder);
         classes.push(quote!(operations::#module::#builder));
-        let skip = flattened(op);
-        for ty in op.types.iter().filter(|t| !skip.contains(&t.name.as_str())) {
+        for ty in class_types(op) {
             let ident = format_ident!("{}", ty.name);
             classes.push(quote!(operations::#module::#ident));
             for alias in &ty.python_aliases {
@@ -392,8 +396,7 @@ fn operation(api: &Api, op: &Operation) -> TokenStream {
             }
         },
     };
-    let skip = flattened(op);
-    let classes = op.types.iter().filter(|t| !skip.contains(&t.name.as_str())).map(|t| result_class(api, t));
+    let classes = class_types(op).map(|t| result_class(api, t));
     let module_doc = format!("`{}`: {}", op.name, op.summary);
     quote! {
         #![doc = #module_doc]
@@ -636,8 +639,7 @@ fn context(api: &Api, extras: &[ExtraStubs]) -> tera::Context {
         entry.insert("result", &result);
         entry.insert("setters", &setters);
         operations.push(entry.into_json());
-        let skip = flattened(op);
-        for ty in op.types.iter().filter(|t| !skip.contains(&t.name.as_str())) {
+        for ty in class_types(op) {
             let mut fields: Vec<BTreeMap<&str, String>> = Vec::new();
             if let Some(union) = &ty.union {
                 fields.push(BTreeMap::from([

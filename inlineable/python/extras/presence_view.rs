@@ -3,7 +3,6 @@
 //! one (`await view.next_change()`, or `async for change in view`).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use pyo3::exceptions::PyStopAsyncIteration;
 use pyo3::prelude::*;
@@ -81,16 +80,9 @@ pub struct View {
     /// Changes on their way to Python, and those a cancelled `next_change()`
     /// gave back: the next one gives them first.
     returned: Arc<bridge::GiveBack<Result<PresenceChange, Error>>>,
-    /// Set by `close()`, which ends a pending `next_change()`.
-    closing: Arc<Closing>,
-}
-
-/// `close()` was called: a pending `next_change()` ends (it holds the view's
-/// lock, which `close()` then takes).
-#[derive(Default)]
-struct Closing {
-    closed: AtomicBool,
-    notify: tokio::sync::Notify,
+    /// Set by `close()`: a pending `next_change()` ends (it holds the
+    /// view's lock, which `close()` then takes).
+    closing: Arc<bridge::Closing>,
 }
 
 /// One user on a channel, with their state.
@@ -219,36 +211,12 @@ impl View {
     fn next_change<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let (view, returned, closing) = (Arc::clone(&self.view), Arc::clone(&self.returned), Arc::clone(&self.closing));
         let work = async move {
-            let closed = closing.notify.notified();
-            tokio::pin!(closed);
-            closed.as_mut().enable();
             let mut guard = view.lock().await;
             let change = match guard.as_mut() {
                 None => None,
-                Some(view) => loop {
-                    if closing.closed.load(Ordering::Acquire) {
-                        break None;
-                    }
-                    let changed = returned.changed();
-                    tokio::pin!(changed);
-                    changed.as_mut().enable();
-                    // A change given back comes first.
-                    if let Some(change) = returned.take() {
-                        break Some(change);
-                    }
-                    if returned.is_holding() {
-                        // Another awaitable's change is on its way: it is
-                        // delivered or given back first.
-                        tokio::select! {
-                            () = &mut closed => break None,
-                            () = changed => continue,
-                        }
-                    }
-                    tokio::select! {
-                        change = view.changes().next() => break change,
-                        () = &mut closed => break None,
-                        () = changed => {}
-                    }
+                Some(view) => match returned.next_from(view.changes(), &closing).await {
+                    bridge::Next::Item(change) => change,
+                    bridge::Next::Closed => None,
                 },
             };
             // Dropped undelivered (the awaitable was cancelled), it is given back.
@@ -274,8 +242,7 @@ impl View {
     fn close<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let (view, closing) = (Arc::clone(&self.view), Arc::clone(&self.closing));
         let work = async move {
-            closing.closed.store(true, Ordering::Release);
-            closing.notify.notify_waiters();
+            closing.close();
             drop(view.lock().await.take());
         };
         bridge::spawn(py, work, |py, ()| Ok(py.None()))

@@ -22,13 +22,15 @@ use std::future::Future;
 use std::io::{ErrorKind, Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
+
+use pubnub_presence_runtime::stream::Stream as ItemStream;
 
 /// Turns a finished call's Rust outcome into the asyncio future's result or
 /// exception, on the loop's thread.
@@ -182,6 +184,73 @@ impl<T> GiveBack<T> {
     /// [`GiveBack::is_holding`], so that no change slips between.
     pub fn changed(&self) -> tokio::sync::futures::Notified<'_> {
         self.changed.notified()
+    }
+}
+
+impl<T> GiveBack<T> {
+    /// The next item for an awaitable of a stream: one given back first;
+    /// while another awaitable's item is held, nothing (it is delivered or
+    /// given back first); otherwise `source`'s next item. `None` inside
+    /// [`Next::Item`] is the end of `source`. `source` must be cancel-safe
+    /// (dropping its `poll_next` loses nothing): it is left whenever an item
+    /// is given back meanwhile.
+    pub async fn next_from<S>(&self, source: &mut S, closing: &Closing) -> Next<T>
+    where
+        S: ItemStream<Item = T> + Unpin,
+    {
+        let closed = closing.notify.notified();
+        tokio::pin!(closed);
+        closed.as_mut().enable();
+        loop {
+            if closing.is_closed() {
+                return Next::Closed;
+            }
+            let changed = self.changed();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if let Some(item) = self.take() {
+                return Next::Item(Some(item));
+            }
+            if self.is_holding() {
+                tokio::select! {
+                    () = &mut closed => return Next::Closed,
+                    () = changed => continue,
+                }
+            }
+            tokio::select! {
+                item = std::future::poll_fn(|cx| std::pin::Pin::new(&mut *source).poll_next(cx)) => return Next::Item(item),
+                () = &mut closed => return Next::Closed,
+                () = changed => {}
+            }
+        }
+    }
+}
+
+/// How [`GiveBack::next_from`] ended.
+pub enum Next<T> {
+    /// An item, or `None`: the source ended.
+    Item(Option<T>),
+    /// [`Closing::close`] was called.
+    Closed,
+}
+
+/// A stream's `close()`: set once, it ends a pending [`GiveBack::next_from`].
+#[derive(Default)]
+pub struct Closing {
+    closed: AtomicBool,
+    notify: tokio::sync::Notify,
+}
+
+impl Closing {
+    /// Closes: every pending and later `next_from` ends.
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.notify.notify_waiters();
+    }
+
+    /// Whether [`Closing::close`] was called.
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
     }
 }
 
