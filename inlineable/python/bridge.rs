@@ -1,26 +1,35 @@
-//! How a Rust future's outcome reaches asyncio, cheaply.
+//! Where the bindings' Rust futures run, and how their outcomes reach asyncio.
 //!
-//! A call spawns its Rust future on the process's one tokio runtime and
-//! returns an `asyncio.Future` of the running loop. When the Rust future
-//! ends, its outcome (still a Rust value) is pushed onto the loop's
-//! completion queue, and a byte on a socket pair that the loop watches
-//! (`loop.add_reader`) wakes the loop, once for however many outcomes are
-//! queued. The loop's thread, which holds the GIL anyway, converts each
-//! outcome to Python objects and resolves its future.
+//! A call's Rust future runs **on the asyncio loop's own thread**, as a
+//! [`Task`] of that loop: [`spawn`] polls it at once (building and writing
+//! the request there), and the loop polls it again when it is woken. Its
+//! HTTP requests go through [`super::loop_http`], whose sockets the loop
+//! watches itself (`loop.add_reader`), so an answer wakes the loop directly
+//! and the task runs inside that reader callback: no thread hop, no context
+//! switch beyond the one the loop's `select` makes anyway. When the future
+//! ends, the task resolves its `asyncio.Future` right there.
 //!
-//! So the runtime's threads never take the GIL (they would wait for the
-//! loop thread to let it go, up to the interpreter's 5 ms switch interval
-//! when it is busy), Rust work never holds it, and a busy loop is woken
-//! once per batch, not once per call. Cancelling the asyncio future aborts
-//! the Rust task, which drops its future (and so its HTTP request).
+//! Work that must run on a tokio runtime (`join()`'s heartbeat loop, the
+//! local server, timers for retries) runs on the process's one runtime
+//! ([`runtime`]); a task woken from that runtime's thread is queued on its
+//! loop and a byte on a socket pair that the loop watches wakes it, once for
+//! however many tasks are queued. Rust work on the loop's thread holds the
+//! GIL, as asyncio's own callbacks do (microseconds per call); the loop
+//! waits for I/O in its `select`, with the GIL released. The runtime's
+//! threads never take the GIL. Cancelling an asyncio future drops its task's
+//! Rust future (and so its HTTP request).
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::future::Future;
 use std::io::{ErrorKind, Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::task::{Context, Wake, Waker};
+use std::thread::ThreadId;
 
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::intern;
@@ -29,42 +38,128 @@ use pyo3::sync::PyOnceLock;
 
 use pubnub_presence_runtime::stream::Stream as ItemStream;
 
-/// Turns a finished call's Rust outcome into the asyncio future's result or
-/// exception, on the loop's thread.
-type Deliver = Box<dyn FnOnce(Python<'_>) -> PyResult<Py<PyAny>> + Send>;
-
-/// One loop's completion queue and the socket that wakes it.
-struct Queue {
-    done: Mutex<Vec<(Py<PyAny>, Deliver)>>,
+/// One asyncio loop's side of the bridge: its tasks woken and not yet run,
+/// and the socket that wakes the loop for them.
+pub struct Home {
+    woken: Mutex<VecDeque<Arc<Task>>>,
     wake: UnixStream,
+    /// The loop's thread: a task woken there while the loop runs tasks needs no wake byte.
+    thread: ThreadId,
+    /// A weak reference to the `asyncio` loop (the loop's table of homes
+    /// must not keep it alive).
+    event_loop: Py<PyAny>,
 }
 
-impl Queue {
-    /// Queues an outcome; wakes the loop if the queue was empty (a wake
-    /// already on its way covers the rest).
-    fn push(&self, future: Py<PyAny>, deliver: Deliver) {
-        let mut done = self.done.lock().unwrap_or_else(|p| p.into_inner());
-        let was_empty = done.is_empty();
-        done.push((future, deliver));
-        drop(done);
-        if was_empty {
+impl Home {
+    /// The loop, for [`super::loop_http`]'s readers and timers.
+    pub fn event_loop<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let event_loop = self.event_loop.bind(py).call0()?;
+        if event_loop.is_none() {
+            return Err(PyRuntimeError::new_err("the event loop is gone"));
+        }
+        Ok(event_loop)
+    }
+
+    /// Whether this is the loop's thread (where its Python objects may be used).
+    pub fn is_current_thread(&self) -> bool {
+        std::thread::current().id() == self.thread
+    }
+}
+
+thread_local! {
+    /// The loop whose tasks this thread is running now, if any.
+    static RUNNING: RefCell<Option<Arc<Home>>> = const { RefCell::new(None) };
+}
+
+/// The loop whose tasks this thread is running: a task polled now may do
+/// its I/O on it. `None` on the runtime's threads.
+pub fn running_home() -> Option<Arc<Home>> {
+    RUNNING.with(|running| running.borrow().clone())
+}
+
+/// A Rust future run by an asyncio loop.
+struct Task {
+    future: Mutex<Option<Pin<Box<dyn Future<Output = ()> + Send>>>>,
+    /// Queued on its loop, not yet polled (so a second wake queues nothing).
+    queued: AtomicBool,
+    home: Arc<Home>,
+}
+
+impl Wake for Task {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if self.queued.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let home = &self.home;
+        let mut woken = home.woken.lock().unwrap_or_else(|p| p.into_inner());
+        let was_empty = woken.is_empty();
+        woken.push_back(Arc::clone(self));
+        drop(woken);
+        // The loop's thread, running tasks: they run before it returns to the loop.
+        let runs_it_now = RUNNING.with(|running| running.borrow().as_ref().is_some_and(|r| Arc::ptr_eq(r, home)));
+        if was_empty && !runs_it_now {
             // Full socket buffer: a wake is pending already, which is all we need.
-            let _ = (&self.wake).write(&[1]);
+            let _ = (&home.wake).write(&[1]);
         }
     }
 }
 
-/// The loop's reader callback: drains the wake bytes and resolves every
-/// queued future.
+impl Task {
+    fn poll(self: &Arc<Self>) {
+        self.queued.store(false, Ordering::Release);
+        let waker = Waker::from(Arc::clone(self));
+        let mut cx = Context::from_waker(&waker);
+        let mut slot = self.future.lock().unwrap_or_else(|p| p.into_inner());
+        let done = slot.as_mut().is_some_and(|future| future.as_mut().poll(&mut cx).is_ready());
+        let finished = if done { slot.take() } else { None };
+        drop(slot);
+        drop(finished);
+    }
+
+    /// Drops the future (its request with it): the asyncio future was cancelled.
+    fn cancel(&self) {
+        let dropped = self.future.lock().unwrap_or_else(|p| p.into_inner()).take();
+        drop(dropped);
+    }
+}
+
+/// Runs `work` on `home`'s thread as one of the loop's turns: inside it, a
+/// task woken on this thread is run before this returns (no wake byte), then
+/// every task woken so far. Reentrant: a nested call leaves the queue to the
+/// outer one. Called by the loop's callbacks (wake socket, readers, timers)
+/// and by [`spawn`].
+pub fn turn<R>(home: &Arc<Home>, work: impl FnOnce() -> R) -> R {
+    let outer = RUNNING.with(|running| running.borrow_mut().replace(Arc::clone(home)));
+    let nested = outer.as_ref().is_some_and(|outer| Arc::ptr_eq(outer, home));
+    let result = work();
+    if !nested {
+        // Timers and spawns of the tasks' code go to the runtime.
+        let _runtime = RUNTIME.get().map(tokio::runtime::Runtime::enter);
+        loop {
+            let next = home.woken.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
+            let Some(task) = next else { break };
+            task.poll();
+        }
+    }
+    RUNNING.with(|running| *running.borrow_mut() = outer);
+    result
+}
+
+/// The loop's reader callback for its wake socket: drains the wake bytes and
+/// runs every task woken from another thread.
 #[pyclass(module = "pubnub_presence")]
 struct Drain {
-    queue: Arc<Queue>,
+    home: Arc<Home>,
     woken: UnixStream,
 }
 
 #[pymethods]
 impl Drain {
-    fn __call__(&self, py: Python<'_>) -> PyResult<()> {
+    fn __call__(&self) {
         let mut bytes = [0u8; 64];
         loop {
             match (&self.woken).read(&mut bytes) {
@@ -74,44 +169,40 @@ impl Drain {
                 Err(_) => break,
             }
         }
-        let done = std::mem::take(&mut *self.queue.done.lock().unwrap_or_else(|p| p.into_inner()));
-        // Every future is resolved even if one fails; the last failure is
-        // raised (asyncio reports it) once all are done.
-        let mut failed = Ok(());
-        for (future, deliver) in done {
-            if let Err(error) = resolve(py, future.bind(py), deliver) {
-                failed = Err(error);
-            }
-        }
-        failed
+        turn(&self.home, || ());
     }
 }
 
 /// Resolves `future` with `deliver`'s outcome, unless it was cancelled
-/// meanwhile (its task was aborted; `deliver` is dropped, which gives a
-/// [`Held`] item back).
-fn resolve(py: Python<'_>, future: &Bound<'_, PyAny>, deliver: Deliver) -> PyResult<()> {
-    if future.call_method0(intern!(py, "done"))?.is_truthy()? {
-        return Ok(());
+/// meanwhile (`deliver` is dropped then, which gives a [`Held`] item back).
+/// A failure to convert or resolve goes to `sys.unraisablehook`.
+fn resolve(py: Python<'_>, future: &Bound<'_, PyAny>, deliver: impl FnOnce(Python<'_>) -> PyResult<Py<PyAny>>) {
+    let resolved = (|| -> PyResult<()> {
+        if future.call_method0(intern!(py, "done"))?.is_truthy()? {
+            return Ok(());
+        }
+        match deliver(py) {
+            Ok(value) => future.call_method1(intern!(py, "set_result"), (value,))?,
+            Err(error) => future.call_method1(intern!(py, "set_exception"), (error.into_value(py),))?,
+        };
+        Ok(())
+    })();
+    if let Err(error) = resolved {
+        error.write_unraisable(py, Some(future));
     }
-    match deliver(py) {
-        Ok(value) => future.call_method1(intern!(py, "set_result"), (value,))?,
-        Err(error) => future.call_method1(intern!(py, "set_exception"), (error.into_value(py),))?,
-    };
-    Ok(())
 }
 
-/// A done-callback of each call's future: a cancelled future aborts its task.
+/// A done-callback of each call's future: a cancelled future drops its task's work.
 #[pyclass(module = "pubnub_presence")]
-struct AbortOnCancel {
-    task: tokio::task::AbortHandle,
+struct CancelTask {
+    task: Arc<Task>,
 }
 
 #[pymethods]
-impl AbortOnCancel {
+impl CancelTask {
     fn __call__(&self, future: &Bound<'_, PyAny>) -> PyResult<()> {
         if future.call_method0(intern!(future.py(), "cancelled"))?.is_truthy()? {
-            self.task.abort();
+            self.task.cancel();
         }
         Ok(())
     }
@@ -292,30 +383,45 @@ impl<T> Drop for Held<T> {
     }
 }
 
-/// The queue of `event_loop` (made, and its reader added, on first use).
-fn queue_of(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<Arc<Queue>> {
-    static QUEUES: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-    let queues = QUEUES.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
+/// Runs `work` on the process's runtime (for what needs tokio's I/O or
+/// timers); a loop's task awaits the handle.
+pub fn spawn_on_runtime<W>(work: W) -> PyResult<tokio::task::JoinHandle<W::Output>>
+where
+    W: Future + Send + 'static,
+    W::Output: Send + 'static,
+{
+    Ok(runtime()?.spawn(work))
+}
+
+/// The [`Home`] of `event_loop` (made, and its wake reader added, on first use).
+fn home_of(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<Arc<Home>> {
+    static HOMES: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let homes = HOMES.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
         Ok(py.import("weakref")?.getattr("WeakKeyDictionary")?.call0()?.unbind())
     })?;
-    let queues = queues.bind(py);
-    if let Ok(drain) = queues.call_method1("get", (event_loop,))?.cast::<Drain>() {
-        return Ok(Arc::clone(&drain.borrow().queue));
+    let homes = homes.bind(py);
+    if let Ok(drain) = homes.call_method1("get", (event_loop,))?.cast::<Drain>() {
+        return Ok(Arc::clone(&drain.borrow().home));
     }
     let (woken, wake) = UnixStream::pair()?;
     woken.set_nonblocking(true)?;
     wake.set_nonblocking(true)?;
     let fd = woken.as_raw_fd();
-    let queue = Arc::new(Queue { done: Mutex::new(Vec::new()), wake });
-    let drain = Bound::new(py, Drain { queue: Arc::clone(&queue), woken })?;
+    let home = Arc::new(Home {
+        woken: Mutex::new(VecDeque::new()),
+        wake,
+        thread: std::thread::current().id(),
+        event_loop: py.import("weakref")?.getattr("ref")?.call1((event_loop,))?.unbind(),
+    });
+    let drain = Bound::new(py, Drain { home: Arc::clone(&home), woken })?;
     event_loop.call_method1("add_reader", (fd, &drain))?;
-    queues.set_item(event_loop, drain)?;
-    Ok(queue)
+    homes.set_item(event_loop, drain)?;
+    Ok(home)
 }
 
-/// Runs `work` on the runtime; returns an `asyncio.Future` of the running
-/// loop that `deliver` resolves with the work's outcome (on the loop's
-/// thread, holding the GIL).
+/// Runs `work` as a task of the running asyncio loop (polled at once, here);
+/// returns an `asyncio.Future` that `deliver` resolves with the work's
+/// outcome, on the loop's thread. Cancelling the future drops the work.
 pub fn spawn<'py, T, W, D>(py: Python<'py>, work: W, deliver: D) -> PyResult<Bound<'py, PyAny>>
 where
     T: Send + 'static,
@@ -325,14 +431,18 @@ where
     static GET_RUNNING_LOOP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
     let get_running_loop = GET_RUNNING_LOOP
         .get_or_try_init(py, || Ok::<_, PyErr>(py.import("asyncio")?.getattr("get_running_loop")?.unbind()))?;
+    runtime()?;
     let event_loop = get_running_loop.bind(py).call0()?;
-    let queue = queue_of(py, &event_loop)?;
+    let home = home_of(py, &event_loop)?;
     let future = event_loop.call_method0(intern!(py, "create_future"))?;
-    let resolve = future.clone().unbind();
-    let task = runtime()?.spawn(async move {
+    let resolving = future.clone().unbind();
+    let run = async move {
         let outcome = work.await;
-        queue.push(resolve, Box::new(move |py| deliver(py, outcome)));
-    });
-    future.call_method1(intern!(py, "add_done_callback"), (AbortOnCancel { task: task.abort_handle() },))?;
+        // Polled on the loop's thread, which holds the GIL.
+        Python::attach(|py| resolve(py, resolving.bind(py), move |py| deliver(py, outcome)));
+    };
+    let task = Arc::new(Task { future: Mutex::new(Some(Box::pin(run))), queued: AtomicBool::new(false), home });
+    future.call_method1(intern!(py, "add_done_callback"), (CancelTask { task: Arc::clone(&task) },))?;
+    turn(&task.home, || Waker::from(Arc::clone(&task)).wake());
     Ok(future)
 }

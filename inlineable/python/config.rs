@@ -5,7 +5,15 @@ use std::time::Duration;
 
 use pyo3::prelude::*;
 
-use pubnub_presence_runtime::Config;
+use pubnub_presence_runtime::{Config, Error};
+
+use super::errors::to_py_err;
+
+/// Longest batch window accepted: a pause of more than a second between
+/// polls would be a mistake, not a tuning.
+const MAX_BATCH_WINDOW_SECS: f64 = 1.0;
+/// Longest timeout accepted (an hour): beyond it, a typo.
+const MAX_TIMEOUT_SECS: f64 = 3600.0;
 
 /// The client's settings, as PubNub's Python SDK names them.
 #[pyclass(module = "pubnub_presence", name = "PNConfiguration")]
@@ -36,6 +44,27 @@ pub struct Configuration {
     /// (`join()` heartbeats with it); `None`: the server's default.
     #[pyo3(get, set)]
     pub presence_timeout: Option<u32>,
+    /// Seconds a presence-events subscription waits after an answer with
+    /// events before it polls again (`Config::batch_window`), default 0.002;
+    /// 0 polls again at once.
+    #[pyo3(get)]
+    pub batch_window: f64,
+    /// Seconds one attempt of a call (not a subscription's long-poll) may
+    /// take, default 10 (`Config::request_timeout`).
+    #[pyo3(get)]
+    pub non_subscribe_request_timeout: f64,
+    /// Seconds connecting may take, default 5 (`Config::connect_timeout`).
+    #[pyo3(get)]
+    pub connect_timeout: f64,
+}
+
+/// `seconds` if it is within `range`; else the error naming `parameter`.
+fn seconds(parameter: &'static str, seconds: f64, range: std::ops::RangeInclusive<f64>) -> PyResult<f64> {
+    if range.contains(&seconds) {
+        return Ok(seconds);
+    }
+    let rule = format!("must be seconds from {} to {}, not {seconds}", range.start(), range.end());
+    Err(to_py_err(&Error::InvalidInput { parameter, rule }))
 }
 
 #[pymethods]
@@ -51,7 +80,28 @@ impl Configuration {
             origin: "ps.pndsn.com".to_owned(),
             ssl: true,
             presence_timeout: None,
+            batch_window: Config::DEFAULT_BATCH_WINDOW.as_secs_f64(),
+            non_subscribe_request_timeout: Config::DEFAULT_REQUEST_TIMEOUT.as_secs_f64(),
+            connect_timeout: Config::DEFAULT_CONNECT_TIMEOUT.as_secs_f64(),
         }
+    }
+
+    #[setter]
+    fn set_batch_window(&mut self, value: f64) -> PyResult<()> {
+        self.batch_window = seconds("batch_window", value, 0.0..=MAX_BATCH_WINDOW_SECS)?;
+        Ok(())
+    }
+
+    #[setter]
+    fn set_non_subscribe_request_timeout(&mut self, value: f64) -> PyResult<()> {
+        self.non_subscribe_request_timeout = seconds("non_subscribe_request_timeout", value, 0.001..=MAX_TIMEOUT_SECS)?;
+        Ok(())
+    }
+
+    #[setter]
+    fn set_connect_timeout(&mut self, value: f64) -> PyResult<()> {
+        self.connect_timeout = seconds("connect_timeout", value, 0.001..=MAX_TIMEOUT_SECS)?;
+        Ok(())
     }
 
     /// The same as `user_id` (the seed's older name).
@@ -91,7 +141,10 @@ impl Configuration {
         let mut config = Config::new(self.subscribe_key.clone().unwrap_or_default())
             .user_id(self.user_id.clone().unwrap_or_default())
             .origin(self.origin.clone())
-            .secure(self.ssl);
+            .secure(self.ssl)
+            .batch_window(Duration::from_secs_f64(self.batch_window))
+            .request_timeout(Duration::from_secs_f64(self.non_subscribe_request_timeout))
+            .connect_timeout(Duration::from_secs_f64(self.connect_timeout));
         if let Some(key) = &self.publish_key {
             config = config.publish_key(key.clone());
         }
@@ -101,7 +154,11 @@ impl Configuration {
         if let Some(key) = &self.auth_key {
             config = config.auth_key(key.clone());
         }
-        config
+        // Plain-HTTP origins are served on the asyncio loop's own thread.
+        match super::loop_http::LoopHttp::for_config(&config) {
+            Some(sender) => config.sender(std::sync::Arc::new(sender)),
+            None => config,
+        }
     }
 
     /// The presence timeout `join()` asks for, when one is set.

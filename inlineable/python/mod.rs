@@ -10,6 +10,7 @@ pub mod config;
 pub mod convert;
 pub mod errors;
 pub mod future;
+pub mod loop_http;
 pub mod stream;
 pub mod testing;
 

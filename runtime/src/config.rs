@@ -37,7 +37,9 @@ pub struct Config {
     pub(crate) connect_timeout: Duration,
     pub(crate) retry_policy: RetryPolicy,
     pub(crate) long_poll_timeout: Duration,
+    pub(crate) batch_window: Duration,
     pub(crate) http_client: Option<reqwest::Client>,
+    pub(crate) sender: Option<std::sync::Arc<dyn crate::transport::Sender>>,
 }
 
 impl Config {
@@ -47,6 +49,8 @@ impl Config {
     pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
     /// Default time establishing a connection may take.
     pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+    /// Default pause of a subscription between an answer with items and its next poll.
+    pub const DEFAULT_BATCH_WINDOW: Duration = Duration::from_millis(2);
 
     /// Starts a configuration for the given subscribe key.
     pub fn new(subscribe_key: impl Into<String>) -> Self {
@@ -62,7 +66,9 @@ impl Config {
             connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT,
             retry_policy: RetryPolicy::default(),
             long_poll_timeout: crate::stream::DEFAULT_LONG_POLL_TIMEOUT,
+            batch_window: Self::DEFAULT_BATCH_WINDOW,
             http_client: None,
+            sender: None,
         }
     }
 
@@ -131,6 +137,21 @@ impl Config {
         self
     }
 
+    /// How long a subscription (presence events) waits after an answer that
+    /// carried items before it polls again, default 2 ms, so that items
+    /// arriving close together come in one answer: in a burst (a thousand
+    /// users joining) it sends one request, and spends one answer's CPU,
+    /// for many events instead of one each. The answer's items are yielded
+    /// at once; only the items that follow them within the window are up to
+    /// the window later. An answer with no items (the server's 280 s
+    /// timeout) and a quiet channel add nothing: the next poll is held by
+    /// the server, which answers the moment something happens.
+    /// `Duration::ZERO` polls again at once.
+    pub fn batch_window(mut self, window: Duration) -> Self {
+        self.batch_window = window;
+        self
+    }
+
     /// How failed idempotent requests are retried; default
     /// [`RetryPolicy::default`] (2 retries, exponential backoff with jitter).
     /// Use [`RetryPolicy::none`] to disable.
@@ -145,6 +166,14 @@ impl Config {
         self
     }
 
+    /// Puts `sender` in front of the HTTP client: it sends the requests it
+    /// takes (see [`crate::transport::Sender`]). For language bindings.
+    #[doc(hidden)]
+    pub fn sender(mut self, sender: std::sync::Arc<dyn crate::transport::Sender>) -> Self {
+        self.sender = Some(sender);
+        self
+    }
+
     /// The subscribe key.
     pub fn subscribe_key_value(&self) -> &str {
         &self.subscribe_key
@@ -153,6 +182,11 @@ impl Config {
     /// The user id requests are sent as.
     pub fn user_id_value(&self) -> &str {
         &self.user_id
+    }
+
+    /// The bound for establishing a connection ([`Config::connect_timeout`]).
+    pub fn connect_timeout_value(&self) -> Duration {
+        self.connect_timeout
     }
 
     /// Scheme and origin every request URL starts with.
@@ -183,7 +217,10 @@ impl fmt::Debug for Config {
             .field("request_timeout", &self.request_timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("retry_policy", &self.retry_policy)
+            .field("long_poll_timeout", &self.long_poll_timeout)
+            .field("batch_window", &self.batch_window)
             .field("http_client", &self.http_client.as_ref().map(|_| "<custom>"))
+            .field("sender", &self.sender.as_ref().map(|_| "<custom>"))
             .finish()
     }
 }

@@ -212,6 +212,9 @@ type PollFuture = Pin<Box<dyn Future<Output = (Result<(u16, Vec<u8>), Error>, Op
 /// - It handshakes (`tt=0`), then polls from the cursor each answer gives.
 ///   Nothing is dropped for being older than the cursor: the server's
 ///   cursor is not an event's time (docs/PROTOCOL.md §9.2).
+/// - After an answer with items it waits the client's
+///   [`crate::Config::batch_window`] (2 ms) before polling again, so that a
+///   burst comes in few answers; the answer's own items are yielded at once.
 /// - Connect errors, timeouts, `429` and `5xx` (as a status or inside a 200)
 ///   are retried forever from the same cursor, waiting as the client's
 ///   [`crate::RetryPolicy`] says (exponential, `Retry-After` honoured, capped
@@ -237,7 +240,7 @@ pub struct Subscription<P: LongPoll> {
     cursor: Option<Cursor>,
     ready: VecDeque<Result<P::Item, Error>>,
     in_flight: Option<PollFuture>,
-    waiting: Option<Pin<Box<tokio::time::Sleep>>>,
+    waiting: Option<crate::transport::Timer>,
     failures: u32,
     reconnected: bool,
     seen: HashSet<u64>,
@@ -341,7 +344,7 @@ impl<P: LongPoll> Subscription<P> {
         std::future::poll_fn(|cx| Pin::new(&mut *self).poll_next(cx)).await
     }
 
-    /// Drives the backoff timer and the poll in flight (starting one when
+    /// Drives the timer (a backoff, or the batch window) and the poll in flight (starting one when
     /// idle) until one answer is handled. Both stay in `self` while pending,
     /// so dropping the caller loses nothing. An invalid request ends the
     /// stream, its error the last item.
@@ -395,6 +398,11 @@ impl<P: LongPoll> Subscription<P> {
                 self.failures = 0;
                 tracing::debug!(parent: &self.span, items = answer.items.len(), cursor = %answer.cursor.timetoken, "answer");
                 self.cursor = Some(answer.cursor);
+                let window = self.poll.client().config().batch_window;
+                if !answer.items.is_empty() && !window.is_zero() {
+                    // Items that follow these closely come together in the next answer.
+                    self.waiting = Some(self.poll.client().timer(window));
+                }
                 for item in answer.items {
                     match item {
                         Ok(decoded) if decoded.key.is_none_or(|key| self.remember(key)) => {
@@ -414,7 +422,7 @@ impl<P: LongPoll> Subscription<P> {
                 if matches!(err, Error::Decode { .. }) {
                     self.ready.push_back(Err(err));
                 }
-                self.waiting = Some(Box::pin(tokio::time::sleep(delay)));
+                self.waiting = Some(self.poll.client().timer(delay));
             }
             Err(err) => {
                 tracing::warn!(parent: &self.span, error = %err, "subscription ended");
@@ -495,6 +503,107 @@ mod tests {
         assert_eq!(err.status(), Some(403));
         assert!(matches!(decode_answer(200, b"<html>", item), Err(Error::Decode { .. })));
         assert!(matches!(decode_answer(200, br#"{"m":[]}"#, item), Err(Error::Decode { .. })));
+    }
+
+    /// Answers polls from a script, without I/O, and hands out timers the
+    /// test ends by hand: what a subscription asks for, and when, is seen
+    /// exactly.
+    struct Scripted {
+        answers: std::sync::Mutex<VecDeque<&'static str>>,
+        gets: std::sync::atomic::AtomicUsize,
+        timers: std::sync::Mutex<Vec<Duration>>,
+        release: Arc<tokio::sync::Notify>,
+    }
+
+    impl crate::transport::Sender for Scripted {
+        fn get<'a>(&'a self, _get: crate::transport::Get<'a>) -> Option<crate::transport::Sending<'a>> {
+            self.gets.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let body = self.answers.lock().unwrap().pop_front().expect("a scripted answer for every poll");
+            let answer = crate::transport::HttpAnswer { status: 200, body: body.as_bytes().to_vec(), ..Default::default() };
+            Some(Box::pin(async move { Ok(answer) }))
+        }
+
+        fn timer(&self, after: Duration) -> Option<crate::transport::Timer> {
+            self.timers.lock().unwrap().push(after);
+            let release = Arc::clone(&self.release);
+            Some(Box::pin(async move { release.notified().await }))
+        }
+    }
+
+    #[derive(Clone)]
+    struct Poll {
+        client: Arc<Client>,
+    }
+
+    impl LongPoll for Poll {
+        type Item = String;
+
+        fn client(&self) -> &Arc<Client> {
+            &self.client
+        }
+
+        fn build_request(&self) -> Result<Request, Error> {
+            Ok(Request::new("presence_events", "/v2/subscribe/demo/lobby-pnpres/0".to_owned()))
+        }
+
+        fn decode_item(json: &str) -> Result<Decoded<String>, Error> {
+            item(json)
+        }
+    }
+
+    fn scripted(window: Duration, answers: &[&'static str]) -> (Arc<Scripted>, Subscription<Poll>) {
+        let sender = Arc::new(Scripted {
+            answers: std::sync::Mutex::new(answers.iter().copied().collect()),
+            gets: Default::default(),
+            timers: Default::default(),
+            release: Default::default(),
+        });
+        let config = crate::Config::new("demo").user_id("u").batch_window(window).sender(Arc::clone(&sender) as _);
+        (Arc::clone(&sender), Subscription::new(Poll { client: Arc::new(Client::new(config)) }))
+    }
+
+    fn gets(sender: &Scripted) -> usize {
+        sender.gets.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Whether `future` is still pending after one poll.
+    fn still_pending<F: Future>(future: Pin<&mut F>) -> bool {
+        future.poll(&mut Context::from_waker(std::task::Waker::noop())).is_pending()
+    }
+
+    const HANDSHAKE: &str = r#"{"t":{"t":"10","r":1},"m":[]}"#;
+
+    #[tokio::test]
+    async fn after_an_answer_with_items_the_next_poll_waits_the_batch_window() {
+        let window = Duration::from_millis(7);
+        let (sender, mut subscription) = scripted(
+            window,
+            &[HANDSHAKE, r#"{"t":{"t":"20","r":1},"m":[{"a":1},{"b":2}]}"#, r#"{"t":{"t":"30","r":1},"m":[{"c":3}]}"#],
+        );
+        // The handshake carries nothing: the next poll goes at once, and its
+        // answer's items are yielded at once.
+        assert_eq!(subscription.next().await.unwrap().unwrap(), r#"{"a":1}"#);
+        assert_eq!(subscription.next().await.unwrap().unwrap(), r#"{"b":2}"#);
+        assert_eq!((gets(&sender), sender.timers.lock().unwrap().clone()), (2, vec![window]));
+        // The next poll waits for the window's timer, and goes when it ends.
+        let mut next = std::pin::pin!(subscription.next());
+        assert!(still_pending(next.as_mut()));
+        assert_eq!(gets(&sender), 2, "no poll within the window");
+        sender.release.notify_one();
+        assert_eq!(next.await.unwrap().unwrap(), r#"{"c":3}"#);
+        assert_eq!(gets(&sender), 3);
+    }
+
+    #[tokio::test]
+    async fn a_zero_batch_window_polls_again_at_once() {
+        let (sender, mut subscription) = scripted(
+            Duration::ZERO,
+            &[HANDSHAKE, r#"{"t":{"t":"20","r":1},"m":[{"a":1}]}"#, r#"{"t":{"t":"30","r":1},"m":[{"c":3}]}"#],
+        );
+        assert_eq!(subscription.next().await.unwrap().unwrap(), r#"{"a":1}"#);
+        assert_eq!(subscription.next().await.unwrap().unwrap(), r#"{"c":3}"#);
+        assert_eq!(gets(&sender), 3);
+        assert!(sender.timers.lock().unwrap().is_empty(), "no timer was asked for");
     }
 
     #[test]

@@ -20,6 +20,10 @@ pub use crate::validate::MAX_URL_BYTES;
 /// 32-byte HMAC-SHA256.
 const SIGNATURE_BYTES: usize = 3 + 43;
 
+/// How one attempt ended: a 2xx answer's (status, body) or the error it
+/// amounts to, and the server's `Retry-After`, if it sent one.
+type Attempt = (Result<(u16, Vec<u8>), Error>, Option<Duration>);
+
 /// A configured connection to the Presence API, shared by all operations.
 pub struct Client {
     config: Config,
@@ -226,7 +230,7 @@ impl Client {
             };
             let delay = policy.delay(attempt, retry_after, crate::retry::random());
             tracing::debug!(attempt, delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX), error = %err, "retrying");
-            tokio::time::sleep(delay).await;
+            self.timer(delay).await;
             attempt = attempt.saturating_add(1);
             path_and_query = self.path_and_query(request)?;
         }
@@ -240,10 +244,19 @@ impl Client {
         &self,
         request: &Request,
         timeout: Duration,
-    ) -> (Result<(u16, Vec<u8>), Error>, Option<Duration>) {
+    ) -> Attempt {
         match (self.path_and_query(request), self.http_client()) {
             (Ok(path_and_query), Ok(http)) => self.attempt(http, &path_and_query, timeout).await,
             (Err(err), _) | (_, Err(err)) => (Err(err), None),
+        }
+    }
+
+    /// A timer ending `after` from now: the [`Config::sender`]'s, when it
+    /// gives one, else tokio's.
+    pub(crate) fn timer(&self, after: Duration) -> Timer {
+        match self.config.sender.as_ref().and_then(|sender| sender.timer(after)) {
+            Some(timer) => timer,
+            None => Box::pin(tokio::time::sleep(after)),
         }
     }
 
@@ -257,13 +270,21 @@ impl Client {
     }
 
     /// One attempt: a 2xx answer (status, body) or the error the answer
-    /// amounts to, and the server's `Retry-After`, if any.
+    /// amounts to, and the server's `Retry-After`, if any. A
+    /// [`Config::sender`] that takes the request sends it; otherwise reqwest.
     async fn attempt(
         &self,
         http: &reqwest::Client,
         path_and_query: &str,
         timeout: Duration,
-    ) -> (Result<(u16, Vec<u8>), Error>, Option<Duration>) {
+    ) -> Attempt {
+        let get = Get { path_and_query, timeout, max_body: MAX_RESPONSE_BYTES };
+        if let Some(sending) = self.config.sender.as_ref().and_then(|sender| sender.get(get)) {
+            return match sending.await {
+                Ok(answer) => classify(answer),
+                Err(err) => (Err(err), None),
+            };
+        }
         let mut url = String::with_capacity(self.base_url.len() + path_and_query.len());
         url.push_str(&self.base_url);
         url.push_str(path_and_query);
@@ -272,24 +293,22 @@ impl Client {
             Err(err) => return (Err(self.transport_error(err, timeout)), None),
         };
         let status = response.status().as_u16();
-        let header = |name| response.headers().get(name).and_then(|v| v.to_str().ok());
-        let retry_after = header(reqwest::header::RETRY_AFTER).and_then(|value| retry_after(value, SystemTime::now()));
-        if (300..400).contains(&status) {
-            // A redirect may echo the query back: keep `auth` and `signature` out of the error.
-            let location = header(reqwest::header::LOCATION).map_or_else(|| "nowhere".to_owned(), redact);
-            return (Err(redirect_error(status, &location)), None);
-        }
-        let body = match read_capped(response, MAX_RESPONSE_BYTES).await {
-            Ok(Ok(body)) => body,
-            Ok(Err(too_big)) => return (Err(too_big), None),
-            Err(err) => return (Err(self.transport_error(err, timeout)), retry_after),
+        let header = |name| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let retry_after = header(reqwest::header::RETRY_AFTER);
+        let location = header(reqwest::header::LOCATION);
+        let body = if (300..400).contains(&status) {
+            Vec::new()
+        } else {
+            match read_capped(response, MAX_RESPONSE_BYTES).await {
+                Ok(Ok(body)) => body,
+                Ok(Err(too_big)) => return (Err(too_big), None),
+                Err(err) => {
+                    let retry_after = retry_after.and_then(|value| parse_retry_after(&value, SystemTime::now()));
+                    return (Err(self.transport_error(err, timeout)), retry_after);
+                }
+            }
         };
-        if (200..300).contains(&status) {
-            // Decoding (and spotting an error inside a 200) is the operation's job,
-            // done in one pass over the body.
-            return (Ok((status, body)), retry_after);
-        }
-        (Err(body::error_response(status, &body)), retry_after)
+        classify(HttpAnswer { status, retry_after, location, body })
     }
 
     fn transport_error(&self, err: reqwest::Error, timeout: Duration) -> Error {
@@ -316,13 +335,87 @@ impl Client {
 /// A `Retry-After` value, in delay-seconds (`120`) or as an HTTP date
 /// (`Wed, 21 Oct 2015 07:28:00 GMT`, RFC 9110 §10.2.3); a date in the past
 /// means "now".
-fn retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     if let Ok(seconds) = value.parse::<u64>() {
         return Some(Duration::from_secs(seconds));
     }
     let at = httpdate::parse_http_date(value).ok()?;
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// What a 2xx, 3xx or error answer amounts to (the same rules whichever
+/// sender got it): a 2xx answer's (status, body) for the operation to
+/// decode, or the error; and the server's `Retry-After`.
+fn classify(answer: HttpAnswer) -> Attempt {
+    let HttpAnswer { status, retry_after, location, body } = answer;
+    let retry_after = retry_after.and_then(|value| parse_retry_after(&value, SystemTime::now()));
+    if (300..400).contains(&status) {
+        // A redirect may echo the query back: keep `auth` and `signature` out of the error.
+        let location = location.as_deref().map_or_else(|| "nowhere".to_owned(), redact);
+        return (Err(redirect_error(status, &location)), None);
+    }
+    if (200..300).contains(&status) {
+        // Decoding (and spotting an error inside a 200) is the operation's job,
+        // done in one pass over the body.
+        return (Ok((status, body)), retry_after);
+    }
+    (Err(body::error_response(status, &body)), retry_after)
+}
+
+/// One GET for a [`Sender`] to send.
+#[derive(Debug, Clone, Copy)]
+pub struct Get<'a> {
+    /// Path and query, signed, after the config's origin.
+    pub path_and_query: &'a str,
+    /// Upper bound for the whole attempt (connect, send, read): past it the
+    /// sender ends with [`Error::Timeout`] of kind [`TimeoutKind::Request`].
+    pub timeout: Duration,
+    /// Largest body to read: a larger one is [`Error::Decode`] ([`body_too_big`]).
+    pub max_body: usize,
+}
+
+/// The parts of an HTTP answer the client looks at.
+#[derive(Debug, Clone, Default)]
+pub struct HttpAnswer {
+    /// The HTTP status.
+    pub status: u16,
+    /// The `Retry-After` header's value, if any.
+    pub retry_after: Option<String>,
+    /// The `Location` header's value, if any (a 3xx's body is not needed).
+    pub location: Option<String>,
+    /// The whole body (chunked transfer coding removed).
+    pub body: Vec<u8>,
+}
+
+/// A sent GET: its answer, or the [`Error::Transport`] or [`Error::Timeout`]
+/// it failed with.
+pub type Sending<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<HttpAnswer, Error>> + Send + 'a>>;
+
+/// Sends requests for a client in place of its reqwest client, when it
+/// takes them: a binding to another language puts one here to do its I/O
+/// on that language's event loop (`bindings/python` does, on asyncio's
+/// thread). Built for the same origin as the config it is set on.
+pub trait Sender: Send + Sync + 'static {
+    /// Sends `get`, or returns `None` to leave it to the reqwest client
+    /// (a sender that works only on some threads declines on the others).
+    fn get<'a>(&'a self, get: Get<'a>) -> Option<Sending<'a>>;
+
+    /// A timer that ends `after` from now on the sender's own clock (a
+    /// retry's backoff, a subscription's batch window), or `None` for
+    /// tokio's: a sender on another event loop keeps its tasks' timers there.
+    fn timer(&self, after: Duration) -> Option<Timer> {
+        let _ = after;
+        None
+    }
+}
+
+/// A timer a [`Sender`] gives: it ends once its time has passed.
+pub type Timer = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
+/// The error for a body over `cap` bytes (`seen` so far), as every sender reports it.
+pub fn body_too_big(cap: usize, seen: usize) -> Error {
+    Error::Decode { message: format!("response body is larger than {cap} bytes (at least {seen})"), body: String::new() }
 }
 
 /// A 3xx: presence calls are never redirected, so it is an error naming where
@@ -355,10 +448,7 @@ pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 
 /// Reads the body up to `cap` bytes: `Ok(Err(_))` when it is larger.
 async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Result<Vec<u8>, Error>, reqwest::Error> {
-    let too_big = |seen: usize| Error::Decode {
-        message: format!("response body is larger than {cap} bytes (at least {seen})"),
-        body: String::new(),
-    };
+    let too_big = |seen: usize| body_too_big(cap, seen);
     let declared = response.content_length().and_then(|n| usize::try_from(n).ok()).unwrap_or(0);
     if declared > cap {
         return Ok(Err(too_big(declared)));
@@ -432,14 +522,61 @@ mod tests {
         );
     }
 
+    /// A sender's answers go through the same rules as reqwest's: a 503's
+    /// `Retry-After` sets the retry's delay (on the sender's timer), and a
+    /// redirect is an error that never shows the credentials it echoes.
+    #[tokio::test]
+    async fn a_senders_answers_follow_the_clients_rules() {
+        struct Scripted {
+            answers: std::sync::Mutex<Vec<HttpAnswer>>,
+            timers: std::sync::Mutex<Vec<Duration>>,
+        }
+        impl Sender for Scripted {
+            fn get<'a>(&'a self, _get: Get<'a>) -> Option<Sending<'a>> {
+                let answer = self.answers.lock().unwrap().remove(0);
+                Some(Box::pin(async move { Ok(answer) }))
+            }
+            fn timer(&self, after: Duration) -> Option<Timer> {
+                self.timers.lock().unwrap().push(after);
+                Some(Box::pin(async {}))
+            }
+        }
+        let answer = |status: u16, header: Option<&str>, body: &str| HttpAnswer {
+            status,
+            retry_after: header.filter(|_| status == 503).map(str::to_owned),
+            location: header.filter(|_| status == 302).map(str::to_owned),
+            body: body.as_bytes().to_vec(),
+        };
+        let sender = std::sync::Arc::new(Scripted {
+            answers: std::sync::Mutex::new(vec![
+                answer(503, Some("3"), r#"{"status":503,"error":true,"message":"busy"}"#),
+                answer(200, None, "ok"),
+                answer(302, Some("/elsewhere?auth=SECRET"), ""),
+            ]),
+            timers: Default::default(),
+        });
+        let client = Client::new(Config::new("demo").user_id("u").auth_key("SECRET").sender(sender.clone()));
+        let request = || {
+            let mut request = Request::new("here_now", "/v2/presence/sub-key/demo/channel/c".to_owned());
+            request.set_idempotent(true);
+            request
+        };
+        let body = client.execute(request(), |_, body| Ok(body.to_vec())).await.unwrap();
+        assert_eq!(body, b"ok");
+        assert_eq!(*sender.timers.lock().unwrap(), [Duration::from_secs(3)], "the retry waited as Retry-After said");
+        let err = client.execute(request(), |_, body| Ok(body.to_vec())).await.unwrap_err();
+        assert_eq!(err.status(), Some(302));
+        assert!(err.to_string().contains("auth=[redacted]") && !err.to_string().contains("SECRET"), "{err}");
+    }
+
     #[test]
     fn retry_after_in_seconds_or_as_an_http_date() {
         let now = UNIX_EPOCH + Duration::from_secs(1_445_412_480); // Wed, 21 Oct 2015 07:28:00 GMT
-        assert_eq!(retry_after(" 7 ", now), Some(Duration::from_secs(7)));
-        assert_eq!(retry_after("Wed, 21 Oct 2015 07:28:05 GMT", now), Some(Duration::from_secs(5)));
-        assert_eq!(retry_after("Wed, 21 Oct 2015 07:27:00 GMT", now), Some(Duration::ZERO));
-        assert_eq!(retry_after("soon", now), None);
-        assert_eq!(retry_after("-1", now), None);
+        assert_eq!(parse_retry_after(" 7 ", now), Some(Duration::from_secs(7)));
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:05 GMT", now), Some(Duration::from_secs(5)));
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:27:00 GMT", now), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(parse_retry_after("-1", now), None);
     }
 
     #[test]

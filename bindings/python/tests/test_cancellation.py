@@ -44,28 +44,27 @@ async def test_cancelling_a_pending_anext_ends_the_long_poll(server, pubnub):
     await no_held_polls(server)
 
 
-def completion_queue_fd(loop):
-    """The socket the bindings' completion queue wakes the loop through (the
-    reader whose callback is their ``Drain``), found in the loop's selector."""
-    for key in loop._selector.get_map().values():
-        reader = key.data[0]
-        if reader is not None and type(reader._callback).__name__ == "Drain":
-            return key.fd
-    raise AssertionError("no completion-queue reader on the loop")
+def bindings_reader_fds(loop):
+    """The sockets the bindings have the loop watch, found in its selector:
+    their wake socket (the reader ``Drain``: a task woken on the runtime's
+    thread) and their HTTP connections (``Readable``: an answer came)."""
+    fds = [key.fd for key in loop._selector.get_map().values()
+           if key.data[0] is not None and type(key.data[0]._callback).__name__ in ("Drain", "Readable")]
+    assert fds, "no reader of the bindings on the loop"
+    return fds
 
 
 def join_while_the_loop_is_blocked(server, channel, uuid):
     """Makes `uuid` join `channel` (or several, comma-separated, in one
-    heartbeat) and returns once the bindings have queued what a held poll
-    got for it, without letting the loop run: the outcome reaches the
-    completion queue but not its asyncio future."""
+    heartbeat) and returns once what a held poll got for it is waiting for
+    the loop, without letting the loop run: the answer (or the outcome of a
+    task on the runtime) is there, but its asyncio future is not resolved."""
     url = (f"{server.url}/v2/presence/sub-key/{server.subscribe_key}/channel/{channel}/heartbeat?"
            + urllib.parse.urlencode({"uuid": uuid, "heartbeat": "300"}))
-    # Sent from the loop's thread: the heartbeat answers the held poll, and
-    # the runtime decodes the join and queues it.
+    # Sent from the loop's thread: the heartbeat answers the held poll.
     assert _http_blocking("GET", url)[0] == 200
-    readable, _, _ = select.select([completion_queue_fd(asyncio.get_running_loop())], [], [], WAIT)
-    assert readable, "nothing was queued within the bound"
+    readable, _, _ = select.select(bindings_reader_fds(asyncio.get_running_loop()), [], [], WAIT)
+    assert readable, "nothing was waiting for the loop within the bound"
 
 
 async def test_an_event_taken_for_a_cancelled_anext_comes_with_the_next_one(server, pubnub):

@@ -67,6 +67,9 @@ class PNConfiguration:
     origin: str
     ssl: bool
     presence_timeout: int | None
+    batch_window: float
+    non_subscribe_request_timeout: float
+    connect_timeout: float
     def __new__(cls) -> PNConfiguration: ...
 
 class PubNubError(Exception):

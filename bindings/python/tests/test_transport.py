@@ -1,0 +1,253 @@
+"""The HTTP transport that runs on the asyncio loop's own thread (plain-HTTP
+origins): keep-alive reuse, every framing of an answer, a connection the
+server closed, retries and timeouts on the loop's timers, cancellation
+closing the connection, and https staying with the runtime's TLS client.
+
+Each test runs a small scripted HTTP server on the test's own loop
+(``asyncio.start_server``), so what reached the server, and how, is seen
+exactly."""
+
+import asyncio
+
+import pytest
+
+from _support import WAIT, until
+from pubnub_presence import (
+    PNConfiguration,
+    PubNubAsyncio,
+    PubNubInvalidInput,
+    PubNubTimeoutError,
+    PubNubTransportError,
+)
+from pubnub_presence.testing import LocalServer
+
+# A recorded where_now answer (tests/recorded/where_now_2025.json).
+WHERE_NOW = (b'{"message":"OK","payload":{"channels":["test-channel2","test-channel1","test-channel3"]},'
+             b'"service":"Presence","status":200}')
+CHANNELS = ["test-channel2", "test-channel1", "test-channel3"]
+
+
+def with_length(body, status="200 OK", headers=b""):
+    return b"HTTP/1.1 %s\r\nContent-Length: %d\r\n%s\r\n%s" % (status.encode(), len(body), headers, body)
+
+
+def chunked(body):
+    """`body` in three chunks (one with an extension), and a trailer."""
+    parts = [body[:10], body[10:50], body[50:]]
+    out = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+    for i, part in enumerate(parts):
+        out += b"%x%s\r\n%s\r\n" % (len(part), b";x=1" if i == 1 else b"", part)
+    return out + b"0\r\nX-Trailer: yes\r\n\r\n"
+
+
+class Scripted:
+    """An HTTP/1.1 server answering each request with the next scripted
+    action: bytes to send, ``"close"`` (close without answering),
+    ``"hold"`` (never answer), or a callable ``(writer) -> awaitable``."""
+
+    def __init__(self, actions):
+        self.actions = list(actions)
+        self.requests = []
+        self.connections = 0
+        self.closed_by_client = asyncio.Event()
+
+    async def __aenter__(self):
+        self.server = await asyncio.start_server(self.serve, "127.0.0.1", 0)
+        self.origin = "127.0.0.1:%d" % self.server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc):
+        self.server.close()
+
+    async def serve(self, reader, writer):
+        self.connections += 1
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                self.requests.append(head.split(b"\r\n", 1)[0].decode())
+                action = self.actions.pop(0)
+                if action == "close":
+                    break
+                if action == "hold":
+                    # Until the client hangs up.
+                    if await reader.read(1) == b"":
+                        self.closed_by_client.set()
+                    break
+                if callable(action):
+                    await action(writer)
+                    break
+                writer.write(action)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
+def client(origin, **settings):
+    config = PNConfiguration()
+    config.subscribe_key = "demo"
+    config.user_id = "Serhii"
+    config.origin = origin
+    config.ssl = False
+    for name, value in settings.items():
+        setattr(config, name, value)
+    return PubNubAsyncio(config)
+
+
+async def where_now(pubnub):
+    result = await asyncio.wait_for(pubnub.where_now().uuid("Serhii").result(), WAIT)
+    return result.channels
+
+
+async def test_calls_share_one_keep_alive_connection_and_read_every_framing():
+    answers = [with_length(WHERE_NOW), chunked(WHERE_NOW), with_length(WHERE_NOW, headers=b"X-Extra: 1\r\n")]
+    async with Scripted(answers) as server:
+        pubnub = client(server.origin)
+        for _ in answers:
+            assert await where_now(pubnub) == CHANNELS
+        assert server.connections == 1, "one connection, kept alive"
+        assert all(r.startswith("GET /v2/presence/sub-key/demo/uuid/Serhii?") for r in server.requests)
+        await pubnub.stop()
+
+
+async def test_an_answer_without_a_length_ends_with_the_connection():
+    async def until_close(writer):
+        writer.write(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + WHERE_NOW)
+        await writer.drain()
+
+    async with Scripted([until_close, with_length(WHERE_NOW)]) as server:
+        pubnub = client(server.origin)
+        assert await where_now(pubnub) == CHANNELS
+        assert await where_now(pubnub) == CHANNELS
+        assert server.connections == 2, "a connection that closed is not reused"
+        await pubnub.stop()
+
+
+def bindings_readers(loop):
+    return {key.fd for key in loop._selector.get_map().values()
+            if key.data[0] is not None and type(key.data[0]._callback).__name__ == "Readable"}
+
+
+async def test_a_connection_the_server_closed_while_idle_is_dropped_and_replaced():
+    async def answer_then_close(writer):
+        # Keep-alive as far as the headers say; then the server hangs up.
+        writer.write(with_length(WHERE_NOW))
+        await writer.drain()
+
+    async with Scripted([answer_then_close, with_length(WHERE_NOW)]) as server:
+        pubnub = client(server.origin)
+        loop = asyncio.get_running_loop()
+        assert await where_now(pubnub) == CHANNELS
+        # The loop sees the idle socket close and stops watching it (else its
+        # select would report it on every turn).
+        await until(lambda: asyncio.sleep(0, not bindings_readers(loop)), "the closed connection to be unwatched")
+        assert await where_now(pubnub) == CHANNELS
+        assert server.connections == 2
+        await pubnub.stop()
+
+
+async def test_a_connection_closed_unseen_is_retried_on_a_new_one():
+    # The server closes right after reading the second request: the client
+    # sees it only then, and sends again on a new connection.
+    async with Scripted([with_length(WHERE_NOW), "close", with_length(WHERE_NOW)]) as server:
+        pubnub = client(server.origin)
+        assert await where_now(pubnub) == CHANNELS
+        assert await where_now(pubnub) == CHANNELS
+        assert (server.connections, len(server.requests)) == (2, 3)
+        await pubnub.stop()
+
+
+async def test_a_503_is_retried_after_its_retry_after():
+    busy = with_length(b'{"status":503,"error":true,"message":"busy"}', "503 Service Unavailable",
+                       b"Retry-After: 0\r\n")
+    async with Scripted([busy, with_length(WHERE_NOW)]) as server:
+        pubnub = client(server.origin)
+        assert await where_now(pubnub) == CHANNELS
+        assert len(server.requests) == 2
+        await pubnub.stop()
+
+
+async def test_a_call_with_no_answer_times_out_after_the_configured_timeout():
+    # Three attempts (two retries), each held until the client gives up.
+    async with Scripted(["hold", "hold", "hold"]) as server:
+        pubnub = client(server.origin, non_subscribe_request_timeout=0.05)
+        with pytest.raises(PubNubTimeoutError) as raised:
+            await where_now(pubnub)
+        assert raised.value.kind == "timeout" and raised.value.is_retryable
+        assert "50ms" in str(raised.value), str(raised.value)
+        assert len(server.requests) == 3
+        await pubnub.stop()
+
+
+async def test_cancelling_a_call_closes_its_connection():
+    async with Scripted(["hold"]) as server:
+        pubnub = client(server.origin)
+        call = asyncio.ensure_future(pubnub.where_now().uuid("Serhii").result())
+        await until(lambda: asyncio.sleep(0, len(server.requests) == 1), "the request to arrive")
+        call.cancel()
+        await asyncio.wait_for(server.closed_by_client.wait(), WAIT)
+        assert call.cancelled()
+        await pubnub.stop()
+
+
+async def test_an_answer_that_is_not_http_is_a_transport_error():
+    async with Scripted([b"garbage\r\n\r\n"] * 3) as server:
+        pubnub = client(server.origin)
+        with pytest.raises(PubNubTransportError, match="not valid HTTP/1.1"):
+            await where_now(pubnub)
+        await pubnub.stop()
+
+
+async def test_https_origins_go_through_the_runtimes_tls_client():
+    first_bytes = []
+
+    async def first_byte_then_close(reader, writer):
+        first_bytes.append(await reader.read(1))
+        writer.close()
+
+    server = await asyncio.start_server(first_byte_then_close, "127.0.0.1", 0)
+    pubnub = client("127.0.0.1:%d" % server.sockets[0].getsockname()[1], ssl=True)
+    with pytest.raises(PubNubTransportError):
+        await where_now(pubnub)
+    assert first_bytes and all(b == b"\x16" for b in first_bytes), f"TLS handshakes, not plain HTTP: {first_bytes}"
+    await pubnub.stop()
+    server.close()
+
+
+def test_a_client_works_on_one_event_loop_after_another():
+    """Connections belong to the loop that opened them: a client used from a
+    second loop (pytest-asyncio gives each test its own) opens its own."""
+    server = LocalServer()
+    # The server runs on the bindings' runtime; each asyncio.run is a new loop.
+
+    async def start():
+        await server.__aenter__()
+
+    async def stop():
+        await server.__aexit__(None, None, None)
+
+    asyncio.run(start())
+    try:
+        pubnub = PubNubAsyncio(server.config("alice"))
+
+        async def here_now():
+            return (await asyncio.wait_for(pubnub.here_now().channels("lobby").result(), WAIT)).total_occupancy
+
+        for _ in range(3):
+            assert asyncio.run(here_now()) == 0
+    finally:
+        asyncio.run(stop())
+
+
+def test_timeouts_and_the_batch_window_are_checked_naming_the_setting():
+    config = PNConfiguration()
+    assert (config.non_subscribe_request_timeout, config.connect_timeout, config.batch_window) == (10.0, 5.0, 0.002)
+    for name, bad in [("non_subscribe_request_timeout", 0), ("connect_timeout", -1.0), ("batch_window", 2.0),
+                      ("batch_window", float("nan"))]:
+        with pytest.raises(PubNubInvalidInput) as raised:
+            setattr(config, name, bad)
+        assert raised.value.parameter == name
+    config.batch_window = 0
+    assert config.batch_window == 0.0
+

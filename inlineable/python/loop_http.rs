@@ -1,0 +1,629 @@
+//! HTTP/1.1 on the asyncio loop's own thread: the client's [`Sender`] for
+//! plain-HTTP origins (a local presence server), so that a call made from
+//! Python never crosses a thread.
+//!
+//! A request of a task the loop runs ([`bridge`]) is written to a pooled
+//! keep-alive socket right away; the loop watches the socket
+//! (`loop.add_reader`), and the answer wakes the task inside that reader
+//! callback, where it is parsed (`httparse`) and decoded. Timeouts are the
+//! loop's timers (`loop.call_later`). Connecting (name lookup, the connect
+//! timeout) is done on the runtime, once per pooled connection.
+//!
+//! Requests made elsewhere (`join()`'s heartbeat loop, which runs on the
+//! runtime) and `https` origins go through the runtime's reqwest client:
+//! this sender declines them.
+
+use std::future::Future;
+use std::io::{ErrorKind, Read, Write};
+use std::net::TcpStream;
+use std::os::fd::{AsRawFd, RawFd};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use pyo3::intern;
+use pyo3::prelude::*;
+
+use pubnub_presence_runtime::transport::{Get, HttpAnswer, Sender, Sending, Timer, body_too_big};
+use pubnub_presence_runtime::{Config, Error, TimeoutKind};
+
+use super::bridge::{self, Home};
+
+/// Idle connections kept per client (64 calls in flight reuse 64).
+const MAX_IDLE: usize = 128;
+/// Longest answer head (status line and headers) read.
+const MAX_HEAD_BYTES: usize = 64 * 1024;
+/// Most headers an answer head may have.
+const MAX_HEADERS: usize = 64;
+
+/// Where requests go: a plain-HTTP origin.
+#[derive(Debug, Clone)]
+struct Origin {
+    /// `host:port` to connect to.
+    address: String,
+    /// The `Host` header.
+    host: String,
+}
+
+/// The sender for one client: its origin and its idle connections.
+pub struct LoopHttp {
+    origin: Origin,
+    connect_timeout: Duration,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl LoopHttp {
+    /// A sender for `config`'s origin, if it is plain HTTP with no path;
+    /// `None` leaves every request to the runtime's client.
+    pub fn for_config(config: &Config) -> Option<LoopHttp> {
+        let origin = config.base_url();
+        let authority = origin.strip_prefix("http://")?;
+        if authority.is_empty() || authority.contains(['/', '?', '#', '@']) {
+            return None;
+        }
+        let has_port = match authority.rfind(']') {
+            Some(bracket) => authority[bracket..].contains(':'),
+            None => authority.contains(':'),
+        };
+        let address = if has_port { authority.to_owned() } else { format!("{authority}:80") };
+        Some(LoopHttp {
+            origin: Origin { address, host: authority.to_owned() },
+            connect_timeout: config.connect_timeout_value(),
+            idle: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// An idle connection of `home`'s loop that the server has not closed.
+    fn checkout(&self, home: &Arc<Home>) -> Option<Connection> {
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        while let Some(connection) = idle.pop() {
+            if Arc::ptr_eq(&connection.home, home) && !connection.readiness.hung_up.load(Ordering::Acquire) {
+                return Some(connection);
+            }
+            // Another loop's (closed, or not this one), or closed by the server: dropped.
+        }
+        None
+    }
+
+    fn checkin(&self, connection: Connection) {
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        if idle.len() < MAX_IDLE {
+            idle.push(connection);
+        }
+    }
+
+    /// Opens a connection on the runtime (name lookup and connect, bounded
+    /// by the connect timeout) and hands its socket to `home`'s loop.
+    async fn connect(&self, home: &Arc<Home>) -> Result<Connection, Error> {
+        let address = self.origin.address.clone();
+        let timeout = self.connect_timeout;
+        let connecting = bridge::spawn_on_runtime(async move {
+            match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(&address)).await {
+                Err(_) => Err(Error::Timeout { kind: TimeoutKind::Connect, timeout }),
+                Ok(Err(err)) => Err(transport(format!("could not connect to {address}: {err}"))),
+                // Still non-blocking, as tokio set it.
+                Ok(Ok(stream)) => stream.into_std().map_err(|err| transport(format!("connected to {address}: {err}"))),
+            }
+        })
+        .map_err(|err| transport(err.to_string()))?;
+        let socket = connecting.await.map_err(|err| transport(format!("the connect task failed: {err}")))??;
+        let _ = socket.set_nodelay(true);
+        Ok(Connection::new(socket, Arc::clone(home)))
+    }
+
+    /// One GET on `home`'s loop: on a pooled connection when there is one
+    /// (again on a new one if the server had closed it unseen), within
+    /// `get.timeout`.
+    async fn send(&self, home: Arc<Home>, get: Get<'_>) -> Result<HttpAnswer, Error> {
+        let timer = LoopTimer::start(&home, get.timeout)?;
+        let request = format!("GET {} HTTP/1.1\r\nHost: {}\r\nAccept: */*\r\n\r\n", get.path_and_query, self.origin.host);
+        let exchange = async {
+            loop {
+                let (mut connection, reused) = match self.checkout(&home) {
+                    Some(connection) => (connection, true),
+                    None => (self.connect(&home).await?, false),
+                };
+                match connection.exchange(request.as_bytes(), get.max_body).await {
+                    Ok((answer, keep_alive)) => {
+                        if keep_alive {
+                            self.checkin(connection);
+                        }
+                        return Ok(answer);
+                    }
+                    // Closed by the server while idle, before we saw it: a fresh one.
+                    Err(Failure::ClosedBeforeAnswer) if reused => continue,
+                    Err(failure) => return Err(failure.into_error(get.max_body)),
+                }
+            }
+        };
+        let mut exchange = std::pin::pin!(exchange);
+        let mut timer = std::pin::pin!(timer);
+        std::future::poll_fn(|cx| {
+            if let Poll::Ready(outcome) = exchange.as_mut().poll(cx) {
+                return Poll::Ready(outcome);
+            }
+            timer.as_mut().poll(cx).map(|()| Err(Error::Timeout { kind: TimeoutKind::Request, timeout: get.timeout }))
+        })
+        .await
+    }
+}
+
+impl Sender for LoopHttp {
+    fn get<'a>(&'a self, get: Get<'a>) -> Option<Sending<'a>> {
+        // Only a task of a loop, polled on its thread, does its I/O there.
+        let home = bridge::running_home()?;
+        Some(Box::pin(self.send(home, get)))
+    }
+
+    fn timer(&self, after: Duration) -> Option<Timer> {
+        let timer = LoopTimer::start(&bridge::running_home()?, after).ok()?;
+        Some(Box::pin(timer))
+    }
+}
+
+fn transport(message: String) -> Error {
+    Error::Transport { message, source: None }
+}
+
+/// How an exchange failed.
+enum Failure {
+    /// The connection ended before any byte of an answer.
+    ClosedBeforeAnswer,
+    Io(std::io::Error),
+    /// An answer that is not HTTP/1.1 as we read it.
+    Malformed(String),
+    TooBig(usize),
+}
+
+impl Failure {
+    fn into_error(self, max_body: usize) -> Error {
+        match self {
+            Failure::ClosedBeforeAnswer => transport("the server closed the connection before answering".to_owned()),
+            Failure::Io(err) => transport(format!("connection failed: {err}")),
+            Failure::Malformed(what) => transport(format!("the server's answer is not valid HTTP/1.1: {what}")),
+            Failure::TooBig(seen) => body_too_big(max_body, seen),
+        }
+    }
+}
+
+/// What the loop's callbacks tell a connection's reader.
+#[derive(Default)]
+struct Readiness {
+    /// The task waiting to read or write, woken by the callback.
+    waker: Mutex<Option<Waker>>,
+    /// Readable with nobody waiting: the server closed an idle connection
+    /// (or sent what nobody asked for); it is not used again.
+    hung_up: AtomicBool,
+    /// Whether the loop has our reader for the socket (added on the first
+    /// wait, taken off when it fires with nobody waiting).
+    watched: AtomicBool,
+}
+
+/// A socket the loop watches, kept alive between requests.
+struct Connection {
+    socket: Option<TcpStream>,
+    fd: RawFd,
+    readiness: Arc<Readiness>,
+    home: Arc<Home>,
+}
+
+impl Connection {
+    fn new(socket: TcpStream, home: Arc<Home>) -> Self {
+        let fd = socket.as_raw_fd();
+        Connection { socket: Some(socket), fd, readiness: Arc::default(), home }
+    }
+
+    fn socket(&self) -> &TcpStream {
+        self.socket.as_ref().expect("the socket lives as long as the connection")
+    }
+
+    /// Writes `request`, then reads one answer: the answer, and whether the
+    /// connection can carry another.
+    async fn exchange(&mut self, request: &[u8], max_body: usize) -> Result<(HttpAnswer, bool), Failure> {
+        let mut written = 0;
+        while written < request.len() {
+            written += std::future::poll_fn(|cx| self.poll_write(cx, &request[written..])).await.map_err(Failure::Io)?;
+        }
+        let mut reader = AnswerReader::default();
+        loop {
+            if let Some(done) = reader.parse(max_body)? {
+                return Ok(done);
+            }
+            let read = std::future::poll_fn(|cx| self.poll_read(cx, &mut reader.bytes)).await;
+            match read {
+                Ok(0) if reader.bytes.is_empty() => return Err(Failure::ClosedBeforeAnswer),
+                Ok(0) => return reader.at_eof(max_body),
+                Ok(_) => {}
+                Err(err) if reader.bytes.is_empty() && is_reset(&err) => return Err(Failure::ClosedBeforeAnswer),
+                Err(err) => return Err(Failure::Io(err)),
+            }
+        }
+    }
+
+    fn poll_read(&mut self, cx: &mut Context<'_>, into: &mut Vec<u8>) -> Poll<std::io::Result<usize>> {
+        let mut chunk = [0u8; 16 * 1024];
+        loop {
+            match self.socket().read(&mut chunk) {
+                Ok(n) => {
+                    into.extend_from_slice(&chunk[..n]);
+                    return Poll::Ready(Ok(n));
+                }
+                Err(err) if err.kind() == ErrorKind::Interrupted => {}
+                Err(err) if err.kind() == ErrorKind::WouldBlock => {
+                    *self.readiness.waker.lock().unwrap_or_else(|p| p.into_inner()) = Some(cx.waker().clone());
+                    if let Err(err) = self.watch() {
+                        return Poll::Ready(Err(std::io::Error::other(err.to_string())));
+                    }
+                    return Poll::Pending;
+                }
+                Err(err) => return Poll::Ready(Err(err)),
+            }
+        }
+    }
+
+    fn poll_write(&mut self, cx: &mut Context<'_>, bytes: &[u8]) -> Poll<std::io::Result<usize>> {
+        loop {
+            match self.socket().write(bytes) {
+                Ok(0) => return Poll::Ready(Err(ErrorKind::WriteZero.into())),
+                Ok(n) => return Poll::Ready(Ok(n)),
+                Err(err) if err.kind() == ErrorKind::Interrupted => {}
+                Err(err) if err.kind() == ErrorKind::WouldBlock => {
+                    // Rare (a request is small): a one-shot writer.
+                    let waker = cx.waker().clone();
+                    let added = Python::attach(|py| -> PyResult<()> {
+                        let event_loop = self.home.event_loop(py)?;
+                        let writable = Writable { waker: Mutex::new(Some(waker)), fd: self.fd, home: Arc::clone(&self.home) };
+                        event_loop.call_method1(intern!(py, "add_writer"), (self.fd, writable))?;
+                        Ok(())
+                    });
+                    if let Err(err) = added {
+                        return Poll::Ready(Err(std::io::Error::other(err.to_string())));
+                    }
+                    return Poll::Pending;
+                }
+                Err(err) => return Poll::Ready(Err(err)),
+            }
+        }
+    }
+
+    /// Adds our reader for the socket to the loop, unless it is there: it
+    /// stays between requests (so a request costs no `add_reader`).
+    fn watch(&mut self) -> PyResult<()> {
+        if self.readiness.watched.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        Python::attach(|py| -> PyResult<()> {
+            let readable = Readable { readiness: Arc::clone(&self.readiness), home: Arc::clone(&self.home), fd: self.fd };
+            self.home.event_loop(py)?.call_method1(intern!(py, "add_reader"), (self.fd, readable))?;
+            Ok(())
+        })?;
+        self.readiness.watched.store(true, Ordering::Release);
+        Ok(())
+    }
+}
+
+impl Drop for Connection {
+    /// Takes our reader off the loop before the socket closes (a closed fd's
+    /// number is soon another socket's), on the loop's thread.
+    fn drop(&mut self) {
+        if !self.readiness.watched.load(Ordering::Acquire) {
+            return;
+        }
+        let socket = self.socket.take();
+        let fd = self.fd;
+        let home = Arc::clone(&self.home);
+        Python::attach(|py| {
+            let Ok(event_loop) = home.event_loop(py) else { return };
+            if home.is_current_thread() {
+                let _ = event_loop.call_method1(intern!(py, "remove_reader"), (fd,));
+                drop(socket);
+            } else {
+                let closer = Closer { socket: Mutex::new(socket), fd, home: Arc::clone(&home) };
+                // A closed loop refuses: its selector is gone, and the socket closes with the closer.
+                let _ = event_loop.call_method1(intern!(py, "call_soon_threadsafe"), (closer,));
+            }
+        });
+    }
+}
+
+fn is_reset(err: &std::io::Error) -> bool {
+    matches!(err.kind(), ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe)
+}
+
+/// The loop's reader for a connection: wakes the task waiting on it, or,
+/// with none waiting, marks the connection closed by the server and stops
+/// watching it (the loop's `select` would report it again and again; a
+/// task that reads it later adds the reader back).
+#[pyclass(module = "pubnub_presence")]
+struct Readable {
+    readiness: Arc<Readiness>,
+    home: Arc<Home>,
+    fd: RawFd,
+}
+
+#[pymethods]
+impl Readable {
+    fn __call__(&self, py: Python<'_>) -> PyResult<()> {
+        let waiting = self.readiness.waker.lock().unwrap_or_else(|p| p.into_inner()).take();
+        match waiting {
+            Some(waker) => bridge::turn(&self.home, || waker.wake()),
+            None => {
+                self.readiness.hung_up.store(true, Ordering::Release);
+                self.readiness.watched.store(false, Ordering::Release);
+                self.home.event_loop(py)?.call_method1(intern!(py, "remove_reader"), (self.fd,))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A one-shot writer: the socket can take more of a request.
+#[pyclass(module = "pubnub_presence")]
+struct Writable {
+    waker: Mutex<Option<Waker>>,
+    fd: RawFd,
+    home: Arc<Home>,
+}
+
+#[pymethods]
+impl Writable {
+    fn __call__(&self, py: Python<'_>) -> PyResult<()> {
+        self.home.event_loop(py)?.call_method1(intern!(py, "remove_writer"), (self.fd,))?;
+        if let Some(waker) = self.waker.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            bridge::turn(&self.home, || waker.wake());
+        }
+        Ok(())
+    }
+}
+
+/// Closes a connection dropped off the loop's thread, on that thread.
+#[pyclass(module = "pubnub_presence")]
+struct Closer {
+    socket: Mutex<Option<TcpStream>>,
+    fd: RawFd,
+    home: Arc<Home>,
+}
+
+#[pymethods]
+impl Closer {
+    fn __call__(&self, py: Python<'_>) {
+        if let Ok(event_loop) = self.home.event_loop(py) {
+            let _ = event_loop.call_method1(intern!(py, "remove_reader"), (self.fd,));
+        }
+        drop(self.socket.lock().unwrap_or_else(|p| p.into_inner()).take());
+    }
+}
+
+/// An answer being read: its bytes so far, and its head once parsed.
+#[derive(Default)]
+struct AnswerReader {
+    bytes: Vec<u8>,
+    head: Option<Head>,
+}
+
+struct Head {
+    /// Where the body starts in `bytes`.
+    body_at: usize,
+    status: u16,
+    framing: Framing,
+    keep_alive: bool,
+    retry_after: Option<String>,
+    location: Option<String>,
+}
+
+enum Framing {
+    Length(usize),
+    Chunked,
+    /// No length: the body ends when the server closes the connection.
+    UntilClose,
+}
+
+impl AnswerReader {
+    /// The answer, once all of it is in; `None` while more is needed.
+    fn parse(&mut self, max_body: usize) -> Result<Option<(HttpAnswer, bool)>, Failure> {
+        if self.head.is_none() {
+            let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+            let mut response = httparse::Response::new(&mut headers);
+            let body_at = match response.parse(&self.bytes) {
+                Ok(httparse::Status::Complete(at)) => at,
+                Ok(httparse::Status::Partial) if self.bytes.len() > MAX_HEAD_BYTES => {
+                    return Err(Failure::Malformed(format!("a head over {MAX_HEAD_BYTES} bytes")));
+                }
+                Ok(httparse::Status::Partial) => return Ok(None),
+                Err(err) => return Err(Failure::Malformed(err.to_string())),
+            };
+            let status = response.code.unwrap_or_default();
+            if (100..200).contains(&status) {
+                // An interim answer (`100 Continue`): the real one follows.
+                self.bytes.drain(..body_at);
+                return self.parse(max_body);
+            }
+            self.head = Some(Head::new(&response, body_at, max_body)?);
+        }
+        let Some(head) = &self.head else { return Ok(None) };
+        let body = &self.bytes[head.body_at..];
+        let body = match head.framing {
+            Framing::Length(length) if body.len() >= length => body[..length].to_vec(),
+            Framing::Length(_) | Framing::UntilClose => return Ok(None),
+            Framing::Chunked => match dechunk(body, max_body)? {
+                Some(body) => body,
+                None => return Ok(None),
+            },
+        };
+        Ok(Some(self.answer(body)))
+    }
+
+    /// The connection ended: complete only for a body that runs until then.
+    fn at_eof(&mut self, max_body: usize) -> Result<(HttpAnswer, bool), Failure> {
+        match &self.head {
+            Some(head) if matches!(head.framing, Framing::UntilClose) => {
+                let body = self.bytes[head.body_at..].to_vec();
+                if body.len() > max_body {
+                    return Err(Failure::TooBig(body.len()));
+                }
+                let (answer, _) = self.answer(body);
+                Ok((answer, false))
+            }
+            _ => Err(Failure::Io(std::io::Error::new(ErrorKind::UnexpectedEof, "the answer was cut short"))),
+        }
+    }
+
+    fn answer(&mut self, body: Vec<u8>) -> (HttpAnswer, bool) {
+        let head = self.head.take().expect("parsed");
+        let keep_alive = head.keep_alive && !matches!(head.framing, Framing::UntilClose);
+        let answer = HttpAnswer { status: head.status, retry_after: head.retry_after, location: head.location, body };
+        (answer, keep_alive)
+    }
+}
+
+impl Head {
+    fn new(response: &httparse::Response<'_, '_>, body_at: usize, max_body: usize) -> Result<Head, Failure> {
+        let status = response.code.unwrap_or_default();
+        let mut head = Head {
+            body_at,
+            status,
+            framing: Framing::UntilClose,
+            // HTTP/1.1 keeps the connection unless told otherwise; 1.0 closes it.
+            keep_alive: response.version == Some(1),
+            retry_after: None,
+            location: None,
+        };
+        let mut length = None;
+        for header in response.headers.iter() {
+            let value = std::str::from_utf8(header.value).map(str::trim);
+            let name = header.name;
+            if name.eq_ignore_ascii_case("content-length") {
+                let parsed = value.ok().and_then(|v| v.parse::<usize>().ok());
+                length = Some(parsed.ok_or_else(|| Failure::Malformed("a bad Content-Length".to_owned()))?);
+            } else if name.eq_ignore_ascii_case("transfer-encoding") {
+                if value.is_ok_and(|v| v.to_ascii_lowercase().ends_with("chunked")) {
+                    head.framing = Framing::Chunked;
+                }
+            } else if name.eq_ignore_ascii_case("connection") {
+                if let Ok(value) = value {
+                    let value = value.to_ascii_lowercase();
+                    if value.contains("close") {
+                        head.keep_alive = false;
+                    } else if value.contains("keep-alive") {
+                        head.keep_alive = true;
+                    }
+                }
+            } else if name.eq_ignore_ascii_case("retry-after") {
+                head.retry_after = value.ok().map(str::to_owned);
+            } else if name.eq_ignore_ascii_case("location") {
+                head.location = value.ok().map(str::to_owned);
+            }
+        }
+        // No body: 204, 304 (a GET's 1xx were skipped).
+        if status == 204 || status == 304 {
+            head.framing = Framing::Length(0);
+        } else if let (Some(length), false) = (length, matches!(head.framing, Framing::Chunked)) {
+            if length > max_body {
+                return Err(Failure::TooBig(length));
+            }
+            head.framing = Framing::Length(length);
+        }
+        Ok(head)
+    }
+}
+
+/// The body of a chunked answer, once its last chunk and trailers are in.
+fn dechunk(mut rest: &[u8], max_body: usize) -> Result<Option<Vec<u8>>, Failure> {
+    let mut body = Vec::new();
+    loop {
+        let (at, size) = match httparse::parse_chunk_size(rest) {
+            Ok(httparse::Status::Complete(parsed)) => parsed,
+            Ok(httparse::Status::Partial) => return Ok(None),
+            Err(_) => return Err(Failure::Malformed("a bad chunk size".to_owned())),
+        };
+        rest = &rest[at..];
+        if size == 0 {
+            // Trailers, if any, then an empty line.
+            let mut line_start = 0;
+            loop {
+                let Some(end) = rest[line_start..].windows(2).position(|w| w == b"\r\n") else { return Ok(None) };
+                if end == 0 {
+                    return Ok(Some(body));
+                }
+                line_start += end + 2;
+            }
+        }
+        let size = usize::try_from(size).map_err(|_| Failure::TooBig(usize::MAX))?;
+        if body.len().saturating_add(size) > max_body {
+            return Err(Failure::TooBig(body.len().saturating_add(size)));
+        }
+        if rest.len() < size + 2 {
+            return Ok(None);
+        }
+        if &rest[size..size + 2] != b"\r\n" {
+            return Err(Failure::Malformed("a chunk without its line end".to_owned()));
+        }
+        body.extend_from_slice(&rest[..size]);
+        rest = &rest[size + 2..];
+    }
+}
+
+/// A timer of the loop (`loop.call_later`), cancelled when dropped.
+struct LoopTimer {
+    fired: Arc<Fired>,
+    handle: Py<PyAny>,
+}
+
+#[derive(Default)]
+struct Fired {
+    done: AtomicBool,
+    waker: Mutex<Option<Waker>>,
+}
+
+impl LoopTimer {
+    fn start(home: &Arc<Home>, after: Duration) -> Result<LoopTimer, Error> {
+        let fired = Arc::new(Fired::default());
+        let fire = Fire { fired: Arc::clone(&fired), home: Arc::clone(home) };
+        Python::attach(|py| {
+            let event_loop = home.event_loop(py)?;
+            let handle = event_loop.call_method1(intern!(py, "call_later"), (after.as_secs_f64(), fire))?;
+            Ok(LoopTimer { fired, handle: handle.unbind() })
+        })
+        .map_err(|err: PyErr| transport(format!("could not set the request's timer on the event loop: {err}")))
+    }
+}
+
+impl Future for LoopTimer {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.fired.done.load(Ordering::Acquire) {
+            return Poll::Ready(());
+        }
+        *self.fired.waker.lock().unwrap_or_else(|p| p.into_inner()) = Some(cx.waker().clone());
+        Poll::Pending
+    }
+}
+
+impl Drop for LoopTimer {
+    fn drop(&mut self) {
+        if !self.fired.done.load(Ordering::Acquire) {
+            Python::attach(|py| {
+                let _ = self.handle.bind(py).call_method0(intern!(py, "cancel"));
+            });
+        }
+    }
+}
+
+#[pyclass(module = "pubnub_presence")]
+struct Fire {
+    fired: Arc<Fired>,
+    home: Arc<Home>,
+}
+
+#[pymethods]
+impl Fire {
+    fn __call__(&self) {
+        self.fired.done.store(true, Ordering::Release);
+        if let Some(waker) = self.fired.waker.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            bridge::turn(&self.home, || waker.wake());
+        }
+    }
+}
