@@ -43,7 +43,10 @@ Workloads (each phase bounded by --secs and a maximum count):
   per event is the cost of a poll; over a network every poll carries what
   arrived during the round trip, for both SDKs alike, and CPU per event is
   the cost of an event. The table's "events/poll" column (from the server's
-  /metrics) shows which regime a row is in.
+  /metrics) shows which regime a row is in. Our SDK waits its batch window
+  (PNConfiguration.batch_window, 2 ms by default) after an answer with events
+  before it polls again, so on loopback it gets batches too; --batch-window 0
+  measures it polling again at once.
 
 Occupants are seeded with raw heartbeats (urllib, heartbeat=300) under a
 per-run prefix, and left again at the end.
@@ -235,11 +238,12 @@ class Official:
 class Ours:
     name = "ours"
 
-    def __init__(self, origin):
+    def __init__(self, origin, batch_window=None):
         from pubnub_presence import PNConfiguration, PubNubAsyncio
 
         self._config_cls, self._client_cls = PNConfiguration, PubNubAsyncio
         self.origin = origin
+        self.batch_window = batch_window
         self.client = self.make_client("bench-ours")
 
     def make_client(self, user_id):
@@ -249,6 +253,8 @@ class Ours:
         config.user_id = user_id
         config.origin = self.origin
         config.ssl = False
+        if self.batch_window is not None:
+            config.batch_window = self.batch_window
         return self._client_cls(config)
 
     async def here_now(self, channels):
@@ -450,7 +456,7 @@ async def run(args, origin, server_mode):
     run_id = secrets.token_hex(3)
     sdks = [Official(origin)]
     try:
-        sdks.append(Ours(origin))
+        sdks.append(Ours(origin, args.batch_window))
     except ImportError as error:
         print(f"warning: pubnub_presence not importable ({error}); its column shows n/a", file=sys.stderr)
 
@@ -507,7 +513,8 @@ async def run(args, origin, server_mode):
     print(f"Python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs; "
           f"official SDK {official_version()}; server: {server_mode}; "
           f"each phase at most {args.secs:g} s (here_now at most {args.max_calls:,} calls, events at most "
-          f"{args.max_events:,} with at most {args.window} unreceived).")
+          f"{args.max_events:,} with at most {args.window} unreceived); our batch window: "
+          f"{'the default' if args.batch_window is None else f'{args.batch_window:g} s'}.")
     print()
     print("| workload | official calls/s | ours calls/s | ratio | official CPU µs/call | ours CPU µs/call "
           "| CPU ratio | events/poll (official / ours) |")
@@ -576,6 +583,9 @@ def main():
     parser.add_argument("--window", type=int, default=64,
                         help="most presence events sent and not yet received (below the server's 100 per channel)")
     parser.add_argument("--no-events", action="store_true", help="skip the presence-events phases")
+    parser.add_argument("--batch-window", type=float, default=None,
+                        help="our PNConfiguration.batch_window in seconds (default: the SDK's, 0.002; "
+                             "0 polls again at once, as the official SDK does)")
     parser.add_argument("--network-ms", type=int, default=10,
                         help="also measure events with every subscribe held this long by the server, "
                              "as over a network (default 10; 0: loopback only)")

@@ -154,7 +154,7 @@ impl Configuration {
         if let Some(key) = &self.auth_key {
             config = config.auth_key(key.clone());
         }
-        // Plain-HTTP origins are served on the asyncio loop's own thread.
+        // Requests made on the asyncio loop's thread are sent from there.
         match super::loop_http::LoopHttp::for_config(&config) {
             Some(sender) => config.sender(std::sync::Arc::new(sender)),
             None => config,

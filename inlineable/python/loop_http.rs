@@ -1,6 +1,6 @@
-//! HTTP/1.1 on the asyncio loop's own thread: the client's [`Sender`] for
-//! plain-HTTP origins (a local presence server), so that a call made from
-//! Python never crosses a thread.
+//! HTTP/1.1 (and TLS, with rustls) on the asyncio loop's own thread: the
+//! client's [`Sender`], so that a call made from Python never crosses a
+//! thread.
 //!
 //! A request of a task the loop runs ([`bridge`]) is written to a pooled
 //! keep-alive socket right away; the loop watches the socket
@@ -10,8 +10,9 @@
 //! timeout) is done on the runtime, once per pooled connection.
 //!
 //! Requests made elsewhere (`join()`'s heartbeat loop, which runs on the
-//! runtime) and `https` origins go through the runtime's reqwest client:
-//! this sender declines them.
+//! runtime) go through the runtime's reqwest client: this sender declines
+//! them. `https` certificates are checked as reqwest checks them (the
+//! platform's verifier and roots).
 
 use std::future::Future;
 use std::io::{ErrorKind, Read, Write};
@@ -38,13 +39,31 @@ const MAX_HEAD_BYTES: usize = 64 * 1024;
 /// Most headers an answer head may have.
 const MAX_HEADERS: usize = 64;
 
-/// Where requests go: a plain-HTTP origin.
-#[derive(Debug, Clone)]
+/// Where requests go.
+#[derive(Clone)]
 struct Origin {
     /// `host:port` to connect to.
     address: String,
     /// The `Host` header.
     host: String,
+    /// For `https`: the TLS settings and the name the certificate must have.
+    tls: Option<(Arc<rustls::ClientConfig>, rustls::pki_types::ServerName<'static>)>,
+}
+
+/// TLS settings for `hostname`, verifying as reqwest does (the platform's
+/// verifier); `None` if they cannot be made (the runtime's client then
+/// sends, and reports why).
+fn tls_for(hostname: &str) -> Option<(Arc<rustls::ClientConfig>, rustls::pki_types::ServerName<'static>)> {
+    use rustls_platform_verifier::BuilderVerifierExt;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .ok()?
+        .with_platform_verifier()
+        .ok()?
+        .with_no_client_auth();
+    let name = rustls::pki_types::ServerName::try_from(hostname.to_owned()).ok()?;
+    Some((Arc::new(config), name))
 }
 
 /// The sender for one client: its origin and its idle connections.
@@ -55,21 +74,36 @@ pub struct LoopHttp {
 }
 
 impl LoopHttp {
-    /// A sender for `config`'s origin, if it is plain HTTP with no path;
-    /// `None` leaves every request to the runtime's client.
+    /// A sender for `config`'s origin (`host[:port]`, no path); `None`
+    /// leaves every request to the runtime's client, which reports an
+    /// origin it cannot use.
     pub fn for_config(config: &Config) -> Option<LoopHttp> {
-        let origin = config.base_url();
-        let authority = origin.strip_prefix("http://")?;
+        let base = config.base_url();
+        let (secure, authority) = match base.strip_prefix("https://") {
+            Some(authority) => (true, authority),
+            None => (false, base.strip_prefix("http://")?),
+        };
         if authority.is_empty() || authority.contains(['/', '?', '#', '@']) {
             return None;
         }
-        let has_port = match authority.rfind(']') {
-            Some(bracket) => authority[bracket..].contains(':'),
-            None => authority.contains(':'),
+        let (hostname, has_port) = match authority.strip_prefix('[') {
+            Some(bracketed) => {
+                let (ip, after) = bracketed.split_once(']')?;
+                (ip, after.starts_with(':'))
+            }
+            None => match authority.rsplit_once(':') {
+                Some((hostname, _)) => (hostname, true),
+                None => (authority, false),
+            },
         };
-        let address = if has_port { authority.to_owned() } else { format!("{authority}:80") };
+        let address = match (has_port, secure) {
+            (true, _) => authority.to_owned(),
+            (false, true) => format!("{authority}:443"),
+            (false, false) => format!("{authority}:80"),
+        };
+        let tls = if secure { Some(tls_for(hostname)?) } else { None };
         Some(LoopHttp {
-            origin: Origin { address, host: authority.to_owned() },
+            origin: Origin { address, host: authority.to_owned(), tls },
             connect_timeout: config.connect_timeout_value(),
             idle: Mutex::new(Vec::new()),
         })
@@ -110,7 +144,15 @@ impl LoopHttp {
         .map_err(|err| transport(err.to_string()))?;
         let socket = connecting.await.map_err(|err| transport(format!("the connect task failed: {err}")))??;
         let _ = socket.set_nodelay(true);
-        Ok(Connection::new(socket, Arc::clone(home)))
+        // The handshake goes with the first request's bytes.
+        let tls = match &self.origin.tls {
+            Some((config, name)) => Some(Box::new(
+                rustls::ClientConnection::new(Arc::clone(config), name.clone())
+                    .map_err(|err| transport(format!("TLS: {err}")))?,
+            )),
+            None => None,
+        };
+        Ok(Connection::new(socket, tls, Arc::clone(home)))
     }
 
     /// One GET on `home`'s loop: on a pooled connection when there is one
@@ -118,7 +160,8 @@ impl LoopHttp {
     /// `get.timeout`.
     async fn send(&self, home: Arc<Home>, get: Get<'_>) -> Result<HttpAnswer, Error> {
         let timer = LoopTimer::start(&home, get.timeout)?;
-        let request = format!("GET {} HTTP/1.1\r\nHost: {}\r\nAccept: */*\r\n\r\n", get.path_and_query, self.origin.host);
+        let request =
+            format!("GET {} HTTP/1.1\r\nHost: {}\r\nAccept: */*\r\n\r\n", get.path_and_query, self.origin.host);
         let exchange = async {
             loop {
                 let (mut connection, reused) = match self.checkout(&home) {
@@ -204,15 +247,17 @@ struct Readiness {
 /// A socket the loop watches, kept alive between requests.
 struct Connection {
     socket: Option<TcpStream>,
+    /// For `https`: the TLS session over the socket.
+    tls: Option<Box<rustls::ClientConnection>>,
     fd: RawFd,
     readiness: Arc<Readiness>,
     home: Arc<Home>,
 }
 
 impl Connection {
-    fn new(socket: TcpStream, home: Arc<Home>) -> Self {
+    fn new(socket: TcpStream, tls: Option<Box<rustls::ClientConnection>>, home: Arc<Home>) -> Self {
         let fd = socket.as_raw_fd();
-        Connection { socket: Some(socket), fd, readiness: Arc::default(), home }
+        Connection { socket: Some(socket), tls, fd, readiness: Arc::default(), home }
     }
 
     fn socket(&self) -> &TcpStream {
@@ -222,9 +267,19 @@ impl Connection {
     /// Writes `request`, then reads one answer: the answer, and whether the
     /// connection can carry another.
     async fn exchange(&mut self, request: &[u8], max_body: usize) -> Result<(HttpAnswer, bool), Failure> {
-        let mut written = 0;
-        while written < request.len() {
-            written += std::future::poll_fn(|cx| self.poll_write(cx, &request[written..])).await.map_err(Failure::Io)?;
+        match &mut self.tls {
+            Some(tls) => {
+                // Into the session's buffer (sent once the handshake is done), then out.
+                tls.writer().write_all(request).map_err(Failure::Io)?;
+                std::future::poll_fn(|cx| self.poll_flush_tls(cx)).await.map_err(Failure::Io)?;
+            }
+            None => {
+                let mut written = 0;
+                while written < request.len() {
+                    let wrote = std::future::poll_fn(|cx| self.poll_write(cx, &request[written..])).await;
+                    written += wrote.map_err(Failure::Io)?;
+                }
+            }
         }
         let mut reader = AnswerReader::default();
         loop {
@@ -242,7 +297,11 @@ impl Connection {
         }
     }
 
+    /// Reads what is there into `into`: `Ok(0)` at the end of the stream.
     fn poll_read(&mut self, cx: &mut Context<'_>, into: &mut Vec<u8>) -> Poll<std::io::Result<usize>> {
+        if self.tls.is_some() {
+            return self.poll_read_tls(cx, into);
+        }
         let mut chunk = [0u8; 16 * 1024];
         loop {
             match self.socket().read(&mut chunk) {
@@ -251,15 +310,80 @@ impl Connection {
                     return Poll::Ready(Ok(n));
                 }
                 Err(err) if err.kind() == ErrorKind::Interrupted => {}
-                Err(err) if err.kind() == ErrorKind::WouldBlock => {
-                    *self.readiness.waker.lock().unwrap_or_else(|p| p.into_inner()) = Some(cx.waker().clone());
-                    if let Err(err) = self.watch() {
-                        return Poll::Ready(Err(std::io::Error::other(err.to_string())));
-                    }
-                    return Poll::Pending;
-                }
+                Err(err) if err.kind() == ErrorKind::WouldBlock => return self.wait_readable(cx),
                 Err(err) => return Poll::Ready(Err(err)),
             }
+        }
+    }
+
+    /// [`Connection::poll_read`] through the TLS session: records are read
+    /// and decrypted until plaintext comes (or the stream ends); what the
+    /// session must send meanwhile (the handshake) is sent first.
+    fn poll_read_tls(&mut self, cx: &mut Context<'_>, into: &mut Vec<u8>) -> Poll<std::io::Result<usize>> {
+        let mut chunk = [0u8; 16 * 1024];
+        loop {
+            if let Poll::Ready(Err(err)) = self.poll_flush_tls(cx) {
+                return Poll::Ready(Err(err));
+            }
+            let (Some(tls), Some(socket)) = (self.tls.as_mut(), self.socket.as_ref()) else {
+                return Poll::Ready(Err(ErrorKind::NotConnected.into()));
+            };
+            match tls.reader().read(&mut chunk) {
+                // `Ok(0)`: the server ended the session (close_notify).
+                Ok(n) => {
+                    into.extend_from_slice(&chunk[..n]);
+                    return Poll::Ready(Ok(n));
+                }
+                Err(err) if err.kind() == ErrorKind::WouldBlock => {}
+                // Closed without close_notify: the end, as far as the answer's framing is concerned.
+                Err(err) if err.kind() == ErrorKind::UnexpectedEof => return Poll::Ready(Ok(0)),
+                Err(err) => return Poll::Ready(Err(err)),
+            }
+            let mut socket: &TcpStream = socket;
+            match tls.read_tls(&mut socket) {
+                Ok(0) => {
+                    // The socket ended: what the last records held, if anything, then the end.
+                    tls.process_new_packets().map_err(std::io::Error::other)?;
+                    return match tls.reader().read(&mut chunk) {
+                        Ok(n) => {
+                            into.extend_from_slice(&chunk[..n]);
+                            Poll::Ready(Ok(n))
+                        }
+                        Err(_) => Poll::Ready(Ok(0)),
+                    };
+                }
+                Ok(_) => {
+                    tls.process_new_packets().map_err(std::io::Error::other)?;
+                }
+                Err(err) if err.kind() == ErrorKind::Interrupted => {}
+                Err(err) if err.kind() == ErrorKind::WouldBlock => return self.wait_readable(cx),
+                Err(err) => return Poll::Ready(Err(err)),
+            }
+        }
+    }
+
+    /// Sends what the TLS session has to send (records of the request, the
+    /// handshake); pending while the socket cannot take them.
+    fn poll_flush_tls(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        let (Some(tls), Some(socket)) = (self.tls.as_mut(), self.socket.as_ref()) else { return Poll::Ready(Ok(())) };
+        let mut socket: &TcpStream = socket;
+        while tls.wants_write() {
+            match tls.write_tls(&mut socket) {
+                Ok(_) => {}
+                Err(err) if err.kind() == ErrorKind::Interrupted => {}
+                Err(err) if err.kind() == ErrorKind::WouldBlock => return self.wait_writable(cx),
+                Err(err) => return Poll::Ready(Err(err)),
+            }
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Pending until the loop reports the socket readable.
+    fn wait_readable<T>(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<T>> {
+        *self.readiness.waker.lock().unwrap_or_else(|p| p.into_inner()) = Some(cx.waker().clone());
+        match self.watch() {
+            Ok(()) => Poll::Pending,
+            Err(err) => Poll::Ready(Err(std::io::Error::other(err.to_string()))),
         }
     }
 
@@ -269,22 +393,25 @@ impl Connection {
                 Ok(0) => return Poll::Ready(Err(ErrorKind::WriteZero.into())),
                 Ok(n) => return Poll::Ready(Ok(n)),
                 Err(err) if err.kind() == ErrorKind::Interrupted => {}
-                Err(err) if err.kind() == ErrorKind::WouldBlock => {
-                    // Rare (a request is small): a one-shot writer.
-                    let waker = cx.waker().clone();
-                    let added = Python::attach(|py| -> PyResult<()> {
-                        let event_loop = self.home.event_loop(py)?;
-                        let writable = Writable { waker: Mutex::new(Some(waker)), fd: self.fd, home: Arc::clone(&self.home) };
-                        event_loop.call_method1(intern!(py, "add_writer"), (self.fd, writable))?;
-                        Ok(())
-                    });
-                    if let Err(err) = added {
-                        return Poll::Ready(Err(std::io::Error::other(err.to_string())));
-                    }
-                    return Poll::Pending;
-                }
+                Err(err) if err.kind() == ErrorKind::WouldBlock => return self.wait_writable(cx),
                 Err(err) => return Poll::Ready(Err(err)),
             }
+        }
+    }
+
+    /// Pending until the loop reports the socket writable (rare: a request
+    /// is small), through a one-shot writer.
+    fn wait_writable<T>(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<T>> {
+        let waker = cx.waker().clone();
+        let added = Python::attach(|py| -> PyResult<()> {
+            let event_loop = self.home.event_loop(py)?;
+            let writable = Writable { waker: Mutex::new(Some(waker)), fd: self.fd, home: Arc::clone(&self.home) };
+            event_loop.call_method1(intern!(py, "add_writer"), (self.fd, writable))?;
+            Ok(())
+        });
+        match added {
+            Ok(()) => Poll::Pending,
+            Err(err) => Poll::Ready(Err(std::io::Error::other(err.to_string()))),
         }
     }
 
@@ -295,7 +422,8 @@ impl Connection {
             return Ok(());
         }
         Python::attach(|py| -> PyResult<()> {
-            let readable = Readable { readiness: Arc::clone(&self.readiness), home: Arc::clone(&self.home), fd: self.fd };
+            let readable =
+                Readable { readiness: Arc::clone(&self.readiness), home: Arc::clone(&self.home), fd: self.fd };
             self.home.event_loop(py)?.call_method1(intern!(py, "add_reader"), (self.fd, readable))?;
             Ok(())
         })?;

@@ -519,7 +519,8 @@ mod tests {
         fn get<'a>(&'a self, _get: crate::transport::Get<'a>) -> Option<crate::transport::Sending<'a>> {
             self.gets.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             let body = self.answers.lock().unwrap().pop_front().expect("a scripted answer for every poll");
-            let answer = crate::transport::HttpAnswer { status: 200, body: body.as_bytes().to_vec(), ..Default::default() };
+            let answer =
+                crate::transport::HttpAnswer { status: 200, body: body.as_bytes().to_vec(), ..Default::default() };
             Some(Box::pin(async move { Ok(answer) }))
         }
 

@@ -240,11 +240,7 @@ impl Client {
     /// retrying: a 2xx answer (status, body) or the error it amounts to, and
     /// the server's `Retry-After`. The caller decodes and decides whether
     /// to try again (a subscription reconnects from its cursor).
-    pub(crate) async fn send_once(
-        &self,
-        request: &Request,
-        timeout: Duration,
-    ) -> Attempt {
+    pub(crate) async fn send_once(&self, request: &Request, timeout: Duration) -> Attempt {
         match (self.path_and_query(request), self.http_client()) {
             (Ok(path_and_query), Ok(http)) => self.attempt(http, &path_and_query, timeout).await,
             (Err(err), _) | (_, Err(err)) => (Err(err), None),
@@ -272,12 +268,7 @@ impl Client {
     /// One attempt: a 2xx answer (status, body) or the error the answer
     /// amounts to, and the server's `Retry-After`, if any. A
     /// [`Config::sender`] that takes the request sends it; otherwise reqwest.
-    async fn attempt(
-        &self,
-        http: &reqwest::Client,
-        path_and_query: &str,
-        timeout: Duration,
-    ) -> Attempt {
+    async fn attempt(&self, http: &reqwest::Client, path_and_query: &str, timeout: Duration) -> Attempt {
         let get = Get { path_and_query, timeout, max_body: MAX_RESPONSE_BYTES };
         if let Some(sending) = self.config.sender.as_ref().and_then(|sender| sender.get(get)) {
             return match sending.await {
@@ -415,7 +406,10 @@ pub type Timer = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
 
 /// The error for a body over `cap` bytes (`seen` so far), as every sender reports it.
 pub fn body_too_big(cap: usize, seen: usize) -> Error {
-    Error::Decode { message: format!("response body is larger than {cap} bytes (at least {seen})"), body: String::new() }
+    Error::Decode {
+        message: format!("response body is larger than {cap} bytes (at least {seen})"),
+        body: String::new(),
+    }
 }
 
 /// A 3xx: presence calls are never redirected, so it is an error naming where

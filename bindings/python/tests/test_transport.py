@@ -1,13 +1,15 @@
-"""The HTTP transport that runs on the asyncio loop's own thread (plain-HTTP
-origins): keep-alive reuse, every framing of an answer, a connection the
-server closed, retries and timeouts on the loop's timers, cancellation
-closing the connection, and https staying with the runtime's TLS client.
+"""The HTTP transport that runs on the asyncio loop's own thread: keep-alive
+reuse, every framing of an answer, a connection the server closed, retries
+and timeouts on the loop's timers, cancellation closing the connection, and
+TLS (a trusted certificate, and one that is not).
 
 Each test runs a small scripted HTTP server on the test's own loop
 (``asyncio.start_server``), so what reached the server, and how, is seen
 exactly."""
 
 import asyncio
+import os
+import ssl
 
 import pytest
 
@@ -45,14 +47,15 @@ class Scripted:
     action: bytes to send, ``"close"`` (close without answering),
     ``"hold"`` (never answer), or a callable ``(writer) -> awaitable``."""
 
-    def __init__(self, actions):
+    def __init__(self, actions, tls=None):
+        self.tls = tls
         self.actions = list(actions)
         self.requests = []
         self.connections = 0
         self.closed_by_client = asyncio.Event()
 
     async def __aenter__(self):
-        self.server = await asyncio.start_server(self.serve, "127.0.0.1", 0)
+        self.server = await asyncio.start_server(self.serve, "127.0.0.1", 0, ssl=self.tls)
         self.origin = "127.0.0.1:%d" % self.server.sockets[0].getsockname()[1]
         return self
 
@@ -199,20 +202,35 @@ async def test_an_answer_that_is_not_http_is_a_transport_error():
         await pubnub.stop()
 
 
-async def test_https_origins_go_through_the_runtimes_tls_client():
-    first_bytes = []
+TLS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tls")
 
-    async def first_byte_then_close(reader, writer):
-        first_bytes.append(await reader.read(1))
-        writer.close()
 
-    server = await asyncio.start_server(first_byte_then_close, "127.0.0.1", 0)
-    pubnub = client("127.0.0.1:%d" % server.sockets[0].getsockname()[1], ssl=True)
-    with pytest.raises(PubNubTransportError):
-        await where_now(pubnub)
-    assert first_bytes and all(b == b"\x16" for b in first_bytes), f"TLS handshakes, not plain HTTP: {first_bytes}"
-    await pubnub.stop()
-    server.close()
+def server_tls():
+    """The test server's TLS: a certificate for 127.0.0.1 from the test CA (tls/README.md)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(os.path.join(TLS, "server.pem"), os.path.join(TLS, "server.key"))
+    return context
+
+
+async def test_https_calls_run_on_the_loop_over_tls(monkeypatch):
+    # The platform's verifier reads its roots from SSL_CERT_FILE when set.
+    monkeypatch.setenv("SSL_CERT_FILE", os.path.join(TLS, "ca.pem"))
+    async with Scripted([with_length(WHERE_NOW), chunked(WHERE_NOW)], tls=server_tls()) as server:
+        pubnub = client(server.origin, ssl=True)
+        assert await where_now(pubnub) == CHANNELS
+        assert await where_now(pubnub) == CHANNELS
+        assert server.connections == 1, "one TLS session, kept alive"
+        assert bindings_readers(asyncio.get_running_loop()), "the loop watches the connection: it is the loop's"
+        await pubnub.stop()
+
+
+async def test_an_untrusted_certificate_fails_the_call_naming_it():
+    async with Scripted([], tls=server_tls()) as server:
+        pubnub = client(server.origin, ssl=True)
+        with pytest.raises(PubNubTransportError, match="certificate"):
+            await where_now(pubnub)
+        assert server.requests == [], "nothing was sent"
+        await pubnub.stop()
 
 
 def test_a_client_works_on_one_event_loop_after_another():

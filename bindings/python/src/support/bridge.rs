@@ -211,12 +211,10 @@ impl CancelTask {
     }
 }
 
-/// The process's one runtime: one worker thread. The work per call is
-/// small and the event loop is one thread; a second worker mostly added
-/// wake-ups and work stealing (measured on 2 cores: runtime CPU per
-/// presence event 64 µs on two workers, 55 µs on one; here_now of 10 × 100
-/// occupants 430 → 296 µs of CPU per call; here_now at 64 in flight 29.6k
-/// → 33.2k calls/s).
+/// The process's one runtime, one worker thread: for what needs tokio
+/// (connecting, `join()`'s heartbeat loop, the local server, timers of
+/// code that is not a loop's task). When it ran every call, a second
+/// worker mostly added wake-ups and work stealing on 2 cores.
 static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
 
 /// Starts the runtime (the module's init calls this, so an import fails

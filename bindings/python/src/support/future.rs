@@ -6,10 +6,9 @@
 //! `PubNubError`). Both check the request before returning, so bad input
 //! raises at the call, before any I/O.
 //!
-//! The Rust future runs on the process's one tokio runtime, without the
-//! GIL; its outcome is converted to Python objects on the event loop's
-//! thread ([`bridge`](super::bridge)). Cancelling the asyncio task cancels
-//! the Rust future.
+//! The Rust future runs as a task of the event loop, on its thread, and its
+//! outcome is converted to Python objects there ([`bridge`](super::bridge)).
+//! Cancelling the asyncio task cancels the Rust future.
 
 use std::future::Future;
 
@@ -89,7 +88,7 @@ fn coroutine<'py>(py: Python<'py>, future: Bound<'py, PyAny>) -> PyResult<Bound<
     awaiting.bind(py).call1((future,))
 }
 
-/// The awaitable of `.future()`: `send` runs on the runtime; its outcome,
+/// The awaitable of `.future()`: `send` runs on the loop; its outcome,
 /// success or failure, becomes an [`Envelope`].
 pub fn envelope<'py, T, F>(py: Python<'py>, operation: &'static str, send: F) -> PyResult<Bound<'py, PyAny>>
 where

@@ -6,9 +6,8 @@
 //! An answer of the long-poll often carries many events. `__anext__` first
 //! takes an event the last answer carried (`Subscription::take_ready`),
 //! right there: it comes back at once, as an awaitable that is already done
-//! (no task, no thread hop, the GIL kept). Only when none is ready does it
-//! wait on the runtime ([`bridge`](super::bridge)), which sends the next
-//! poll. Cancelling the asyncio task that awaits it cancels the long-poll
+//! (no task, the GIL kept). Only when none is ready does it start a task of
+//! the loop ([`bridge`](super::bridge)), which sends the next poll. Cancelling the asyncio task that awaits it cancels the long-poll
 //! request (`Subscription::cancel_poll`); the next `__anext__` polls again
 //! from the same cursor, so nothing is lost. An event already taken for an
 //! `__anext__` that was cancelled, or never awaited, goes back
@@ -106,10 +105,7 @@ where
             return Some(self.deliver(Some(item)));
         }
         let mut guard = self.inner.try_lock().ok()?;
-        // An item of the last answer: no I/O. Polling for the next answer
-        // is left to the runtime's thread: a request started here would
-        // wake that thread once for the connection and once more for the
-        // task awaiting the answer.
+        // An item of the last answer: no I/O, no task.
         let item = guard.as_mut()?.take_ready()?;
         Some(self.deliver(Some(item)))
     }
