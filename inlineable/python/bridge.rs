@@ -77,6 +77,21 @@ pub fn running_home() -> Option<Arc<Home>> {
     RUNNING.with(|running| running.borrow().clone())
 }
 
+/// Runs `work`, which calls into Python, from a `Drop` (of a connection, a
+/// timer): a drop may run while Python has an exception in flight (the
+/// frame of a finishing coroutine dropping its locals), and a call made
+/// then would clear it, so the coroutine would end with no exception set
+/// ("returned NULL without setting an error", seen on Python 3.9). The
+/// exception is set aside and put back.
+pub fn keeping_python_error<R>(py: Python<'_>, work: impl FnOnce() -> R) -> R {
+    let in_flight = PyErr::take(py);
+    let result = work();
+    if let Some(error) = in_flight {
+        error.restore(py);
+    }
+    result
+}
+
 /// A Rust future run by an asyncio loop.
 struct Task {
     future: Mutex<Option<Pin<Box<dyn Future<Output = ()> + Send>>>>,

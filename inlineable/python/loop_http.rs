@@ -443,15 +443,17 @@ impl Drop for Connection {
         let fd = self.fd;
         let home = Arc::clone(&self.home);
         Python::attach(|py| {
-            let Ok(event_loop) = home.event_loop(py) else { return };
-            if home.is_current_thread() {
-                let _ = event_loop.call_method1(intern!(py, "remove_reader"), (fd,));
-                drop(socket);
-            } else {
-                let closer = Closer { socket: Mutex::new(socket), fd, home: Arc::clone(&home) };
-                // A closed loop refuses: its selector is gone, and the socket closes with the closer.
-                let _ = event_loop.call_method1(intern!(py, "call_soon_threadsafe"), (closer,));
-            }
+            bridge::keeping_python_error(py, || {
+                let Ok(event_loop) = home.event_loop(py) else { return };
+                if home.is_current_thread() {
+                    let _ = event_loop.call_method1(intern!(py, "remove_reader"), (fd,));
+                    drop(socket);
+                } else {
+                    let closer = Closer { socket: Mutex::new(socket), fd, home: Arc::clone(&home) };
+                    // A closed loop refuses: its selector is gone, and the socket closes with the closer.
+                    let _ = event_loop.call_method1(intern!(py, "call_soon_threadsafe"), (closer,));
+                }
+            })
         });
     }
 }
@@ -734,7 +736,9 @@ impl Drop for LoopTimer {
     fn drop(&mut self) {
         if !self.fired.done.load(Ordering::Acquire) {
             Python::attach(|py| {
-                let _ = self.handle.bind(py).call_method0(intern!(py, "cancel"));
+                bridge::keeping_python_error(py, || {
+                    let _ = self.handle.bind(py).call_method0(intern!(py, "cancel"));
+                })
             });
         }
     }

@@ -8,6 +8,7 @@ Each test runs a small scripted HTTP server on the test's own loop
 exactly."""
 
 import asyncio
+import gc
 import os
 import ssl
 
@@ -148,6 +149,22 @@ async def test_a_connection_the_server_closed_while_idle_is_dropped_and_replaced
         assert await where_now(pubnub) == CHANNELS
         assert server.connections == 2
         await pubnub.stop()
+
+
+async def test_a_dropped_client_takes_its_connections_off_the_loop():
+    """A socket closed while the loop still watched its number would leave
+    the loop's selector pointing at the next socket to get that number."""
+    loop = asyncio.get_running_loop()
+
+    async def a_call_whose_client_is_dropped_on_return(origin):
+        pubnub = client(origin)
+        return await where_now(pubnub)  # `pubnub` is dropped as the coroutine returns
+
+    async with Scripted([with_length(WHERE_NOW), with_length(WHERE_NOW)]) as server:
+        assert await a_call_whose_client_is_dropped_on_return(server.origin) == CHANNELS
+        gc.collect()
+        assert not bindings_readers(loop), "no reader left for a closed socket"
+        assert await a_call_whose_client_is_dropped_on_return(server.origin) == CHANNELS
 
 
 async def test_a_connection_closed_unseen_is_retried_on_a_new_one():
