@@ -51,6 +51,11 @@ pub struct Home {
 }
 
 impl Home {
+    /// Whether the loop still exists (its connections are worth keeping).
+    pub fn is_alive(&self) -> bool {
+        Python::attach(|py| self.event_loop(py).is_ok())
+    }
+
     /// The loop, for [`super::loop_http`]'s readers and timers.
     pub fn event_loop<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let event_loop = self.event_loop.bind(py).call0()?;
@@ -97,6 +102,8 @@ struct Task {
     future: Mutex<Option<Pin<Box<dyn Future<Output = ()> + Send>>>>,
     /// Queued on its loop, not yet polled (so a second wake queues nothing).
     queued: AtomicBool,
+    /// Cancelled while being polled: dropped once the poll returns.
+    cancelled: AtomicBool,
     home: Arc<Home>,
 }
 
@@ -130,14 +137,21 @@ impl Task {
         let mut cx = Context::from_waker(&waker);
         let mut slot = self.future.lock().unwrap_or_else(|p| p.into_inner());
         let done = slot.as_mut().is_some_and(|future| future.as_mut().poll(&mut cx).is_ready());
-        let finished = if done { slot.take() } else { None };
+        let finished = if done || self.cancelled.load(Ordering::Acquire) { slot.take() } else { None };
         drop(slot);
         drop(finished);
     }
 
-    /// Drops the future (its request with it): the asyncio future was cancelled.
+    /// Drops the future (its request with it): the asyncio future was
+    /// cancelled. (During the task's own poll, which would be a callback
+    /// run from inside it, once that poll returns.)
     fn cancel(&self) {
-        let dropped = self.future.lock().unwrap_or_else(|p| p.into_inner()).take();
+        self.cancelled.store(true, Ordering::Release);
+        let dropped = match self.future.try_lock() {
+            Ok(mut slot) => slot.take(),
+            Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner().take(),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        };
         drop(dropped);
     }
 }
@@ -148,8 +162,18 @@ impl Task {
 /// outer one. Called by the loop's callbacks (wake socket, readers, timers)
 /// and by [`spawn`].
 pub fn turn<R>(home: &Arc<Home>, work: impl FnOnce() -> R) -> R {
-    let outer = RUNNING.with(|running| running.borrow_mut().replace(Arc::clone(home)));
-    let nested = outer.as_ref().is_some_and(|outer| Arc::ptr_eq(outer, home));
+    /// Puts back the thread's running loop, even if a task panicked (PyO3
+    /// turns the panic into a Python exception; the next turn must not take
+    /// itself for a nested one).
+    struct Restore(Option<Arc<Home>>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let outer = self.0.take();
+            RUNNING.with(|running| *running.borrow_mut() = outer);
+        }
+    }
+    let outer = Restore(RUNNING.with(|running| running.borrow_mut().replace(Arc::clone(home))));
+    let nested = outer.0.as_ref().is_some_and(|outer| Arc::ptr_eq(outer, home));
     let result = work();
     if !nested {
         // Timers and spawns of the tasks' code go to the runtime.
@@ -160,7 +184,7 @@ pub fn turn<R>(home: &Arc<Home>, work: impl FnOnce() -> R) -> R {
             task.poll();
         }
     }
-    RUNNING.with(|running| *running.borrow_mut() = outer);
+    drop(outer);
     result
 }
 
@@ -454,7 +478,12 @@ where
         // Polled on the loop's thread, which holds the GIL.
         Python::attach(|py| resolve(py, resolving.bind(py), move |py| deliver(py, outcome)));
     };
-    let task = Arc::new(Task { future: Mutex::new(Some(Box::pin(run))), queued: AtomicBool::new(false), home });
+    let task = Arc::new(Task {
+        future: Mutex::new(Some(Box::pin(run))),
+        queued: AtomicBool::new(false),
+        cancelled: AtomicBool::new(false),
+        home,
+    });
     future.call_method1(intern!(py, "add_done_callback"), (CancelTask { task: Arc::clone(&task) },))?;
     turn(&task.home, || Waker::from(Arc::clone(&task)).wake());
     Ok(future)

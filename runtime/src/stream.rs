@@ -390,7 +390,9 @@ impl<P: LongPoll> Subscription<P> {
 
     /// Takes one answer: queues its items or decides how to go on.
     fn handle(&mut self, outcome: Result<(u16, Vec<u8>), Error>, retry_after: Option<Duration>) {
-        let answer = outcome.and_then(|(status, body)| decode_answer(status, &body, P::decode_item));
+        let client = Arc::clone(self.poll.client());
+        let answer = outcome
+            .and_then(|(status, body)| client.decode_with(body.len(), || decode_answer(status, &body, P::decode_item)));
         match answer {
             Ok(answer) => {
                 // A handshake that needed retries is not a gap: nothing came before it.
@@ -513,6 +515,7 @@ mod tests {
         gets: std::sync::atomic::AtomicUsize,
         timers: std::sync::Mutex<Vec<Duration>>,
         release: Arc<tokio::sync::Notify>,
+        decoded: std::sync::atomic::AtomicUsize,
     }
 
     impl crate::transport::Sender for Scripted {
@@ -528,6 +531,11 @@ mod tests {
             self.timers.lock().unwrap().push(after);
             let release = Arc::clone(&self.release);
             Some(Box::pin(async move { release.notified().await }))
+        }
+
+        fn run_decode(&self, _body_bytes: usize, decode: &mut (dyn FnMut() + Send)) {
+            self.decoded.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            decode();
         }
     }
 
@@ -558,6 +566,7 @@ mod tests {
             gets: Default::default(),
             timers: Default::default(),
             release: Default::default(),
+            decoded: Default::default(),
         });
         let config = crate::Config::new("demo").user_id("u").batch_window(window).sender(Arc::clone(&sender) as _);
         (Arc::clone(&sender), Subscription::new(Poll { client: Arc::new(Client::new(config)) }))
@@ -605,6 +614,11 @@ mod tests {
         assert_eq!(subscription.next().await.unwrap().unwrap(), r#"{"c":3}"#);
         assert_eq!(gets(&sender), 3);
         assert!(sender.timers.lock().unwrap().is_empty(), "no timer was asked for");
+        assert_eq!(
+            sender.decoded.load(std::sync::atomic::Ordering::SeqCst),
+            3,
+            "every answer decoded through the sender"
+        );
     }
 
     #[test]

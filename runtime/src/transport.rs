@@ -187,10 +187,10 @@ impl Client {
     /// each attempt is re-signed with a fresh timestamp. Runs inside a
     /// `presence_request` tracing span (operation, redacted URL); each
     /// attempt logs its number, status and elapsed time at `debug`.
-    pub async fn execute<T>(
+    pub async fn execute<T: Send>(
         &self,
         request: Request,
-        decode: impl Fn(u16, &[u8]) -> Result<T, Error>,
+        decode: impl Fn(u16, &[u8]) -> Result<T, Error> + Sync,
     ) -> Result<T, Error> {
         // Validate and build once before any I/O, so input errors are never retried.
         let first = self.path_and_query(&request)?;
@@ -203,12 +203,12 @@ impl Client {
         self.execute_attempts(http, &request, first, decode).instrument(span).await
     }
 
-    async fn execute_attempts<T>(
+    async fn execute_attempts<T: Send>(
         &self,
         http: &reqwest::Client,
         request: &Request,
         first: String,
-        decode: impl Fn(u16, &[u8]) -> Result<T, Error>,
+        decode: impl Fn(u16, &[u8]) -> Result<T, Error> + Sync,
     ) -> Result<T, Error> {
         let policy = &self.config.retry_policy;
         let max_attempts = if request.idempotent() { policy.max_retries().saturating_add(1) } else { 1 };
@@ -217,7 +217,7 @@ impl Client {
         loop {
             let started = Instant::now();
             let (answer, retry_after) = self.attempt(http, &path_and_query, self.config.request_timeout).await;
-            let outcome = answer.and_then(|(status, body)| decode(status, &body));
+            let outcome = answer.and_then(|(status, body)| self.decode_with(body.len(), || decode(status, &body)));
             let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
             match &outcome {
                 Ok(_) => tracing::debug!(attempt, elapsed_ms, "attempt succeeded"),
@@ -245,6 +245,20 @@ impl Client {
             (Ok(path_and_query), Ok(http)) => self.attempt(http, &path_and_query, timeout).await,
             (Err(err), _) | (_, Err(err)) => (Err(err), None),
         }
+    }
+
+    /// Runs `decode` (of an answer of `body_bytes`) where the
+    /// [`Config::sender`] says, else here.
+    pub(crate) fn decode_with<T: Send>(&self, body_bytes: usize, decode: impl FnOnce() -> T + Send) -> T {
+        let mut decode = Some(decode);
+        let mut decoded = None;
+        let mut run = || decoded = decode.take().map(|decode| decode());
+        match &self.config.sender {
+            Some(sender) => sender.run_decode(body_bytes, &mut run),
+            None => run(),
+        }
+        // A sender that did not run it: run it here.
+        decoded.unwrap_or_else(|| decode.take().map(|decode| decode()).expect("not run yet"))
     }
 
     /// A timer ending `after` from now: the [`Config::sender`]'s, when it
@@ -399,6 +413,15 @@ pub trait Sender: Send + Sync + 'static {
         let _ = after;
         None
     }
+
+    /// Runs `decode`, which decodes an answer of `body_bytes`: here, by
+    /// default. A binding may run a large one elsewhere (the Python one
+    /// lets other Python threads run meanwhile, as `hashlib` does for large
+    /// inputs).
+    fn run_decode(&self, body_bytes: usize, decode: &mut (dyn FnMut() + Send)) {
+        let _ = body_bytes;
+        decode();
+    }
 }
 
 /// A timer a [`Sender`] gives: it ends once its time has passed.
@@ -517,13 +540,15 @@ mod tests {
     }
 
     /// A sender's answers go through the same rules as reqwest's: a 503's
-    /// `Retry-After` sets the retry's delay (on the sender's timer), and a
-    /// redirect is an error that never shows the credentials it echoes.
+    /// `Retry-After` sets the retry's delay (on the sender's timer), a 2xx
+    /// body is decoded through the sender's `run_decode`, and a redirect is
+    /// an error that never shows the credentials it echoes.
     #[tokio::test]
     async fn a_senders_answers_follow_the_clients_rules() {
         struct Scripted {
             answers: std::sync::Mutex<Vec<HttpAnswer>>,
             timers: std::sync::Mutex<Vec<Duration>>,
+            decoded: std::sync::Mutex<Vec<usize>>,
         }
         impl Sender for Scripted {
             fn get<'a>(&'a self, _get: Get<'a>) -> Option<Sending<'a>> {
@@ -533,6 +558,10 @@ mod tests {
             fn timer(&self, after: Duration) -> Option<Timer> {
                 self.timers.lock().unwrap().push(after);
                 Some(Box::pin(async {}))
+            }
+            fn run_decode(&self, body_bytes: usize, decode: &mut (dyn FnMut() + Send)) {
+                self.decoded.lock().unwrap().push(body_bytes);
+                decode();
             }
         }
         let answer = |status: u16, header: Option<&str>, body: &str| HttpAnswer {
@@ -548,6 +577,7 @@ mod tests {
                 answer(302, Some("/elsewhere?auth=SECRET"), ""),
             ]),
             timers: Default::default(),
+            decoded: Default::default(),
         });
         let client = Client::new(Config::new("demo").user_id("u").auth_key("SECRET").sender(sender.clone()));
         let request = || {
@@ -558,6 +588,7 @@ mod tests {
         let body = client.execute(request(), |_, body| Ok(body.to_vec())).await.unwrap();
         assert_eq!(body, b"ok");
         assert_eq!(*sender.timers.lock().unwrap(), [Duration::from_secs(3)], "the retry waited as Retry-After said");
+        assert_eq!(*sender.decoded.lock().unwrap(), [2], "the 2xx body was decoded where the sender said");
         let err = client.execute(request(), |_, body| Ok(body.to_vec())).await.unwrap_err();
         assert_eq!(err.status(), Some(302));
         assert!(err.to_string().contains("auth=[redacted]") && !err.to_string().contains("SECRET"), "{err}");
