@@ -70,6 +70,19 @@ fn tls_for(hostname: &str) -> Option<(Arc<rustls::ClientConfig>, rustls::pki_typ
     Some((Arc::new(config), name))
 }
 
+/// Whether the environment names a proxy for this scheme (`HTTP_PROXY`,
+/// `HTTPS_PROXY`, `ALL_PROXY`, in either case): then reqwest, which honours
+/// them (and `NO_PROXY`), sends every request; this sender does not speak
+/// to proxies.
+fn proxy_from_environment(secure: bool) -> bool {
+    let names: &[&str] = if secure {
+        &["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"]
+    } else {
+        &["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"]
+    };
+    names.iter().any(|name| std::env::var_os(name).is_some_and(|value| !value.is_empty()))
+}
+
 /// The sender for one client: its origin and its idle connections.
 pub struct LoopHttp {
     origin: Origin,
@@ -87,7 +100,7 @@ impl LoopHttp {
             Some(authority) => (true, authority),
             None => (false, base.strip_prefix("http://")?),
         };
-        if authority.is_empty() || authority.contains(['/', '?', '#', '@']) {
+        if authority.is_empty() || authority.contains(['/', '?', '#', '@']) || proxy_from_environment(secure) {
             return None;
         }
         let (hostname, has_port) = match authority.strip_prefix('[') {
@@ -277,6 +290,10 @@ struct Readiness {
     /// Whether the loop has our reader for the socket (added on the first
     /// wait, taken off when it fires with nobody waiting).
     watched: AtomicBool,
+    /// The task waiting for the socket to take more bytes, and whether the
+    /// loop has our (one-shot) writer for it.
+    write_waker: Mutex<Option<Waker>>,
+    writing: AtomicBool,
 }
 
 /// A socket the loop watches, kept alive between requests.
@@ -370,8 +387,10 @@ impl Connection {
                     return Poll::Ready(Ok(n));
                 }
                 Err(err) if err.kind() == ErrorKind::WouldBlock => {}
-                // Closed without close_notify: the end, as far as the answer's framing is concerned.
-                Err(err) if err.kind() == ErrorKind::UnexpectedEof => return Poll::Ready(Ok(0)),
+                // Closed without close_notify: a body that runs until the end could be cut
+                // short, so it is an error (as in reqwest); an answer already whole was
+                // returned before this read.
+                Err(err) if err.kind() == ErrorKind::UnexpectedEof => return Poll::Ready(Err(err)),
                 Err(err) => return Poll::Ready(Err(err)),
             }
             let mut socket: &TcpStream = socket;
@@ -384,7 +403,10 @@ impl Connection {
                             into.extend_from_slice(&chunk[..n]);
                             Poll::Ready(Ok(n))
                         }
-                        Err(_) => Poll::Ready(Ok(0)),
+                        Err(err) if err.kind() == ErrorKind::WouldBlock => {
+                            Poll::Ready(Err(ErrorKind::UnexpectedEof.into()))
+                        }
+                        Err(err) => Poll::Ready(Err(err)),
                     };
                 }
                 Ok(_) => {
@@ -437,15 +459,22 @@ impl Connection {
     /// Pending until the loop reports the socket writable (rare: a request
     /// is small), through a one-shot writer.
     fn wait_writable<T>(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<T>> {
-        let waker = cx.waker().clone();
+        *self.readiness.write_waker.lock().unwrap_or_else(|p| p.into_inner()) = Some(cx.waker().clone());
+        if self.readiness.writing.load(Ordering::Acquire) {
+            return Poll::Pending;
+        }
         let added = Python::attach(|py| -> PyResult<()> {
             let event_loop = self.home.event_loop(py)?;
-            let writable = Writable { waker: Mutex::new(Some(waker)), fd: self.fd, home: Arc::clone(&self.home) };
+            let writable =
+                Writable { readiness: Arc::clone(&self.readiness), fd: self.fd, home: Arc::clone(&self.home) };
             event_loop.call_method1(intern!(py, "add_writer"), (self.fd, writable))?;
             Ok(())
         });
         match added {
-            Ok(()) => Poll::Pending,
+            Ok(()) => {
+                self.readiness.writing.store(true, Ordering::Release);
+                Poll::Pending
+            }
             Err(err) => Poll::Ready(Err(std::io::Error::other(err.to_string()))),
         }
     }
@@ -468,33 +497,47 @@ impl Connection {
 }
 
 impl Drop for Connection {
-    /// Takes our reader off the loop before the socket closes (a closed fd's
-    /// number is soon another socket's), on the loop's thread.
+    /// Takes our reader (and writer) off the loop before the socket closes
+    /// (a closed fd's number is soon another socket's): here on the loop's
+    /// thread, else as a chore of that thread, which closes the socket.
     fn drop(&mut self) {
-        if !self.readiness.watched.load(Ordering::Acquire) {
+        let reader = self.readiness.watched.load(Ordering::Acquire);
+        let writer = self.readiness.writing.load(Ordering::Acquire);
+        if !reader && !writer {
             return;
         }
         let socket = self.socket.take();
         let fd = self.fd;
-        let home = Arc::clone(&self.home);
-        Python::attach(|py| {
-            bridge::keeping_python_error(py, || {
-                let Ok(event_loop) = home.event_loop(py) else { return };
-                if home.is_current_thread() {
-                    let _ = event_loop.call_method1(intern!(py, "remove_reader"), (fd,));
-                    drop(socket);
-                } else {
-                    let closer = Closer { socket: Mutex::new(socket), fd, home: Arc::clone(&home) };
-                    // A closed loop refuses: its selector is gone, and the socket closes with the closer.
-                    let _ = event_loop.call_method1(intern!(py, "call_soon_threadsafe"), (closer,));
-                }
-            })
+        let forget: bridge::Chore = Box::new(move |py, event_loop| {
+            if reader {
+                let _ = event_loop.call_method1(intern!(py, "remove_reader"), (fd,));
+            }
+            if writer {
+                let _ = event_loop.call_method1(intern!(py, "remove_writer"), (fd,));
+            }
+            drop(socket);
         });
+        if self.home.is_current_thread() {
+            Python::attach(|py| {
+                bridge::keeping_python_error(py, || {
+                    // A loop that is gone has no selector left: the socket just closes.
+                    if let Ok(event_loop) = self.home.event_loop(py) {
+                        forget(py, &event_loop);
+                    }
+                })
+            });
+        } else {
+            self.home.on_loop_thread(forget);
+        }
     }
 }
 
+/// The connection ended under the request: reset, or (TLS) closed without close_notify.
 fn is_reset(err: &std::io::Error) -> bool {
-    matches!(err.kind(), ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe)
+    matches!(
+        err.kind(),
+        ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe | ErrorKind::UnexpectedEof
+    )
 }
 
 /// The loop's reader for a connection: wakes the task waiting on it, or,
@@ -515,9 +558,9 @@ impl Readable {
         match waiting {
             Some(waker) => bridge::turn(&self.home, || waker.wake()),
             None => {
-                self.readiness.hung_up.store(true, Ordering::Release);
-                self.readiness.watched.store(false, Ordering::Release);
                 self.home.event_loop(py)?.call_method1(intern!(py, "remove_reader"), (self.fd,))?;
+                self.readiness.watched.store(false, Ordering::Release);
+                self.readiness.hung_up.store(true, Ordering::Release);
             }
         }
         Ok(())
@@ -527,7 +570,7 @@ impl Readable {
 /// A one-shot writer: the socket can take more of a request.
 #[pyclass(module = "pubnub_presence")]
 struct Writable {
-    waker: Mutex<Option<Waker>>,
+    readiness: Arc<Readiness>,
     fd: RawFd,
     home: Arc<Home>,
 }
@@ -536,28 +579,11 @@ struct Writable {
 impl Writable {
     fn __call__(&self, py: Python<'_>) -> PyResult<()> {
         self.home.event_loop(py)?.call_method1(intern!(py, "remove_writer"), (self.fd,))?;
-        if let Some(waker) = self.waker.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        self.readiness.writing.store(false, Ordering::Release);
+        if let Some(waker) = self.readiness.write_waker.lock().unwrap_or_else(|p| p.into_inner()).take() {
             bridge::turn(&self.home, || waker.wake());
         }
         Ok(())
-    }
-}
-
-/// Closes a connection dropped off the loop's thread, on that thread.
-#[pyclass(module = "pubnub_presence")]
-struct Closer {
-    socket: Mutex<Option<TcpStream>>,
-    fd: RawFd,
-    home: Arc<Home>,
-}
-
-#[pymethods]
-impl Closer {
-    fn __call__(&self, py: Python<'_>) {
-        if let Ok(event_loop) = self.home.event_loop(py) {
-            let _ = event_loop.call_method1(intern!(py, "remove_reader"), (self.fd,));
-        }
-        drop(self.socket.lock().unwrap_or_else(|p| p.into_inner()).take());
     }
 }
 
@@ -580,15 +606,26 @@ struct Head {
 
 enum Framing {
     Length(usize),
-    Chunked,
+    Chunked(Chunks),
     /// No length: the body ends when the server closes the connection.
     UntilClose,
 }
 
+/// How far a chunked body has been decoded (so each read decodes only what is new).
+#[derive(Default)]
+struct Chunks {
+    /// Bytes of the body (after the head) decoded so far.
+    at: usize,
+    body: Vec<u8>,
+    /// The last chunk is in; its trailers are being read.
+    in_trailers: bool,
+}
+
 impl AnswerReader {
-    /// The answer, once all of it is in; `None` while more is needed.
+    /// The answer, once all of it is in, and whether the connection can
+    /// carry another; `None` while more is needed.
     fn parse(&mut self, max_body: usize) -> Result<Option<(HttpAnswer, bool)>, Failure> {
-        if self.head.is_none() {
+        while self.head.is_none() {
             let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
             let mut response = httparse::Response::new(&mut headers);
             let body_at = match response.parse(&self.bytes) {
@@ -599,25 +636,31 @@ impl AnswerReader {
                 Ok(httparse::Status::Partial) => return Ok(None),
                 Err(err) => return Err(Failure::Malformed(err.to_string())),
             };
-            let status = response.code.unwrap_or_default();
-            if (100..200).contains(&status) {
+            if response.code.is_some_and(|status| (100..200).contains(&status)) {
                 // An interim answer (`100 Continue`): the real one follows.
                 self.bytes.drain(..body_at);
-                return self.parse(max_body);
+                continue;
             }
             self.head = Some(Head::new(&response, body_at, max_body)?);
         }
-        let Some(head) = &self.head else { return Ok(None) };
+        let Some(head) = &mut self.head else { return Ok(None) };
         let body = &self.bytes[head.body_at..];
-        let body = match head.framing {
-            Framing::Length(length) if body.len() >= length => body[..length].to_vec(),
-            Framing::Length(_) | Framing::UntilClose => return Ok(None),
-            Framing::Chunked => match dechunk(body, max_body)? {
-                Some(body) => body,
-                None => return Ok(None),
-            },
+        let (body, used) = match &mut head.framing {
+            Framing::Length(length) if body.len() >= *length => (body[..*length].to_vec(), *length),
+            Framing::Length(_) => return Ok(None),
+            Framing::UntilClose if body.len() > max_body => return Err(Failure::TooBig(body.len())),
+            Framing::UntilClose => return Ok(None),
+            Framing::Chunked(chunks) => {
+                if !dechunk(body, chunks, max_body)? {
+                    return Ok(None);
+                }
+                (std::mem::take(&mut chunks.body), chunks.at)
+            }
         };
-        Ok(Some(self.answer(body)))
+        // Bytes past the answer were not asked for: the connection is not reused.
+        let leftover = self.bytes.len() - head.body_at > used;
+        let (answer, keep_alive) = self.answer(body);
+        Ok(Some((answer, keep_alive && !leftover)))
     }
 
     /// The connection ended: complete only for a body that runs until then.
@@ -664,7 +707,7 @@ impl Head {
                 length = Some(parsed.ok_or_else(|| Failure::Malformed("a bad Content-Length".to_owned()))?);
             } else if name.eq_ignore_ascii_case("transfer-encoding") {
                 if value.is_ok_and(|v| v.to_ascii_lowercase().ends_with("chunked")) {
-                    head.framing = Framing::Chunked;
+                    head.framing = Framing::Chunked(Chunks::default());
                 }
             } else if name.eq_ignore_ascii_case("connection") {
                 if let Ok(value) = value {
@@ -684,7 +727,7 @@ impl Head {
         // No body: 204, 304 (a GET's 1xx were skipped).
         if status == 204 || status == 304 {
             head.framing = Framing::Length(0);
-        } else if let (Some(length), false) = (length, matches!(head.framing, Framing::Chunked)) {
+        } else if let (Some(length), false) = (length, matches!(head.framing, Framing::Chunked(_))) {
             if length > max_body {
                 return Err(Failure::TooBig(length));
             }
@@ -694,46 +737,50 @@ impl Head {
     }
 }
 
-/// The body of a chunked answer, once its last chunk and trailers are in.
-fn dechunk(mut rest: &[u8], max_body: usize) -> Result<Option<Vec<u8>>, Failure> {
-    let mut body = Vec::new();
+/// Decodes the chunks of `all` (a chunked body so far) from where `chunks`
+/// stopped: true once the last chunk and the trailers are in.
+fn dechunk(all: &[u8], chunks: &mut Chunks, max_body: usize) -> Result<bool, Failure> {
     loop {
+        let rest = &all[chunks.at..];
+        if chunks.in_trailers {
+            // Trailer lines, if any, then an empty line.
+            let Some(end) = rest.windows(2).position(|w| w == b"\r\n") else { return Ok(false) };
+            chunks.at += end + 2;
+            if end == 0 {
+                return Ok(true);
+            }
+            continue;
+        }
         let (at, size) = match httparse::parse_chunk_size(rest) {
             Ok(httparse::Status::Complete(parsed)) => parsed,
-            Ok(httparse::Status::Partial) => return Ok(None),
+            Ok(httparse::Status::Partial) => return Ok(false),
             Err(_) => return Err(Failure::Malformed("a bad chunk size".to_owned())),
         };
-        rest = &rest[at..];
         if size == 0 {
-            // Trailers, if any, then an empty line.
-            let mut line_start = 0;
-            loop {
-                let Some(end) = rest[line_start..].windows(2).position(|w| w == b"\r\n") else { return Ok(None) };
-                if end == 0 {
-                    return Ok(Some(body));
-                }
-                line_start += end + 2;
-            }
+            chunks.at += at;
+            chunks.in_trailers = true;
+            continue;
         }
         let size = usize::try_from(size).map_err(|_| Failure::TooBig(usize::MAX))?;
-        if body.len().saturating_add(size) > max_body {
-            return Err(Failure::TooBig(body.len().saturating_add(size)));
+        if chunks.body.len().saturating_add(size) > max_body {
+            return Err(Failure::TooBig(chunks.body.len().saturating_add(size)));
         }
-        if rest.len() < size + 2 {
-            return Ok(None);
-        }
-        if &rest[size..size + 2] != b"\r\n" {
+        // The whole chunk and its line end, or wait (its size line is read again then).
+        let Some(chunk) = rest.get(at..at + size + 2) else { return Ok(false) };
+        if !chunk.ends_with(b"\r\n") {
             return Err(Failure::Malformed("a chunk without its line end".to_owned()));
         }
-        body.extend_from_slice(&rest[..size]);
-        rest = &rest[size + 2..];
+        chunks.body.extend_from_slice(&chunk[..size]);
+        chunks.at += at + size + 2;
     }
 }
 
 /// A timer of the loop (`loop.call_later`), cancelled when dropped.
 struct LoopTimer {
     fired: Arc<Fired>,
-    handle: Py<PyAny>,
+    /// The `TimerHandle` (taken when cancelled).
+    handle: Option<Py<PyAny>>,
+    home: Arc<Home>,
 }
 
 #[derive(Default)]
@@ -749,7 +796,7 @@ impl LoopTimer {
         Python::attach(|py| {
             let event_loop = home.event_loop(py)?;
             let handle = event_loop.call_method1(intern!(py, "call_later"), (after.as_secs_f64(), fire))?;
-            Ok(LoopTimer { fired, handle: handle.unbind() })
+            Ok(LoopTimer { fired, handle: Some(handle.unbind()), home: Arc::clone(home) })
         })
         .map_err(|err: PyErr| transport(format!("could not set the request's timer on the event loop: {err}")))
     }
@@ -768,13 +815,26 @@ impl Future for LoopTimer {
 }
 
 impl Drop for LoopTimer {
+    /// Cancels the timer on the loop's thread (asyncio's handles are not
+    /// for other threads).
     fn drop(&mut self) {
-        if !self.fired.done.load(Ordering::Acquire) {
+        let Some(handle) = self.handle.take() else { return };
+        if self.fired.done.load(Ordering::Acquire) {
+            return;
+        }
+        let cancel: bridge::Chore = Box::new(move |py, _| {
+            let _ = handle.bind(py).call_method0(intern!(py, "cancel"));
+        });
+        if self.home.is_current_thread() {
             Python::attach(|py| {
                 bridge::keeping_python_error(py, || {
-                    let _ = self.handle.bind(py).call_method0(intern!(py, "cancel"));
+                    if let Ok(event_loop) = self.home.event_loop(py) {
+                        cancel(py, &event_loop);
+                    }
                 })
             });
+        } else {
+            self.home.on_loop_thread(cancel);
         }
     }
 }

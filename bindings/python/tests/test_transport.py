@@ -115,6 +115,40 @@ async def test_calls_share_one_keep_alive_connection_and_read_every_framing():
         await pubnub.stop()
 
 
+async def test_a_chunked_answer_arriving_in_pieces_is_read_whole():
+    async def in_pieces(writer):
+        answer = chunked(WHERE_NOW)
+        for at in range(0, len(answer), 7):
+            writer.write(answer[at:at + 7])
+            await writer.drain()
+            await asyncio.sleep(0)  # each piece its own segment, as far as the loop can tell
+
+    async with Scripted([in_pieces]) as server:
+        pubnub = client(server.origin)
+        assert await where_now(pubnub) == CHANNELS
+        await pubnub.stop()
+
+
+async def test_bytes_past_an_answer_keep_its_connection_from_reuse():
+    async with Scripted([with_length(WHERE_NOW) + b"HTTP/1.1 200 OK\r\n", with_length(WHERE_NOW)]) as server:
+        pubnub = client(server.origin)
+        assert await where_now(pubnub) == CHANNELS
+        assert await where_now(pubnub) == CHANNELS
+        assert server.connections == 2, "an answer nobody asked for came after the first: a new connection"
+        await pubnub.stop()
+
+
+async def test_a_proxy_in_the_environment_leaves_requests_to_the_runtimes_client(monkeypatch):
+    # The scripted server plays the proxy: a request through a proxy names the whole URL.
+    async with Scripted([with_length(WHERE_NOW)]) as proxy:
+        monkeypatch.setenv("HTTP_PROXY", f"http://{proxy.origin}")
+        pubnub = client("127.0.0.1:9")  # never connected to: the proxy answers
+        assert await where_now(pubnub) == CHANNELS
+        assert proxy.requests[0].startswith("GET http://127.0.0.1:9/v2/presence/"), proxy.requests
+        assert not bindings_readers(asyncio.get_running_loop()), "the loop's client stayed out of it"
+        await pubnub.stop()
+
+
 async def test_an_answer_without_a_length_ends_with_the_connection():
     async def until_close(writer):
         writer.write(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + WHERE_NOW)

@@ -12,15 +12,17 @@
 //! switch beyond the one the loop's `select` makes anyway. When the future
 //! ends, the task resolves its `asyncio.Future` right there.
 //!
-//! Work that must run on a tokio runtime (`join()`'s heartbeat loop, the
-//! local server, timers for retries) runs on the process's one runtime
-//! ([`runtime`]); a task woken from that runtime's thread is queued on its
-//! loop and a byte on a socket pair that the loop watches wakes it, once for
-//! however many tasks are queued. Rust work on the loop's thread holds the
-//! GIL, as asyncio's own callbacks do (microseconds per call); the loop
-//! waits for I/O in its `select`, with the GIL released. The runtime's
-//! threads never take the GIL. Cancelling an asyncio future drops its task's
-//! Rust future (and so its HTTP request).
+//! Work that must run on a tokio runtime (connecting, `join()`'s heartbeat
+//! loop, the local server) runs on the process's one runtime ([`runtime`]);
+//! a task woken from that runtime's thread is queued on its loop and a byte
+//! on a socket pair that the loop watches wakes it, once for however many
+//! tasks are queued; what the runtime's thread must have done with the loop
+//! (closing a connection it dropped) goes the same way ([`Home::on_loop_thread`]),
+//! so that thread never takes the GIL. Rust work on the loop's thread holds
+//! the GIL, as asyncio's own callbacks do (microseconds per call), except
+//! decoding a large answer; the loop waits for I/O in its `select`, with the
+//! GIL released. Cancelling an asyncio future drops its task's Rust future
+//! (and so its HTTP request); a task that panics fails its future.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -31,7 +33,7 @@ use std::os::unix::net::UnixStream;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::task::{Context, Wake, Waker};
+use std::task::{Context, Poll, Wake, Waker};
 use std::thread::ThreadId;
 
 use pyo3::exceptions::PyRuntimeError;
@@ -45,6 +47,8 @@ use pubnub_presence_runtime::stream::Stream as ItemStream;
 /// and the socket that wakes the loop for them.
 pub struct Home {
     woken: Mutex<VecDeque<Arc<Task>>>,
+    /// Work for the loop's thread asked for on another ([`Home::on_loop_thread`]).
+    chores: Mutex<Vec<Chore>>,
     wake: UnixStream,
     /// The loop's thread: a task woken there while the loop runs tasks needs no wake byte.
     thread: ThreadId,
@@ -53,7 +57,19 @@ pub struct Home {
     event_loop: Py<PyAny>,
 }
 
+/// Something to do with the loop, on its thread; given the loop.
+pub type Chore = Box<dyn FnOnce(Python<'_>, &Bound<'_, PyAny>) + Send>;
+
 impl Home {
+    /// Has `chore` done on the loop's thread, by its wake reader: for a
+    /// connection or timer dropped on another thread (the runtime's, which
+    /// so never takes the GIL). If the loop is gone first, the chore is
+    /// dropped undone (a socket it holds closes with it).
+    pub fn on_loop_thread(&self, chore: Chore) {
+        self.chores.lock().unwrap_or_else(|p| p.into_inner()).push(chore);
+        let _ = (&self.wake).write(&[1]);
+    }
+
     /// Whether the loop still exists (its connections are worth keeping).
     pub fn is_alive(&self) -> bool {
         Python::attach(|py| self.event_loop(py).is_ok())
@@ -107,6 +123,8 @@ struct Task {
     queued: AtomicBool,
     /// Cancelled while being polled: dropped once the poll returns.
     cancelled: AtomicBool,
+    /// The asyncio future the task resolves: failed if the task panics.
+    resolves: Py<PyAny>,
     home: Arc<Home>,
 }
 
@@ -139,10 +157,24 @@ impl Task {
         let waker = Waker::from(Arc::clone(self));
         let mut cx = Context::from_waker(&waker);
         let mut slot = self.future.lock().unwrap_or_else(|p| p.into_inner());
-        let done = slot.as_mut().is_some_and(|future| future.as_mut().poll(&mut cx).is_ready());
+        let Some(future) = slot.as_mut() else { return };
+        let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| future.as_mut().poll(&mut cx)));
+        let done = !matches!(polled, Ok(Poll::Pending));
         let finished = if done || self.cancelled.load(Ordering::Acquire) { slot.take() } else { None };
         drop(slot);
         drop(finished);
+        if let Err(panic) = polled {
+            // A bug: the call fails with it (rather than never ending), and the loop goes on.
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Python::attach(|py| {
+                let error = PyRuntimeError::new_err(format!("pubnub_presence: internal error (a panic): {what}"));
+                resolve(py, self.resolves.bind(py), move |_| Err(error));
+            });
+        }
     }
 
     /// Drops the future (its request with it): the asyncio future was
@@ -191,8 +223,9 @@ pub fn turn<R>(home: &Arc<Home>, work: impl FnOnce() -> R) -> R {
     result
 }
 
-/// The loop's reader callback for its wake socket: drains the wake bytes and
-/// runs every task woken from another thread.
+/// The loop's reader callback for its wake socket: drains the wake bytes,
+/// does the chores other threads left, and runs every task woken from
+/// another thread.
 #[pyclass(module = "pubnub_presence")]
 struct Drain {
     home: Arc<Home>,
@@ -201,7 +234,7 @@ struct Drain {
 
 #[pymethods]
 impl Drain {
-    fn __call__(&self) {
+    fn __call__(&self, py: Python<'_>) {
         let mut bytes = [0u8; 64];
         loop {
             match (&self.woken).read(&mut bytes) {
@@ -209,6 +242,14 @@ impl Drain {
                 Ok(_) => {}
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(_) => break,
+            }
+        }
+        let chores = std::mem::take(&mut *self.home.chores.lock().unwrap_or_else(|p| p.into_inner()));
+        if !chores.is_empty()
+            && let Ok(event_loop) = self.home.event_loop(py)
+        {
+            for chore in chores {
+                chore(py, &event_loop);
             }
         }
         turn(&self.home, || ());
@@ -449,6 +490,7 @@ fn home_of(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<Arc<Home>>
     let fd = woken.as_raw_fd();
     let home = Arc::new(Home {
         woken: Mutex::new(VecDeque::new()),
+        chores: Mutex::new(Vec::new()),
         wake,
         thread: std::thread::current().id(),
         event_loop: py.import("weakref")?.getattr("ref")?.call1((event_loop,))?.unbind(),
@@ -485,6 +527,7 @@ where
         future: Mutex::new(Some(Box::pin(run))),
         queued: AtomicBool::new(false),
         cancelled: AtomicBool::new(false),
+        resolves: future.clone().unbind(),
         home,
     });
     future.call_method1(intern!(py, "add_done_callback"), (CancelTask { task: Arc::clone(&task) },))?;
