@@ -7,7 +7,8 @@
 //! takes an event the last answer carried (`Subscription::take_ready`),
 //! right there: it comes back at once, as an awaitable that is already done
 //! (no task, the GIL kept). Only when none is ready does it start a task of
-//! the loop ([`bridge`](super::bridge)), which sends the next poll. Cancelling the asyncio task that awaits it cancels the long-poll
+//! the loop ([`bridge`](super::bridge)), which sends the next poll.
+//! Cancelling the asyncio task that awaits it cancels the long-poll
 //! request (`Subscription::cancel_poll`); the next `__anext__` polls again
 //! from the same cursor, so nothing is lost. An event already taken for an
 //! `__anext__` that was cancelled, or never awaited, goes back
