@@ -44,12 +44,12 @@ const MAX_HEADERS: usize = 64;
 const DECODE_WITHOUT_GIL_BYTES: usize = 16 * 1024;
 
 /// Where requests go.
-#[derive(Clone)]
 struct Origin {
     /// `host:port` to connect to.
     address: String,
-    /// The `Host` header.
-    host: String,
+    /// What follows a request's path and query: the version and the
+    /// headers, the same for every request, so made once.
+    request_tail: String,
     /// For `https`: the TLS settings and the name the certificate must have.
     tls: Option<(Arc<rustls::ClientConfig>, rustls::pki_types::ServerName<'static>)>,
 }
@@ -120,7 +120,11 @@ impl LoopHttp {
         };
         let tls = if secure { Some(tls_for(hostname)?) } else { None };
         Some(LoopHttp {
-            origin: Origin { address, host: authority.to_owned(), tls },
+            origin: Origin {
+                address,
+                request_tail: format!(" HTTP/1.1\r\nHost: {authority}\r\nAccept: */*\r\n\r\n"),
+                tls,
+            },
             connect_timeout: config.connect_timeout_value(),
             idle: Mutex::new(Vec::new()),
         })
@@ -196,8 +200,11 @@ impl LoopHttp {
     /// `get.timeout`.
     async fn send(&self, home: Arc<Home>, get: Get<'_>) -> Result<HttpAnswer, Error> {
         let timer = LoopTimer::start(&home, get.timeout)?;
-        let request =
-            format!("GET {} HTTP/1.1\r\nHost: {}\r\nAccept: */*\r\n\r\n", get.path_and_query, self.origin.host);
+        let tail = &self.origin.request_tail;
+        let mut request = String::with_capacity(4 + get.path_and_query.len() + tail.len());
+        request.push_str("GET ");
+        request.push_str(get.path_and_query);
+        request.push_str(tail);
         let exchange = async {
             loop {
                 let (mut connection, reused) = match self.checkout(&home) {
@@ -498,8 +505,7 @@ impl Connection {
 
 impl Drop for Connection {
     /// Takes our reader (and writer) off the loop before the socket closes
-    /// (a closed fd's number is soon another socket's): here on the loop's
-    /// thread, else as a chore of that thread, which closes the socket.
+    /// (a closed fd's number is soon another socket's), on the loop's thread.
     fn drop(&mut self) {
         let reader = self.readiness.watched.load(Ordering::Acquire);
         let writer = self.readiness.writing.load(Ordering::Acquire);
@@ -508,7 +514,8 @@ impl Drop for Connection {
         }
         let socket = self.socket.take();
         let fd = self.fd;
-        let forget: bridge::Chore = Box::new(move |py, event_loop| {
+        // A loop that is gone has no selector left: the socket just closes.
+        self.home.on_loop_thread(Box::new(move |py, event_loop| {
             if reader {
                 let _ = event_loop.call_method1(intern!(py, "remove_reader"), (fd,));
             }
@@ -516,19 +523,7 @@ impl Drop for Connection {
                 let _ = event_loop.call_method1(intern!(py, "remove_writer"), (fd,));
             }
             drop(socket);
-        });
-        if self.home.is_current_thread() {
-            Python::attach(|py| {
-                bridge::keeping_python_error(py, || {
-                    // A loop that is gone has no selector left: the socket just closes.
-                    if let Ok(event_loop) = self.home.event_loop(py) {
-                        forget(py, &event_loop);
-                    }
-                })
-            });
-        } else {
-            self.home.on_loop_thread(forget);
-        }
+        }));
     }
 }
 
@@ -822,20 +817,9 @@ impl Drop for LoopTimer {
         if self.fired.done.load(Ordering::Acquire) {
             return;
         }
-        let cancel: bridge::Chore = Box::new(move |py, _| {
+        self.home.on_loop_thread(Box::new(move |py, _| {
             let _ = handle.bind(py).call_method0(intern!(py, "cancel"));
-        });
-        if self.home.is_current_thread() {
-            Python::attach(|py| {
-                bridge::keeping_python_error(py, || {
-                    if let Ok(event_loop) = self.home.event_loop(py) {
-                        cancel(py, &event_loop);
-                    }
-                })
-            });
-        } else {
-            self.home.on_loop_thread(cancel);
-        }
+        }));
     }
 }
 

@@ -390,7 +390,7 @@ impl<P: LongPoll> Subscription<P> {
 
     /// Takes one answer: queues its items or decides how to go on.
     fn handle(&mut self, outcome: Result<(u16, Vec<u8>), Error>, retry_after: Option<Duration>) {
-        let client = Arc::clone(self.poll.client());
+        let client = self.poll.client();
         let answer = outcome
             .and_then(|(status, body)| client.decode_with(body.len(), || decode_answer(status, &body, P::decode_item)));
         match answer {

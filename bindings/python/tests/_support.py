@@ -108,6 +108,15 @@ async def raw_heartbeat(server, channels, uuid, heartbeat=300, state=None):
 # --- bounded waiting --------------------------------------------------------
 
 
+def bindings_readers(loop, callbacks=("Readable",)):
+    """The file descriptors the bindings have ``loop`` watch (found in its
+    selector) whose reader is one of ``callbacks``: ``Readable``, their HTTP
+    connections (an answer came); ``Drain``, their wake socket (a task woken
+    on the runtime's thread)."""
+    return {key.fd for key in loop._selector.get_map().values()
+            if key.data[0] is not None and type(key.data[0]._callback).__name__ in callbacks}
+
+
 async def until(check, what, timeout=WAIT, every=0.02):
     """Polls ``await check()`` until it is truthy; fails naming ``what`` after ``timeout`` s."""
     deadline = time.monotonic() + timeout

@@ -9,7 +9,7 @@ import urllib.parse
 
 import pytest
 
-from _support import WAIT, _http_blocking, held_polls, put_faults, raw_heartbeat, until, until_held
+from _support import WAIT, _http_blocking, bindings_readers, held_polls, put_faults, raw_heartbeat, until, until_held
 
 
 async def no_held_polls(server):
@@ -44,16 +44,6 @@ async def test_cancelling_a_pending_anext_ends_the_long_poll(server, pubnub):
     await no_held_polls(server)
 
 
-def bindings_reader_fds(loop):
-    """The sockets the bindings have the loop watch, found in its selector:
-    their wake socket (the reader ``Drain``: a task woken on the runtime's
-    thread) and their HTTP connections (``Readable``: an answer came)."""
-    fds = [key.fd for key in loop._selector.get_map().values()
-           if key.data[0] is not None and type(key.data[0]._callback).__name__ in ("Drain", "Readable")]
-    assert fds, "no reader of the bindings on the loop"
-    return fds
-
-
 def join_while_the_loop_is_blocked(server, channel, uuid):
     """Makes `uuid` join `channel` (or several, comma-separated, in one
     heartbeat) and returns once what a held poll got for it is waiting for
@@ -63,7 +53,9 @@ def join_while_the_loop_is_blocked(server, channel, uuid):
            + urllib.parse.urlencode({"uuid": uuid, "heartbeat": "300"}))
     # Sent from the loop's thread: the heartbeat answers the held poll.
     assert _http_blocking("GET", url)[0] == 200
-    readable, _, _ = select.select(bindings_reader_fds(asyncio.get_running_loop()), [], [], WAIT)
+    fds = bindings_readers(asyncio.get_running_loop(), ("Drain", "Readable"))
+    assert fds, "no reader of the bindings on the loop"
+    readable, _, _ = select.select(list(fds), [], [], WAIT)
     assert readable, "nothing was waiting for the loop within the bound"
 
 

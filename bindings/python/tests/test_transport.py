@@ -14,10 +14,11 @@ import ssl
 
 import pytest
 
-from _support import WAIT, until
+from _support import WAIT, bindings_readers, until
 from pubnub_presence import (
     PNConfiguration,
     PubNubAsyncio,
+    PubNubDecodeError,
     PubNubInvalidInput,
     PubNubTimeoutError,
     PubNubTransportError,
@@ -162,11 +163,6 @@ async def test_an_answer_without_a_length_ends_with_the_connection():
         await pubnub.stop()
 
 
-def bindings_readers(loop):
-    return {key.fd for key in loop._selector.get_map().values()
-            if key.data[0] is not None and type(key.data[0]._callback).__name__ == "Readable"}
-
-
 async def test_a_connection_the_server_closed_while_idle_is_dropped_and_replaced():
     async def answer_then_close(writer):
         # Keep-alive as far as the headers say; then the server hangs up.
@@ -242,6 +238,17 @@ async def test_cancelling_a_call_closes_its_connection():
         call.cancel()
         await asyncio.wait_for(server.closed_by_client.wait(), WAIT)
         assert call.cancelled()
+        await pubnub.stop()
+
+
+async def test_an_answer_over_the_size_cap_is_refused_unread():
+    # 70 MB announced (the cap is 64 MiB): refused from the head, nothing more read.
+    huge = b"HTTP/1.1 200 OK\r\nContent-Length: 70000000\r\n\r\n"
+    async with Scripted([huge]) as server:
+        pubnub = client(server.origin)
+        with pytest.raises(PubNubDecodeError, match="larger than 67108864 bytes"):
+            await where_now(pubnub)
+        assert len(server.requests) == 1, "not retried: the same answer would come again"
         await pubnub.stop()
 
 

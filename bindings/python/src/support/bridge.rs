@@ -61,13 +61,25 @@ pub struct Home {
 pub type Chore = Box<dyn FnOnce(Python<'_>, &Bound<'_, PyAny>) + Send>;
 
 impl Home {
-    /// Has `chore` done on the loop's thread, by its wake reader: for a
-    /// connection or timer dropped on another thread (the runtime's, which
-    /// so never takes the GIL). If the loop is gone first, the chore is
-    /// dropped undone (a socket it holds closes with it).
+    /// Does `chore` on the loop's thread: now, if this is it; else by the
+    /// loop's wake reader, so that another thread (the runtime's, dropping a
+    /// connection or a timer) never takes the GIL. If the loop is gone, the
+    /// chore is dropped undone (a socket it holds closes with it). Called
+    /// from `Drop`s, so an exception Python has in flight is kept
+    /// ([`keeping_python_error`]).
     pub fn on_loop_thread(&self, chore: Chore) {
-        self.chores.lock().unwrap_or_else(|p| p.into_inner()).push(chore);
-        let _ = (&self.wake).write(&[1]);
+        if self.is_current_thread() {
+            Python::attach(|py| {
+                keeping_python_error(py, || {
+                    if let Ok(event_loop) = self.event_loop(py) {
+                        chore(py, &event_loop);
+                    }
+                })
+            });
+        } else {
+            self.chores.lock().unwrap_or_else(|p| p.into_inner()).push(chore);
+            let _ = (&self.wake).write(&[1]);
+        }
     }
 
     /// Whether the loop still exists (its connections are worth keeping).
@@ -107,7 +119,7 @@ pub fn running_home() -> Option<Arc<Home>> {
 /// then would clear it, so the coroutine would end with no exception set
 /// ("returned NULL without setting an error", seen on Python 3.9). The
 /// exception is set aside and put back.
-pub fn keeping_python_error<R>(py: Python<'_>, work: impl FnOnce() -> R) -> R {
+fn keeping_python_error<R>(py: Python<'_>, work: impl FnOnce() -> R) -> R {
     let in_flight = PyErr::take(py);
     let result = work();
     if let Some(error) = in_flight {
@@ -116,14 +128,19 @@ pub fn keeping_python_error<R>(py: Python<'_>, work: impl FnOnce() -> R) -> R {
     result
 }
 
-/// A Rust future run by an asyncio loop.
+/// Turns a finished call's Rust outcome into the asyncio future's result or
+/// exception, on the loop's thread.
+type Deliver = Box<dyn FnOnce(Python<'_>) -> PyResult<Py<PyAny>> + Send>;
+
+/// A Rust future run by an asyncio loop; what it ends with resolves the
+/// task's asyncio future.
 struct Task {
-    future: Mutex<Option<Pin<Box<dyn Future<Output = ()> + Send>>>>,
+    future: Mutex<Option<Pin<Box<dyn Future<Output = Deliver> + Send>>>>,
     /// Queued on its loop, not yet polled (so a second wake queues nothing).
     queued: AtomicBool,
     /// Cancelled while being polled: dropped once the poll returns.
     cancelled: AtomicBool,
-    /// The asyncio future the task resolves: failed if the task panics.
+    /// The asyncio future the task resolves (failed if the task panics).
     resolves: Py<PyAny>,
     home: Arc<Home>,
 }
@@ -159,21 +176,26 @@ impl Task {
         let mut slot = self.future.lock().unwrap_or_else(|p| p.into_inner());
         let Some(future) = slot.as_mut() else { return };
         let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| future.as_mut().poll(&mut cx)));
-        let done = !matches!(polled, Ok(Poll::Pending));
-        let finished = if done || self.cancelled.load(Ordering::Acquire) { slot.take() } else { None };
+        let outcome: Option<Deliver> = match polled {
+            Ok(Poll::Pending) => None,
+            Ok(Poll::Ready(deliver)) => Some(deliver),
+            // A bug: the call fails with it (rather than never ending), and the loop goes on.
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                let message = format!("pubnub_presence: internal error (a panic): {what}");
+                Some(Box::new(move |_| Err(PyRuntimeError::new_err(message))))
+            }
+        };
+        let finished = if outcome.is_some() || self.cancelled.load(Ordering::Acquire) { slot.take() } else { None };
         drop(slot);
         drop(finished);
-        if let Err(panic) = polled {
-            // A bug: the call fails with it (rather than never ending), and the loop goes on.
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            Python::attach(|py| {
-                let error = PyRuntimeError::new_err(format!("pubnub_presence: internal error (a panic): {what}"));
-                resolve(py, self.resolves.bind(py), move |_| Err(error));
-            });
+        if let Some(deliver) = outcome {
+            // On the loop's thread, which holds the GIL.
+            Python::attach(|py| resolve(py, self.resolves.bind(py), deliver));
         }
     }
 
@@ -517,11 +539,9 @@ where
     let event_loop = get_running_loop.bind(py).call0()?;
     let home = home_of(py, &event_loop)?;
     let future = event_loop.call_method0(intern!(py, "create_future"))?;
-    let resolving = future.clone().unbind();
     let run = async move {
         let outcome = work.await;
-        // Polled on the loop's thread, which holds the GIL.
-        Python::attach(|py| resolve(py, resolving.bind(py), move |py| deliver(py, outcome)));
+        Box::new(move |py: Python<'_>| deliver(py, outcome)) as Deliver
     };
     let task = Arc::new(Task {
         future: Mutex::new(Some(Box::pin(run))),
